@@ -1,0 +1,1 @@
+//! NATS JWT v2 codec.

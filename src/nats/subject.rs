@@ -1,0 +1,1 @@
+//! NATS subject syntax and wildcard matching.

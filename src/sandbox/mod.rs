@@ -1,0 +1,5 @@
+//! The sandbox world: a real nats-server, the Kubernetes API double, and the
+//! scenario that seeds them. Also the harness the integration tests use.
+
+pub mod kube_double;
+pub mod nats_server;

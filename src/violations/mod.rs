@@ -1,0 +1,1 @@
+//! Live authorization violations: parsing, attribution, bounded aggregation.
