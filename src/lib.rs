@@ -4,6 +4,13 @@
 //! (`nats`, `kube`, `spire`, `identity`, `violations`, `sandbox`).
 //! No domain module imports `app` or `ui`.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod logging;
 pub mod nats;
+pub mod report;
 pub mod sandbox;
+pub mod secret;
+pub mod ui;
 pub mod violations;

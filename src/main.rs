@@ -1,1 +1,47 @@
-fn main() {}
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+use warden::cli::{Cli, Command};
+use warden::config::{self, ConfigFile, paths};
+use warden::ui::console::{self, ConsoleOptions};
+use warden::ui::theme::Theme;
+use warden::{logging, report};
+
+fn main() -> ExitCode {
+    logging::restrict_umask();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("warden: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let config_path = cli.config.clone().unwrap_or_else(paths::config_file);
+    let file = ConfigFile::load(&config_path)?;
+    let _log = logging::init(&paths::state_dir())?;
+    let nats = config::resolve_nats(&cli.nats, &file)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    match cli.command.unwrap_or(Command::Console) {
+        Command::Console => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let theme = Theme::choose(cli.theme.as_deref().or(file.theme.as_deref()), no_color)?;
+            let opts = ConsoleOptions {
+                nats,
+                refresh: config::refresh_interval(&file)?,
+                theme,
+                read_only: cli.read_only || file.read_only,
+            };
+            tracing::info!("console starting");
+            rt.block_on(console::run(opts))
+        }
+        Command::Report { kind, output } => {
+            let mut out = std::io::stdout().lock();
+            rt.block_on(report::run(&nats, kind, output, &mut out))
+        }
+    }
+}

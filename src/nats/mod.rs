@@ -1,4 +1,7 @@
 //! NATS: connection, system-account requests, events, JWT.
 
+pub mod connect;
 pub mod jwt;
 pub mod subject;
+pub mod sys;
+pub mod types;

@@ -1,0 +1,234 @@
+//! The Connections view's data: every client connection of every server.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::format;
+use super::table::{Clock, Column, Searchable};
+use crate::nats::sys::SysClient;
+use crate::nats::types::ConnInfo;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConnRow {
+    pub server: String,
+    pub server_id: String,
+    #[serde(flatten)]
+    pub info: ConnInfo,
+    /// `exp` of the connection's user JWT (unix seconds), when it has one.
+    pub jwt_expires: Option<i64>,
+    #[serde(skip)]
+    search: String,
+}
+
+impl Searchable for ConnRow {
+    fn search_text(&self) -> &str {
+        &self.search
+    }
+}
+
+impl ConnRow {
+    pub fn new(server: &str, server_id: &str, info: ConnInfo) -> ConnRow {
+        let jwt_expires = jwt_expiry(&info.jwt);
+        let search = format!(
+            "{} {} {} {} {} {} {}",
+            server, info.cid, info.account, info.authorized_user, info.name, info.ip, info.lang
+        )
+        .to_lowercase();
+        ConnRow {
+            server: server.to_string(),
+            server_id: server_id.to_string(),
+            info,
+            jwt_expires,
+            search,
+        }
+    }
+
+    /// Stable identity of a connection across refreshes.
+    pub fn key(&self) -> (String, u64) {
+        (self.server_id.clone(), self.info.cid)
+    }
+}
+
+/// `exp` claim of a JWT, read without verification (display only).
+fn jwt_expiry(token: &str) -> Option<i64> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = data_encoding::BASE64URL_NOPAD
+        .decode(payload.trim_end_matches('=').as_bytes())
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("exp")?.as_i64().filter(|e| *e > 0)
+}
+
+/// All connections of all servers, sorted by server then cid, plus the
+/// per-server errors (a server that failed is named, not silently missing).
+pub async fn fetch(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)> {
+    let replies = sys.connz_all().await?;
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for r in replies {
+        match r.result {
+            Ok(page) => rows.extend(
+                page.connections
+                    .into_iter()
+                    .map(|c| ConnRow::new(&r.server.name, &r.server.id, c)),
+            ),
+            Err(e) => errors.push(format!(
+                "{}: {e:#}",
+                if r.server.name.is_empty() {
+                    "?"
+                } else {
+                    &r.server.name
+                }
+            )),
+        }
+    }
+    rows.sort_by(|a, b| a.server.cmp(&b.server).then(a.info.cid.cmp(&b.info.cid)));
+    Ok((rows, errors))
+}
+
+fn lang(r: &ConnRow) -> String {
+    if r.info.lang.is_empty() {
+        String::new()
+    } else {
+        format!("{}/{}", r.info.lang, r.info.version)
+    }
+}
+
+pub fn columns() -> Vec<Column<ConnRow>> {
+    vec![
+        Column {
+            title: "SERVER",
+            width: 6,
+            priority: 2,
+            cell: |r, _| r.server.clone(),
+        },
+        Column {
+            title: "CID",
+            width: 5,
+            priority: 0,
+            cell: |r, _| r.info.cid.to_string(),
+        },
+        Column {
+            title: "ACCOUNT",
+            width: 8,
+            priority: 1,
+            cell: |r, _| r.info.account.clone(),
+        },
+        Column {
+            title: "USER",
+            width: 28,
+            priority: 0,
+            cell: |r, _| r.info.authorized_user.clone(),
+        },
+        Column {
+            title: "NAME",
+            width: 12,
+            priority: 2,
+            cell: |r, _| r.info.name.clone(),
+        },
+        Column {
+            title: "LANG",
+            width: 11,
+            priority: 4,
+            cell: |r, _| lang(r),
+        },
+        Column {
+            title: "IP",
+            width: 15,
+            priority: 3,
+            cell: |r, _| format!("{}:{}", r.info.ip, r.info.port),
+        },
+        Column {
+            title: "UPTIME",
+            width: 7,
+            priority: 2,
+            cell: |r, _| r.info.uptime.clone(),
+        },
+        Column {
+            title: "SUBS",
+            width: 5,
+            priority: 3,
+            cell: |r, _| r.info.subscriptions.to_string(),
+        },
+        Column {
+            title: "IN",
+            width: 6,
+            priority: 4,
+            cell: |r, _| format::count(r.info.in_msgs),
+        },
+        Column {
+            title: "OUT",
+            width: 6,
+            priority: 4,
+            cell: |r, _| format::count(r.info.out_msgs),
+        },
+        Column {
+            title: "JWT EXPIRES",
+            width: 13,
+            priority: 1,
+            cell: |r, c| {
+                r.jwt_expires
+                    .map(|e| format::expiry(e, c.now_unix))
+                    .unwrap_or_default()
+            },
+        },
+    ]
+}
+
+/// Field/value pairs for the detail pane. The JWT itself is public (signed
+/// claims, no secret) but long: shown as its expiry and issuer.
+pub fn detail(r: &ConnRow, clock: &Clock) -> Vec<(&'static str, String)> {
+    let i = &r.info;
+    let mut d = vec![
+        ("Server", format!("{} ({})", r.server, r.server_id)),
+        ("CID", i.cid.to_string()),
+        ("Kind", format!("{} {}", i.kind, i.conn_type)),
+        ("Account", i.account.clone()),
+        ("User", i.authorized_user.clone()),
+        ("Name", i.name.clone()),
+        ("Client", lang(r)),
+        ("Address", format!("{}:{}", i.ip, i.port)),
+        ("Started", i.start.clone()),
+        ("Uptime / idle", format!("{} / {}", i.uptime, i.idle)),
+        ("RTT", i.rtt.clone()),
+        ("Subscriptions", i.subscriptions.to_string()),
+        ("Msgs in/out", format!("{} / {}", i.in_msgs, i.out_msgs)),
+        (
+            "Bytes in/out",
+            format!(
+                "{} / {}",
+                format::bytes(i.in_bytes),
+                format::bytes(i.out_bytes)
+            ),
+        ),
+        ("Pending", format::bytes(i.pending_bytes)),
+    ];
+    if !i.tls_version.is_empty() {
+        d.push(("TLS", format!("{} {}", i.tls_version, i.tls_cipher_suite)));
+    }
+    for c in &i.tls_peer_certs {
+        d.push(("Peer cert", c.subject.clone()));
+    }
+    if !i.issuer_key.is_empty() {
+        d.push(("JWT issuer", i.issuer_key.clone()));
+    }
+    if let Some(e) = r.jwt_expires {
+        d.push(("JWT expires", format::expiry(e, clock.now_unix)));
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_expiry_reads_exp_and_survives_garbage() {
+        let payload = data_encoding::BASE64URL_NOPAD.encode(br#"{"exp":1900000000,"sub":"U"}"#);
+        assert_eq!(jwt_expiry(&format!("h.{payload}.s")), Some(1_900_000_000));
+        assert_eq!(jwt_expiry(""), None);
+        assert_eq!(jwt_expiry("a.!!!.c"), None);
+        let no_exp = data_encoding::BASE64URL_NOPAD.encode(br#"{"sub":"U"}"#);
+        assert_eq!(jwt_expiry(&format!("h.{no_exp}.s")), None);
+    }
+}

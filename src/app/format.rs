@@ -1,0 +1,92 @@
+//! Compact human formats for table cells (k9s/natscli style).
+
+/// `3d4h`, `2h13m`, `5m2s`, `45s`; negative values get a leading `-`.
+pub fn duration(secs: i64) -> String {
+    let neg = secs < 0;
+    let s = secs.unsigned_abs();
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    let body = if d > 0 {
+        format!("{d}d{h}h")
+    } else if h > 0 {
+        format!("{h}h{m}m")
+    } else if m > 0 {
+        format!("{m}m{sec}s")
+    } else {
+        format!("{sec}s")
+    };
+    if neg { format!("-{body}") } else { body }
+}
+
+/// `512B`, `1.5KiB`, `20.0MiB`.
+pub fn bytes(n: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n.max(0) as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n}B")
+    } else {
+        format!("{v:.1}{}", UNITS[u])
+    }
+}
+
+/// `999`, `1.2K`, `3.4M`, `5.6G`.
+pub fn count(n: i64) -> String {
+    let a = n.unsigned_abs() as f64;
+    let sign = if n < 0 { "-" } else { "" };
+    if a < 1000.0 {
+        n.to_string()
+    } else if a < 1e6 {
+        format!("{sign}{:.1}K", a / 1e3)
+    } else if a < 1e9 {
+        format!("{sign}{:.1}M", a / 1e6)
+    } else {
+        format!("{sign}{:.1}G", a / 1e9)
+    }
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 time (as nats-server writes).
+pub fn unix_of_rfc3339(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// "in 3h2m" / "expired 5m ago" relative to `now`.
+pub fn expiry(exp: i64, now: i64) -> String {
+    if exp > now {
+        format!("in {}", duration(exp - now))
+    } else {
+        format!("expired {} ago", duration(now - exp))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(duration(45), "45s");
+        assert_eq!(duration(302), "5m2s");
+        assert_eq!(duration(7980), "2h13m");
+        assert_eq!(duration(360_000), "4d4h");
+        assert_eq!(duration(-60), "-1m0s");
+        assert_eq!(bytes(512), "512B");
+        assert_eq!(bytes(1536), "1.5KiB");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1234), "1.2K");
+        assert_eq!(count(3_400_000), "3.4M");
+        assert_eq!(unix_of_rfc3339("1970-01-01T00:01:00Z"), Some(60));
+        assert_eq!(
+            unix_of_rfc3339("2026-11-23T09:00:00.123456+01:00"),
+            unix_of_rfc3339("2026-11-23T08:00:00Z")
+        );
+        assert_eq!(unix_of_rfc3339("garbage"), None);
+        assert_eq!(expiry(100, 40), "in 1m0s");
+        assert_eq!(expiry(40, 100), "expired 1m0s ago");
+    }
+}

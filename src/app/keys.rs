@@ -1,0 +1,238 @@
+//! The one keymap: dispatch and the `?` help are both generated from it.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::state::ViewId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    CommandLine,
+    Filter,
+    Help,
+    Back,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Detail,
+    Refresh,
+    NextView,
+    PrevView,
+    Show(ViewId),
+}
+
+pub struct Binding {
+    /// How the help screen names the keys.
+    pub label: &'static str,
+    pub keys: &'static [(KeyCode, KeyModifiers)],
+    pub action: Action,
+    pub help: &'static str,
+}
+
+const N: KeyModifiers = KeyModifiers::NONE;
+const C: KeyModifiers = KeyModifiers::CONTROL;
+const S: KeyModifiers = KeyModifiers::SHIFT;
+
+/// Never bind a destructive action to ctrl-d (k9s users press it by habit).
+pub const KEYMAP: &[Binding] = &[
+    Binding {
+        label: ":",
+        keys: &[(KeyCode::Char(':'), N)],
+        action: Action::CommandLine,
+        help: "command line, tab completes",
+    },
+    Binding {
+        label: "/",
+        keys: &[(KeyCode::Char('/'), N)],
+        action: Action::Filter,
+        help: "filter rows",
+    },
+    Binding {
+        label: "?",
+        keys: &[(KeyCode::Char('?'), N)],
+        action: Action::Help,
+        help: "this help",
+    },
+    Binding {
+        label: "esc",
+        keys: &[(KeyCode::Esc, N)],
+        action: Action::Back,
+        help: "back: close, clear filter",
+    },
+    Binding {
+        label: "↑ k",
+        keys: &[(KeyCode::Up, N), (KeyCode::Char('k'), N)],
+        action: Action::Up,
+        help: "up",
+    },
+    Binding {
+        label: "↓ j",
+        keys: &[(KeyCode::Down, N), (KeyCode::Char('j'), N)],
+        action: Action::Down,
+        help: "down",
+    },
+    Binding {
+        label: "pgup ctrl-b",
+        keys: &[(KeyCode::PageUp, N), (KeyCode::Char('b'), C)],
+        action: Action::PageUp,
+        help: "page up",
+    },
+    Binding {
+        label: "pgdn ctrl-f",
+        keys: &[(KeyCode::PageDown, N), (KeyCode::Char('f'), C)],
+        action: Action::PageDown,
+        help: "page down",
+    },
+    Binding {
+        label: "g home",
+        keys: &[(KeyCode::Char('g'), N), (KeyCode::Home, N)],
+        action: Action::Top,
+        help: "first row",
+    },
+    Binding {
+        label: "G end",
+        keys: &[
+            (KeyCode::Char('G'), S),
+            (KeyCode::Char('G'), N),
+            (KeyCode::End, N),
+        ],
+        action: Action::Bottom,
+        help: "last row",
+    },
+    Binding {
+        label: "enter d",
+        keys: &[(KeyCode::Enter, N), (KeyCode::Char('d'), N)],
+        action: Action::Detail,
+        help: "detail of the selected row",
+    },
+    Binding {
+        label: "r ctrl-r",
+        keys: &[(KeyCode::Char('r'), N), (KeyCode::Char('r'), C)],
+        action: Action::Refresh,
+        help: "refresh now",
+    },
+    Binding {
+        label: "→ l tab",
+        keys: &[
+            (KeyCode::Right, N),
+            (KeyCode::Char('l'), N),
+            (KeyCode::Tab, N),
+        ],
+        action: Action::NextView,
+        help: "next view",
+    },
+    Binding {
+        label: "← h",
+        keys: &[
+            (KeyCode::Left, N),
+            (KeyCode::Char('h'), N),
+            (KeyCode::BackTab, S),
+        ],
+        action: Action::PrevView,
+        help: "previous view",
+    },
+    Binding {
+        label: "1",
+        keys: &[(KeyCode::Char('1'), N)],
+        action: Action::Show(ViewId::Servers),
+        help: "servers",
+    },
+    Binding {
+        label: "2",
+        keys: &[(KeyCode::Char('2'), N)],
+        action: Action::Show(ViewId::Conns),
+        help: "connections",
+    },
+    Binding {
+        label: "q ctrl-c",
+        keys: &[(KeyCode::Char('q'), N), (KeyCode::Char('c'), C)],
+        action: Action::Quit,
+        help: "quit",
+    },
+];
+
+/// The action bound to a key in normal mode.
+pub fn action_for(key: &KeyEvent) -> Option<Action> {
+    // Shift is implied by the character for printable keys; compare without it.
+    let mods = if matches!(key.code, KeyCode::Char(_)) {
+        key.modifiers - KeyModifiers::SHIFT
+    } else {
+        key.modifiers
+    };
+    KEYMAP.iter().find_map(|b| {
+        b.keys
+            .iter()
+            .any(|(code, m)| *code == key.code && (*m - KeyModifiers::SHIFT) == mods)
+            .then_some(b.action)
+    })
+}
+
+/// Commands of the `:` line: name, aliases, what it does.
+pub const COMMANDS: &[(&str, &[&str], &str)] = &[
+    ("servers", &["srv", "server"], "servers of the cluster"),
+    ("conns", &["connections", "conn"], "client connections"),
+    ("help", &["h"], "key help"),
+    ("quit", &["q", "q!", "exit"], "quit warden"),
+];
+
+/// Completion of a partial command: the single match, or the longest common
+/// prefix of all matches, plus every matching name for the hint line.
+pub fn complete(partial: &str) -> (String, Vec<&'static str>) {
+    let matches: Vec<&'static str> = COMMANDS
+        .iter()
+        .flat_map(|(n, a, _)| std::iter::once(*n).chain(a.iter().copied()))
+        .filter(|n| n.starts_with(partial))
+        .collect();
+    let completed = match matches.as_slice() {
+        [] => partial.to_string(),
+        [one] => one.to_string(),
+        [first, rest @ ..] => {
+            let mut prefix = first.to_string();
+            for m in rest {
+                while !m.starts_with(&prefix) {
+                    prefix.pop();
+                }
+            }
+            prefix
+        }
+    };
+    (completed, matches)
+}
+
+/// Resolves a typed command (name or alias).
+pub fn command(name: &str) -> Option<&'static str> {
+    let name = name.trim();
+    COMMANDS
+        .iter()
+        .find(|(n, a, _)| *n == name || a.contains(&name))
+        .map(|(n, _, _)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_resolve_and_ctrl_d_does_nothing() {
+        let k = |c, m| KeyEvent::new(c, m);
+        assert_eq!(action_for(&k(KeyCode::Char('j'), N)), Some(Action::Down));
+        assert_eq!(action_for(&k(KeyCode::Char('G'), S)), Some(Action::Bottom));
+        assert_eq!(action_for(&k(KeyCode::Char('c'), C)), Some(Action::Quit));
+        assert_eq!(action_for(&k(KeyCode::Char('d'), C)), None);
+        assert_eq!(action_for(&k(KeyCode::Char('?'), S)), Some(Action::Help));
+    }
+
+    #[test]
+    fn completion() {
+        assert_eq!(complete("se").0, "server");
+        assert_eq!(complete("co").0, "conn");
+        assert_eq!(complete("q").0, "q");
+        assert_eq!(complete("zz").1.len(), 0);
+        assert_eq!(command("srv"), Some("servers"));
+        assert_eq!(command("connections"), Some("conns"));
+        assert_eq!(command("nope"), None);
+    }
+}

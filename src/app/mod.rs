@@ -1,0 +1,12 @@
+//! The application core: state, messages, `update`, and the IO tasks that
+//! feed it. Pure of any terminal concern: `ui` draws it, `report` prints it.
+
+pub mod conns;
+pub mod format;
+pub mod keys;
+pub mod msg;
+pub mod servers;
+pub mod state;
+pub mod table;
+pub mod update;
+pub mod worker;

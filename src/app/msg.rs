@@ -1,0 +1,62 @@
+//! Messages into `update` and commands out of it.
+
+use ratatui::crossterm::event::KeyEvent;
+
+use super::conns::ConnRow;
+use super::servers::ServerRow;
+use super::state::ViewId;
+use super::table::Clock;
+use crate::nats::connect::ConnEvent;
+use crate::nats::types::{StatszMsg, UserInfo};
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    Link(ConnEvent),
+    WhoAmI(Result<UserInfo, String>),
+    Servers {
+        at: Clock,
+        result: Result<Vec<ServerRow>, String>,
+    },
+    Conns {
+        at: Clock,
+        result: Result<(Vec<ConnRow>, Vec<String>), String>,
+    },
+    Statsz(Box<StatszMsg>),
+    /// SIGTERM/SIGHUP/SIGINT.
+    Signal(&'static str),
+}
+
+/// Work `update` asks the IO side to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    Refresh(ViewId),
+    Quit,
+}
+
+/// What one `update` call produced.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub cmds: Vec<Cmd>,
+    /// The state changed in a way the screen shows.
+    pub redraw: bool,
+}
+
+impl Outcome {
+    pub fn redraw() -> Outcome {
+        Outcome {
+            cmds: vec![],
+            redraw: true,
+        }
+    }
+    pub fn none() -> Outcome {
+        Outcome::default()
+    }
+    pub fn cmd(c: Cmd) -> Outcome {
+        Outcome {
+            cmds: vec![c],
+            redraw: true,
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The application state: owned by the console loop, changed only by `update`.
+
+use tui_input::Input;
+
+use super::conns::ConnRow;
+use super::servers::ServerRow;
+use super::table::{Clock, TableState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewId {
+    Servers,
+    Conns,
+}
+
+impl ViewId {
+    pub const ALL: [ViewId; 2] = [ViewId::Servers, ViewId::Conns];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ViewId::Servers => "Servers",
+            ViewId::Conns => "Connections",
+        }
+    }
+
+    pub fn command(self) -> &'static str {
+        match self {
+            ViewId::Servers => "servers",
+            ViewId::Conns => "conns",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    Connecting,
+    Connected,
+    Reconnecting(usize),
+    Disconnected,
+    Closed,
+}
+
+/// What the banner says about the NATS connection.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub link: Link,
+    /// Server URL with any credentials removed.
+    pub url: String,
+    /// Where the settings came from ("context prod", "flags").
+    pub source: String,
+    pub account: Option<String>,
+    pub user: Option<String>,
+    /// Plain-words problem with the connection (wrong account, errors).
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Normal,
+    Command(Input),
+    Filter(Input),
+}
+
+/// Rows of one view plus how fresh they are.
+#[derive(Debug, Clone, Default)]
+pub struct Panel<R> {
+    pub rows: Vec<R>,
+    pub table: TableState,
+    /// When the rows were fetched (unix seconds); None until the first fetch.
+    pub fetched_at: Option<i64>,
+    /// The last fetch failed or got no answer: rows are from `fetched_at`.
+    pub stale: Option<String>,
+    /// Servers that answered with an error.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub view: ViewId,
+    pub mode: Mode,
+    pub help: bool,
+    pub detail: bool,
+    pub conn: Connection,
+    pub servers: Panel<ServerRow>,
+    pub conns: Panel<ConnRow>,
+    pub clock: Clock,
+    /// Terminal size, for paging.
+    pub size: (u16, u16),
+    pub status: Option<(Level, String)>,
+    pub read_only: bool,
+    pub quit: bool,
+}
+
+impl AppState {
+    pub fn new(url: String, source: String, clock: Clock) -> AppState {
+        AppState {
+            view: ViewId::Servers,
+            mode: Mode::Normal,
+            help: false,
+            detail: false,
+            conn: Connection {
+                link: Link::Connecting,
+                url,
+                source,
+                account: None,
+                user: None,
+                notice: None,
+            },
+            servers: Panel::default(),
+            conns: Panel::default(),
+            clock,
+            size: (80, 24),
+            status: None,
+            read_only: false,
+            quit: false,
+        }
+    }
+
+    /// Rows in a page of the body table (terminal minus header, footer,
+    /// borders and the column header line).
+    pub fn page_rows(&self) -> usize {
+        (self.size.1 as usize).saturating_sub(6).max(1)
+    }
+
+    pub fn table_mut(&mut self) -> &mut TableState {
+        match self.view {
+            ViewId::Servers => &mut self.servers.table,
+            ViewId::Conns => &mut self.conns.table,
+        }
+    }
+
+    pub fn table(&self) -> &TableState {
+        match self.view {
+            ViewId::Servers => &self.servers.table,
+            ViewId::Conns => &self.conns.table,
+        }
+    }
+}

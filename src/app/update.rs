@@ -1,0 +1,277 @@
+//! `update(state, msg)`: the only place state changes.
+
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::conns::ConnRow;
+use super::keys::{self, Action};
+use super::msg::{Cmd, Msg, Outcome};
+use super::servers::ServerRow;
+use super::state::{AppState, Level, Link, Mode, Panel, ViewId};
+use super::table::Searchable;
+use crate::nats::connect::ConnEvent;
+
+pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
+    match msg {
+        Msg::Key(k) if k.kind == KeyEventKind::Release => Outcome::none(),
+        Msg::Key(k) => on_key(s, k),
+        Msg::Resize(w, h) => {
+            s.size = (w, h);
+            let page = s.page_rows();
+            s.table_mut().scroll_into_view(page);
+            Outcome::redraw()
+        }
+        Msg::Link(ev) => on_link(s, ev),
+        Msg::WhoAmI(r) => {
+            match r {
+                Ok(u) => {
+                    s.conn.account = Some(u.account);
+                    s.conn.user = (!u.user.is_empty()).then_some(u.user);
+                }
+                Err(e) => s.conn.notice = Some(format!("cannot tell which account this is: {e}")),
+            }
+            Outcome::redraw()
+        }
+        Msg::Servers { at, result } => {
+            s.clock = at;
+            match result {
+                Ok(rows) if rows.is_empty() => {
+                    s.conn.notice = Some(no_answer_notice(s));
+                    mark_stale(&mut s.servers, "no server answered");
+                }
+                Ok(rows) => {
+                    if let Some(sys) = rows
+                        .iter()
+                        .map(|r| &r.system_account)
+                        .find(|a| !a.is_empty())
+                    {
+                        s.conn.notice = match &s.conn.account {
+                            Some(a) if a != sys => Some(format!(
+                                "connected as account {a}, not the system account {sys}"
+                            )),
+                            _ => None,
+                        };
+                    }
+                    replace(&mut s.servers, rows, at.now_unix, |r| r.id.clone());
+                }
+                Err(e) => mark_stale(&mut s.servers, &e),
+            }
+            Outcome::redraw()
+        }
+        Msg::Conns { at, result } => {
+            s.clock = at;
+            match result {
+                Ok((rows, errors))
+                    if rows.is_empty() && s.servers.rows.is_empty() && !errors.is_empty() =>
+                {
+                    mark_stale(&mut s.conns, &errors.join("; "));
+                }
+                Ok((rows, errors)) => {
+                    replace(&mut s.conns, rows, at.now_unix, ConnRow::key);
+                    s.conns.errors = errors;
+                }
+                Err(e) => mark_stale(&mut s.conns, &e),
+            }
+            Outcome::redraw()
+        }
+        Msg::Statsz(m) => {
+            let Some(row) = s.servers.rows.iter_mut().find(|r| r.id == m.server.id) else {
+                // A server we have not listed yet: fetch the full picture.
+                return Outcome {
+                    cmds: vec![Cmd::Refresh(ViewId::Servers)],
+                    redraw: false,
+                };
+            };
+            let before = row.clone();
+            row.apply_statsz(&m);
+            Outcome {
+                cmds: vec![],
+                redraw: *row != before,
+            }
+        }
+        Msg::Signal(name) => {
+            s.status = Some((Level::Info, format!("{name}: quitting")));
+            s.quit = true;
+            Outcome::cmd(Cmd::Quit)
+        }
+    }
+}
+
+fn no_answer_notice(s: &AppState) -> String {
+    match &s.conn.account {
+        Some(a) => format!("connected as account {a}; server views need the system account"),
+        None if s.conn.link != Link::Connected => "not connected".to_string(),
+        None => "no server answered $SYS.REQ.SERVER.PING.VARZ: server views need system account credentials".into(),
+    }
+}
+
+fn replace<R: Searchable, K: PartialEq>(
+    p: &mut Panel<R>,
+    rows: Vec<R>,
+    at: i64,
+    key: impl Fn(&R) -> K,
+) {
+    p.rows = rows;
+    p.fetched_at = Some(at);
+    p.stale = None;
+    p.table.refilter(&p.rows, key);
+}
+
+fn mark_stale<R>(p: &mut Panel<R>, why: &str) {
+    p.stale = Some(why.to_string());
+}
+
+fn on_link(s: &mut AppState, ev: ConnEvent) -> Outcome {
+    match ev {
+        ConnEvent::Connected if s.conn.link == Link::Connected => return Outcome::none(),
+        ConnEvent::Connected => {
+            s.conn.link = Link::Connected;
+            return Outcome {
+                cmds: vec![Cmd::Refresh(ViewId::Servers), Cmd::Refresh(ViewId::Conns)],
+                redraw: true,
+            };
+        }
+        ConnEvent::Disconnected => s.conn.link = Link::Disconnected,
+        ConnEvent::Reconnecting(n) => s.conn.link = Link::Reconnecting(n),
+        ConnEvent::Closed => s.conn.link = Link::Closed,
+        ConnEvent::Error(e) => s.status = Some((Level::Error, e)),
+    }
+    if s.conn.link != Link::Connected {
+        let why = "connection lost".to_string();
+        s.servers.stale.get_or_insert_with(|| why.clone());
+        s.conns.stale.get_or_insert(why);
+    }
+    Outcome::redraw()
+}
+
+fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
+    match std::mem::replace(&mut s.mode, Mode::Normal) {
+        Mode::Command(input) => on_command_key(s, input, k),
+        Mode::Filter(input) => on_filter_key(s, input, k),
+        Mode::Normal if s.help => {
+            if matches!(
+                keys::action_for(&k),
+                Some(Action::Back | Action::Help | Action::Quit)
+            ) {
+                s.help = false;
+            }
+            Outcome::redraw()
+        }
+        Mode::Normal => match keys::action_for(&k) {
+            Some(a) => on_action(s, a),
+            None => Outcome::none(),
+        },
+    }
+}
+
+fn on_action(s: &mut AppState, a: Action) -> Outcome {
+    let page = s.page_rows();
+    match a {
+        Action::Quit => {
+            s.quit = true;
+            return Outcome::cmd(Cmd::Quit);
+        }
+        Action::CommandLine => s.mode = Mode::Command(Input::default()),
+        Action::Filter => s.mode = Mode::Filter(Input::new(s.table().filter.clone())),
+        Action::Help => s.help = true,
+        Action::Back => {
+            if s.detail {
+                s.detail = false;
+            } else if !s.table().filter.is_empty() {
+                set_filter(s, String::new());
+            } else {
+                s.status = None;
+            }
+        }
+        Action::Up => s.table_mut().move_by(-1, page),
+        Action::Down => s.table_mut().move_by(1, page),
+        Action::PageUp => s.table_mut().move_by(-(page as isize), page),
+        Action::PageDown => s.table_mut().move_by(page as isize, page),
+        Action::Top => s.table_mut().home(),
+        Action::Bottom => s.table_mut().end(page),
+        Action::Detail => s.detail = !s.detail,
+        Action::Refresh => return Outcome::cmd(Cmd::Refresh(s.view)),
+        Action::NextView | Action::PrevView => {
+            let all = ViewId::ALL;
+            let i = all.iter().position(|v| *v == s.view).unwrap_or(0);
+            let step = if a == Action::NextView {
+                1
+            } else {
+                all.len() - 1
+            };
+            return show(s, all[(i + step) % all.len()]);
+        }
+        Action::Show(v) => return show(s, v),
+    }
+    Outcome::redraw()
+}
+
+fn show(s: &mut AppState, v: ViewId) -> Outcome {
+    s.view = v;
+    s.detail = false;
+    Outcome::cmd(Cmd::Refresh(v))
+}
+
+fn on_command_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {
+    match k.code {
+        KeyCode::Esc => {}
+        KeyCode::Enter => return run_command(s, input.value()),
+        KeyCode::Tab => {
+            let (done, _) = keys::complete(input.value());
+            s.mode = Mode::Command(Input::new(done));
+        }
+        _ => {
+            input.handle_event(&Event::Key(k));
+            s.mode = Mode::Command(input);
+        }
+    }
+    Outcome::redraw()
+}
+
+fn run_command(s: &mut AppState, line: &str) -> Outcome {
+    match keys::command(line) {
+        Some("servers") => show(s, ViewId::Servers),
+        Some("conns") => show(s, ViewId::Conns),
+        Some("help") => {
+            s.help = true;
+            Outcome::redraw()
+        }
+        Some("quit") => {
+            s.quit = true;
+            Outcome::cmd(Cmd::Quit)
+        }
+        _ => {
+            s.status = Some((Level::Warn, format!("unknown command: {}", line.trim())));
+            Outcome::redraw()
+        }
+    }
+}
+
+fn on_filter_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {
+    match k.code {
+        KeyCode::Esc => set_filter(s, String::new()),
+        KeyCode::Enter => {}
+        _ => {
+            input.handle_event(&Event::Key(k));
+            set_filter(s, input.value().to_string());
+            s.mode = Mode::Filter(input);
+        }
+    }
+    Outcome::redraw()
+}
+
+fn set_filter(s: &mut AppState, f: String) {
+    match s.view {
+        ViewId::Servers => {
+            s.servers.table.filter = f;
+            s.servers
+                .table
+                .refilter(&s.servers.rows, |r: &ServerRow| r.id.clone());
+        }
+        ViewId::Conns => {
+            s.conns.table.filter = f;
+            s.conns.table.refilter(&s.conns.rows, ConnRow::key);
+        }
+    }
+}

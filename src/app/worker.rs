@@ -1,0 +1,132 @@
+//! The NATS IO task: connects, keeps data fresh, turns replies into `Msg`s.
+//! It owns the client; `update` never waits on the network.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::{MissedTickBehavior, interval};
+use tracing::{info, warn};
+
+use super::msg::{Cmd, Msg};
+use super::state::ViewId;
+use super::table::Clock;
+use super::{conns, servers};
+use crate::config::NatsSettings;
+use crate::nats::connect::{self, ConnEvent};
+use crate::nats::sys::SysClient;
+use crate::nats::types::StatszMsg;
+
+/// Starts the worker; returns where to send it commands.
+pub fn spawn(
+    settings: NatsSettings,
+    refresh: Duration,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::UnboundedSender<Cmd> {
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(settings, refresh, tx, cmd_rx));
+    cmd_tx
+}
+
+async fn run(
+    settings: NatsSettings,
+    refresh: Duration,
+    tx: mpsc::Sender<Msg>,
+    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+) {
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<ConnEvent>();
+    let link_tx = tx.clone();
+    tokio::spawn(async move {
+        while let Some(ev) = ev_rx.recv().await {
+            info!(event = ?ev, "nats connection");
+            if link_tx.send(Msg::Link(ev)).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    // The first connection is retried here: async-nats retries only once connected.
+    let mut attempt = 0;
+    let client = loop {
+        match connect::connect(&settings, Some(ev_tx.clone())).await {
+            Ok(c) => break c,
+            Err(e) => {
+                attempt += 1;
+                warn!("connect attempt {attempt}: {e:#}");
+                let _ = ev_tx.send(ConnEvent::Error(format!("{e:#}")));
+                let _ = ev_tx.send(ConnEvent::Reconnecting(attempt));
+                tokio::select! {
+                    _ = tokio::time::sleep(connect::reconnect_delay(attempt)) => {}
+                    c = cmds.recv() => if matches!(c, None | Some(Cmd::Quit)) { return },
+                }
+            }
+        }
+    };
+    let _ = ev_tx.send(ConnEvent::Connected);
+    let sys = SysClient::new(client.clone());
+
+    let who = sys.whoami().await.map_err(|e| format!("{e:#}"));
+    if tx.send(Msg::WhoAmI(who)).await.is_err() {
+        return;
+    }
+    spawn_statsz_feed(client.clone(), tx.clone());
+
+    let mut tick = interval(refresh);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        let todo: Vec<ViewId> = tokio::select! {
+            _ = tick.tick() => ViewId::ALL.to_vec(),
+            c = cmds.recv() => match c {
+                None | Some(Cmd::Quit) => return,
+                Some(Cmd::Refresh(v)) => vec![v],
+            },
+        };
+        for v in todo {
+            let msg = fetch(&sys, v).await;
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One fresh snapshot of a view's data, as the report and the console use it.
+pub async fn fetch(sys: &SysClient, view: ViewId) -> Msg {
+    match view {
+        ViewId::Servers => {
+            let result = servers::fetch(sys).await.map_err(|e| format!("{e:#}"));
+            Msg::Servers {
+                at: Clock::system(),
+                result,
+            }
+        }
+        ViewId::Conns => {
+            let result = conns::fetch(sys).await.map_err(|e| format!("{e:#}"));
+            Msg::Conns {
+                at: Clock::system(),
+                result,
+            }
+        }
+    }
+}
+
+/// Live `$SYS.SERVER.*.STATSZ`; async-nats resubscribes after a reconnect.
+fn spawn_statsz_feed(client: async_nats::Client, tx: mpsc::Sender<Msg>) {
+    tokio::spawn(async move {
+        let mut sub = match client.subscribe("$SYS.SERVER.*.STATSZ").await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("subscribing to STATSZ: {e}");
+                return;
+            }
+        };
+        while let Some(m) = sub.next().await {
+            // Garbage on the wire is skipped, never fatal.
+            if let Ok(s) = serde_json::from_slice::<StatszMsg>(&m.payload)
+                && tx.send(Msg::Statsz(Box::new(s))).await.is_err()
+            {
+                break;
+            }
+        }
+    });
+}

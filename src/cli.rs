@@ -1,0 +1,43 @@
+//! Command line: the console by default, reports and (later) actions as
+//! subcommands sharing the same code.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::NatsFlags;
+use crate::report;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "Terminal console for NATS + SPIFFE/SPIRE + Kubernetes workload identity"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub nats: NatsFlags,
+    /// Theme: default, high-contrast, monochrome, or a path to a TOML theme
+    #[arg(long, global = true, env = "WARDEN_THEME")]
+    pub theme: Option<String>,
+    /// Offer no mutating action at all
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Config file (default $XDG_CONFIG_HOME/warden/config.toml)
+    #[arg(long, global = true, env = "WARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The interactive console (the default)
+    Console,
+    /// Print a report and exit
+    Report {
+        kind: report::Kind,
+        #[arg(long, short = 'o', value_enum, default_value = "table")]
+        output: report::Output,
+    },
+}

@@ -1,0 +1,246 @@
+//! Requests to the system account: scatter-gather pings, paged CONNZ.
+//!
+//! A `$SYS.REQ.SERVER.PING.*` request is answered by every server in the
+//! cluster/supercluster, so one request/reply is not enough: replies are
+//! collected on an inbox until the stream goes quiet (~300 ms after the last,
+//! like natscli), bounded by an overall deadline.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use tokio::time::{Instant, timeout};
+
+use super::types::*;
+
+/// How long a scatter-gather waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Gather {
+    /// Wait this long for the first reply.
+    pub first: Duration,
+    /// Stop this long after the latest reply.
+    pub quiet: Duration,
+    /// Never wait longer than this in total.
+    pub total: Duration,
+}
+
+impl Default for Gather {
+    fn default() -> Self {
+        Gather {
+            first: Duration::from_secs(2),
+            quiet: Duration::from_millis(300),
+            total: Duration::from_secs(5),
+        }
+    }
+}
+
+pub const CONNZ_PAGE: i64 = 1024;
+
+/// The system account's view of the deployment, through one client.
+#[derive(Clone)]
+pub struct SysClient {
+    client: async_nats::Client,
+    gather: Gather,
+}
+
+impl SysClient {
+    pub fn new(client: async_nats::Client) -> SysClient {
+        SysClient {
+            client,
+            gather: Gather::default(),
+        }
+    }
+
+    pub fn with_gather(mut self, gather: Gather) -> SysClient {
+        self.gather = gather;
+        self
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// Publishes `payload` to `subject` and collects every reply.
+    pub async fn scatter(
+        &self,
+        subject: &str,
+        payload: serde_json::Value,
+    ) -> Result<Vec<async_nats::Message>> {
+        let inbox = self.client.new_inbox();
+        let mut sub = self.client.subscribe(inbox.clone()).await?;
+        self.client
+            .publish_with_reply(subject.to_string(), inbox, payload.to_string().into())
+            .await?;
+        self.client.flush().await?;
+        let deadline = Instant::now() + self.gather.total;
+        let mut out = Vec::new();
+        loop {
+            let wait = if out.is_empty() {
+                self.gather.first
+            } else {
+                self.gather.quiet
+            };
+            let wait = wait.min(deadline.saturating_duration_since(Instant::now()));
+            match timeout(wait, sub.next()).await {
+                // "No responders" (status 503, empty body): nobody in this
+                // account serves the subject, i.e. not the system account.
+                Ok(Some(msg))
+                    if msg
+                        .status
+                        .is_some_and(|s| s == async_nats::StatusCode::NO_RESPONDERS) =>
+                {
+                    break;
+                }
+                Ok(Some(msg)) => out.push(msg),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let _ = sub.unsubscribe().await;
+        Ok(out)
+    }
+
+    /// Scatter-gather decoding each reply as an [`ApiResponse`]; replies that
+    /// do not parse are reported as errors, not dropped silently.
+    async fn ping<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        payload: serde_json::Value,
+    ) -> Result<Vec<Reply<T>>> {
+        let msgs = self
+            .scatter(&format!("$SYS.REQ.SERVER.PING.{what}"), payload)
+            .await?;
+        Ok(msgs
+            .into_iter()
+            .map(|m| decode_api::<T>(&m.payload))
+            .collect())
+    }
+
+    /// `$SYS.REQ.SERVER.PING.VARZ` from every server.
+    pub async fn varz(&self) -> Result<Vec<Reply<Varz>>> {
+        self.ping("VARZ", json!({})).await
+    }
+
+    /// `$SYS.REQ.SERVER.PING.STATSZ` from every server (bare `ServerStatsMsg`).
+    pub async fn statsz(&self) -> Result<Vec<StatszMsg>> {
+        let msgs = self
+            .scatter("$SYS.REQ.SERVER.PING.STATSZ", json!({}))
+            .await?;
+        Ok(msgs
+            .iter()
+            .filter_map(|m| serde_json::from_slice::<StatszMsg>(&m.payload).ok())
+            .collect())
+    }
+
+    /// Every connection of every server (`auth: true`), following pages of
+    /// [`CONNZ_PAGE`] per server until each server's total is reached.
+    pub async fn connz_all(&self) -> Result<Vec<Reply<Connz>>> {
+        let first = self.ping::<Connz>("CONNZ", connz_request(0)).await?;
+        let mut out = Vec::with_capacity(first.len());
+        for mut reply in first {
+            if let Ok(page) = &mut reply.result {
+                let mut offset = page.offset + page.connections.len() as i64;
+                while offset < page.total && !reply.server.id.is_empty() {
+                    let more = self.server_connz(&reply.server.id, offset).await?;
+                    if more.connections.is_empty() {
+                        break;
+                    }
+                    offset += more.connections.len() as i64;
+                    page.connections.extend(more.connections);
+                }
+            }
+            out.push(reply);
+        }
+        Ok(out)
+    }
+
+    /// One page of one server's CONNZ.
+    pub async fn server_connz(&self, server_id: &str, offset: i64) -> Result<Connz> {
+        let subject = format!("$SYS.REQ.SERVER.{server_id}.CONNZ");
+        let msg = timeout(
+            self.gather.total,
+            self.client
+                .request(subject, connz_request(offset).to_string().into()),
+        )
+        .await
+        .map_err(|_| anyhow!("CONNZ page from {server_id} timed out"))??;
+        decode_api::<Connz>(&msg.payload).result
+    }
+
+    /// `$SYS.REQ.USER.INFO`: the account and user this connection is, which
+    /// every account can ask (the server imports it into each account).
+    pub async fn whoami(&self) -> Result<UserInfo> {
+        let msg = timeout(
+            self.gather.first,
+            self.client.request("$SYS.REQ.USER.INFO", "".into()),
+        )
+        .await
+        .map_err(|_| anyhow!("$SYS.REQ.USER.INFO timed out"))?
+        .context("$SYS.REQ.USER.INFO")?;
+        let r: UserInfoResponse =
+            serde_json::from_slice(&msg.payload).context("decoding USER.INFO")?;
+        if let Some(e) = r.error {
+            return Err(anyhow!("USER.INFO: {} ({})", e.description, e.code));
+        }
+        Ok(r.data)
+    }
+}
+
+fn connz_request(offset: i64) -> serde_json::Value {
+    json!({ "auth": true, "offset": offset, "limit": CONNZ_PAGE })
+}
+
+/// One server's answer (or why it could not be used).
+#[derive(Debug)]
+pub struct Reply<T> {
+    pub server: ServerInfo,
+    pub result: Result<T, anyhow::Error>,
+}
+
+impl<T> Reply<T> {
+    pub fn ok(&self) -> Option<&T> {
+        self.result.as_ref().ok()
+    }
+}
+
+/// Decodes a system API reply; never panics on garbage.
+pub fn decode_api<T: DeserializeOwned>(payload: &[u8]) -> Reply<T> {
+    match serde_json::from_slice::<ApiResponse<T>>(payload) {
+        Ok(r) => {
+            let result = match (r.data, r.error) {
+                (_, Some(e)) => Err(anyhow!("{} ({})", e.description, e.code)),
+                (Some(d), None) => Ok(d),
+                (None, None) => Err(anyhow!("reply without data")),
+            };
+            Reply {
+                server: r.server,
+                result,
+            }
+        }
+        Err(e) => Reply {
+            server: ServerInfo::default(),
+            result: Err(anyhow!("undecodable reply: {e}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_api_handles_data_error_and_garbage() {
+        let ok: Reply<Varz> = decode_api(
+            br#"{"server":{"name":"n1","id":"NID"},"data":{"server_name":"n1","connections":3}}"#,
+        );
+        assert_eq!(ok.server.name, "n1");
+        assert_eq!(ok.ok().unwrap().connections, 3);
+        let err: Reply<Varz> = decode_api(
+            br#"{"server":{"name":"n1"},"error":{"code":403,"description":"forbidden"}}"#,
+        );
+        assert!(format!("{:#}", err.result.unwrap_err()).contains("forbidden (403)"));
+        let junk: Reply<Varz> = decode_api(b"\xff\x00not json");
+        assert!(junk.result.is_err());
+    }
+}

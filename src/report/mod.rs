@@ -1,0 +1,119 @@
+//! Non-interactive reports (`warden report ...`) for scripts and one-shot SSH
+//! use. They fetch through the same code as the console's views and print
+//! the same columns (table) or the rows themselves (JSON).
+
+use std::io::Write;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use crate::app::table::{Clock, Column};
+use crate::app::{conns, servers};
+use crate::config::NatsSettings;
+use crate::nats::connect;
+use crate::nats::sys::SysClient;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Servers,
+    Conns,
+}
+
+/// Writes rows as an aligned table with the console's column titles.
+pub fn write_table<R>(
+    out: &mut impl Write,
+    columns: &[Column<R>],
+    rows: &[R],
+    clock: &Clock,
+) -> Result<()> {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| (c.cell)(r, clock)).collect())
+        .collect();
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.title.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |items: Vec<&str>| -> String {
+        let mut s = String::new();
+        for (i, (item, w)) in items.iter().zip(&widths).enumerate() {
+            if i + 1 == items.len() {
+                s.push_str(item);
+            } else {
+                s.push_str(&format!("{item:<w$}  "));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(columns.iter().map(|c| c.title).collect()))?;
+    for row in &cells {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+fn write_json<T: Serialize>(out: &mut impl Write, rows: &T) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, rows)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Connects, fetches one report, prints it. Errors say plainly why nothing
+/// could be shown (e.g. not the system account).
+pub async fn run(
+    nats: &NatsSettings,
+    kind: Kind,
+    output: Output,
+    out: &mut impl Write,
+) -> Result<()> {
+    let client = connect::connect(nats, None).await?;
+    let sys = SysClient::new(client);
+    let clock = Clock::system();
+    match kind {
+        Kind::Servers => {
+            let rows = servers::fetch(&sys).await?;
+            if rows.is_empty() {
+                bail!("{}", no_answer(&sys).await);
+            }
+            match output {
+                Output::Table => write_table(out, &servers::columns(), &rows, &clock)?,
+                Output::Json => write_json(out, &rows)?,
+            }
+        }
+        Kind::Conns => {
+            let (rows, errors) = conns::fetch(&sys).await?;
+            if rows.is_empty() && errors.is_empty() && servers::fetch(&sys).await?.is_empty() {
+                bail!("{}", no_answer(&sys).await);
+            }
+            match output {
+                Output::Table => write_table(out, &conns::columns(), &rows, &clock)?,
+                Output::Json => write_json(out, &rows)?,
+            }
+            for e in errors {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn no_answer(sys: &SysClient) -> String {
+    match sys.whoami().await {
+        Ok(u) => format!(
+            "connected as account {}; server views need the system account",
+            u.account
+        ),
+        Err(_) => {
+            "no server answered $SYS.REQ.SERVER.PING: server views need system account credentials"
+                .into()
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Header (connection banner, view tabs) and footer (command/filter line,
+//! status, key hints).
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::theme::Theme;
+use crate::app::keys;
+use crate::app::state::{AppState, Level, Link, Mode, ViewId};
+
+pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
+    let (dot, link, link_style) = match &s.conn.link {
+        Link::Connecting => ("◌", "connecting".to_string(), th.warn),
+        Link::Connected => ("●", "connected".to_string(), th.ok),
+        Link::Reconnecting(n) => ("◌", format!("reconnecting (attempt {n})"), th.warn),
+        Link::Disconnected => ("○", "disconnected".to_string(), th.error),
+        Link::Closed => ("○", "closed".to_string(), th.error),
+    };
+    let mut banner = vec![
+        Span::styled(" warden ", th.title),
+        Span::styled(format!("{dot} {link} "), link_style),
+        Span::styled(format!("{} ", s.conn.url), th.text),
+        Span::styled(format!("({}) ", s.conn.source), th.muted),
+    ];
+    if let Some(a) = &s.conn.account {
+        banner.push(Span::styled("account ", th.muted));
+        banner.push(Span::styled(format!("{a} "), th.accent));
+    }
+    if let Some(u) = &s.conn.user {
+        banner.push(Span::styled("user ", th.muted));
+        banner.push(Span::styled(format!("{u} "), th.text));
+    }
+    if s.read_only {
+        banner.push(Span::styled("[read-only]", th.warn));
+    }
+    f.render_widget(
+        Paragraph::new(Line::from(banner)),
+        Rect { height: 1, ..area },
+    );
+
+    let mut tabs = Vec::new();
+    for (n, v) in ViewId::ALL.iter().enumerate() {
+        let count = match v {
+            ViewId::Servers => s.servers.rows.len(),
+            ViewId::Conns => s.conns.rows.len(),
+        };
+        let label = format!(" {} {}({count}) ", n + 1, v.title());
+        let style = if *v == s.view {
+            th.selected.patch(th.accent)
+        } else {
+            th.muted
+        };
+        tabs.push(Span::styled(label, style));
+        tabs.push(Span::raw(" "));
+    }
+    if let Some(n) = &s.conn.notice {
+        tabs.push(Span::styled(format!("⚠ {n}"), th.warn));
+    }
+    if area.height > 1 {
+        f.render_widget(
+            Paragraph::new(Line::from(tabs)),
+            Rect {
+                y: area.y + 1,
+                height: 1,
+                ..area
+            },
+        );
+    }
+}
+
+pub fn footer(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
+    let line = match &s.mode {
+        Mode::Command(input) => {
+            let (_, matches) = keys::complete(input.value());
+            let hint = if input.value().is_empty() {
+                String::new()
+            } else {
+                format!("   {}", matches.join(" "))
+            };
+            place_cursor(f, area, 1 + input.visual_cursor());
+            Line::from(vec![
+                Span::styled(":", th.accent),
+                Span::styled(input.value().to_string(), th.text),
+                Span::styled(hint, th.muted),
+            ])
+        }
+        Mode::Filter(input) => {
+            place_cursor(f, area, 1 + input.visual_cursor());
+            Line::from(vec![
+                Span::styled("/", th.accent),
+                Span::styled(input.value().to_string(), th.text),
+            ])
+        }
+        Mode::Normal => match &s.status {
+            Some((lvl, text)) => {
+                let st: Style = match lvl {
+                    Level::Info => th.text,
+                    Level::Warn => th.warn,
+                    Level::Error => th.error,
+                };
+                Line::styled(text.clone(), st)
+            }
+            None => hints(th),
+        },
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn place_cursor(f: &mut Frame, area: Rect, x: usize) {
+    let x = area
+        .x
+        .saturating_add(x.min(u16::MAX as usize) as u16)
+        .min(area.right().saturating_sub(1));
+    f.set_cursor_position(Position { x, y: area.y });
+}
+
+fn hints(th: &Theme) -> Line<'static> {
+    let pairs = [
+        ("?", "help"),
+        (":", "command"),
+        ("/", "filter"),
+        ("enter", "detail"),
+        ("r", "refresh"),
+        ("q", "quit"),
+    ];
+    let mut spans = Vec::new();
+    for (k, what) in pairs {
+        spans.push(Span::styled(format!("<{k}>"), th.accent));
+        spans.push(Span::styled(format!(" {what}  "), th.muted));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,116 @@
+//! The console: one loop owns the state, applies messages through `update`,
+//! hands commands to the IO side, and draws only when something changed, at
+//! most once per frame interval. An idle console writes nothing.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::render::render;
+use super::terminal;
+use super::theme::Theme;
+use crate::app::msg::{Cmd, Msg};
+use crate::app::state::AppState;
+use crate::app::table::Clock;
+use crate::app::update::update;
+use crate::app::worker;
+use crate::config::NatsSettings;
+use crate::nats::connect::redact_url;
+
+/// Shortest time between two frames (~60 fps); bursts of messages in between
+/// are coalesced into one draw.
+pub const FRAME: Duration = Duration::from_millis(16);
+/// Messages applied before yielding to a draw, so a storm cannot starve it.
+const MAX_BATCH: usize = 4096;
+
+pub struct ConsoleOptions {
+    pub nats: NatsSettings,
+    pub refresh: Duration,
+    pub theme: Theme,
+    pub read_only: bool,
+}
+
+/// Runs the interactive console until the user quits or a signal arrives.
+pub async fn run(opts: ConsoleOptions) -> Result<()> {
+    let (tx, rx) = mpsc::channel(1024);
+    terminal::spawn_signal_task(tx.clone())?;
+    let cmds = worker::spawn(opts.nats.clone(), opts.refresh, tx.clone());
+    let mut state = AppState::new(
+        redact_url(&opts.nats.url),
+        opts.nats.source.clone(),
+        Clock::system(),
+    );
+    state.read_only = opts.read_only;
+
+    let mut guard = terminal::enter()?;
+    let size = guard.terminal.size()?;
+    state.size = (size.width, size.height);
+    terminal::spawn_input_thread(tx.clone());
+    drop(tx);
+    let result = run_loop(
+        &mut guard.terminal,
+        rx,
+        |c| {
+            let _ = cmds.send(c);
+        },
+        state,
+        &opts.theme,
+    )
+    .await;
+    drop(guard);
+    result.map(|_| ())
+}
+
+/// The loop itself, generic over the backend so tests drive it with a
+/// `TestBackend` and scripted messages. Returns the final state.
+pub async fn run_loop<B: Backend>(
+    term: &mut Terminal<B>,
+    mut rx: mpsc::Receiver<Msg>,
+    mut dispatch: impl FnMut(Cmd),
+    mut state: AppState,
+    theme: &Theme,
+) -> Result<AppState>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let mut dirty = true;
+    let mut next_frame = Instant::now();
+    loop {
+        if dirty && Instant::now() >= next_frame {
+            term.draw(|f| render(&state, theme, f))?;
+            dirty = false;
+            next_frame = Instant::now() + FRAME;
+        }
+        let msg = if dirty {
+            tokio::select! {
+                m = rx.recv() => m,
+                _ = tokio::time::sleep_until(next_frame) => continue,
+            }
+        } else {
+            rx.recv().await
+        };
+        let Some(msg) = msg else { break };
+        let mut batch = Some(msg);
+        let mut n = 0;
+        while let Some(m) = batch.take() {
+            let out = update(&mut state, m);
+            dirty |= out.redraw;
+            for c in out.cmds {
+                dispatch(c);
+            }
+            n += 1;
+            if state.quit || n >= MAX_BATCH {
+                break;
+            }
+            batch = rx.try_recv().ok();
+        }
+        if state.quit {
+            break;
+        }
+    }
+    Ok(state)
+}

@@ -1,0 +1,181 @@
+//! Rendering snapshots of each view at 80x24 and 200x50, from fixed state
+//! (no clock, no network), so any change to what the operator sees shows up
+//! in review.
+
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use warden::app::conns::ConnRow;
+use warden::app::msg::Msg;
+use warden::app::servers::ServerRow;
+use warden::app::state::{AppState, Link, ViewId};
+use warden::app::table::Clock;
+use warden::app::update::update;
+use warden::nats::types::{ClusterInfo, ConnInfo, ServerInfo, Varz};
+use warden::ui::render::render;
+use warden::ui::theme::Theme;
+
+const NOW: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
+
+fn server(name: &str, i: i64) -> ServerRow {
+    let info = ServerInfo {
+        name: name.into(),
+        id: format!("N{name:0>55}").to_uppercase(),
+        jetstream: i == 0,
+        ..Default::default()
+    };
+    let v = Varz {
+        server_name: name.into(),
+        server_id: info.id.clone(),
+        version: "2.15.1".into(),
+        host: "0.0.0.0".into(),
+        port: 4222,
+        start: "2026-11-20T06:30:00Z".into(),
+        mem: 48_000_000 + i * 1_000_000,
+        cores: 4,
+        cpu: 3.5 + i as f64,
+        connections: 40 + i,
+        total_connections: 900,
+        subscriptions: 1200,
+        slow_consumers: i,
+        in_msgs: 123_456_789,
+        out_msgs: 98_765_432,
+        cluster: ClusterInfo {
+            name: "prod-east".into(),
+            ..Default::default()
+        },
+        system_account: "SYS".into(),
+        ..Default::default()
+    };
+    ServerRow::from_varz(&info, &v)
+}
+
+fn conn(i: u64) -> ConnRow {
+    let ns = ["tent-dev", "tent-prod", "payments"][i as usize % 3];
+    let info = ConnInfo {
+        cid: 10 + i,
+        kind: "Client".into(),
+        conn_type: "nats".into(),
+        ip: format!("10.0.{}.{}", i / 250, i % 250),
+        port: 40000 + i as u16,
+        uptime: format!("{}h{}m", i % 24, i % 60),
+        subscriptions: 3,
+        name: format!("wf-{i}"),
+        lang: "go".into(),
+        version: "1.37.0".into(),
+        authorized_user: format!("tentacle.{ns}.wf-{i}"),
+        account: "APP".into(),
+        in_msgs: 1000 * i as i64,
+        out_msgs: 10 * i as i64,
+        ..Default::default()
+    };
+    let mut row = ConnRow::new(["n1", "n2", "n3"][i as usize % 3], "NID", info);
+    if i % 4 == 0 {
+        row.jwt_expires = Some(NOW + 3600 * i as i64 - 7200);
+    }
+    row
+}
+
+fn state() -> AppState {
+    let mut s = AppState::new(
+        "nats://nats.prod:4222".into(),
+        "context prod".into(),
+        Clock { now_unix: NOW },
+    );
+    s.conn.link = Link::Connected;
+    s.conn.account = Some("SYS".into());
+    s.conn.user = Some("admin".into());
+    let at = Clock { now_unix: NOW };
+    update(
+        &mut s,
+        Msg::Servers {
+            at,
+            result: Ok(vec![server("n1", 0), server("n2", 1), server("n3", 2)]),
+        },
+    );
+    update(
+        &mut s,
+        Msg::Conns {
+            at,
+            result: Ok(((0..200).map(conn).collect(), vec![])),
+        },
+    );
+    s
+}
+
+fn draw(s: &AppState, w: u16, h: u16) -> String {
+    let mut s = s.clone();
+    update(&mut s, Msg::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(&s, &Theme::builtin("default").unwrap(), f))
+        .unwrap();
+    t.backend().to_string()
+}
+
+fn key(s: &mut AppState, code: KeyCode) {
+    update(s, Msg::Key(KeyEvent::from(code)));
+}
+
+#[test]
+fn servers_view() {
+    let s = state();
+    assert_snapshot!("servers_80x24", draw(&s, 80, 24));
+    assert_snapshot!("servers_200x50", draw(&s, 200, 50));
+}
+
+#[test]
+fn connections_view_scrolled_with_detail() {
+    let mut s = state();
+    s.view = ViewId::Conns;
+    s.size = (80, 24);
+    for _ in 0..30 {
+        key(&mut s, KeyCode::Down);
+    }
+    key(&mut s, KeyCode::Enter);
+    assert_snapshot!("conns_detail_80x24", draw(&s, 80, 24));
+    s.size = (200, 50);
+    assert_snapshot!("conns_detail_200x50", draw(&s, 200, 50));
+}
+
+#[test]
+fn filter_and_command_line() {
+    let mut s = state();
+    s.view = ViewId::Conns;
+    key(&mut s, KeyCode::Char('/'));
+    for c in "payments".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    assert_eq!(s.conns.table.visible.len(), 66);
+    assert_snapshot!("conns_filter_80x24", draw(&s, 80, 24));
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char(':'));
+    key(&mut s, KeyCode::Char('s'));
+    key(&mut s, KeyCode::Tab);
+    assert_snapshot!("command_completion_80x24", draw(&s, 80, 24));
+}
+
+#[test]
+fn help_and_too_small_and_wrong_account() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('?'));
+    assert_snapshot!("help_80x24", draw(&s, 80, 24));
+    assert_snapshot!("help_200x50", draw(&s, 200, 50));
+    assert_snapshot!("too_small_50x10", draw(&s, 50, 10));
+
+    let mut w = AppState::new(
+        "nats://nats.prod:4222".into(),
+        "flags".into(),
+        Clock { now_unix: NOW },
+    );
+    w.conn.link = Link::Reconnecting(3);
+    w.conn.account = Some("APP".into());
+    update(
+        &mut w,
+        Msg::Servers {
+            at: Clock { now_unix: NOW },
+            result: Ok(vec![]),
+        },
+    );
+    assert_snapshot!("wrong_account_80x24", draw(&w, 80, 24));
+}
