@@ -114,3 +114,45 @@ where
     }
     Ok(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+    use super::*;
+
+    fn key(c: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::from(c))
+    }
+
+    async fn frames_after(msgs: Vec<Msg>) -> (usize, AppState) {
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let (tx, rx) = mpsc::channel(8192);
+        for m in msgs {
+            tx.send(m).await.unwrap();
+        }
+        tx.send(key(KeyCode::Char('q'))).await.unwrap();
+        let state = AppState::new("nats://x".into(), "test".into(), Clock { now_unix: 0 });
+        let theme = Theme::builtin("default").unwrap();
+        let end = run_loop(&mut term, rx, |_| {}, state, &theme)
+            .await
+            .unwrap();
+        (term.get_frame().count(), end)
+    }
+
+    #[tokio::test]
+    async fn an_idle_console_draws_nothing_more() {
+        // Keys bound to nothing change nothing: only the first frame is drawn.
+        let (frames, _) = frames_after((0..100).map(|_| key(KeyCode::Char('z'))).collect()).await;
+        assert_eq!(frames, 1);
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_messages_is_coalesced_into_few_frames() {
+        let (frames, end) =
+            frames_after((0..2000).map(|_| key(KeyCode::Char('?'))).collect()).await;
+        assert!(frames <= 2, "{frames} frames for one burst");
+        assert!(!end.help, "2000 toggles of help leave it closed");
+    }
+}
