@@ -7,10 +7,12 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod kube;
 pub mod logging;
 pub mod nats;
 pub mod report;
 pub mod sandbox;
 pub mod secret;
+pub mod spire;
 pub mod ui;
 pub mod violations;

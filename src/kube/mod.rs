@@ -1,0 +1,7 @@
+//! Kubernetes: connection, watched resources, watch tasks, errors in words.
+
+pub mod client;
+pub mod errors;
+pub mod resources;
+pub mod secrets;
+pub mod watch;

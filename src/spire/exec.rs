@@ -1,0 +1,86 @@
+//! Running the spire-server CLI inside the spire-server pod (pods/exec), as
+//! operators do with `kubectl exec`.
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::api::{Api, AttachParams};
+use tokio::io::AsyncReadExt;
+
+use super::model::{Agent, Entry, parse_agents, parse_entries};
+
+/// Where the spire-server runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpireServerPod {
+    pub namespace: String,
+    pub pod: String,
+    pub container: Option<String>,
+    /// Path of the CLI inside the container.
+    pub binary: String,
+}
+
+impl Default for SpireServerPod {
+    fn default() -> Self {
+        SpireServerPod {
+            namespace: "spire-system".into(),
+            pod: "spire-server-0".into(),
+            container: Some("spire-server".into()),
+            binary: "/opt/spire/bin/spire-server".into(),
+        }
+    }
+}
+
+/// Runs `binary args...` in the pod; stdout on success, stderr in the error.
+pub async fn run(client: &Client, at: &SpireServerPod, args: &[&str]) -> Result<Vec<u8>> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &at.namespace);
+    let mut cmd = vec![at.binary.as_str()];
+    cmd.extend_from_slice(args);
+    let mut ap = AttachParams::default()
+        .stdout(true)
+        .stderr(true)
+        .stdin(false);
+    if let Some(c) = &at.container {
+        ap = ap.container(c.clone());
+    }
+    let mut proc = pods
+        .exec(&at.pod, cmd.clone(), &ap)
+        .await
+        .with_context(|| format!("exec in {}/{}", at.namespace, at.pod))?;
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let (mut so, mut se) = (
+        proc.stdout().context("no stdout")?,
+        proc.stderr().context("no stderr")?,
+    );
+    let status = proc.take_status();
+    let (a, b) = tokio::join!(so.read_to_end(&mut out), se.read_to_end(&mut err));
+    a?;
+    b?;
+    if let Some(st) = status
+        && let Some(s) = st.await
+        && s.status.as_deref() == Some("Failure")
+    {
+        bail!(
+            "{} failed: {}{}",
+            cmd.join(" "),
+            s.message.unwrap_or_default(),
+            String::from_utf8_lossy(&err)
+                .trim()
+                .chars()
+                .take(300)
+                .collect::<String>()
+        );
+    }
+    let _ = proc.join().await;
+    Ok(out)
+}
+
+pub async fn entries(client: &Client, at: &SpireServerPod) -> Result<Vec<Entry>> {
+    let out = run(client, at, &["entry", "show", "-output", "json"]).await?;
+    parse_entries(&out).map_err(anyhow::Error::msg)
+}
+
+pub async fn agents(client: &Client, at: &SpireServerPod) -> Result<Vec<Agent>> {
+    let out = run(client, at, &["agent", "list", "-output", "json"]).await?;
+    parse_agents(&out).map_err(anyhow::Error::msg)
+}
