@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::format;
-use super::table::{Clock, Column, Searchable};
+use super::table::{Clock, Column, Searchable, TableRow};
 use crate::nats::sys::SysClient;
 use crate::nats::types::ConnInfo;
 
@@ -42,10 +42,22 @@ impl ConnRow {
             search,
         }
     }
+}
 
+impl TableRow for ConnRow {
     /// Stable identity of a connection across refreshes.
-    pub fn key(&self) -> (String, u64) {
+    type Key = (String, u64);
+    fn key(&self) -> (String, u64) {
         (self.server_id.clone(), self.info.cid)
+    }
+    fn columns() -> Vec<Column<Self>> {
+        columns()
+    }
+    fn detail_title(&self) -> String {
+        format!("connection {} on {}", self.info.cid, self.server)
+    }
+    fn detail(&self, clock: &Clock) -> Vec<(&'static str, String)> {
+        detail(self, clock)
     }
 }
 

@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::format;
-use super::table::{Clock, Column, Searchable};
+use super::table::{Clock, Column, Searchable, TableRow};
 use crate::nats::sys::SysClient;
 use crate::nats::types::{ServerInfo, StatszMsg, Varz};
 
@@ -41,6 +41,22 @@ pub struct ServerRow {
 impl Searchable for ServerRow {
     fn search_text(&self) -> &str {
         &self.search
+    }
+}
+
+impl TableRow for ServerRow {
+    type Key = String;
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+    fn columns() -> Vec<Column<Self>> {
+        columns()
+    }
+    fn detail_title(&self) -> String {
+        format!("server {}", self.name)
+    }
+    fn detail(&self, clock: &Clock) -> Vec<(&'static str, String)> {
+        detail(self, clock)
     }
 }
 

@@ -4,7 +4,7 @@ use tui_input::Input;
 
 use super::conns::ConnRow;
 use super::servers::ServerRow;
-use super::table::{Clock, TableState};
+use super::table::{Clock, TableRow, TableState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewId {
@@ -78,6 +78,30 @@ pub struct Panel<R> {
     pub stale: Option<String>,
     /// Servers that answered with an error.
     pub errors: Vec<String>,
+}
+
+impl<R: TableRow> Panel<R> {
+    /// New rows from a successful fetch or a watch reset.
+    pub fn replace(&mut self, rows: Vec<R>, at: i64) {
+        self.rows = rows;
+        self.fetched_at = Some(at);
+        self.stale = None;
+        self.table.refilter(&self.rows, R::key);
+    }
+
+    /// The data could not be refreshed: keep it, say why.
+    pub fn mark_stale(&mut self, why: &str) {
+        self.stale = Some(why.to_string());
+    }
+
+    pub fn set_filter(&mut self, f: String) {
+        self.table.filter = f;
+        self.table.refilter(&self.rows, R::key);
+    }
+
+    pub fn selected(&self) -> Option<&R> {
+        self.table.selected_index().and_then(|i| self.rows.get(i))
+    }
 }
 
 #[derive(Debug, Clone)]

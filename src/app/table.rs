@@ -32,6 +32,16 @@ pub trait Searchable {
     fn search_text(&self) -> &str;
 }
 
+/// A row type of a console table: its columns, its detail pane, and a key
+/// that follows the same row across refreshes (so the selection stays put).
+pub trait TableRow: Searchable + Sized {
+    type Key: PartialEq;
+    fn key(&self) -> Self::Key;
+    fn columns() -> Vec<Column<Self>>;
+    fn detail_title(&self) -> String;
+    fn detail(&self, clock: &Clock) -> Vec<(&'static str, String)>;
+}
+
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct TableState {
     /// Position in `visible` of the selected row.

@@ -4,12 +4,9 @@ use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::conns::ConnRow;
 use super::keys::{self, Action};
 use super::msg::{Cmd, Msg, Outcome};
-use super::servers::ServerRow;
-use super::state::{AppState, Level, Link, Mode, Panel, ViewId};
-use super::table::Searchable;
+use super::state::{AppState, Level, Link, Mode, ViewId};
 use crate::nats::connect::ConnEvent;
 
 pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
@@ -38,7 +35,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             match result {
                 Ok(rows) if rows.is_empty() => {
                     s.conn.notice = Some(no_answer_notice(s));
-                    mark_stale(&mut s.servers, "no server answered");
+                    s.servers.mark_stale("no server answered");
                 }
                 Ok(rows) => {
                     if let Some(sys) = rows
@@ -53,9 +50,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                             _ => None,
                         };
                     }
-                    replace(&mut s.servers, rows, at.now_unix, |r| r.id.clone());
+                    s.servers.replace(rows, at.now_unix);
                 }
-                Err(e) => mark_stale(&mut s.servers, &e),
+                Err(e) => s.servers.mark_stale(&e),
             }
             Outcome::redraw()
         }
@@ -65,13 +62,13 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                 Ok((rows, errors))
                     if rows.is_empty() && s.servers.rows.is_empty() && !errors.is_empty() =>
                 {
-                    mark_stale(&mut s.conns, &errors.join("; "));
+                    s.conns.mark_stale(&errors.join("; "));
                 }
                 Ok((rows, errors)) => {
-                    replace(&mut s.conns, rows, at.now_unix, ConnRow::key);
+                    s.conns.replace(rows, at.now_unix);
                     s.conns.errors = errors;
                 }
-                Err(e) => mark_stale(&mut s.conns, &e),
+                Err(e) => s.conns.mark_stale(&e),
             }
             Outcome::redraw()
         }
@@ -104,22 +101,6 @@ fn no_answer_notice(s: &AppState) -> String {
         None if s.conn.link != Link::Connected => "not connected".to_string(),
         None => "no server answered $SYS.REQ.SERVER.PING.VARZ: server views need system account credentials".into(),
     }
-}
-
-fn replace<R: Searchable, K: PartialEq>(
-    p: &mut Panel<R>,
-    rows: Vec<R>,
-    at: i64,
-    key: impl Fn(&R) -> K,
-) {
-    p.rows = rows;
-    p.fetched_at = Some(at);
-    p.stale = None;
-    p.table.refilter(&p.rows, key);
-}
-
-fn mark_stale<R>(p: &mut Panel<R>, why: &str) {
-    p.stale = Some(why.to_string());
 }
 
 fn on_link(s: &mut AppState, ev: ConnEvent) -> Outcome {
@@ -263,15 +244,7 @@ fn on_filter_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {
 
 fn set_filter(s: &mut AppState, f: String) {
     match s.view {
-        ViewId::Servers => {
-            s.servers.table.filter = f;
-            s.servers
-                .table
-                .refilter(&s.servers.rows, |r: &ServerRow| r.id.clone());
-        }
-        ViewId::Conns => {
-            s.conns.table.filter = f;
-            s.conns.table.refilter(&s.conns.rows, ConnRow::key);
-        }
+        ViewId::Servers => s.servers.set_filter(f),
+        ViewId::Conns => s.conns.set_filter(f),
     }
 }

@@ -8,7 +8,7 @@ use super::overlay::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::table::{self, TableView};
 use super::theme::Theme;
 use crate::app::state::{AppState, Panel, ViewId};
-use crate::app::{conns, servers};
+use crate::app::table::TableRow;
 
 pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
     let area = f.area();
@@ -25,48 +25,29 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
     chrome::header(f, head, s, th);
     let (list, side) = split_for_detail(body, s.detail);
     match s.view {
-        ViewId::Servers => {
-            let cols = servers::columns();
-            table::draw(f, list, th, view_table(s, &s.servers, &cols, "Servers"));
-            if let (Some(area), Some(r)) = (
-                side,
-                s.servers
-                    .table
-                    .selected_index()
-                    .and_then(|i| s.servers.rows.get(i)),
-            ) {
-                overlay::detail(
-                    f,
-                    area,
-                    th,
-                    &format!("server {}", r.name),
-                    &servers::detail(r, &s.clock),
-                );
-            }
-        }
-        ViewId::Conns => {
-            let cols = conns::columns();
-            table::draw(f, list, th, view_table(s, &s.conns, &cols, "Connections"));
-            if let (Some(area), Some(r)) = (
-                side,
-                s.conns
-                    .table
-                    .selected_index()
-                    .and_then(|i| s.conns.rows.get(i)),
-            ) {
-                overlay::detail(
-                    f,
-                    area,
-                    th,
-                    &format!("connection {} on {}", r.info.cid, r.server),
-                    &conns::detail(r, &s.clock),
-                );
-            }
-        }
+        ViewId::Servers => draw_panel(f, list, side, s, th, &s.servers, "Servers"),
+        ViewId::Conns => draw_panel(f, list, side, s, th, &s.conns, "Connections"),
     }
     chrome::footer(f, foot, s, th);
     if s.help {
         overlay::help(f, area, th);
+    }
+}
+
+/// A table view of `panel`, with the selected row's detail in `side`.
+fn draw_panel<R: TableRow>(
+    f: &mut Frame,
+    list: Rect,
+    side: Option<Rect>,
+    s: &AppState,
+    th: &Theme,
+    p: &Panel<R>,
+    name: &str,
+) {
+    let cols = R::columns();
+    table::draw(f, list, th, view_table(s, p, &cols, name));
+    if let (Some(area), Some(r)) = (side, p.selected()) {
+        overlay::detail(f, area, th, &r.detail_title(), &r.detail(&s.clock));
     }
 }
 
