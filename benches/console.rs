@@ -1,0 +1,80 @@
+//! Console responsiveness with 100k connections: a filter keystroke, a
+//! scroll step and a full frame at 200x50. The bar is 16 ms per input+frame.
+//!
+//! cargo bench --bench console
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use warden::app::conns::ConnRow;
+use warden::app::msg::Msg;
+use warden::app::state::{AppState, ViewId};
+use warden::app::table::Clock;
+use warden::app::update::update;
+use warden::nats::types::ConnInfo;
+use warden::ui::render::render;
+use warden::ui::theme::Theme;
+
+fn rows(n: u64) -> Vec<ConnRow> {
+    (0..n)
+        .map(|i| {
+            let info = ConnInfo {
+                cid: i,
+                ip: format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255),
+                name: format!("wf-{i}"),
+                lang: "go".into(),
+                authorized_user: format!("tentacle.ns-{}.wf-{i}", i % 97),
+                account: "APP".into(),
+                ..Default::default()
+            };
+            ConnRow::new(&format!("n{}", i % 5), "NID", info)
+        })
+        .collect()
+}
+
+fn state() -> AppState {
+    let mut s = AppState::new("nats://x".into(), "bench".into(), Clock { now_unix: 0 });
+    s.view = ViewId::Conns;
+    update(&mut s, Msg::Resize(200, 50));
+    update(
+        &mut s,
+        Msg::Conns {
+            at: Clock { now_unix: 0 },
+            result: Ok((rows(100_000), vec![])),
+        },
+    );
+    s
+}
+
+fn key(s: &mut AppState, c: KeyCode) {
+    update(s, Msg::Key(KeyEvent::from(c)));
+}
+
+fn bench(c: &mut Criterion) {
+    let theme = Theme::builtin("default").unwrap();
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+
+    let mut s = state();
+    c.bench_function("100k conns: scroll one row + draw 200x50", |b| {
+        b.iter(|| {
+            key(&mut s, KeyCode::Down);
+            term.draw(|f| render(&s, &theme, f)).unwrap();
+        })
+    });
+
+    let mut s = state();
+    key(&mut s, KeyCode::Char('/'));
+    key(&mut s, KeyCode::Char('n'));
+    key(&mut s, KeyCode::Char('s'));
+    c.bench_function("100k conns: filter keystroke + draw 200x50", |b| {
+        b.iter(|| {
+            key(&mut s, KeyCode::Char('-'));
+            key(&mut s, KeyCode::Backspace);
+            term.draw(|f| render(&s, &theme, f)).unwrap();
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
