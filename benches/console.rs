@@ -37,13 +37,7 @@ fn state() -> AppState {
     let mut s = AppState::new("nats://x".into(), "bench".into(), Clock { now_unix: 0 });
     s.view = ViewId::Conns;
     update(&mut s, Msg::Resize(200, 50));
-    update(
-        &mut s,
-        Msg::Conns {
-            at: Clock { now_unix: 0 },
-            result: Ok((rows(100_000), vec![])),
-        },
-    );
+    update(&mut s, Msg::Conns { at: Clock { now_unix: 0 }, result: Ok((rows(100_000), vec![])) });
     s
 }
 

@@ -9,11 +9,7 @@ use crate::config::NatsFlags;
 use crate::report;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "warden",
-    version,
-    about = "Terminal console for NATS + SPIFFE/SPIRE + Kubernetes workload identity"
-)]
+#[command(name = "warden", version, about = "Terminal console for NATS + SPIFFE/SPIRE + Kubernetes workload identity")]
 pub struct Cli {
     #[command(flatten)]
     pub nats: NatsFlags,
@@ -23,6 +19,12 @@ pub struct Cli {
     /// Offer no mutating action at all
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes context (default: the kubeconfig's current context)
+    #[arg(long, global = true)]
+    pub kube_context: Option<String>,
     /// Config file (default $XDG_CONFIG_HOME/warden/config.toml)
     #[arg(long, global = true, env = "WARDEN_CONFIG")]
     pub config: Option<PathBuf>,

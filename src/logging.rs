@@ -35,10 +35,7 @@ pub fn init(dir: &Path) -> Result<LogGuard> {
         .with_ansi(false)
         .try_init()
         .map_err(|e| anyhow::anyhow!("installing the logger: {e}"))?;
-    Ok(LogGuard {
-        _guard: guard,
-        dir: dir.to_path_buf(),
-    })
+    Ok(LogGuard { _guard: guard, dir: dir.to_path_buf() })
 }
 
 /// Creates `dir` (and parents) and makes it 0700.

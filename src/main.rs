@@ -30,8 +30,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Console => {
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             let theme = Theme::choose(cli.theme.as_deref().or(file.theme.as_deref()), no_color)?;
+            let kube = warden::kube::client::KubeSettings {
+                kubeconfig: cli.kubeconfig.clone().or(file.kubernetes.kubeconfig.clone()),
+                context: cli.kube_context.clone().or(file.kubernetes.context.clone()),
+            };
             let opts = ConsoleOptions {
                 nats,
+                kube,
+                kube_section: file.kubernetes.clone(),
                 refresh: config::refresh_interval(&file)?,
                 theme,
                 read_only: cli.read_only || file.read_only,

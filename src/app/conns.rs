@@ -34,13 +34,7 @@ impl ConnRow {
             server, info.cid, info.account, info.authorized_user, info.name, info.ip, info.lang
         )
         .to_lowercase();
-        ConnRow {
-            server: server.to_string(),
-            server_id: server_id.to_string(),
-            info,
-            jwt_expires,
-            search,
-        }
+        ConnRow { server: server.to_string(), server_id: server_id.to_string(), info, jwt_expires, search }
     }
 }
 
@@ -64,9 +58,7 @@ impl TableRow for ConnRow {
 /// `exp` claim of a JWT, read without verification (display only).
 fn jwt_expiry(token: &str) -> Option<i64> {
     let payload = token.split('.').nth(1)?;
-    let bytes = data_encoding::BASE64URL_NOPAD
-        .decode(payload.trim_end_matches('=').as_bytes())
-        .ok()?;
+    let bytes = data_encoding::BASE64URL_NOPAD.decode(payload.trim_end_matches('=').as_bytes()).ok()?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     v.get("exp")?.as_i64().filter(|e| *e > 0)
 }
@@ -79,19 +71,10 @@ pub async fn fetch(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)> {
     let mut errors = Vec::new();
     for r in replies {
         match r.result {
-            Ok(page) => rows.extend(
-                page.connections
-                    .into_iter()
-                    .map(|c| ConnRow::new(&r.server.name, &r.server.id, c)),
-            ),
-            Err(e) => errors.push(format!(
-                "{}: {e:#}",
-                if r.server.name.is_empty() {
-                    "?"
-                } else {
-                    &r.server.name
-                }
-            )),
+            Ok(page) => {
+                rows.extend(page.connections.into_iter().map(|c| ConnRow::new(&r.server.name, &r.server.id, c)))
+            }
+            Err(e) => errors.push(format!("{}: {e:#}", if r.server.name.is_empty() { "?" } else { &r.server.name })),
         }
     }
     rows.sort_by(|a, b| a.server.cmp(&b.server).then(a.info.cid.cmp(&b.info.cid)));
@@ -99,90 +82,27 @@ pub async fn fetch(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)> {
 }
 
 fn lang(r: &ConnRow) -> String {
-    if r.info.lang.is_empty() {
-        String::new()
-    } else {
-        format!("{}/{}", r.info.lang, r.info.version)
-    }
+    if r.info.lang.is_empty() { String::new() } else { format!("{}/{}", r.info.lang, r.info.version) }
 }
 
 pub fn columns() -> Vec<Column<ConnRow>> {
     vec![
-        Column {
-            title: "SERVER",
-            width: 6,
-            priority: 2,
-            cell: |r, _| r.server.clone(),
-        },
-        Column {
-            title: "CID",
-            width: 5,
-            priority: 0,
-            cell: |r, _| r.info.cid.to_string(),
-        },
-        Column {
-            title: "ACCOUNT",
-            width: 8,
-            priority: 1,
-            cell: |r, _| r.info.account.clone(),
-        },
-        Column {
-            title: "USER",
-            width: 28,
-            priority: 0,
-            cell: |r, _| r.info.authorized_user.clone(),
-        },
-        Column {
-            title: "NAME",
-            width: 12,
-            priority: 2,
-            cell: |r, _| r.info.name.clone(),
-        },
-        Column {
-            title: "LANG",
-            width: 11,
-            priority: 4,
-            cell: |r, _| lang(r),
-        },
-        Column {
-            title: "IP",
-            width: 15,
-            priority: 3,
-            cell: |r, _| format!("{}:{}", r.info.ip, r.info.port),
-        },
-        Column {
-            title: "UPTIME",
-            width: 7,
-            priority: 2,
-            cell: |r, _| r.info.uptime.clone(),
-        },
-        Column {
-            title: "SUBS",
-            width: 5,
-            priority: 3,
-            cell: |r, _| r.info.subscriptions.to_string(),
-        },
-        Column {
-            title: "IN",
-            width: 6,
-            priority: 4,
-            cell: |r, _| format::count(r.info.in_msgs),
-        },
-        Column {
-            title: "OUT",
-            width: 6,
-            priority: 4,
-            cell: |r, _| format::count(r.info.out_msgs),
-        },
+        Column { title: "SERVER", width: 6, priority: 2, cell: |r, _| r.server.clone() },
+        Column { title: "CID", width: 5, priority: 0, cell: |r, _| r.info.cid.to_string() },
+        Column { title: "ACCOUNT", width: 8, priority: 1, cell: |r, _| r.info.account.clone() },
+        Column { title: "USER", width: 28, priority: 0, cell: |r, _| r.info.authorized_user.clone() },
+        Column { title: "NAME", width: 12, priority: 2, cell: |r, _| r.info.name.clone() },
+        Column { title: "LANG", width: 11, priority: 4, cell: |r, _| lang(r) },
+        Column { title: "IP", width: 15, priority: 3, cell: |r, _| format!("{}:{}", r.info.ip, r.info.port) },
+        Column { title: "UPTIME", width: 7, priority: 2, cell: |r, _| r.info.uptime.clone() },
+        Column { title: "SUBS", width: 5, priority: 3, cell: |r, _| r.info.subscriptions.to_string() },
+        Column { title: "IN", width: 6, priority: 4, cell: |r, _| format::count(r.info.in_msgs) },
+        Column { title: "OUT", width: 6, priority: 4, cell: |r, _| format::count(r.info.out_msgs) },
         Column {
             title: "JWT EXPIRES",
             width: 13,
             priority: 1,
-            cell: |r, c| {
-                r.jwt_expires
-                    .map(|e| format::expiry(e, c.now_unix))
-                    .unwrap_or_default()
-            },
+            cell: |r, c| r.jwt_expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_default(),
         },
     ]
 }
@@ -205,14 +125,7 @@ pub fn detail(r: &ConnRow, clock: &Clock) -> Vec<(&'static str, String)> {
         ("RTT", i.rtt.clone()),
         ("Subscriptions", i.subscriptions.to_string()),
         ("Msgs in/out", format!("{} / {}", i.in_msgs, i.out_msgs)),
-        (
-            "Bytes in/out",
-            format!(
-                "{} / {}",
-                format::bytes(i.in_bytes),
-                format::bytes(i.out_bytes)
-            ),
-        ),
+        ("Bytes in/out", format!("{} / {}", format::bytes(i.in_bytes), format::bytes(i.out_bytes))),
         ("Pending", format::bytes(i.pending_bytes)),
     ];
     if !i.tls_version.is_empty() {

@@ -26,11 +26,7 @@ pub fn bytes(n: i64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 {
-        format!("{n}B")
-    } else {
-        format!("{v:.1}{}", UNITS[u])
-    }
+    if u == 0 { format!("{n}B") } else { format!("{v:.1}{}", UNITS[u]) }
 }
 
 /// `999`, `1.2K`, `3.4M`, `5.6G`.
@@ -50,18 +46,12 @@ pub fn count(n: i64) -> String {
 
 /// Seconds since the Unix epoch of an RFC 3339 time (as nats-server writes).
 pub fn unix_of_rfc3339(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.timestamp())
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp())
 }
 
 /// "in 3h2m" / "expired 5m ago" relative to `now`.
 pub fn expiry(exp: i64, now: i64) -> String {
-    if exp > now {
-        format!("in {}", duration(exp - now))
-    } else {
-        format!("expired {} ago", duration(now - exp))
-    }
+    if exp > now { format!("in {}", duration(exp - now)) } else { format!("expired {} ago", duration(now - exp)) }
 }
 
 #[cfg(test)]
@@ -81,10 +71,7 @@ mod tests {
         assert_eq!(count(1234), "1.2K");
         assert_eq!(count(3_400_000), "3.4M");
         assert_eq!(unix_of_rfc3339("1970-01-01T00:01:00Z"), Some(60));
-        assert_eq!(
-            unix_of_rfc3339("2026-11-23T09:00:00.123456+01:00"),
-            unix_of_rfc3339("2026-11-23T08:00:00Z")
-        );
+        assert_eq!(unix_of_rfc3339("2026-11-23T09:00:00.123456+01:00"), unix_of_rfc3339("2026-11-23T08:00:00Z"));
         assert_eq!(unix_of_rfc3339("garbage"), None);
         assert_eq!(expiry(100, 40), "in 1m0s");
         assert_eq!(expiry(40, 100), "expired 1m0s ago");

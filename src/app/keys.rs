@@ -44,35 +44,12 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::CommandLine,
         help: "command line, tab completes",
     },
+    Binding { label: "/", keys: &[(KeyCode::Char('/'), N)], action: Action::Filter, help: "filter rows" },
+    Binding { label: "?", keys: &[(KeyCode::Char('?'), N)], action: Action::Help, help: "this help" },
+    Binding { label: "esc", keys: &[(KeyCode::Esc, N)], action: Action::Back, help: "back: close, clear filter" },
+    Binding { label: "↑ k", keys: &[(KeyCode::Up, N), (KeyCode::Char('k'), N)], action: Action::Up, help: "up" },
     Binding {
-        label: "/",
-        keys: &[(KeyCode::Char('/'), N)],
-        action: Action::Filter,
-        help: "filter rows",
-    },
-    Binding {
-        label: "?",
-        keys: &[(KeyCode::Char('?'), N)],
-        action: Action::Help,
-        help: "this help",
-    },
-    Binding {
-        label: "esc",
-        keys: &[(KeyCode::Esc, N)],
-        action: Action::Back,
-        help: "back: close, clear filter",
-    },
-    Binding {
-        label: "↑ k",
-        keys: &[(KeyCode::Up, N), (KeyCode::Char('k'), N)],
-        action: Action::Up,
-        help: "up",
-    },
-    Binding {
-        label: "↓ j",
-        keys: &[(KeyCode::Down, N), (KeyCode::Char('j'), N)],
-        action: Action::Down,
-        help: "down",
+        label: "↓ j", keys: &[(KeyCode::Down, N), (KeyCode::Char('j'), N)], action: Action::Down, help: "down"
     },
     Binding {
         label: "pgup ctrl-b",
@@ -94,11 +71,7 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding {
         label: "G end",
-        keys: &[
-            (KeyCode::Char('G'), S),
-            (KeyCode::Char('G'), N),
-            (KeyCode::End, N),
-        ],
+        keys: &[(KeyCode::Char('G'), S), (KeyCode::Char('G'), N), (KeyCode::End, N)],
         action: Action::Bottom,
         help: "last row",
     },
@@ -116,36 +89,18 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding {
         label: "→ l tab",
-        keys: &[
-            (KeyCode::Right, N),
-            (KeyCode::Char('l'), N),
-            (KeyCode::Tab, N),
-        ],
+        keys: &[(KeyCode::Right, N), (KeyCode::Char('l'), N), (KeyCode::Tab, N)],
         action: Action::NextView,
         help: "next view",
     },
     Binding {
         label: "← h",
-        keys: &[
-            (KeyCode::Left, N),
-            (KeyCode::Char('h'), N),
-            (KeyCode::BackTab, S),
-        ],
+        keys: &[(KeyCode::Left, N), (KeyCode::Char('h'), N), (KeyCode::BackTab, S)],
         action: Action::PrevView,
         help: "previous view",
     },
-    Binding {
-        label: "1",
-        keys: &[(KeyCode::Char('1'), N)],
-        action: Action::Show(ViewId::Servers),
-        help: "servers",
-    },
-    Binding {
-        label: "2",
-        keys: &[(KeyCode::Char('2'), N)],
-        action: Action::Show(ViewId::Conns),
-        help: "connections",
-    },
+    Binding { label: "1", keys: &[(KeyCode::Char('1'), N)], action: Action::Show(ViewId::Servers), help: "servers" },
+    Binding { label: "2", keys: &[(KeyCode::Char('2'), N)], action: Action::Show(ViewId::Conns), help: "connections" },
     Binding {
         label: "q ctrl-c",
         keys: &[(KeyCode::Char('q'), N), (KeyCode::Char('c'), C)],
@@ -157,16 +112,9 @@ pub const KEYMAP: &[Binding] = &[
 /// The action bound to a key in normal mode.
 pub fn action_for(key: &KeyEvent) -> Option<Action> {
     // Shift is implied by the character for printable keys; compare without it.
-    let mods = if matches!(key.code, KeyCode::Char(_)) {
-        key.modifiers - KeyModifiers::SHIFT
-    } else {
-        key.modifiers
-    };
+    let mods = if matches!(key.code, KeyCode::Char(_)) { key.modifiers - KeyModifiers::SHIFT } else { key.modifiers };
     KEYMAP.iter().find_map(|b| {
-        b.keys
-            .iter()
-            .any(|(code, m)| *code == key.code && (*m - KeyModifiers::SHIFT) == mods)
-            .then_some(b.action)
+        b.keys.iter().any(|(code, m)| *code == key.code && (*m - KeyModifiers::SHIFT) == mods).then_some(b.action)
     })
 }
 
@@ -174,6 +122,10 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
 pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("servers", &["srv", "server"], "servers of the cluster"),
     ("conns", &["connections", "conn"], "client connections"),
+    ("entries", &["spire", "entry"], "SPIRE registration entries"),
+    ("spiffeids", &["clusterspiffeids", "cspiffeid"], "ClusterSPIFFEID registrations"),
+    ("agents", &["agent"], "SPIRE agents"),
+    ("ctx", &["context"], "switch Kubernetes context: :ctx NAME"),
     ("help", &["h"], "key help"),
     ("quit", &["q", "q!", "exit"], "quit warden"),
 ];
@@ -202,13 +154,11 @@ pub fn complete(partial: &str) -> (String, Vec<&'static str>) {
     (completed, matches)
 }
 
-/// Resolves a typed command (name or alias).
-pub fn command(name: &str) -> Option<&'static str> {
-    let name = name.trim();
-    COMMANDS
-        .iter()
-        .find(|(n, a, _)| *n == name || a.contains(&name))
-        .map(|(n, _, _)| *n)
+/// Resolves a typed command line (name or alias, then an optional argument).
+pub fn command(line: &str) -> Option<(&'static str, &str)> {
+    let line = line.trim();
+    let (name, arg) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    COMMANDS.iter().find(|(n, a, _)| *n == name || a.contains(&name)).map(|(n, _, _)| (*n, arg.trim()))
 }
 
 #[cfg(test)]
@@ -228,11 +178,13 @@ mod tests {
     #[test]
     fn completion() {
         assert_eq!(complete("se").0, "server");
-        assert_eq!(complete("co").0, "conn");
+        assert_eq!(complete("con").0, "con");
+        assert_eq!(complete("conn").0, "conn");
         assert_eq!(complete("q").0, "q");
         assert_eq!(complete("zz").1.len(), 0);
-        assert_eq!(command("srv"), Some("servers"));
-        assert_eq!(command("connections"), Some("conns"));
+        assert_eq!(command("srv"), Some(("servers", "")));
+        assert_eq!(command("connections"), Some(("conns", "")));
+        assert_eq!(command(" ctx  kind-prod "), Some(("ctx", "kind-prod")));
         assert_eq!(command("nope"), None);
     }
 }

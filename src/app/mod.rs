@@ -4,8 +4,11 @@
 pub mod conns;
 pub mod format;
 pub mod keys;
+pub mod kube_state;
+pub mod kube_worker;
 pub mod msg;
 pub mod servers;
+pub mod spire_views;
 pub mod state;
 pub mod table;
 pub mod update;

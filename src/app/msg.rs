@@ -3,11 +3,14 @@
 use ratatui::crossterm::event::KeyEvent;
 
 use super::conns::ConnRow;
+use super::kube_state::KubeLink;
 use super::servers::ServerRow;
 use super::state::ViewId;
 use super::table::Clock;
+use crate::kube::watch::KubeEvent;
 use crate::nats::connect::ConnEvent;
 use crate::nats::types::{StatszMsg, UserInfo};
+use crate::spire::model::{Agent, Entry};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -24,6 +27,13 @@ pub enum Msg {
         result: Result<(Vec<ConnRow>, Vec<String>), String>,
     },
     Statsz(Box<StatszMsg>),
+    KubeLink(KubeLink),
+    Kube(KubeEvent),
+    Spire {
+        at: Clock,
+        entries: Result<Vec<Entry>, String>,
+        agents: Result<Vec<Agent>, String>,
+    },
     /// SIGTERM/SIGHUP/SIGINT.
     Signal(&'static str),
 }
@@ -32,6 +42,7 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
     Refresh(ViewId),
+    SwitchContext(String),
     Quit,
 }
 
@@ -45,18 +56,12 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn redraw() -> Outcome {
-        Outcome {
-            cmds: vec![],
-            redraw: true,
-        }
+        Outcome { cmds: vec![], redraw: true }
     }
     pub fn none() -> Outcome {
         Outcome::default()
     }
     pub fn cmd(c: Cmd) -> Outcome {
-        Outcome {
-            cmds: vec![c],
-            redraw: true,
-        }
+        Outcome { cmds: vec![c], redraw: true }
     }
 }

@@ -124,26 +124,17 @@ impl ServerRow {
     }
 
     fn reindex(&mut self) {
-        self.search = format!(
-            "{} {} {} {} {}",
-            self.name, self.id, self.version, self.cluster, self.host
-        )
-        .to_lowercase();
+        self.search =
+            format!("{} {} {} {} {}", self.name, self.id, self.version, self.cluster, self.host).to_lowercase();
     }
 
     pub fn uptime(&self, clock: &Clock) -> String {
-        format::unix_of_rfc3339(&self.start)
-            .map(|s| format::duration(clock.now_unix - s))
-            .unwrap_or_default()
+        format::unix_of_rfc3339(&self.start).map(|s| format::duration(clock.now_unix - s)).unwrap_or_default()
     }
 }
 
 fn first_non_empty(a: &str, b: &str) -> String {
-    if a.is_empty() {
-        b.to_string()
-    } else {
-        a.to_string()
-    }
+    if a.is_empty() { b.to_string() } else { a.to_string() }
 }
 
 /// Every server that answers VARZ, sorted by name. Servers answering with an
@@ -163,72 +154,17 @@ pub async fn fetch(sys: &SysClient) -> Result<Vec<ServerRow>> {
 
 pub fn columns() -> Vec<Column<ServerRow>> {
     vec![
-        Column {
-            title: "NAME",
-            width: 14,
-            priority: 0,
-            cell: |r, _| r.name.clone(),
-        },
-        Column {
-            title: "VERSION",
-            width: 8,
-            priority: 1,
-            cell: |r, _| r.version.clone(),
-        },
-        Column {
-            title: "CLUSTER",
-            width: 10,
-            priority: 2,
-            cell: |r, _| r.cluster.clone(),
-        },
-        Column {
-            title: "UPTIME",
-            width: 8,
-            priority: 1,
-            cell: |r, c| r.uptime(c),
-        },
-        Column {
-            title: "CONNS",
-            width: 6,
-            priority: 0,
-            cell: |r, _| r.connections.to_string(),
-        },
-        Column {
-            title: "SUBS",
-            width: 6,
-            priority: 3,
-            cell: |r, _| format::count(r.subscriptions as i64),
-        },
-        Column {
-            title: "SLOW",
-            width: 5,
-            priority: 2,
-            cell: |r, _| r.slow_consumers.to_string(),
-        },
-        Column {
-            title: "MEM",
-            width: 9,
-            priority: 1,
-            cell: |r, _| format::bytes(r.mem),
-        },
-        Column {
-            title: "CPU",
-            width: 6,
-            priority: 1,
-            cell: |r, _| format!("{:.1}%", r.cpu),
-        },
-        Column {
-            title: "MSGS IN",
-            width: 8,
-            priority: 4,
-            cell: |r, _| format::count(r.in_msgs),
-        },
-        Column {
-            title: "MSGS OUT",
-            width: 8,
-            priority: 4,
-            cell: |r, _| format::count(r.out_msgs),
-        },
+        Column { title: "NAME", width: 14, priority: 0, cell: |r, _| r.name.clone() },
+        Column { title: "VERSION", width: 8, priority: 1, cell: |r, _| r.version.clone() },
+        Column { title: "CLUSTER", width: 10, priority: 2, cell: |r, _| r.cluster.clone() },
+        Column { title: "UPTIME", width: 8, priority: 1, cell: |r, c| r.uptime(c) },
+        Column { title: "CONNS", width: 6, priority: 0, cell: |r, _| r.connections.to_string() },
+        Column { title: "SUBS", width: 6, priority: 3, cell: |r, _| format::count(r.subscriptions as i64) },
+        Column { title: "SLOW", width: 5, priority: 2, cell: |r, _| r.slow_consumers.to_string() },
+        Column { title: "MEM", width: 9, priority: 1, cell: |r, _| format::bytes(r.mem) },
+        Column { title: "CPU", width: 6, priority: 1, cell: |r, _| format!("{:.1}%", r.cpu) },
+        Column { title: "MSGS IN", width: 8, priority: 4, cell: |r, _| format::count(r.in_msgs) },
+        Column { title: "MSGS OUT", width: 8, priority: 4, cell: |r, _| format::count(r.out_msgs) },
         Column {
             title: "ID",
             width: 20,
@@ -251,29 +187,16 @@ pub fn detail(r: &ServerRow, clock: &Clock) -> Vec<(&'static str, String)> {
         ("Listen", format!("{}:{}", r.host, r.port)),
         ("Started", r.start.clone()),
         ("Uptime", r.uptime(clock)),
-        (
-            "Connections",
-            format!("{} (total {})", r.connections, r.total_connections),
-        ),
+        ("Connections", format!("{} (total {})", r.connections, r.total_connections)),
         ("Subscriptions", r.subscriptions.to_string()),
         ("Slow consumers", r.slow_consumers.to_string()),
         ("Memory", format::bytes(r.mem)),
         ("CPU", format!("{:.1}% of {} cores", r.cpu, r.cores)),
         ("Msgs in/out", format!("{} / {}", r.in_msgs, r.out_msgs)),
-        (
-            "Bytes in/out",
-            format!(
-                "{} / {}",
-                format::bytes(r.in_bytes),
-                format::bytes(r.out_bytes)
-            ),
-        ),
+        ("Bytes in/out", format!("{} / {}", format::bytes(r.in_bytes), format::bytes(r.out_bytes))),
         ("Routes", r.routes.to_string()),
         ("Leafnodes", r.leafnodes.to_string()),
-        (
-            "JetStream",
-            if r.jetstream { "enabled" } else { "disabled" }.to_string(),
-        ),
+        ("JetStream", if r.jetstream { "enabled" } else { "disabled" }.to_string()),
         ("System account", r.system_account.clone()),
     ];
     if let Some(e) = &r.error {

@@ -3,30 +3,47 @@
 use tui_input::Input;
 
 use super::conns::ConnRow;
+use super::kube_state::KubeState;
 use super::servers::ServerRow;
+use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
 use super::table::{Clock, TableRow, TableState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewId {
     Servers,
     Conns,
+    Entries,
+    SpiffeIds,
+    Agents,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 2] = [ViewId::Servers, ViewId::Conns];
+    pub const ALL: [ViewId; 5] = [ViewId::Servers, ViewId::Conns, ViewId::Entries, ViewId::SpiffeIds, ViewId::Agents];
 
     pub fn title(self) -> &'static str {
         match self {
             ViewId::Servers => "Servers",
             ViewId::Conns => "Connections",
+            ViewId::Entries => "SPIRE entries",
+            ViewId::SpiffeIds => "ClusterSPIFFEIDs",
+            ViewId::Agents => "SPIRE agents",
         }
     }
 
-    pub fn command(self) -> &'static str {
+    /// Short label for the tab line.
+    pub fn tab(self) -> &'static str {
         match self {
             ViewId::Servers => "servers",
             ViewId::Conns => "conns",
+            ViewId::Entries => "entries",
+            ViewId::SpiffeIds => "spiffeids",
+            ViewId::Agents => "agents",
         }
+    }
+
+    /// Data comes from Kubernetes / SPIRE rather than NATS.
+    pub fn is_kube(self) -> bool {
+        matches!(self, ViewId::Entries | ViewId::SpiffeIds | ViewId::Agents)
     }
 }
 
@@ -68,7 +85,7 @@ pub enum Mode {
 }
 
 /// Rows of one view plus how fresh they are.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Panel<R> {
     pub rows: Vec<R>,
     pub table: TableState,
@@ -78,6 +95,12 @@ pub struct Panel<R> {
     pub stale: Option<String>,
     /// Servers that answered with an error.
     pub errors: Vec<String>,
+}
+
+impl<R> Default for Panel<R> {
+    fn default() -> Self {
+        Panel { rows: Vec::new(), table: TableState::default(), fetched_at: None, stale: None, errors: Vec::new() }
+    }
 }
 
 impl<R: TableRow> Panel<R> {
@@ -113,6 +136,12 @@ pub struct AppState {
     pub conn: Connection,
     pub servers: Panel<ServerRow>,
     pub conns: Panel<ConnRow>,
+    pub entries: Panel<EntryRow>,
+    pub spiffe_ids: Panel<SpiffeIdRow>,
+    pub agents: Panel<AgentRow>,
+    pub kube: KubeState,
+    /// Context names of the kubeconfig, for `:ctx` completion.
+    pub kube_contexts: Vec<String>,
     pub clock: Clock,
     /// Terminal size, for paging.
     pub size: (u16, u16),
@@ -128,16 +157,14 @@ impl AppState {
             mode: Mode::Normal,
             help: false,
             detail: false,
-            conn: Connection {
-                link: Link::Connecting,
-                url,
-                source,
-                account: None,
-                user: None,
-                notice: None,
-            },
+            conn: Connection { link: Link::Connecting, url, source, account: None, user: None, notice: None },
             servers: Panel::default(),
             conns: Panel::default(),
+            entries: Panel::default(),
+            spiffe_ids: Panel::default(),
+            agents: Panel::default(),
+            kube: KubeState::default(),
+            kube_contexts: Vec::new(),
             clock,
             size: (80, 24),
             status: None,
@@ -156,6 +183,9 @@ impl AppState {
         match self.view {
             ViewId::Servers => &mut self.servers.table,
             ViewId::Conns => &mut self.conns.table,
+            ViewId::Entries => &mut self.entries.table,
+            ViewId::SpiffeIds => &mut self.spiffe_ids.table,
+            ViewId::Agents => &mut self.agents.table,
         }
     }
 
@@ -163,6 +193,29 @@ impl AppState {
         match self.view {
             ViewId::Servers => &self.servers.table,
             ViewId::Conns => &self.conns.table,
+            ViewId::Entries => &self.entries.table,
+            ViewId::SpiffeIds => &self.spiffe_ids.table,
+            ViewId::Agents => &self.agents.table,
+        }
+    }
+
+    pub fn set_filter(&mut self, f: String) {
+        match self.view {
+            ViewId::Servers => self.servers.set_filter(f),
+            ViewId::Conns => self.conns.set_filter(f),
+            ViewId::Entries => self.entries.set_filter(f),
+            ViewId::SpiffeIds => self.spiffe_ids.set_filter(f),
+            ViewId::Agents => self.agents.set_filter(f),
+        }
+    }
+
+    pub fn row_count(&self, v: ViewId) -> usize {
+        match v {
+            ViewId::Servers => self.servers.rows.len(),
+            ViewId::Conns => self.conns.rows.len(),
+            ViewId::Entries => self.entries.rows.len(),
+            ViewId::SpiffeIds => self.spiffe_ids.rows.len(),
+            ViewId::Agents => self.agents.rows.len(),
         }
     }
 }

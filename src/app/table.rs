@@ -21,9 +21,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn system() -> Clock {
-        Clock {
-            now_unix: chrono::Utc::now().timestamp(),
-        }
+        Clock { now_unix: chrono::Utc::now().timestamp() }
     }
 }
 
@@ -68,10 +66,7 @@ impl TableState {
                 .map(|(i, _)| i),
         );
         if let Some(k) = old_key
-            && let Some(pos) = self
-                .visible
-                .iter()
-                .position(|&i| rows.get(i).map(&key).as_ref() == Some(&k))
+            && let Some(pos) = self.visible.iter().position(|&i| rows.get(i).map(&key).as_ref() == Some(&k))
         {
             self.selected = pos;
         }

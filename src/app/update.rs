@@ -5,8 +5,11 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::keys::{self, Action};
+use super::kube_state::KubeLink;
 use super::msg::{Cmd, Msg, Outcome};
+use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
 use super::state::{AppState, Level, Link, Mode, ViewId};
+use crate::kube::resources::Watched;
 use crate::nats::connect::ConnEvent;
 
 pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
@@ -38,15 +41,11 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                     s.servers.mark_stale("no server answered");
                 }
                 Ok(rows) => {
-                    if let Some(sys) = rows
-                        .iter()
-                        .map(|r| &r.system_account)
-                        .find(|a| !a.is_empty())
-                    {
+                    if let Some(sys) = rows.iter().map(|r| &r.system_account).find(|a| !a.is_empty()) {
                         s.conn.notice = match &s.conn.account {
-                            Some(a) if a != sys => Some(format!(
-                                "connected as account {a}, not the system account {sys}"
-                            )),
+                            Some(a) if a != sys => {
+                                Some(format!("connected as account {a}, not the system account {sys}"))
+                            }
                             _ => None,
                         };
                     }
@@ -59,9 +58,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
         Msg::Conns { at, result } => {
             s.clock = at;
             match result {
-                Ok((rows, errors))
-                    if rows.is_empty() && s.servers.rows.is_empty() && !errors.is_empty() =>
-                {
+                Ok((rows, errors)) if rows.is_empty() && s.servers.rows.is_empty() && !errors.is_empty() => {
                     s.conns.mark_stale(&errors.join("; "));
                 }
                 Ok((rows, errors)) => {
@@ -75,17 +72,41 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
         Msg::Statsz(m) => {
             let Some(row) = s.servers.rows.iter_mut().find(|r| r.id == m.server.id) else {
                 // A server we have not listed yet: fetch the full picture.
-                return Outcome {
-                    cmds: vec![Cmd::Refresh(ViewId::Servers)],
-                    redraw: false,
-                };
+                return Outcome { cmds: vec![Cmd::Refresh(ViewId::Servers)], redraw: false };
             };
             let before = row.clone();
             row.apply_statsz(&m);
-            Outcome {
-                cmds: vec![],
-                redraw: *row != before,
+            Outcome { cmds: vec![], redraw: *row != before }
+        }
+        Msg::KubeLink(l) => {
+            s.kube.link = l;
+            rebuild_kube_panels(s, None);
+            Outcome::redraw()
+        }
+        Msg::Kube(ev) => {
+            let what = ev.what;
+            s.kube.apply(ev);
+            rebuild_kube_panels(s, Some(what));
+            Outcome::redraw()
+        }
+        Msg::Spire { at, entries, agents } => {
+            let sp = &mut s.kube.spire;
+            let mut errors = Vec::new();
+            match entries {
+                Ok(e) => sp.entries = e,
+                Err(e) => errors.push(e),
             }
+            match agents {
+                Ok(a) => sp.agents = a,
+                Err(e) => errors.push(e),
+            }
+            sp.error = (!errors.is_empty()).then(|| errors.join("; "));
+            if sp.error.is_none() {
+                sp.fetched_at = Some(at.now_unix);
+            }
+            s.clock = at;
+            rebuild_kube_panels(s, None);
+            Outcome::redraw()
         }
         Msg::Signal(name) => {
             s.status = Some((Level::Info, format!("{name}: quitting")));
@@ -108,10 +129,7 @@ fn on_link(s: &mut AppState, ev: ConnEvent) -> Outcome {
         ConnEvent::Connected if s.conn.link == Link::Connected => return Outcome::none(),
         ConnEvent::Connected => {
             s.conn.link = Link::Connected;
-            return Outcome {
-                cmds: vec![Cmd::Refresh(ViewId::Servers), Cmd::Refresh(ViewId::Conns)],
-                redraw: true,
-            };
+            return Outcome { cmds: vec![Cmd::Refresh(ViewId::Servers), Cmd::Refresh(ViewId::Conns)], redraw: true };
         }
         ConnEvent::Disconnected => s.conn.link = Link::Disconnected,
         ConnEvent::Reconnecting(n) => s.conn.link = Link::Reconnecting(n),
@@ -131,10 +149,7 @@ fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
         Mode::Command(input) => on_command_key(s, input, k),
         Mode::Filter(input) => on_filter_key(s, input, k),
         Mode::Normal if s.help => {
-            if matches!(
-                keys::action_for(&k),
-                Some(Action::Back | Action::Help | Action::Quit)
-            ) {
+            if matches!(keys::action_for(&k), Some(Action::Back | Action::Help | Action::Quit)) {
                 s.help = false;
             }
             Outcome::redraw()
@@ -176,11 +191,7 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         Action::NextView | Action::PrevView => {
             let all = ViewId::ALL;
             let i = all.iter().position(|v| *v == s.view).unwrap_or(0);
-            let step = if a == Action::NextView {
-                1
-            } else {
-                all.len() - 1
-            };
+            let step = if a == Action::NextView { 1 } else { all.len() - 1 };
             return show(s, all[(i + step) % all.len()]);
         }
         Action::Show(v) => return show(s, v),
@@ -211,16 +222,27 @@ fn on_command_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {
 }
 
 fn run_command(s: &mut AppState, line: &str) -> Outcome {
+    let view = ViewId::ALL.iter().copied().find(|v| keys::command(line).is_some_and(|(c, _)| c == v.tab()));
+    if let Some(v) = view {
+        return show(s, v);
+    }
     match keys::command(line) {
-        Some("servers") => show(s, ViewId::Servers),
-        Some("conns") => show(s, ViewId::Conns),
-        Some("help") => {
+        Some(("help", _)) => {
             s.help = true;
             Outcome::redraw()
         }
-        Some("quit") => {
+        Some(("quit", _)) => {
             s.quit = true;
             Outcome::cmd(Cmd::Quit)
+        }
+        Some(("ctx", "")) => {
+            let names = if s.kube_contexts.is_empty() { "none".to_string() } else { s.kube_contexts.join(" ") };
+            s.status = Some((Level::Info, format!("Kubernetes contexts: {names}")));
+            Outcome::redraw()
+        }
+        Some(("ctx", name)) => {
+            s.status = Some((Level::Info, format!("switching Kubernetes context to {name}")));
+            Outcome::cmd(Cmd::SwitchContext(name.to_string()))
         }
         _ => {
             s.status = Some((Level::Warn, format!("unknown command: {}", line.trim())));
@@ -243,8 +265,35 @@ fn on_filter_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {
 }
 
 fn set_filter(s: &mut AppState, f: String) {
-    match s.view {
-        ViewId::Servers => s.servers.set_filter(f),
-        ViewId::Conns => s.conns.set_filter(f),
+    s.set_filter(f);
+}
+
+/// Rebuilds the Kubernetes-fed panels from the stores (after a watch event
+/// or a SPIRE refresh): rows are derived in `update`, never in `render`.
+fn rebuild_kube_panels(s: &mut AppState, what: Option<Watched>) {
+    let now = s.clock.now_unix;
+    if what.is_none_or(|w| w == Watched::ClusterSpiffeIds) {
+        let rows = s.kube.objects(Watched::ClusterSpiffeIds).map(SpiffeIdRow::from_object).collect();
+        s.spiffe_ids.replace(rows, now);
+        if let Some(p) = s.kube.problem(Watched::ClusterSpiffeIds) {
+            s.spiffe_ids.mark_stale(&p);
+        }
+    }
+    if what.is_none() {
+        let sp = &s.kube.spire;
+        let (entries, agents, err, at) = (sp.entries.clone(), sp.agents.clone(), sp.error.clone(), sp.fetched_at);
+        s.entries.replace(entries.into_iter().map(EntryRow::new).collect(), at.unwrap_or(now));
+        s.agents.replace(agents.into_iter().map(AgentRow::new).collect(), at.unwrap_or(now));
+        s.entries.fetched_at = at;
+        s.agents.fetched_at = at;
+        let why = match &s.kube.link {
+            KubeLink::Connected { .. } => err,
+            KubeLink::Off(r) | KubeLink::Failed(r) => Some(r.clone()),
+            KubeLink::Connecting => None,
+        };
+        if let Some(w) = why {
+            s.entries.mark_stale(&w);
+            s.agents.mark_stale(&w);
+        }
     }
 }

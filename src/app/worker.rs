@@ -18,22 +18,13 @@ use crate::nats::sys::SysClient;
 use crate::nats::types::StatszMsg;
 
 /// Starts the worker; returns where to send it commands.
-pub fn spawn(
-    settings: NatsSettings,
-    refresh: Duration,
-    tx: mpsc::Sender<Msg>,
-) -> mpsc::UnboundedSender<Cmd> {
+pub fn spawn(settings: NatsSettings, refresh: Duration, tx: mpsc::Sender<Msg>) -> mpsc::UnboundedSender<Cmd> {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     tokio::spawn(run(settings, refresh, tx, cmd_rx));
     cmd_tx
 }
 
-async fn run(
-    settings: NatsSettings,
-    refresh: Duration,
-    tx: mpsc::Sender<Msg>,
-    mut cmds: mpsc::UnboundedReceiver<Cmd>,
-) {
+async fn run(settings: NatsSettings, refresh: Duration, tx: mpsc::Sender<Msg>, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<ConnEvent>();
     let link_tx = tx.clone();
     tokio::spawn(async move {
@@ -75,10 +66,11 @@ async fn run(
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         let todo: Vec<ViewId> = tokio::select! {
-            _ = tick.tick() => ViewId::ALL.to_vec(),
+            _ = tick.tick() => NATS_VIEWS.to_vec(),
             c = cmds.recv() => match c {
                 None | Some(Cmd::Quit) => return,
-                Some(Cmd::Refresh(v)) => vec![v],
+                Some(Cmd::Refresh(v)) if NATS_VIEWS.contains(&v) => vec![v],
+                Some(_) => continue,
             },
         };
         for v in todo {
@@ -90,22 +82,19 @@ async fn run(
     }
 }
 
+/// The views whose data this worker fetches.
+pub const NATS_VIEWS: [ViewId; 2] = [ViewId::Servers, ViewId::Conns];
+
 /// One fresh snapshot of a view's data, as the report and the console use it.
 pub async fn fetch(sys: &SysClient, view: ViewId) -> Msg {
     match view {
         ViewId::Servers => {
             let result = servers::fetch(sys).await.map_err(|e| format!("{e:#}"));
-            Msg::Servers {
-                at: Clock::system(),
-                result,
-            }
+            Msg::Servers { at: Clock::system(), result }
         }
-        ViewId::Conns => {
+        _ => {
             let result = conns::fetch(sys).await.map_err(|e| format!("{e:#}"));
-            Msg::Conns {
-                at: Clock::system(),
-                result,
-            }
+            Msg::Conns { at: Clock::system(), result }
         }
     }
 }

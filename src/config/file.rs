@@ -16,6 +16,54 @@ pub struct ConfigFile {
     /// Start in read-only mode (no mutating action is offered).
     pub read_only: bool,
     pub nats: NatsSection,
+    pub kubernetes: KubeSection,
+}
+
+/// Where warden finds things in Kubernetes. Defaults match the tentacular
+/// conventions (see the brief); every name is configurable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KubeSection {
+    /// Use Kubernetes at all (false: the Kubernetes panels say it is off).
+    pub enabled: bool,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// Label whose value names a workload (Deployments and pods).
+    pub workload_label: String,
+    /// Label selector of the NATS server pods (their logs carry violations).
+    pub nats_pods: String,
+    /// Containers of the NATS pods whose logs are followed.
+    pub nats_containers: Vec<String>,
+    /// Label selecting credentials Secrets (value: the workload).
+    pub creds_label: String,
+    /// `namespace/name` of the SPIFFE-mode authorization ConfigMap.
+    pub authz_configmap: String,
+    /// Key in that ConfigMap holding the authorization include file.
+    pub authz_key: String,
+    pub spire_namespace: String,
+    pub spire_pod: String,
+    pub spire_container: String,
+    pub spire_binary: String,
+}
+
+impl Default for KubeSection {
+    fn default() -> Self {
+        KubeSection {
+            enabled: true,
+            kubeconfig: None,
+            context: None,
+            workload_label: "tentacular.io/workflow".into(),
+            nats_pods: "app.kubernetes.io/name=nats".into(),
+            nats_containers: vec!["nats".into()],
+            creds_label: "warden.dev/identity".into(),
+            authz_configmap: "tentacular-system/nats-authz".into(),
+            authz_key: "authz.conf".into(),
+            spire_namespace: "spire-system".into(),
+            spire_pod: "spire-server-0".into(),
+            spire_container: "spire-server".into(),
+            spire_binary: "/opt/spire/bin/spire-server".into(),
+        }
+    }
 }
 
 /// NATS connection settings; same names as the natscli context fields.
@@ -38,9 +86,7 @@ impl ConfigFile {
     /// Reads the file; a missing file is an empty config, a malformed one an error.
     pub fn load(path: &Path) -> Result<ConfigFile> {
         match std::fs::read_to_string(path) {
-            Ok(text) => {
-                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-            }
+            Ok(text) => toml::from_str(&text).with_context(|| format!("parsing {}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }

@@ -85,12 +85,7 @@ fn path_of(s: &str) -> Option<PathBuf> {
 /// then the context (named by flag/env/config, else natscli's selected one),
 /// then the config file, then `nats://127.0.0.1:4222`.
 pub fn resolve_nats(flags: &NatsFlags, file: &ConfigFile) -> Result<NatsSettings> {
-    resolve_nats_with(
-        flags,
-        file,
-        &paths::nats_context_dir(),
-        NatsContext::selected_name(),
-    )
+    resolve_nats_with(flags, file, &paths::nats_context_dir(), NatsContext::selected_name())
 }
 
 pub fn resolve_nats_with(
@@ -100,11 +95,7 @@ pub fn resolve_nats_with(
     selected: Option<String>,
 ) -> Result<NatsSettings> {
     let f = &file.nats;
-    let ctx_name = flags
-        .context
-        .clone()
-        .or_else(|| f.context.clone())
-        .or(selected);
+    let ctx_name = flags.context.clone().or_else(|| f.context.clone()).or(selected);
     let ctx = match &ctx_name {
         Some(name) => NatsContext::load_from(context_dir, name)?,
         None => NatsContext::default(),
@@ -115,29 +106,22 @@ pub fn resolve_nats_with(
         (None, false) if f.url.is_some() => "config file".to_string(),
         _ => "default".to_string(),
     };
-    let url = pick(flags.url.clone(), non_empty(&ctx.url), f.url.clone())
-        .unwrap_or_else(|| DEFAULT_NATS_URL.to_string());
+    let url =
+        pick(flags.url.clone(), non_empty(&ctx.url), f.url.clone()).unwrap_or_else(|| DEFAULT_NATS_URL.to_string());
     let creds = pick(flags.creds.clone(), path_of(&ctx.creds), f.creds.clone());
     let nkey = pick(flags.nkey.clone(), path_of(&ctx.nkey), f.nkey.clone());
     let user = pick(flags.user.clone(), non_empty(&ctx.user), f.user.clone());
-    let password = pick(
-        flags.password.clone(),
-        non_empty(&ctx.password),
-        f.password.clone(),
-    );
+    let password = pick(flags.password.clone(), non_empty(&ctx.password), f.password.clone());
     let token = pick(flags.token.clone(), non_empty(&ctx.token), f.token.clone());
     let auth = match (creds, nkey, user, token) {
         (Some(c), None, None, None) => NatsAuth::Creds(c),
         (None, Some(n), None, None) => NatsAuth::NkeyFile(n),
-        (None, None, Some(user), None) => NatsAuth::UserPassword {
-            user,
-            password: Secret::new(password.unwrap_or_default()),
-        },
+        (None, None, Some(user), None) => {
+            NatsAuth::UserPassword { user, password: Secret::new(password.unwrap_or_default()) }
+        }
         (None, None, None, Some(t)) => NatsAuth::Token(Secret::new(t)),
         (None, None, None, None) => NatsAuth::None,
-        _ => bail!(
-            "more than one NATS authentication method given (creds, nkey, user, token): choose one"
-        ),
+        _ => bail!("more than one NATS authentication method given (creds, nkey, user, token): choose one"),
     };
     Ok(NatsSettings {
         url,
@@ -152,8 +136,7 @@ pub fn resolve_nats_with(
 /// The refresh interval from the config file, default 5 s, at least 1 s.
 pub fn refresh_interval(file: &ConfigFile) -> Result<Duration> {
     let d = match &file.refresh {
-        Some(s) => humantime::parse_duration(s)
-            .map_err(|e| anyhow::anyhow!("config refresh {s:?}: {e}"))?,
+        Some(s) => humantime::parse_duration(s).map_err(|e| anyhow::anyhow!("config refresh {s:?}: {e}"))?,
         None => Duration::from_secs(5),
     };
     Ok(d.max(Duration::from_secs(1)))
@@ -171,32 +154,18 @@ mod tests {
 
     #[test]
     fn flags_override_context_which_overrides_file() {
-        let d = ctx_dir(
-            r#"{"url":"nats://ctx:4222","user":"cu","password":"cp","ca":"/ca.pem","extra":1}"#,
-        );
+        let d = ctx_dir(r#"{"url":"nats://ctx:4222","user":"cu","password":"cp","ca":"/ca.pem","extra":1}"#);
         let mut file = ConfigFile::default();
         file.nats.url = Some("nats://file:4222".into());
         file.nats.cert = Some("/file-cert.pem".into());
-        let flags = NatsFlags {
-            context: Some("prod".into()),
-            ..Default::default()
-        };
+        let flags = NatsFlags { context: Some("prod".into()), ..Default::default() };
         let s = resolve_nats_with(&flags, &file, d.path(), None).unwrap();
         assert_eq!(s.url, "nats://ctx:4222");
         assert_eq!(s.source, "context prod");
         assert_eq!(s.ca, Some(PathBuf::from("/ca.pem")));
         assert_eq!(s.cert, Some(PathBuf::from("/file-cert.pem")));
-        assert_eq!(
-            s.auth,
-            NatsAuth::UserPassword {
-                user: "cu".into(),
-                password: Secret::new("cp")
-            }
-        );
-        let flags = NatsFlags {
-            url: Some("nats://flag:1".into()),
-            ..flags
-        };
+        assert_eq!(s.auth, NatsAuth::UserPassword { user: "cu".into(), password: Secret::new("cp") });
+        let flags = NatsFlags { url: Some("nats://flag:1".into()), ..flags };
         let s = resolve_nats_with(&flags, &file, d.path(), None).unwrap();
         assert_eq!(s.url, "nats://flag:1");
     }
@@ -204,13 +173,8 @@ mod tests {
     #[test]
     fn selected_context_is_used_when_none_named() {
         let d = ctx_dir(r#"{"url":"nats://sel:4222","creds":"/x.creds"}"#);
-        let s = resolve_nats_with(
-            &NatsFlags::default(),
-            &ConfigFile::default(),
-            d.path(),
-            Some("prod".into()),
-        )
-        .unwrap();
+        let s =
+            resolve_nats_with(&NatsFlags::default(), &ConfigFile::default(), d.path(), Some("prod".into())).unwrap();
         assert_eq!(s.url, "nats://sel:4222");
         assert_eq!(s.auth, NatsAuth::Creds("/x.creds".into()));
     }
@@ -218,25 +182,12 @@ mod tests {
     #[test]
     fn default_and_conflicts() {
         let d = tempfile::tempdir().unwrap();
-        let s = resolve_nats_with(
-            &NatsFlags::default(),
-            &ConfigFile::default(),
-            d.path(),
-            None,
-        )
-        .unwrap();
+        let s = resolve_nats_with(&NatsFlags::default(), &ConfigFile::default(), d.path(), None).unwrap();
         assert_eq!(s.url, DEFAULT_NATS_URL);
         assert_eq!(s.auth, NatsAuth::None);
-        let flags = NatsFlags {
-            token: Some("t".into()),
-            user: Some("u".into()),
-            ..Default::default()
-        };
+        let flags = NatsFlags { token: Some("t".into()), user: Some("u".into()), ..Default::default() };
         assert!(resolve_nats_with(&flags, &ConfigFile::default(), d.path(), None).is_err());
-        let missing = NatsFlags {
-            context: Some("nope".into()),
-            ..Default::default()
-        };
+        let missing = NatsFlags { context: Some("nope".into()), ..Default::default() };
         let err = resolve_nats_with(&missing, &ConfigFile::default(), d.path(), None).unwrap_err();
         assert!(format!("{err:#}").contains("NATS context \"nope\""));
     }

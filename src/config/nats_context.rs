@@ -34,8 +34,7 @@ impl NatsContext {
         let path = dir.join(format!("{name}.json"));
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("NATS context {name:?}: reading {}", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("NATS context {name:?}: parsing {}", path.display()))
+        serde_json::from_str(&text).with_context(|| format!("NATS context {name:?}: parsing {}", path.display()))
     }
 
     pub fn load(name: &str) -> Result<NatsContext> {
@@ -54,9 +53,7 @@ impl NatsContext {
 /// natscli expands `~` in paths.
 pub fn expand_home(p: &str) -> PathBuf {
     match p.strip_prefix("~/") {
-        Some(rest) => std::env::var_os("HOME")
-            .map(|h| PathBuf::from(h).join(rest))
-            .unwrap_or_else(|| PathBuf::from(p)),
+        Some(rest) => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|| PathBuf::from(p)),
         None => PathBuf::from(p),
     }
 }

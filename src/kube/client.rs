@@ -41,64 +41,43 @@ fn in_cluster() -> bool {
 /// The kubeconfig warden would read, merged like kubectl does for `KUBECONFIG`.
 pub fn load_kubeconfig(s: &KubeSettings) -> Result<Option<Kubeconfig>> {
     if let Some(p) = &s.kubeconfig {
-        return Kubeconfig::read_from(p)
-            .map(Some)
-            .with_context(|| format!("reading kubeconfig {}", p.display()));
+        return Kubeconfig::read_from(p).map(Some).with_context(|| format!("reading kubeconfig {}", p.display()));
     }
     if let Some(kc) = Kubeconfig::from_env().context("reading KUBECONFIG")? {
         return Ok(Some(kc));
     }
     match default_kubeconfig() {
-        Some(p) => Kubeconfig::read_from(&p)
-            .map(Some)
-            .with_context(|| format!("reading {}", p.display())),
+        Some(p) => Kubeconfig::read_from(&p).map(Some).with_context(|| format!("reading {}", p.display())),
         None => Ok(None),
     }
 }
 
 /// Context names of the kubeconfig, for `:ctx` completion.
 pub fn context_names(s: &KubeSettings) -> Vec<String> {
-    load_kubeconfig(s)
-        .ok()
-        .flatten()
-        .map(|kc| kc.contexts.into_iter().map(|c| c.name).collect())
-        .unwrap_or_default()
+    load_kubeconfig(s).ok().flatten().map(|kc| kc.contexts.into_iter().map(|c| c.name).collect()).unwrap_or_default()
 }
 
 /// Connects, or says why not. A broken kubeconfig is an error; no
 /// kubeconfig and no cluster is `Ok(Err(NoKube))`.
 pub async fn connect(s: &KubeSettings) -> Result<Result<KubeConn, NoKube>> {
-    let opts = KubeConfigOptions {
-        context: s.context.clone(),
-        ..Default::default()
-    };
+    let opts = KubeConfigOptions { context: s.context.clone(), ..Default::default() };
     let (config, context) = match load_kubeconfig(s)? {
         Some(kc) => {
-            let ctx = s
-                .context
-                .clone()
-                .or_else(|| kc.current_context.clone())
-                .unwrap_or_default();
+            let ctx = s.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
             let cfg = Config::from_custom_kubeconfig(kc, &opts)
                 .await
                 .with_context(|| format!("kubeconfig context {ctx:?}"))?;
             (cfg, ctx)
         }
-        None if in_cluster() => (
-            Config::incluster().context("in-cluster config")?,
-            "in-cluster".to_string(),
-        ),
+        None if in_cluster() => (Config::incluster().context("in-cluster config")?, "in-cluster".to_string()),
         None => {
             return Ok(Err(NoKube(
-                "no Kubernetes: no kubeconfig (KUBECONFIG, ~/.kube/config, --kubeconfig) and not running in a cluster".into(),
+                "no Kubernetes: no kubeconfig (KUBECONFIG, ~/.kube/config, --kubeconfig) and not running in a cluster"
+                    .into(),
             )));
         }
     };
     let default_namespace = config.default_namespace.clone();
     let client = Client::try_from(config).context("building the Kubernetes client")?;
-    Ok(Ok(KubeConn {
-        client,
-        context,
-        default_namespace,
-    }))
+    Ok(Ok(KubeConn { client, context, default_namespace }))
 }

@@ -21,9 +21,7 @@ pub fn describe(err: &kube::Error, verb: &str, resource: &str) -> String {
 pub fn describe_watch(err: &watcher::Error, resource: &str) -> String {
     match err {
         watcher::Error::InitialListFailed(e) => describe(e, "list", resource),
-        watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
-            describe(e, "watch", resource)
-        }
+        watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => describe(e, "watch", resource),
         watcher::Error::WatchError(s) if s.code == 410 => {
             format!("{resource}: watch expired (410), relisting")
         }

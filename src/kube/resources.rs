@@ -36,39 +36,29 @@ impl Watched {
                 "clusterstaticentries",
             ),
             Watched::NatsIdentities => nats_identity(),
-            Watched::Deployments => ApiResource::from_gvk_with_plural(
-                &GroupVersionKind::gvk("apps", "v1", "Deployment"),
-                "deployments",
-            ),
+            Watched::Deployments => {
+                ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("apps", "v1", "Deployment"), "deployments")
+            }
             Watched::Pods | Watched::NatsPods => {
                 ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Pod"), "pods")
             }
-            Watched::CredsSecrets => ApiResource::from_gvk_with_plural(
-                &GroupVersionKind::gvk("", "v1", "Secret"),
-                "secrets",
-            ),
-            Watched::AuthzConfigMap => ApiResource::from_gvk_with_plural(
-                &GroupVersionKind::gvk("", "v1", "ConfigMap"),
-                "configmaps",
-            ),
+            Watched::CredsSecrets => {
+                ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
+            }
+            Watched::AuthzConfigMap => {
+                ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "ConfigMap"), "configmaps")
+            }
         }
     }
 
     /// `plural.group` as kubectl and RBAC messages name it.
     pub fn resource_name(self) -> String {
         let ar = self.api_resource();
-        if ar.group.is_empty() {
-            ar.plural
-        } else {
-            format!("{}.{}", ar.plural, ar.group)
-        }
+        if ar.group.is_empty() { ar.plural } else { format!("{}.{}", ar.plural, ar.group) }
     }
 
     pub fn cluster_scoped(self) -> bool {
-        matches!(
-            self,
-            Watched::ClusterSpiffeIds | Watched::ClusterStaticEntries
-        )
+        matches!(self, Watched::ClusterSpiffeIds | Watched::ClusterStaticEntries)
     }
 }
 

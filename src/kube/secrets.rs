@@ -21,10 +21,7 @@ pub fn strip(mut obj: DynamicObject) -> DynamicObject {
             for v in map.values() {
                 let Some(s) = v.as_str() else { continue };
                 let text = if field == "data" {
-                    data_encoding::BASE64
-                        .decode(s.as_bytes())
-                        .ok()
-                        .and_then(|b| String::from_utf8(b).ok())
+                    data_encoding::BASE64.decode(s.as_bytes()).ok().and_then(|b| String::from_utf8(b).ok())
                 } else {
                     Some(s.to_string())
                 };
@@ -41,8 +38,7 @@ pub fn strip(mut obj: DynamicObject) -> DynamicObject {
 
 fn bare_jwt(t: &str) -> Option<String> {
     let t = t.trim();
-    (t.starts_with("eyJ") && t.split('.').count() == 3 && !t.contains(char::is_whitespace))
-        .then(|| t.to_string())
+    (t.starts_with("eyJ") && t.split('.').count() == 3 && !t.contains(char::is_whitespace)).then(|| t.to_string())
 }
 
 #[cfg(test)]
@@ -53,10 +49,7 @@ mod tests {
 
     #[test]
     fn only_the_jwt_survives() {
-        let mut obj = DynamicObject::new(
-            "creds",
-            &super::super::resources::Watched::CredsSecrets.api_resource(),
-        );
+        let mut obj = DynamicObject::new("creds", &super::super::resources::Watched::CredsSecrets.api_resource());
         obj.data = json!({
             "type": "Opaque",
             "data": { "user.creds": data_encoding::BASE64.encode(CREDS.as_bytes()), "other": "!!notbase64" },

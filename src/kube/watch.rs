@@ -24,12 +24,7 @@ pub struct WatchSpec {
 
 impl WatchSpec {
     pub fn all(what: Watched) -> WatchSpec {
-        WatchSpec {
-            what,
-            namespace: None,
-            labels: None,
-            fields: None,
-        }
+        WatchSpec { what, namespace: None, labels: None, fields: None }
     }
 }
 
@@ -59,11 +54,7 @@ fn api_for(client: &Client, spec: &WatchSpec) -> Api<DynamicObject> {
 
 /// Secrets never leave this module with their data: only the JWT (public).
 fn clean(what: Watched, obj: DynamicObject) -> DynamicObject {
-    if what == Watched::CredsSecrets {
-        secrets::strip(obj)
-    } else {
-        obj
-    }
+    if what == Watched::CredsSecrets { secrets::strip(obj) } else { obj }
 }
 
 pub fn spawn(client: Client, spec: WatchSpec, tx: mpsc::Sender<KubeEvent>) -> JoinHandle<()> {

@@ -37,8 +37,7 @@ pub async fn options(
             .await
             .with_context(|| format!("reading credentials {}", p.display()))?,
         NatsAuth::NkeyFile(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading nkey {}", p.display()))?;
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading nkey {}", p.display()))?;
             let seed = text
                 .lines()
                 .map(str::trim)
@@ -56,11 +55,7 @@ pub async fn options(
         opts = opts.add_root_certificates(ca.clone()).require_tls(true);
     }
     match (&settings.cert, &settings.key) {
-        (Some(c), Some(k)) => {
-            opts = opts
-                .add_client_certificate(c.clone(), k.clone())
-                .require_tls(true)
-        }
+        (Some(c), Some(k)) => opts = opts.add_client_certificate(c.clone(), k.clone()).require_tls(true),
         (None, None) => {}
         _ => anyhow::bail!("a TLS client certificate needs both --tlscert and --tlskey"),
     }
@@ -103,9 +98,7 @@ pub async fn connect(
     events: Option<mpsc::UnboundedSender<ConnEvent>>,
 ) -> Result<async_nats::Client> {
     let opts = options(settings, events).await?;
-    opts.connect(settings.url.as_str())
-        .await
-        .with_context(|| format!("connecting to {}", redact_url(&settings.url)))
+    opts.connect(settings.url.as_str()).await.with_context(|| format!("connecting to {}", redact_url(&settings.url)))
 }
 
 /// A server URL with any `user:password@` replaced, for the screen and logs.
@@ -126,10 +119,7 @@ mod tests {
 
     #[test]
     fn urls_lose_their_userinfo() {
-        assert_eq!(
-            redact_url("nats://a:b@h:4222,tls://h2:1"),
-            "nats://***@h:4222,tls://h2:1"
-        );
+        assert_eq!(redact_url("nats://a:b@h:4222,tls://h2:1"), "nats://***@h:4222,tls://h2:1");
         assert_eq!(redact_url("tok@h:4222"), "***@h:4222");
         assert_eq!(redact_url("nats://h:4222"), "nats://h:4222");
     }

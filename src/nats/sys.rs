@@ -28,11 +28,7 @@ pub struct Gather {
 
 impl Default for Gather {
     fn default() -> Self {
-        Gather {
-            first: Duration::from_secs(2),
-            quiet: Duration::from_millis(300),
-            total: Duration::from_secs(5),
-        }
+        Gather { first: Duration::from_secs(2), quiet: Duration::from_millis(300), total: Duration::from_secs(5) }
     }
 }
 
@@ -47,10 +43,7 @@ pub struct SysClient {
 
 impl SysClient {
     pub fn new(client: async_nats::Client) -> SysClient {
-        SysClient {
-            client,
-            gather: Gather::default(),
-        }
+        SysClient { client, gather: Gather::default() }
     }
 
     pub fn with_gather(mut self, gather: Gather) -> SysClient {
@@ -63,34 +56,20 @@ impl SysClient {
     }
 
     /// Publishes `payload` to `subject` and collects every reply.
-    pub async fn scatter(
-        &self,
-        subject: &str,
-        payload: serde_json::Value,
-    ) -> Result<Vec<async_nats::Message>> {
+    pub async fn scatter(&self, subject: &str, payload: serde_json::Value) -> Result<Vec<async_nats::Message>> {
         let inbox = self.client.new_inbox();
         let mut sub = self.client.subscribe(inbox.clone()).await?;
-        self.client
-            .publish_with_reply(subject.to_string(), inbox, payload.to_string().into())
-            .await?;
+        self.client.publish_with_reply(subject.to_string(), inbox, payload.to_string().into()).await?;
         self.client.flush().await?;
         let deadline = Instant::now() + self.gather.total;
         let mut out = Vec::new();
         loop {
-            let wait = if out.is_empty() {
-                self.gather.first
-            } else {
-                self.gather.quiet
-            };
+            let wait = if out.is_empty() { self.gather.first } else { self.gather.quiet };
             let wait = wait.min(deadline.saturating_duration_since(Instant::now()));
             match timeout(wait, sub.next()).await {
                 // "No responders" (status 503, empty body): nobody in this
                 // account serves the subject, i.e. not the system account.
-                Ok(Some(msg))
-                    if msg
-                        .status
-                        .is_some_and(|s| s == async_nats::StatusCode::NO_RESPONDERS) =>
-                {
+                Ok(Some(msg)) if msg.status.is_some_and(|s| s == async_nats::StatusCode::NO_RESPONDERS) => {
                     break;
                 }
                 Ok(Some(msg)) => out.push(msg),
@@ -103,18 +82,9 @@ impl SysClient {
 
     /// Scatter-gather decoding each reply as an [`ApiResponse`]; replies that
     /// do not parse are reported as errors, not dropped silently.
-    async fn ping<T: DeserializeOwned>(
-        &self,
-        what: &str,
-        payload: serde_json::Value,
-    ) -> Result<Vec<Reply<T>>> {
-        let msgs = self
-            .scatter(&format!("$SYS.REQ.SERVER.PING.{what}"), payload)
-            .await?;
-        Ok(msgs
-            .into_iter()
-            .map(|m| decode_api::<T>(&m.payload))
-            .collect())
+    async fn ping<T: DeserializeOwned>(&self, what: &str, payload: serde_json::Value) -> Result<Vec<Reply<T>>> {
+        let msgs = self.scatter(&format!("$SYS.REQ.SERVER.PING.{what}"), payload).await?;
+        Ok(msgs.into_iter().map(|m| decode_api::<T>(&m.payload)).collect())
     }
 
     /// `$SYS.REQ.SERVER.PING.VARZ` from every server.
@@ -124,13 +94,8 @@ impl SysClient {
 
     /// `$SYS.REQ.SERVER.PING.STATSZ` from every server (bare `ServerStatsMsg`).
     pub async fn statsz(&self) -> Result<Vec<StatszMsg>> {
-        let msgs = self
-            .scatter("$SYS.REQ.SERVER.PING.STATSZ", json!({}))
-            .await?;
-        Ok(msgs
-            .iter()
-            .filter_map(|m| serde_json::from_slice::<StatszMsg>(&m.payload).ok())
-            .collect())
+        let msgs = self.scatter("$SYS.REQ.SERVER.PING.STATSZ", json!({})).await?;
+        Ok(msgs.iter().filter_map(|m| serde_json::from_slice::<StatszMsg>(&m.payload).ok()).collect())
     }
 
     /// Every connection of every server (`auth: true`), following pages of
@@ -158,28 +123,20 @@ impl SysClient {
     /// One page of one server's CONNZ.
     pub async fn server_connz(&self, server_id: &str, offset: i64) -> Result<Connz> {
         let subject = format!("$SYS.REQ.SERVER.{server_id}.CONNZ");
-        let msg = timeout(
-            self.gather.total,
-            self.client
-                .request(subject, connz_request(offset).to_string().into()),
-        )
-        .await
-        .map_err(|_| anyhow!("CONNZ page from {server_id} timed out"))??;
+        let msg = timeout(self.gather.total, self.client.request(subject, connz_request(offset).to_string().into()))
+            .await
+            .map_err(|_| anyhow!("CONNZ page from {server_id} timed out"))??;
         decode_api::<Connz>(&msg.payload).result
     }
 
     /// `$SYS.REQ.USER.INFO`: the account and user this connection is, which
     /// every account can ask (the server imports it into each account).
     pub async fn whoami(&self) -> Result<UserInfo> {
-        let msg = timeout(
-            self.gather.first,
-            self.client.request("$SYS.REQ.USER.INFO", "".into()),
-        )
-        .await
-        .map_err(|_| anyhow!("$SYS.REQ.USER.INFO timed out"))?
-        .context("$SYS.REQ.USER.INFO")?;
-        let r: UserInfoResponse =
-            serde_json::from_slice(&msg.payload).context("decoding USER.INFO")?;
+        let msg = timeout(self.gather.first, self.client.request("$SYS.REQ.USER.INFO", "".into()))
+            .await
+            .map_err(|_| anyhow!("$SYS.REQ.USER.INFO timed out"))?
+            .context("$SYS.REQ.USER.INFO")?;
+        let r: UserInfoResponse = serde_json::from_slice(&msg.payload).context("decoding USER.INFO")?;
         if let Some(e) = r.error {
             return Err(anyhow!("USER.INFO: {} ({})", e.description, e.code));
         }
@@ -213,15 +170,9 @@ pub fn decode_api<T: DeserializeOwned>(payload: &[u8]) -> Reply<T> {
                 (Some(d), None) => Ok(d),
                 (None, None) => Err(anyhow!("reply without data")),
             };
-            Reply {
-                server: r.server,
-                result,
-            }
+            Reply { server: r.server, result }
         }
-        Err(e) => Reply {
-            server: ServerInfo::default(),
-            result: Err(anyhow!("undecodable reply: {e}")),
-        },
+        Err(e) => Reply { server: ServerInfo::default(), result: Err(anyhow!("undecodable reply: {e}")) },
     }
 }
 
@@ -231,14 +182,12 @@ mod tests {
 
     #[test]
     fn decode_api_handles_data_error_and_garbage() {
-        let ok: Reply<Varz> = decode_api(
-            br#"{"server":{"name":"n1","id":"NID"},"data":{"server_name":"n1","connections":3}}"#,
-        );
+        let ok: Reply<Varz> =
+            decode_api(br#"{"server":{"name":"n1","id":"NID"},"data":{"server_name":"n1","connections":3}}"#);
         assert_eq!(ok.server.name, "n1");
         assert_eq!(ok.ok().unwrap().connections, 3);
-        let err: Reply<Varz> = decode_api(
-            br#"{"server":{"name":"n1"},"error":{"code":403,"description":"forbidden"}}"#,
-        );
+        let err: Reply<Varz> =
+            decode_api(br#"{"server":{"name":"n1"},"error":{"code":403,"description":"forbidden"}}"#);
         assert!(format!("{:#}", err.result.unwrap_err()).contains("forbidden (403)"));
         let junk: Reply<Varz> = decode_api(b"\xff\x00not json");
         assert!(junk.result.is_err());

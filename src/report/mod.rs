@@ -26,16 +26,8 @@ pub enum Kind {
 }
 
 /// Writes rows as an aligned table with the console's column titles.
-pub fn write_table<R>(
-    out: &mut impl Write,
-    columns: &[Column<R>],
-    rows: &[R],
-    clock: &Clock,
-) -> Result<()> {
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| columns.iter().map(|c| (c.cell)(r, clock)).collect())
-        .collect();
+pub fn write_table<R>(out: &mut impl Write, columns: &[Column<R>], rows: &[R], clock: &Clock) -> Result<()> {
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| columns.iter().map(|c| (c.cell)(r, clock)).collect()).collect();
     let mut widths: Vec<usize> = columns.iter().map(|c| c.title.chars().count()).collect();
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -68,12 +60,7 @@ fn write_json<T: Serialize>(out: &mut impl Write, rows: &T) -> Result<()> {
 
 /// Connects, fetches one report, prints it. Errors say plainly why nothing
 /// could be shown (e.g. not the system account).
-pub async fn run(
-    nats: &NatsSettings,
-    kind: Kind,
-    output: Output,
-    out: &mut impl Write,
-) -> Result<()> {
+pub async fn run(nats: &NatsSettings, kind: Kind, output: Output, out: &mut impl Write) -> Result<()> {
     let client = connect::connect(nats, None).await?;
     let sys = SysClient::new(client);
     let clock = Clock::system();
@@ -107,13 +94,7 @@ pub async fn run(
 
 async fn no_answer(sys: &SysClient) -> String {
     match sys.whoami().await {
-        Ok(u) => format!(
-            "connected as account {}; server views need the system account",
-            u.account
-        ),
-        Err(_) => {
-            "no server answered $SYS.REQ.SERVER.PING: server views need system account credentials"
-                .into()
-        }
+        Ok(u) => format!("connected as account {}; server views need the system account", u.account),
+        Err(_) => "no server answered $SYS.REQ.SERVER.PING: server views need system account credentials".into(),
     }
 }

@@ -15,10 +15,7 @@ use anyhow::{Context, Result, bail};
 /// A free TCP port on 127.0.0.1 (bound then released; the small race is
 /// acceptable for tests and the sandbox, which retry on bind failure).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind 127.0.0.1:0")
 }
 
 /// Where the nats-server binary is: `NATS_SERVER_BIN`, the repo's `.tools/`
@@ -68,14 +65,8 @@ impl NatsServer {
             log_path.display()
         );
         std::fs::write(&config_path, config)?;
-        let mut s = NatsServer {
-            child: None,
-            name: name.to_string(),
-            port,
-            dir: dir.to_path_buf(),
-            config_path,
-            log_path,
-        };
+        let mut s =
+            NatsServer { child: None, name: name.to_string(), port, dir: dir.to_path_buf(), config_path, log_path };
         s.spawn()?;
         Ok(s)
     }
@@ -91,15 +82,9 @@ impl NatsServer {
     fn spawn(&mut self) -> Result<()> {
         let bin = binary()?;
         let mut cmd = Command::new(&bin);
-        cmd.arg("-c")
-            .arg(&self.config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.arg("-c").arg(&self.config_path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         set_parent_death_signal(&mut cmd);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
+        let child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
         self.child = Some(child);
         self.wait_ready(Duration::from_secs(15))
     }
@@ -111,20 +96,13 @@ impl NatsServer {
                 && let Some(status) = child.try_wait()?
             {
                 let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-                bail!(
-                    "nats-server {} exited with {status}; log:\n{log}",
-                    self.name
-                );
+                bail!("nats-server {} exited with {status}; log:\n{log}", self.name);
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!(
-                    "nats-server {} not accepting on {} after {limit:?}",
-                    self.name,
-                    self.port
-                );
+                bail!("nats-server {} not accepting on {} after {limit:?}", self.name, self.port);
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -35,23 +35,15 @@ pub async fn run(client: &Client, at: &SpireServerPod, args: &[&str]) -> Result<
     let pods: Api<Pod> = Api::namespaced(client.clone(), &at.namespace);
     let mut cmd = vec![at.binary.as_str()];
     cmd.extend_from_slice(args);
-    let mut ap = AttachParams::default()
-        .stdout(true)
-        .stderr(true)
-        .stdin(false);
+    let mut ap = AttachParams::default().stdout(true).stderr(true).stdin(false);
     if let Some(c) = &at.container {
         ap = ap.container(c.clone());
     }
-    let mut proc = pods
-        .exec(&at.pod, cmd.clone(), &ap)
-        .await
-        .with_context(|| format!("exec in {}/{}", at.namespace, at.pod))?;
+    let mut proc =
+        pods.exec(&at.pod, cmd.clone(), &ap).await.with_context(|| format!("exec in {}/{}", at.namespace, at.pod))?;
     let mut out = Vec::new();
     let mut err = Vec::new();
-    let (mut so, mut se) = (
-        proc.stdout().context("no stdout")?,
-        proc.stderr().context("no stderr")?,
-    );
+    let (mut so, mut se) = (proc.stdout().context("no stdout")?, proc.stderr().context("no stderr")?);
     let status = proc.take_status();
     let (a, b) = tokio::join!(so.read_to_end(&mut out), se.read_to_end(&mut err));
     a?;
@@ -64,11 +56,7 @@ pub async fn run(client: &Client, at: &SpireServerPod, args: &[&str]) -> Result<
             "{} failed: {}{}",
             cmd.join(" "),
             s.message.unwrap_or_default(),
-            String::from_utf8_lossy(&err)
-                .trim()
-                .chars()
-                .take(300)
-                .collect::<String>()
+            String::from_utf8_lossy(&err).trim().chars().take(300).collect::<String>()
         );
     }
     let _ = proc.join().await;

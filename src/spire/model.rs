@@ -108,16 +108,12 @@ fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 
 /// Parses `spire-server entry show -output json`.
 pub fn parse_entries(json: &[u8]) -> Result<Vec<Entry>, String> {
-    serde_json::from_slice::<EntryList>(json)
-        .map(|l| l.entries)
-        .map_err(|e| format!("entry show output: {e}"))
+    serde_json::from_slice::<EntryList>(json).map(|l| l.entries).map_err(|e| format!("entry show output: {e}"))
 }
 
 /// Parses `spire-server agent list -output json`.
 pub fn parse_agents(json: &[u8]) -> Result<Vec<Agent>, String> {
-    serde_json::from_slice::<AgentList>(json)
-        .map(|l| l.agents)
-        .map_err(|e| format!("agent list output: {e}"))
+    serde_json::from_slice::<AgentList>(json).map(|l| l.agents).map_err(|e| format!("agent list output: {e}"))
 }
 
 #[cfg(test)]
@@ -134,17 +130,11 @@ mod tests {
             "next_page_token":""}"#;
         let e = parse_entries(json).unwrap();
         assert_eq!(e.len(), 1);
-        assert_eq!(
-            e[0].spiffe_id.uri(),
-            "spiffe://tentacular.local/ns/tent-dev/wf/hn-digest"
-        );
+        assert_eq!(e[0].spiffe_id.uri(), "spiffe://tentacular.local/ns/tent-dev/wf/hn-digest");
         assert_eq!(e[0].created_at, 1_795_420_800);
         assert_eq!(e[0].revision_number, 2);
         assert_eq!(e[0].x509_svid_ttl, 3600);
-        assert_eq!(
-            e[0].selectors[1].to_string(),
-            "k8s:pod-label:tentacular.io/workflow:hn-digest"
-        );
+        assert_eq!(e[0].selectors[1].to_string(), "k8s:pod-label:tentacular.io/workflow:hn-digest");
     }
 
     #[test]
@@ -157,9 +147,6 @@ mod tests {
         assert!(parse_entries(b"not json").is_err());
         assert!(parse_entries(br#"{"entries":[{"expires_at":"soon"}]}"#).is_err());
         assert_eq!(parse_entries(b"{}").unwrap(), vec![]);
-        assert_eq!(
-            parse_entries(br#"{"entries":[{"expires_at":null}]}"#).unwrap()[0].expires_at,
-            0
-        );
+        assert_eq!(parse_entries(br#"{"entries":[{"expires_at":null}]}"#).unwrap()[0].expires_at, 0);
     }
 }

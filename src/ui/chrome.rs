@@ -36,38 +36,19 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     if s.read_only {
         banner.push(Span::styled("[read-only]", th.warn));
     }
-    f.render_widget(
-        Paragraph::new(Line::from(banner)),
-        Rect { height: 1, ..area },
-    );
+    f.render_widget(Paragraph::new(Line::from(banner)), Rect { height: 1, ..area });
 
     let mut tabs = Vec::new();
     for (n, v) in ViewId::ALL.iter().enumerate() {
-        let count = match v {
-            ViewId::Servers => s.servers.rows.len(),
-            ViewId::Conns => s.conns.rows.len(),
-        };
-        let label = format!(" {} {}({count}) ", n + 1, v.title());
-        let style = if *v == s.view {
-            th.selected.patch(th.accent)
-        } else {
-            th.muted
-        };
+        let label = format!(" {}:{}({}) ", n + 1, v.tab(), s.row_count(*v));
+        let style = if *v == s.view { th.selected.patch(th.accent) } else { th.muted };
         tabs.push(Span::styled(label, style));
-        tabs.push(Span::raw(" "));
     }
     if let Some(n) = &s.conn.notice {
-        tabs.push(Span::styled(format!("⚠ {n}"), th.warn));
+        tabs.push(Span::styled(format!(" ⚠ {n}"), th.warn));
     }
     if area.height > 1 {
-        f.render_widget(
-            Paragraph::new(Line::from(tabs)),
-            Rect {
-                y: area.y + 1,
-                height: 1,
-                ..area
-            },
-        );
+        f.render_widget(Paragraph::new(Line::from(tabs)), Rect { y: area.y + 1, height: 1, ..area });
     }
 }
 
@@ -75,11 +56,7 @@ pub fn footer(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     let line = match &s.mode {
         Mode::Command(input) => {
             let (_, matches) = keys::complete(input.value());
-            let hint = if input.value().is_empty() {
-                String::new()
-            } else {
-                format!("   {}", matches.join(" "))
-            };
+            let hint = if input.value().is_empty() { String::new() } else { format!("   {}", matches.join(" ")) };
             place_cursor(f, area, 1 + input.visual_cursor());
             Line::from(vec![
                 Span::styled(":", th.accent),
@@ -89,10 +66,7 @@ pub fn footer(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
         }
         Mode::Filter(input) => {
             place_cursor(f, area, 1 + input.visual_cursor());
-            Line::from(vec![
-                Span::styled("/", th.accent),
-                Span::styled(input.value().to_string(), th.text),
-            ])
+            Line::from(vec![Span::styled("/", th.accent), Span::styled(input.value().to_string(), th.text)])
         }
         Mode::Normal => match &s.status {
             Some((lvl, text)) => {
@@ -110,22 +84,13 @@ pub fn footer(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
 }
 
 fn place_cursor(f: &mut Frame, area: Rect, x: usize) {
-    let x = area
-        .x
-        .saturating_add(x.min(u16::MAX as usize) as u16)
-        .min(area.right().saturating_sub(1));
+    let x = area.x.saturating_add(x.min(u16::MAX as usize) as u16).min(area.right().saturating_sub(1));
     f.set_cursor_position(Position { x, y: area.y });
 }
 
 fn hints(th: &Theme) -> Line<'static> {
-    let pairs = [
-        ("?", "help"),
-        (":", "command"),
-        ("/", "filter"),
-        ("enter", "detail"),
-        ("r", "refresh"),
-        ("q", "quit"),
-    ];
+    let pairs =
+        [("?", "help"), (":", "command"), ("/", "filter"), ("enter", "detail"), ("r", "refresh"), ("q", "quit")];
     let mut spans = Vec::new();
     for (k, what) in pairs {
         spans.push(Span::styled(format!("<{k}>"), th.accent));

@@ -13,12 +13,15 @@ use tokio::time::Instant;
 use super::render::render;
 use super::terminal;
 use super::theme::Theme;
+use crate::app::kube_worker::{self, KubeCmd};
 use crate::app::msg::{Cmd, Msg};
 use crate::app::state::AppState;
 use crate::app::table::Clock;
 use crate::app::update::update;
 use crate::app::worker;
 use crate::config::NatsSettings;
+use crate::config::file::KubeSection;
+use crate::kube::client::KubeSettings;
 use crate::nats::connect::redact_url;
 
 /// Shortest time between two frames (~60 fps); bursts of messages in between
@@ -29,6 +32,8 @@ const MAX_BATCH: usize = 4096;
 
 pub struct ConsoleOptions {
     pub nats: NatsSettings,
+    pub kube: KubeSettings,
+    pub kube_section: KubeSection,
     pub refresh: Duration,
     pub theme: Theme,
     pub read_only: bool,
@@ -39,30 +44,35 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     let (tx, rx) = mpsc::channel(1024);
     terminal::spawn_signal_task(tx.clone())?;
     let cmds = worker::spawn(opts.nats.clone(), opts.refresh, tx.clone());
-    let mut state = AppState::new(
-        redact_url(&opts.nats.url),
-        opts.nats.source.clone(),
-        Clock::system(),
-    );
+    let kube_cmds = kube_worker::spawn(opts.kube.clone(), opts.kube_section.clone(), SPIRE_REFRESH, tx.clone());
+    let mut state = AppState::new(redact_url(&opts.nats.url), opts.nats.source.clone(), Clock::system());
     state.read_only = opts.read_only;
+    state.kube_contexts = crate::kube::client::context_names(&opts.kube);
 
     let mut guard = terminal::enter()?;
     let size = guard.terminal.size()?;
     state.size = (size.width, size.height);
     terminal::spawn_input_thread(tx.clone());
     drop(tx);
-    let result = run_loop(
-        &mut guard.terminal,
-        rx,
-        |c| {
-            let _ = cmds.send(c);
-        },
-        state,
-        &opts.theme,
-    )
-    .await;
+    let result = run_loop(&mut guard.terminal, rx, |c| route(c, &cmds, &kube_cmds), state, &opts.theme).await;
     drop(guard);
     result.map(|_| ())
+}
+
+/// How often SPIRE entries and agents are re-read from the spire-server pod.
+const SPIRE_REFRESH: Duration = Duration::from_secs(30);
+
+/// Hands a command to the worker that owns the data.
+fn route(c: Cmd, nats: &mpsc::UnboundedSender<Cmd>, kube: &mpsc::UnboundedSender<KubeCmd>) {
+    let _ = match c {
+        Cmd::Refresh(v) if v.is_kube() => kube.send(KubeCmd::RefreshSpire).map_err(|_| ()),
+        Cmd::SwitchContext(ctx) => kube.send(KubeCmd::SwitchContext(ctx)).map_err(|_| ()),
+        Cmd::Quit => {
+            let _ = kube.send(KubeCmd::Quit);
+            nats.send(Cmd::Quit).map_err(|_| ())
+        }
+        other => nats.send(other).map_err(|_| ()),
+    };
 }
 
 /// The loop itself, generic over the backend so tests drive it with a
@@ -135,9 +145,7 @@ mod tests {
         tx.send(key(KeyCode::Char('q'))).await.unwrap();
         let state = AppState::new("nats://x".into(), "test".into(), Clock { now_unix: 0 });
         let theme = Theme::builtin("default").unwrap();
-        let end = run_loop(&mut term, rx, |_| {}, state, &theme)
-            .await
-            .unwrap();
+        let end = run_loop(&mut term, rx, |_| {}, state, &theme).await.unwrap();
         (term.get_frame().count(), end)
     }
 
@@ -150,8 +158,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_of_messages_is_coalesced_into_few_frames() {
-        let (frames, end) =
-            frames_after((0..2000).map(|_| key(KeyCode::Char('?'))).collect()).await;
+        let (frames, end) = frames_after((0..2000).map(|_| key(KeyCode::Char('?'))).collect()).await;
         assert!(frames <= 2, "{frames} frames for one burst");
         assert!(!end.help, "2000 toggles of help leave it closed");
     }

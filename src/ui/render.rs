@@ -16,17 +16,16 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
         overlay::too_small(f, area, th);
         return;
     }
-    let [head, body, foot] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(3),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [head, body, foot] =
+        Layout::vertical([Constraint::Length(2), Constraint::Min(3), Constraint::Length(1)]).areas(area);
     chrome::header(f, head, s, th);
     let (list, side) = split_for_detail(body, s.detail);
     match s.view {
         ViewId::Servers => draw_panel(f, list, side, s, th, &s.servers, "Servers"),
         ViewId::Conns => draw_panel(f, list, side, s, th, &s.conns, "Connections"),
+        ViewId::Entries => draw_panel(f, list, side, s, th, &s.entries, "SPIRE entries"),
+        ViewId::SpiffeIds => draw_panel(f, list, side, s, th, &s.spiffe_ids, "ClusterSPIFFEIDs"),
+        ViewId::Agents => draw_panel(f, list, side, s, th, &s.agents, "SPIRE agents"),
     }
     chrome::footer(f, foot, s, th);
     if s.help {
@@ -56,11 +55,7 @@ fn split_for_detail(body: Rect, detail: bool) -> (Rect, Option<Rect>) {
     if !detail {
         return (body, None);
     }
-    let dir = if body.width >= 120 {
-        Direction::Horizontal
-    } else {
-        Direction::Vertical
-    };
+    let dir = if body.width >= 120 { Direction::Horizontal } else { Direction::Vertical };
     let parts = Layout::default()
         .direction(dir)
         .constraints([Constraint::Percentage(55), Constraint::Percentage(45)])
@@ -78,12 +73,7 @@ fn view_table<'a, R>(
     let mut title = if t.filter.is_empty() {
         format!(" {name} [{}] ", p.rows.len())
     } else {
-        format!(
-            " {name} [{}/{}] /{} ",
-            t.visible.len(),
-            p.rows.len(),
-            t.filter
-        )
+        format!(" {name} [{}/{}] /{} ", t.visible.len(), p.rows.len(), t.filter)
     };
     if let Some(why) = &p.stale {
         let when = p.fetched_at.map(hms).unwrap_or_else(|| "never".into());
@@ -96,25 +86,18 @@ fn view_table<'a, R>(
     }
     let empty = if p.fetched_at.is_none() && p.stale.is_none() {
         "loading…".to_string()
-    } else if let Some(n) = &s.conn.notice {
+    } else if let Some(why) = &p.stale {
+        why.clone()
+    } else if let Some(n) = s.conn.notice.as_ref().filter(|_| !s.view.is_kube()) {
         n.clone()
     } else if !t.filter.is_empty() {
         format!("no rows match /{}", t.filter)
     } else {
         "no rows".to_string()
     };
-    TableView {
-        title,
-        columns: cols,
-        rows: &p.rows,
-        state: t,
-        clock: &s.clock,
-        empty,
-    }
+    TableView { title, columns: cols, rows: &p.rows, state: t, clock: &s.clock, empty }
 }
 
 fn hms(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.format("%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    chrono::DateTime::from_timestamp(unix, 0).map(|t| t.format("%H:%M:%SZ").to_string()).unwrap_or_default()
 }

@@ -38,24 +38,15 @@ pub fn fit_columns<R>(columns: &[Column<R>], width: u16) -> Vec<usize> {
 }
 
 pub fn draw<R>(f: &mut Frame, area: Rect, theme: &Theme, t: TableView<'_, R>) {
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border)
-        .title(Line::styled(t.title, theme.title));
+    let block =
+        Block::default().borders(Borders::ALL).border_style(theme.border).title(Line::styled(t.title, theme.title));
     let inner = block.inner(area);
     let page = inner.height.saturating_sub(1) as usize;
     if t.state.visible.is_empty() {
         f.render_widget(block, area);
         if inner.height > 1 {
             let msg = Paragraph::new(t.empty).style(theme.muted).centered();
-            f.render_widget(
-                msg,
-                Rect {
-                    y: inner.y + inner.height / 2,
-                    height: 1,
-                    ..inner
-                },
-            );
+            f.render_widget(msg, Rect { y: inner.y + inner.height / 2, height: 1, ..inner });
         }
         return;
     }
@@ -66,26 +57,13 @@ pub fn draw<R>(f: &mut Frame, area: Rect, theme: &Theme, t: TableView<'_, R>) {
     let rows = t.state.visible[window]
         .iter()
         .filter_map(|&ri| t.rows.get(ri))
-        .map(|r| {
-            Row::new(
-                cols.iter()
-                    .map(|&i| Cell::from((t.columns[i].cell)(r, t.clock))),
-            )
-            .style(theme.text)
-        });
+        .map(|r| Row::new(cols.iter().map(|&i| Cell::from((t.columns[i].cell)(r, t.clock)))).style(theme.text));
     let last = cols.len().saturating_sub(1);
     let widths = cols.iter().enumerate().map(|(n, &i)| {
-        if n == last {
-            Constraint::Min(t.columns[i].width)
-        } else {
-            Constraint::Length(t.columns[i].width)
-        }
+        if n == last { Constraint::Min(t.columns[i].width) } else { Constraint::Length(t.columns[i].width) }
     });
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(block)
-        .column_spacing(1)
-        .row_highlight_style(theme.selected);
+    let table =
+        Table::new(rows, widths).header(header).block(block).column_spacing(1).row_highlight_style(theme.selected);
     let mut ws = WidgetState::default().with_selected(Some(t.state.selected.saturating_sub(start)));
     f.render_stateful_widget(table, area, &mut ws);
 }
@@ -96,12 +74,7 @@ mod tests {
 
     #[test]
     fn narrow_terminals_drop_low_priority_columns() {
-        let c = |title, width, priority| Column::<()> {
-            title,
-            width,
-            priority,
-            cell: |_, _| String::new(),
-        };
+        let c = |title, width, priority| Column::<()> { title, width, priority, cell: |_, _| String::new() };
         let cols = vec![c("A", 10, 0), c("B", 10, 3), c("C", 10, 1), c("D", 10, 2)];
         assert_eq!(fit_columns(&cols, 100), vec![0, 1, 2, 3]);
         assert_eq!(fit_columns(&cols, 33), vec![0, 2, 3]);

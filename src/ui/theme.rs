@@ -42,10 +42,7 @@ pub struct Theme {
 
 pub const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
-    (
-        "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
-    ),
+    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
     ("monochrome", include_str!("../../themes/monochrome.toml")),
 ];
 
@@ -56,11 +53,7 @@ fn color(s: &str) -> Result<Color> {
 impl Theme {
     pub fn parse(text: &str) -> Result<Theme> {
         let f: ThemeFile = toml::from_str(text).context("theme")?;
-        let emph = if f.bold {
-            Modifier::BOLD
-        } else {
-            Modifier::empty()
-        };
+        let emph = if f.bold { Modifier::BOLD } else { Modifier::empty() };
         let st = |c: &str| -> Result<Style> { Ok(Style::default().fg(color(c)?)) };
         Ok(Theme {
             name: f.name.clone(),
@@ -78,10 +71,7 @@ impl Theme {
     }
 
     pub fn builtin(name: &str) -> Option<Theme> {
-        BUILTIN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, t)| Theme::parse(t).ok())
+        BUILTIN.iter().find(|(n, _)| *n == name).and_then(|(_, t)| Theme::parse(t).ok())
     }
 
     /// A built-in name or a path to a TOML file.
@@ -92,13 +82,9 @@ impl Theme {
         let p = Path::new(name_or_path);
         if !p.exists() {
             let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-            bail!(
-                "theme {name_or_path:?} is neither a file nor one of {}",
-                names.join(", ")
-            );
+            bail!("theme {name_or_path:?} is neither a file nor one of {}", names.join(", "));
         }
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
         Theme::parse(&text).with_context(|| format!("theme {}", p.display()))
     }
 
@@ -123,10 +109,7 @@ mod tests {
             assert_eq!(Theme::builtin(n).unwrap().name, *n);
         }
         assert_eq!(Theme::choose(None, true).unwrap().name, "monochrome");
-        assert_eq!(
-            Theme::choose(Some("high-contrast"), true).unwrap().name,
-            "high-contrast"
-        );
+        assert_eq!(Theme::choose(Some("high-contrast"), true).unwrap().name, "high-contrast");
         assert_eq!(Theme::choose(None, false).unwrap().name, "default");
         assert!(Theme::load("no-such-theme").is_err());
         let mono = Theme::builtin("monochrome").unwrap();

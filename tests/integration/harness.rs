@@ -53,11 +53,7 @@ pub fn warden(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 pub fn sys_env(url: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("NATS_URL", url.to_string()),
-        ("NATS_USER", "sys".into()),
-        ("NATS_PASSWORD", "sys".into()),
-    ]
+    vec![("NATS_URL", url.to_string()), ("NATS_USER", "sys".into()), ("NATS_PASSWORD", "sys".into())]
 }
 
 /// Polls `f` until it yields `Some`, or panics after `limit` saying `what`.
@@ -71,10 +67,7 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for: {what}"
-        );
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

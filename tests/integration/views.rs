@@ -41,10 +41,7 @@ fn server(name: &str, i: i64) -> ServerRow {
         slow_consumers: i,
         in_msgs: 123_456_789,
         out_msgs: 98_765_432,
-        cluster: ClusterInfo {
-            name: "prod-east".into(),
-            ..Default::default()
-        },
+        cluster: ClusterInfo { name: "prod-east".into(), ..Default::default() },
         system_account: "SYS".into(),
         ..Default::default()
     };
@@ -78,29 +75,13 @@ fn conn(i: u64) -> ConnRow {
 }
 
 fn state() -> AppState {
-    let mut s = AppState::new(
-        "nats://nats.prod:4222".into(),
-        "context prod".into(),
-        Clock { now_unix: NOW },
-    );
+    let mut s = AppState::new("nats://nats.prod:4222".into(), "context prod".into(), Clock { now_unix: NOW });
     s.conn.link = Link::Connected;
     s.conn.account = Some("SYS".into());
     s.conn.user = Some("admin".into());
     let at = Clock { now_unix: NOW };
-    update(
-        &mut s,
-        Msg::Servers {
-            at,
-            result: Ok(vec![server("n1", 0), server("n2", 1), server("n3", 2)]),
-        },
-    );
-    update(
-        &mut s,
-        Msg::Conns {
-            at,
-            result: Ok(((0..200).map(conn).collect(), vec![])),
-        },
-    );
+    update(&mut s, Msg::Servers { at, result: Ok(vec![server("n1", 0), server("n2", 1), server("n3", 2)]) });
+    update(&mut s, Msg::Conns { at, result: Ok(((0..200).map(conn).collect(), vec![])) });
     s
 }
 
@@ -108,8 +89,7 @@ fn draw(s: &AppState, w: u16, h: u16) -> String {
     let mut s = s.clone();
     update(&mut s, Msg::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(&s, &Theme::builtin("default").unwrap(), f))
-        .unwrap();
+    t.draw(|f| render(&s, &Theme::builtin("default").unwrap(), f)).unwrap();
     t.backend().to_string()
 }
 
@@ -163,19 +143,9 @@ fn help_and_too_small_and_wrong_account() {
     assert_snapshot!("help_200x50", draw(&s, 200, 50));
     assert_snapshot!("too_small_50x10", draw(&s, 50, 10));
 
-    let mut w = AppState::new(
-        "nats://nats.prod:4222".into(),
-        "flags".into(),
-        Clock { now_unix: NOW },
-    );
+    let mut w = AppState::new("nats://nats.prod:4222".into(), "flags".into(), Clock { now_unix: NOW });
     w.conn.link = Link::Reconnecting(3);
     w.conn.account = Some("APP".into());
-    update(
-        &mut w,
-        Msg::Servers {
-            at: Clock { now_unix: NOW },
-            result: Ok(vec![]),
-        },
-    );
+    update(&mut w, Msg::Servers { at: Clock { now_unix: NOW }, result: Ok(vec![]) });
     assert_snapshot!("wrong_account_80x24", draw(&w, 80, 24));
 }

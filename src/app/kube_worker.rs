@@ -1,0 +1,146 @@
+//! The Kubernetes IO task: connects, runs one watch per resource, runs the
+//! SPIRE CLI periodically and on demand, switches context on request.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{MissedTickBehavior, interval};
+
+use super::kube_state::KubeLink;
+use super::msg::Msg;
+use super::table::Clock;
+use crate::config::file::KubeSection;
+use crate::kube::client::{self, KubeConn, KubeSettings};
+use crate::kube::resources::Watched;
+use crate::kube::watch::{self, WatchSpec};
+use crate::spire::exec::{self, SpireServerPod};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeCmd {
+    RefreshSpire,
+    SwitchContext(String),
+    Quit,
+}
+
+pub fn spire_pod(k: &KubeSection) -> SpireServerPod {
+    SpireServerPod {
+        namespace: k.spire_namespace.clone(),
+        pod: k.spire_pod.clone(),
+        container: (!k.spire_container.is_empty()).then(|| k.spire_container.clone()),
+        binary: k.spire_binary.clone(),
+    }
+}
+
+/// The watches warden runs, with their selectors from config.
+pub fn watch_specs(k: &KubeSection) -> Vec<WatchSpec> {
+    let (cm_ns, cm_name) = k.authz_configmap.split_once('/').unwrap_or(("default", k.authz_configmap.as_str()));
+    Watched::ALL
+        .iter()
+        .map(|&w| {
+            let mut s = WatchSpec::all(w);
+            match w {
+                Watched::Deployments | Watched::Pods => s.labels = Some(k.workload_label.clone()),
+                Watched::CredsSecrets => s.labels = Some(k.creds_label.clone()),
+                Watched::NatsPods => s.labels = Some(k.nats_pods.clone()),
+                Watched::AuthzConfigMap => {
+                    s.namespace = Some(cm_ns.to_string());
+                    s.fields = Some(format!("metadata.name={cm_name}"));
+                }
+                _ => {}
+            }
+            s
+        })
+        .collect()
+}
+
+pub fn spawn(
+    settings: KubeSettings,
+    section: KubeSection,
+    spire_every: Duration,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::UnboundedSender<KubeCmd> {
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(settings, section, spire_every, tx, cmd_rx));
+    cmd_tx
+}
+
+async fn run(
+    mut settings: KubeSettings,
+    section: KubeSection,
+    spire_every: Duration,
+    tx: mpsc::Sender<Msg>,
+    mut cmds: mpsc::UnboundedReceiver<KubeCmd>,
+) {
+    if !section.enabled {
+        let _ = tx.send(Msg::KubeLink(KubeLink::Off("Kubernetes is disabled in the config file".into()))).await;
+        return;
+    }
+    loop {
+        let _ = tx.send(Msg::KubeLink(KubeLink::Connecting)).await;
+        let conn = match client::connect(&settings).await {
+            Ok(Ok(c)) => Some(c),
+            Ok(Err(off)) => {
+                let _ = tx.send(Msg::KubeLink(KubeLink::Off(off.0))).await;
+                None
+            }
+            Err(e) => {
+                let _ = tx.send(Msg::KubeLink(KubeLink::Failed(format!("{e:#}")))).await;
+                None
+            }
+        };
+        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        if let Some(c) = &conn {
+            let _ = tx.send(Msg::KubeLink(KubeLink::Connected { context: c.context.clone() })).await;
+            let (ktx, mut krx) = mpsc::channel(1024);
+            for spec in watch_specs(&section) {
+                tasks.push(watch::spawn(c.client.clone(), spec, ktx.clone()));
+            }
+            let fwd = tx.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(ev) = krx.recv().await {
+                    if fwd.send(Msg::Kube(ev)).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        let next = serve(conn.as_ref(), &section, spire_every, &tx, &mut cmds).await;
+        for t in tasks {
+            t.abort();
+        }
+        match next {
+            Some(ctx) => settings.context = Some(ctx),
+            None => return,
+        }
+    }
+}
+
+/// Runs SPIRE refreshes until a context switch (returns the new context) or quit.
+async fn serve(
+    conn: Option<&KubeConn>,
+    section: &KubeSection,
+    spire_every: Duration,
+    tx: &mpsc::Sender<Msg>,
+    cmds: &mut mpsc::UnboundedReceiver<KubeCmd>,
+) -> Option<String> {
+    let pod = spire_pod(section);
+    let mut tick = interval(spire_every);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            c = cmds.recv() => match c {
+                None | Some(KubeCmd::Quit) => return None,
+                Some(KubeCmd::SwitchContext(ctx)) => return Some(ctx),
+                Some(KubeCmd::RefreshSpire) => {}
+            },
+        }
+        let Some(c) = conn else { continue };
+        let entries = exec::entries(&c.client, &pod).await.map_err(|e| format!("{e:#}"));
+        let agents = exec::agents(&c.client, &pod).await.map_err(|e| format!("{e:#}"));
+        if tx.send(Msg::Spire { at: Clock::system(), entries, agents }).await.is_err() {
+            return None;
+        }
+    }
+}
