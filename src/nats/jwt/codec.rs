@@ -199,6 +199,21 @@ pub fn encode_at<N: NatsClaim>(
     Ok(format!("{signing_input}.{sig}"))
 }
 
+/// Re-signs changed claims (an account JWT with new revocations, say) so the
+/// result replaces the current one: `iat` = max(`now`, previous `iat` + 1).
+///
+/// nats-server's JWT store ignores an update whose `jti` equals the stored
+/// one or whose `iat` is older, and `jti` hashes only the standard claims, so
+/// a change to `nats` re-signed in the same second would be silently dropped.
+pub fn encode_reissue<N: NatsClaim>(
+    claims: &mut Claims<N>,
+    signer: &SigningKey,
+    now: i64,
+) -> Result<String, JwtError> {
+    let iat = now.max(claims.std.issued_at.saturating_add(1));
+    encode_at(claims, signer, iat)
+}
+
 /// Signs a user JWT with an account key or one of its signing keys: sets
 /// `issuer_account` to `account` when `signer` is not the account itself.
 pub fn encode_user(

@@ -18,7 +18,7 @@ pub use claims::{
 };
 pub use codec::{
     JwtError, MAX_TOKEN_SIZE, check_times, compute_jti, decode, decode_as, encode, encode_at,
-    encode_user, unix_now, verify_account, verify_operator, verify_user,
+    encode_reissue, encode_user, unix_now, verify_account, verify_operator, verify_user,
 };
 pub use creds::{
     Creds, CredsError, CredsText, decorate_jwt, parse_creds, render_creds, render_seed,

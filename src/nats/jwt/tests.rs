@@ -722,3 +722,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn reissue_always_changes_jti_and_moves_iat_forward() {
+    let t = tree();
+    let mut a = t.account.clone();
+    let first = a.std.clone();
+    a.nats.revoke("UX", NOW);
+    encode_reissue(&mut a, &t.op_sk, NOW).unwrap();
+    assert_eq!(a.std.issued_at, NOW + 1);
+    assert_ne!(a.std.id, first.id);
+    encode_reissue(&mut a, &t.op_sk, NOW + 100).unwrap();
+    assert_eq!(a.std.issued_at, NOW + 100);
+}
