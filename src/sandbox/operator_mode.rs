@@ -385,3 +385,66 @@ impl OperatorWorld {
         Ok(token)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn world_config_and_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = OperatorWorld::generate(dir.path()).expect("generate");
+        let body = w.config_body();
+        for want in [
+            format!("system_account: {}", w.sys.public_key()),
+            "type: full".to_string(),
+            "allow_delete: false".to_string(),
+            "interval: \"2m\"".to_string(),
+            format!("{}: \"{}\"", w.app.public_key(), w.app_jwt),
+            format!("{}: \"{}\"", w.sys.public_key(), w.sys_jwt),
+            "store_dir:".to_string(),
+        ] {
+            assert!(body.contains(&want), "missing {want:?} in\n{body}");
+        }
+        let op = jwt::verify_operator(&w.operator_jwt, &[w.operator.public_key()], jwt::unix_now())
+            .expect("operator");
+        assert_eq!(op.nats.system_account, w.sys.public_key());
+        let app = jwt::verify_account(&w.app_jwt, &op, jwt::unix_now()).expect("app");
+        assert!(app.nats.limits.jetstream_enabled());
+        assert!(app.nats.has_signing_key(w.app_signing.public_key()));
+        let sys = jwt::verify_account(&w.sys_jwt, &op, jwt::unix_now()).expect("sys");
+        assert!(!sys.nats.limits.jetstream_enabled());
+        let creds = std::fs::read_to_string(&w.sys_creds_path).expect("sys creds");
+        let parsed = jwt::parse_creds(&creds).expect("parse");
+        jwt::verify_user(&parsed.jwt, &sys, jwt::unix_now()).expect("sys user");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(&w.sys_creds_path)
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(m & 0o777, 0o600);
+        }
+        // Nothing secret in Debug.
+        let shown = format!("{w:?}");
+        for k in [
+            &w.operator,
+            &w.operator_signing,
+            &w.sys,
+            &w.app,
+            &w.app_signing,
+        ] {
+            assert!(!shown.contains(&k.expose_seed()));
+        }
+        // Users: names become safe file names; workload keys need a user key.
+        let u = w
+            .mint_user(&UserSpec {
+                name: "../evil/name".into(),
+                ..UserSpec::tentacle("a", "b")
+            })
+            .expect("mint");
+        let p = u.creds_path.expect("path");
+        assert_eq!(p.parent(), Some(dir.path().join("creds").as_path()));
+        assert!(w.mint_for_public_key(&UserSpec::default(), "nope").is_err());
+    }
+}

@@ -628,8 +628,7 @@ prop_compose! {
                       defaults in permission(),
                       desc in text(),
                       tiers in prop::collection::btree_map("R[1-3]", any::<i64>(), 0..2)) -> Account {
-        let mut a = Account::default();
-        a.limits = AccountLimits::unlimited();
+        let mut a = Account { limits: AccountLimits::unlimited(), ..Default::default() };
         a.limits.conn = conn;
         a.limits.jetstream = JetStreamLimits {
             mem_storage: js.0, disk_storage: js.1, streams: js.2, consumer: js.3,
