@@ -1,5 +1,8 @@
-//! One integration-test binary (one link step), one module per area.
+//! One integration-test binary (one link step), one module per area, against
+//! real nats-servers and the Kubernetes API double.
+
+mod harness;
 
 mod foundation;
-mod harness;
+mod jwt;
 mod views;

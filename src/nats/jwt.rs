@@ -1,1 +1,0 @@
-//! NATS JWT v2 codec.
