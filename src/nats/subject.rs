@@ -179,9 +179,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        for ok in [
-            "a", "a.b", "a.*", "a.>", ">", "*", "*.*.>", "_INBOX.>", "a*.b>", "a.>b",
-        ] {
+        for ok in ["a", "a.b", "a.*", "a.>", ">", "*", "*.*.>", "_INBOX.>", "a*.b>", "a.>b"] {
             assert!(is_valid_pattern(ok), "{ok}");
         }
         assert_eq!(validate_pattern(""), Err(SubjectError::Empty));
@@ -190,16 +188,10 @@ mod tests {
         assert_eq!(validate_pattern("a."), Err(SubjectError::EmptyToken(1)));
         assert_eq!(validate_pattern("a b"), Err(SubjectError::Whitespace));
         assert_eq!(validate_pattern("a.\t"), Err(SubjectError::Whitespace));
-        assert_eq!(
-            validate_pattern("a.>.b"),
-            Err(SubjectError::FullWildcardNotLast)
-        );
+        assert_eq!(validate_pattern("a.>.b"), Err(SubjectError::FullWildcardNotLast));
         assert!(is_valid_subject("a.b.c"));
         assert!(is_valid_subject("a*.b>"));
-        assert_eq!(
-            validate_subject("a.*"),
-            Err(SubjectError::WildcardInLiteral)
-        );
+        assert_eq!(validate_subject("a.*"), Err(SubjectError::WildcardInLiteral));
         assert_eq!(validate_subject(">"), Err(SubjectError::WildcardInLiteral));
     }
 

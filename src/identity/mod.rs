@@ -1,0 +1,3 @@
+//! Identities: naming, the joined model, permissions, and the actions on them.
+
+pub mod permissions;
