@@ -31,6 +31,8 @@ pub enum Source {
     AuthzConfigMap,
     /// An explicit cross-tentacle grant.
     Grant,
+    /// No allow rule in this direction: nats-server allows every subject.
+    NoAllowList,
 }
 
 impl Source {
@@ -39,6 +41,7 @@ impl Source {
             Source::UserJwt => "user JWT",
             Source::AuthzConfigMap => "authz ConfigMap",
             Source::Grant => "grant",
+            Source::NoAllowList => "no allow list",
         }
     }
 }
@@ -111,6 +114,18 @@ impl PermissionSet {
         }
     }
 
+    /// The rules, plus an explicit `allow >` for each direction without allow
+    /// rules, so "may use every subject" is visible (and flagged) in the view.
+    pub fn effective_rules(&self) -> Vec<Rule> {
+        let mut out = self.rules.clone();
+        for dir in [Dir::Publish, Dir::Subscribe] {
+            if !self.rules(dir).any(|r| r.allow) {
+                out.push(Rule { dir, allow: true, subject: ">".into(), source: Source::NoAllowList });
+            }
+        }
+        out
+    }
+
     pub fn push(&mut self, dir: Dir, allow: bool, subjects: &[String], source: Source) {
         self.rules.extend(subjects.iter().map(|s| Rule { dir, allow, subject: s.clone(), source: source.clone() }));
     }
@@ -143,6 +158,17 @@ mod tests {
         // No allow list for subscribe: everything but the denied subjects.
         assert_eq!(p.decide(Dir::Subscribe, "anything.at.all").explain(), "allowed (no allow list)");
         assert!(!p.decide(Dir::Subscribe, "audit.login").allowed());
+    }
+
+    #[test]
+    fn a_direction_without_allow_rules_shows_as_allow_everything() {
+        let p = set();
+        let implicit: Vec<_> = p.effective_rules().into_iter().filter(|r| r.source == Source::NoAllowList).collect();
+        assert_eq!(implicit.len(), 1);
+        assert_eq!(
+            (implicit[0].dir, implicit[0].subject.as_str(), implicit[0].over_broad()),
+            (Dir::Subscribe, ">", true)
+        );
     }
 
     #[test]
