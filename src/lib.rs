@@ -4,6 +4,7 @@
 //! (`nats`, `kube`, `spire`, `identity`, `violations`, `sandbox`).
 //! No domain module imports `app` or `ui`.
 
+pub mod identity;
 pub mod nats;
 pub mod sandbox;
 pub mod violations;
