@@ -201,7 +201,7 @@ impl Template {
     }
 
     fn uses(&self, v: Var) -> bool {
-        self.pieces.iter().any(|p| *p == Piece::Var(v))
+        self.pieces.contains(&Piece::Var(v))
     }
 
     /// Renders the template. `trust_domain` is only read when the template uses it.

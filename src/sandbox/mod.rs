@@ -3,3 +3,4 @@
 
 pub mod kube_double;
 pub mod nats_server;
+pub mod spiffe_mode;

@@ -1,0 +1,3 @@
+//! Integration tests against real nats-servers and the Kubernetes API double.
+
+mod spiffe;
