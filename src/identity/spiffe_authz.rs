@@ -806,6 +806,37 @@ authorization {
             fn parse_never_panics(s in "(?s).{0,300}") {
                 let _ = AuthzDocument::parse(&s);
             }
+
+            /// Mutations of a real rendering (the fuzz target's property, cheaply):
+            /// never a panic, and whatever parses renders to a fixed point.
+            #[test]
+            fn mutated_documents_never_panic(
+                entries in prop::collection::vec(entry(), 1..3),
+                edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, "[\\[\\]{}\"'#/:=,;\n a$]{0,2}"), 1..6),
+            ) {
+                let mut d = AuthzDocument::new(DocumentShape::AuthorizationBlock);
+                for e in entries {
+                    d.upsert(e).unwrap();
+                }
+                let mut text: Vec<char> = d.render().chars().collect();
+                for (at, op, ins) in edits {
+                    if text.is_empty() {
+                        break;
+                    }
+                    let i = at.index(text.len());
+                    match op {
+                        0 => { text.remove(i); }
+                        1 => { for (k, c) in ins.chars().enumerate() { text.insert(i + k, c); } }
+                        _ => { text.truncate(i); }
+                    }
+                }
+                let text: String = text.into_iter().collect();
+                if let Ok(doc) = AuthzDocument::parse(&text) {
+                    let r = doc.render();
+                    let back = AuthzDocument::parse(&r).unwrap();
+                    prop_assert_eq!(back.render(), r);
+                }
+            }
         }
     }
 }
