@@ -6,4 +6,5 @@ mod harness;
 mod foundation;
 mod jwt;
 mod permissions;
+mod spiffe;
 mod views;
