@@ -466,6 +466,8 @@ mod tests {
     const CFG_ESCAPED: &str = r#"[9939] 2026/11/23 09:08:33.764682 [ERR] 127.0.0.1:51330 - cid:10 - "v2.16.0:python3" - "APP/user:tent" - Publish Violation - Subject "a\"b\\c.é""#;
     const CFG_SPIFFE: &str = r#"[9939] 2026/11/23 09:08:33.765254 [ERR] 127.0.0.1:51334 - cid:11 - "v0.42.0:rust" - "APP/user:spiffe://td/ns/a/wf/b" - Publish Violation - Subject "nope""#;
     const CFG_AUTH_ERR: &str = r#"[9939] 2026/11/23 09:08:33.765931 [ERR] 127.0.0.1:51346 - cid:12 - authentication error - User "tent""#;
+    // async-nats 0.51 client against 2.15.1 (tests/integration/violations.rs).
+    const ASYNC_NATS_QSUB: &str = r#"[29827] 2026/11/23 09:16:25.127117 [ERR] 127.0.0.1:57312 - cid:8 - "v0.51.0:rust:tent-app" - "APP/user:tent" - Subscription Violation - Subject "secret.q", Queue: "grp", SID 2"#;
     // Operator mode (memory resolver, account JWT named APP), 2.15.1.
     const OP_PUB: &str = r#"[11622] 2026/11/23 09:09:01.504990 [ERR] 127.0.0.1:42896 - cid:6 - "v2.16.0:python3:u1" - "ACSLDJXW6DHCIYGYLECI4A3GQFE76RGZSKD43NUMJTP5GZJEA3L5EL5V/APP/jwt:UDACZAPCQ5TAKIMKKPDUTLYJEV2HVA3SZ75CMBVVXGIVLACJLVSXB2PO" - Publish Violation - Subject "x.y""#;
     const OP_QSUB: &str = r#"[11622] 2026/11/23 09:09:01.505218 [ERR] 127.0.0.1:42896 - cid:6 - "v2.16.0:python3:u1" - "ACSLDJXW6DHCIYGYLECI4A3GQFE76RGZSKD43NUMJTP5GZJEA3L5EL5V/APP/jwt:UDACZAPCQ5TAKIMKKPDUTLYJEV2HVA3SZ75CMBVVXGIVLACJLVSXB2PO" - Subscription Violation - Subject "secret.q", Queue: "grp", SID 2"#;
@@ -508,6 +510,13 @@ mod tests {
         assert_eq!(v.subject, "secret.q");
         assert_eq!(v.queue.as_deref(), Some("grp"));
         assert_eq!(v.sid.as_deref(), Some("2"));
+        let v = parse(ASYNC_NATS_QSUB).unwrap();
+        assert_eq!(
+            v.client.as_ref().unwrap().version.as_deref(),
+            Some("0.51.0")
+        );
+        assert_eq!(v.client.as_ref().unwrap().lang.as_deref(), Some("rust"));
+        assert_eq!(v.queue.as_deref(), Some("grp"));
     }
 
     #[test]
