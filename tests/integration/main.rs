@@ -8,3 +8,4 @@ mod jwt;
 mod permissions;
 mod spiffe;
 mod views;
+mod violations;
