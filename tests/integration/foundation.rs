@@ -228,3 +228,45 @@ async fn console_shows_live_data_and_survives_a_server_restart() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_with_a_custom_ca_and_a_client_certificate() {
+    use warden::sandbox::spiffe_mode::SpiffeWorld;
+    let dir = tempfile::tempdir().unwrap();
+    let world = SpiffeWorld::generate(dir.path(), "tentacular.local").unwrap();
+    let server = warden::sandbox::nats_server::NatsServer::start(dir.path(), "tls", &world.config_body()).unwrap();
+    let url = format!("tls://127.0.0.1:{}", server.port);
+    let (ca, cert, key) = (
+        world.bundle_file.display().to_string(),
+        world.system.cert_file.display().to_string(),
+        world.system.key_file.display().to_string(),
+    );
+    let home = dir.path().join("home");
+
+    // mTLS with warden's SVID: the server maps its URI SAN to the system user.
+    let out = warden(
+        &home,
+        &["report", "servers", "-o", "json", "--tlsca", &ca, "--tlscert", &cert, "--tlskey", &key],
+        &[("NATS_URL", &url)],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["name"], "tls");
+    let conns = warden(
+        &home,
+        &["report", "conns", "-o", "json"],
+        &[("NATS_URL", &url), ("NATS_CA", &ca), ("NATS_CERT", &cert), ("NATS_KEY", &key)],
+    );
+    let conns: Vec<Value> = serde_json::from_slice(&conns.stdout).unwrap();
+    let me = conns.iter().find(|c| c["name"] == "warden").expect("warden's own connection");
+    assert_eq!(me["authorized_user"], "spiffe://tentacular.local/warden");
+    assert!(me["tls_version"].as_str().unwrap().starts_with("1."));
+
+    // Without the client certificate the server refuses; without the CA the
+    // server's certificate is not trusted. Both say so and fail.
+    let no_cert = warden(&home, &["report", "servers", "--tlsca", &ca], &[("NATS_URL", &url)]);
+    assert!(!no_cert.status.success());
+    let no_ca = warden(&home, &["report", "servers", "--tlscert", &cert, "--tlskey", &key], &[("NATS_URL", &url)]);
+    assert!(!no_ca.status.success());
+    assert!(String::from_utf8_lossy(&no_ca.stderr).contains("connecting to tls://127.0.0.1"));
+}
