@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod identity;
 pub mod kube;
 pub mod logging;
 pub mod nats;

@@ -49,5 +49,20 @@ fn run(cli: Cli) -> Result<()> {
             let mut out = std::io::stdout().lock();
             rt.block_on(report::run(&nats, kind, output, &mut out))
         }
+        Command::Identity { keys, action } => {
+            let env = warden::identity::cli::CliEnv {
+                nats,
+                kube: warden::kube::client::KubeSettings {
+                    kubeconfig: cli.kubeconfig.clone().or(file.kubernetes.kubeconfig.clone()),
+                    context: cli.kube_context.clone().or(file.kubernetes.context.clone()),
+                },
+                kube_section: file.kubernetes.clone(),
+                signing: warden::identity::cli::signing_config(&keys, &file.signing)?,
+                read_only: cli.read_only || file.read_only,
+                no_kube: keys.no_kube,
+            };
+            let mut out = std::io::stdout().lock();
+            rt.block_on(warden::identity::cli::run(env, &action, &mut out)).map(|_| ())
+        }
     }
 }

@@ -5,4 +5,5 @@ mod harness;
 
 mod foundation;
 mod jwt;
+mod jwt_actions;
 mod views;
