@@ -59,7 +59,10 @@ impl AccountRow {
             row.signing_keys = c.nats.signing_key_ids().map(str::to_string).collect();
             row.jetstream = c.nats.limits.jetstream_enabled();
             row.jetstream_limits = if row.jetstream {
-                format!("mem {} disk {} streams {} consumers {}", js.mem_storage, js.disk_storage, js.streams, js.consumer)
+                format!(
+                    "mem {} disk {} streams {} consumers {}",
+                    js.mem_storage, js.disk_storage, js.streams, js.consumer
+                )
             } else {
                 "disabled".into()
             };

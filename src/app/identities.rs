@@ -102,7 +102,8 @@ pub fn build(conns: &[ConnRow], records: &[IdentityRecord], accounts: &[AccountR
         let Ok(u) = jwt::decode_as::<jwt::User>(&c.info.jwt) else { continue };
         let e = by_key.entry(u.std.subject.clone()).or_default();
         e.conns += 1;
-        e.account_key = if u.nats.issuer_account.is_empty() { u.std.issuer.clone() } else { u.nats.issuer_account.clone() };
+        e.account_key =
+            if u.nats.issuer_account.is_empty() { u.std.issuer.clone() } else { u.nats.issuer_account.clone() };
         if e.claims.as_ref().is_none_or(|old| old.std.issued_at < u.std.issued_at) {
             e.claims = Some(u);
         }
@@ -170,7 +171,13 @@ fn row(key: &str, a: &Acc, revoked_at: Option<i64>, account: String, now: i64) -
     let (state, reason) = if revoked && a.conns > 0 {
         (IdState::Drifted, format!("revoked but still connected ({} connections)", a.conns))
     } else if revoked {
-        (IdState::Revoked, a.record.as_ref().map(|r| format!("by {} at {}", r.status.revoked_by, r.status.revoked_at)).unwrap_or_else(|| "in the account JWT".into()))
+        (
+            IdState::Revoked,
+            a.record
+                .as_ref()
+                .map(|r| format!("by {} at {}", r.status.revoked_by, r.status.revoked_at))
+                .unwrap_or_else(|| "in the account JWT".into()),
+        )
     } else if phase.as_deref() == Some("Denied") {
         (IdState::Denied, a.record.as_ref().map(|r| r.status.message.clone()).unwrap_or_default())
     } else if phase.as_deref() == Some("Pending") && a.claims.is_none() {
@@ -182,7 +189,8 @@ fn row(key: &str, a: &Acc, revoked_at: Option<i64>, account: String, now: i64) -
             _ => (IdState::Active, String::new()),
         }
     };
-    let claims_json = a.claims.as_ref().map(|c| serde_json::to_string_pretty(c).unwrap_or_default()).unwrap_or_default();
+    let claims_json =
+        a.claims.as_ref().map(|c| serde_json::to_string_pretty(c).unwrap_or_default()).unwrap_or_default();
     let search = format!("{namespace}/{workload} {user} {key} {account} {}", state.as_str()).to_lowercase();
     IdentityRow {
         namespace,
@@ -208,7 +216,8 @@ fn row(key: &str, a: &Acc, revoked_at: Option<i64>, account: String, now: i64) -
 impl IdentityRow {
     /// `NAMESPACE/WORKLOAD`, when known.
     pub fn name(&self) -> Option<String> {
-        (!self.namespace.is_empty() && !self.workload.is_empty()).then(|| format!("{}/{}", self.namespace, self.workload))
+        (!self.namespace.is_empty() && !self.workload.is_empty())
+            .then(|| format!("{}/{}", self.namespace, self.workload))
     }
 }
 
@@ -253,7 +262,10 @@ impl TableRow for IdentityRow {
             ("State", format!("{} {}", self.state.as_str(), self.reason)),
             ("Expires", self.expires.map(|e| format::expiry(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
             ("Connections", self.connections.to_string()),
-            ("Seen", format!("{}{}", if self.live { "live " } else { "" }, if self.recorded { "recorded" } else { "" })),
+            (
+                "Seen",
+                format!("{}{}", if self.live { "live " } else { "" }, if self.recorded { "recorded" } else { "" }),
+            ),
             ("Publish allow", self.publish.join(" ")),
             ("Subscribe allow", self.subscribe.join(" ")),
         ];

@@ -75,9 +75,8 @@ pub fn scrub(text: &str) -> String {
 }
 
 fn scrub_word(w: &str) -> String {
-    let seed_like = w.len() >= 50
-        && w.starts_with('S')
-        && w.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c));
+    let seed_like =
+        w.len() >= 50 && w.starts_with('S') && w.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c));
     let jwt_like = w.contains("eyJ") && w.matches('.').count() >= 2;
     if seed_like {
         "<seed redacted>".into()

@@ -80,7 +80,7 @@ pub enum IdentityCmd {
         #[arg(long)]
         account: String,
         /// A creds file of the identity (to find its user key)
-        #[arg(long)]
+        #[arg(long = "identity-creds", id = "identity_creds")]
         creds: Option<PathBuf>,
     },
 }
@@ -151,7 +151,11 @@ pub async fn kube_ctx(settings: &KubeSettings, section: &KubeSection) -> Result<
 pub async fn run(env: CliEnv, cmd: &IdentityCmd, out: &mut impl std::io::Write) -> Result<ActionReport> {
     let req = cmd.request()?;
     if env.read_only {
-        bail!("refusing to {} {}: --read-only (or read_only in the config file) forbids every change", req.verb(), req.target());
+        bail!(
+            "refusing to {} {}: --read-only (or read_only in the config file) forbids every change",
+            req.verb(),
+            req.target()
+        );
     }
     let client = connect::connect(&env.nats, None).await?;
     let kube = if env.no_kube { None } else { kube_ctx(&env.kube, &env.kube_section).await? };

@@ -185,7 +185,11 @@ impl ActionReport {
 pub enum KeyRef {
     File(PathBuf),
     /// `namespace/name:key` of a Kubernetes Secret.
-    Secret { namespace: String, name: String, key: String },
+    Secret {
+        namespace: String,
+        name: String,
+        key: String,
+    },
 }
 
 impl KeyRef {
@@ -475,7 +479,12 @@ async fn register(
     {
         r.ok(
             "register",
-            format!("already registered: {} holds user {} until {}", p.display(), c.claims.std.subject, rfc3339(c.claims.std.expires)),
+            format!(
+                "already registered: {} holds user {} until {}",
+                p.display(),
+                c.claims.std.subject,
+                rfc3339(c.claims.std.expires)
+            ),
         );
         return Ok(());
     }
@@ -489,7 +498,11 @@ async fn register(
         r.ok("register", format!("already registered: NatsIdentity {name} is Active (user {})", rec.user_key()));
         return Ok(());
     }
-    let signer = step!(r, "account signing key", load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await);
+    let signer = step!(
+        r,
+        "account signing key",
+        load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
+    );
     step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
     r.ok("account signing key", format!("{} loaded", signer.public_key()));
     let user = SigningKey::generate(KeyKind::User);
@@ -497,7 +510,10 @@ async fn register(
     let mut claims = user_claims(user.public_key(), &name.user(), &name.publish(), &name.subscribe(), exp);
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
-    r.ok("mint user JWT", format!("user {} ({}), scope {}, expires {}", name.user(), user.public_key(), name.scope(), rfc3339(exp)));
+    r.ok(
+        "mint user JWT",
+        format!("user {} ({}), scope {}, expires {}", name.user(), user.public_key(), name.scope(), rfc3339(exp)),
+    );
     let creds = step!(r, "credentials", jwt::render_creds(&token, &user));
     if let Some(p) = creds_out {
         step!(r, "creds file", jwt::write_creds_file(p, &creds).with_context(|| format!("writing {}", p.display())));
@@ -559,11 +575,13 @@ async fn approve(ctx: &ActionContext, r: &mut Recorder<'_>, name: &IdentityName,
     step!(r, "user public key", jwt::check_public(&public, KeyKind::User).map_err(|e| anyhow!("spec.publicKey: {e}")));
     let (acc_id, acc) = step!(r, "account", resolve_account(&ctx.sys, &rec.spec.account).await);
     r.ok("account", format!("{} ({})", acc.std.name, acc_id));
-    let signer = step!(r, "account signing key", load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await);
+    let signer = step!(
+        r,
+        "account signing key",
+        load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
+    );
     step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
-    let ttl = ttl
-        .or_else(|| humantime::parse_duration(&rec.spec.ttl).ok())
-        .unwrap_or(Duration::from_secs(24 * 3600));
+    let ttl = ttl.or_else(|| humantime::parse_duration(&rec.spec.ttl).ok()).unwrap_or(Duration::from_secs(24 * 3600));
     let exp = ttl_exp(ttl);
     let (publish, subscribe) = perms_of(&rec.spec, name);
     let user = if rec.spec.user.is_empty() { name.user() } else { rec.spec.user.clone() };
@@ -603,7 +621,12 @@ async fn deny(ctx: &ActionContext, r: &mut Recorder<'_>, name: &IdentityName, re
             return Ok(());
         }
         "Pending" => {}
-        other => return Err(r.fail("deny", format!("{name} is {other}; only a Pending identity can be denied (revoke an Active one)"))),
+        other => {
+            return Err(r.fail(
+                "deny",
+                format!("{name} is {other}; only a Pending identity can be denied (revoke an Active one)"),
+            ));
+        }
     }
     let status = IdentityStatus {
         phase: "Denied".into(),
@@ -643,7 +666,9 @@ async fn renew(
         creds = step!(r, "creds Secret", read_creds_secret(k, name).await);
     }
     if creds.is_none() && rec.is_none() {
-        return Err(r.fail("identity", format!("nothing known about {name}: pass --creds-out FILE or configure Kubernetes")));
+        return Err(
+            r.fail("identity", format!("nothing known about {name}: pass --creds-out FILE or configure Kubernetes"))
+        );
     }
     if let Some(rec) = &rec
         && matches!(rec.phase(), "Revoked" | "Denied" | "Pending")
@@ -665,7 +690,11 @@ async fn renew(
     if acc.nats.revocations.contains_key(&user_public) {
         return Err(r.fail("renew", format!("user {user_public} is revoked in {}; register anew", acc.std.name)));
     }
-    let signer = step!(r, "account signing key", load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await);
+    let signer = step!(
+        r,
+        "account signing key",
+        load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
+    );
     step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
     let exp = ttl_exp(ttl);
     let mut claims = match old {
@@ -711,8 +740,7 @@ async fn renew(
 /// Connections whose user is one of `keys` (the authorized user or the JWT subject).
 fn conn_matches(c: &ConnInfo, keys: &[String]) -> bool {
     keys.iter().any(|k| *k == c.authorized_user)
-        || (!c.jwt.is_empty()
-            && jwt::decode_as::<jwt::User>(&c.jwt).is_ok_and(|u| keys.contains(&u.std.subject)))
+        || (!c.jwt.is_empty() && jwt::decode_as::<jwt::User>(&c.jwt).is_ok_and(|u| keys.contains(&u.std.subject)))
 }
 
 /// Live connections of `keys`: (server name, server id, cid).
@@ -769,6 +797,9 @@ async fn revoke(
             if let Some(p) = creds
                 && let Some(c) = step!(r, "creds file", read_creds_file(p))
             {
+                if user_account(&c.claims) != acc_id {
+                    return Err(r.fail("creds file", format!("{} is a user of another account", p.display())));
+                }
                 keys.push(c.claims.std.subject.clone());
             }
             if let Some(k) = &ctx.kube {
@@ -796,7 +827,11 @@ async fn revoke(
     if new.is_empty() {
         r.ok("revocations", format!("already revoked in {}", acc.std.name));
     } else {
-        let signer = step!(r, "operator signing key", load_key(ctx, ctx.signing.operator.as_ref(), KeyKind::Operator, "operator signing key").await);
+        let signer = step!(
+            r,
+            "operator signing key",
+            load_key(ctx, ctx.signing.operator.as_ref(), KeyKind::Operator, "operator signing key").await
+        );
         if !acc.std.issuer.is_empty() && acc.std.issuer != signer.public_key() {
             // Another operator signing key signed the current JWT: fine if the
             // operator lists both; the servers are the judge, so say it.
@@ -807,7 +842,10 @@ async fn revoke(
         }
         let token = step!(r, "re-sign account", jwt::encode_reissue(&mut acc, &signer, now));
         drop(signer);
-        r.ok("revocations", format!("added {} to {}", new.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "), acc.std.name));
+        r.ok(
+            "revocations",
+            format!("added {} to {}", new.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "), acc.std.name),
+        );
         let replies = step!(
             r,
             "push",

@@ -115,15 +115,32 @@ async fn cli_register_scopes_revoke_disconnects_and_everything_is_audited() {
 
     // --read-only refuses before touching anything.
     let (ok, _, err) = op.warden(&[
-        "--read-only", "identity", "register", "shop/orders", "--account", "APP", "--creds-out", &creds_s,
-        "--account-signing-key", &acc_key,
+        "--read-only",
+        "identity",
+        "register",
+        "shop/orders",
+        "--account",
+        "APP",
+        "--creds-out",
+        &creds_s,
+        "--account-signing-key",
+        &acc_key,
     ]);
     assert!(!ok && err.contains("--read-only"), "{err}");
     assert!(!creds.exists());
 
     let register = [
-        "identity", "register", "shop/orders", "--account", "APP", "--ttl", "1h", "--creds-out", &creds_s,
-        "--account-signing-key", &acc_key,
+        "identity",
+        "register",
+        "shop/orders",
+        "--account",
+        "APP",
+        "--ttl",
+        "1h",
+        "--creds-out",
+        &creds_s,
+        "--account-signing-key",
+        &acc_key,
     ];
     let (ok, out, err) = op.warden(&register);
     assert!(ok, "register failed: {out}\n{err}");
@@ -149,9 +166,11 @@ async fn cli_register_scopes_revoke_disconnects_and_everything_is_audited() {
     round_trip(&client, "tentacular.shop.orders.created").await;
     client.publish("tentacular.shop.payments.x", "no".into()).await.unwrap();
     client.flush().await.unwrap();
-    wait_event(&mut events, "permissions violation", |e| {
-        matches!(e, Event::ServerError(ServerError::Other(m)) if m.contains("Permissions Violation"))
-    })
+    wait_event(
+        &mut events,
+        "permissions violation",
+        |e| matches!(e, Event::ServerError(ServerError::Other(m)) if m.contains("Permissions Violation")),
+    )
     .await;
 
     // The report of connections shows it live; identities lists it.
@@ -159,12 +178,18 @@ async fn cli_register_scopes_revoke_disconnects_and_everything_is_audited() {
     assert!(ok, "{err}");
     let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     let row = rows.iter().find(|r| r["user"] == "tentacle.shop.orders").unwrap_or_else(|| panic!("{out}"));
-    assert_eq!(row["state"], "Active", "{row}");
+    assert_eq!(row["state"], "Expiring", "1h left is under the 24h threshold: {row}");
     assert_eq!(row["connections"], 1, "{row}");
 
     // Revoke by NAMESPACE/WORKLOAD: the live connection identifies the key.
-    let sys = ConnectOptions::with_credentials_file(&op.world.sys_creds_path).await.unwrap().connect(op.server.url()).await.unwrap();
-    let mut disconnects = sys.subscribe(format!("$SYS.ACCOUNT.{}.DISCONNECT", op.world.app.public_key())).await.unwrap();
+    let sys = ConnectOptions::with_credentials_file(&op.world.sys_creds_path)
+        .await
+        .unwrap()
+        .connect(op.server.url())
+        .await
+        .unwrap();
+    let mut disconnects =
+        sys.subscribe(format!("$SYS.ACCOUNT.{}.DISCONNECT", op.world.app.public_key())).await.unwrap();
     sys.flush().await.unwrap();
     let revoke = ["identity", "revoke", "shop/orders", "--account", "APP", "--operator-signing-key", &opr_key];
     let (ok, out, err) = op.warden(&revoke);
@@ -176,15 +201,22 @@ async fn cli_register_scopes_revoke_disconnects_and_everything_is_audited() {
     let adv = tokio::time::timeout(LIMIT, disconnects.next()).await.expect("advisory").unwrap();
     let adv: serde_json::Value = serde_json::from_slice(&adv.payload).unwrap();
     assert_eq!(adv["reason"], "Credentials Revoked", "{adv}");
-    let e = ConnectOptions::with_credentials_file(&creds).await.unwrap().connect(op.server.url()).await.expect_err("revoked");
+    let e = ConnectOptions::with_credentials_file(&creds)
+        .await
+        .unwrap()
+        .connect(op.server.url())
+        .await
+        .expect_err("revoked");
     assert_eq!(e.kind(), ConnectErrorKind::AuthorizationViolation);
 
     // Revoke again, by user key: nothing to do, and it says so.
-    let (ok, out, err) = op.warden(&["identity", "revoke", &user_key, "--account", "APP", "--operator-signing-key", &opr_key]);
+    let (ok, out, err) =
+        op.warden(&["identity", "revoke", &user_key, "--account", "APP", "--operator-signing-key", &opr_key]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("already revoked"), "{out}");
     // Renewing a revoked user is refused.
-    let (ok, out, _) = op.warden(&["identity", "renew", "shop/orders", "--creds-out", &creds_s, "--account-signing-key", &acc_key]);
+    let (ok, out, _) =
+        op.warden(&["identity", "renew", "shop/orders", "--creds-out", &creds_s, "--account-signing-key", &acc_key]);
     assert!(!ok && out.contains("revoked"), "{out}");
 
     // The audit log: one line per action run (the refused read-only one
@@ -211,8 +243,17 @@ async fn cli_renew_of_an_expired_identity_is_accepted() {
     let creds = op.dir.path().join("wf2.creds");
     let (acc_key, creds_s) = (op.account_key.display().to_string(), creds.display().to_string());
     let (ok, out, err) = op.warden(&[
-        "identity", "register", "shop/wf2", "--account", "APP", "--ttl", "2s", "--creds-out", &creds_s,
-        "--account-signing-key", &acc_key,
+        "identity",
+        "register",
+        "shop/wf2",
+        "--account",
+        "APP",
+        "--ttl",
+        "2s",
+        "--creds-out",
+        &creds_s,
+        "--account-signing-key",
+        &acc_key,
     ]);
     assert!(ok, "{out}{err}");
     let first = jwt::parse_creds(&std::fs::read_to_string(&creds).unwrap()).unwrap();
@@ -231,13 +272,28 @@ async fn cli_renew_of_an_expired_identity_is_accepted() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     assert!(rows.iter().any(|r| r["kind"] == "account" && r["name"] == "APP"), "{out}");
 
-    let (ok, out, err) = op.warden(&["identity", "renew", "shop/wf2", "--ttl", "1h", "--creds-out", &creds_s, "--account-signing-key", &acc_key]);
+    let (ok, out, err) = op.warden(&[
+        "identity",
+        "renew",
+        "shop/wf2",
+        "--ttl",
+        "1h",
+        "--creds-out",
+        &creds_s,
+        "--account-signing-key",
+        &acc_key,
+    ]);
     assert!(ok, "renew failed: {out}\n{err}");
     let renewed = jwt::parse_creds(&std::fs::read_to_string(&creds).unwrap()).unwrap();
     assert_eq!(renewed.claims.std.subject, first.claims.std.subject, "same user key");
     assert_eq!(renewed.claims.nats.permissions, first.claims.nats.permissions);
     assert!(renewed.claims.std.expires > jwt::unix_now() + 3000);
-    let client = ConnectOptions::with_credentials_file(&creds).await.unwrap().connect(op.server.url()).await.expect("renewed connects");
+    let client = ConnectOptions::with_credentials_file(&creds)
+        .await
+        .unwrap()
+        .connect(op.server.url())
+        .await
+        .expect("renewed connects");
     round_trip(&client, "tentacular.shop.wf2.ok").await;
     assert_no_secrets(&op.audit(), &op);
 }
