@@ -26,14 +26,11 @@ fn run(cli: Cli) -> Result<()> {
     let _log = logging::init(&paths::state_dir())?;
     let nats = config::resolve_nats(&cli.nats, &file)?;
     let rt = tokio::runtime::Runtime::new()?;
+    let kube = kube_settings(&cli, &file);
     match cli.command.unwrap_or(Command::Console) {
         Command::Console => {
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             let theme = Theme::choose(cli.theme.as_deref().or(file.theme.as_deref()), no_color)?;
-            let kube = warden::kube::client::KubeSettings {
-                kubeconfig: cli.kubeconfig.clone().or(file.kubernetes.kubeconfig.clone()),
-                context: cli.kube_context.clone().or(file.kubernetes.context.clone()),
-            };
             let opts = ConsoleOptions {
                 nats,
                 kube,
@@ -46,8 +43,9 @@ fn run(cli: Cli) -> Result<()> {
             rt.block_on(console::run(opts))
         }
         Command::Report { kind, output } => {
+            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone() };
             let mut out = std::io::stdout().lock();
-            rt.block_on(report::run(&nats, kind, output, &mut out))
+            rt.block_on(report::run(&ctx, kind, output, &mut out))
         }
         Command::Identity { keys, action } => {
             let env = warden::identity::cli::CliEnv {
@@ -64,5 +62,12 @@ fn run(cli: Cli) -> Result<()> {
             let mut out = std::io::stdout().lock();
             rt.block_on(warden::identity::cli::run(env, &action, &mut out)).map(|_| ())
         }
+    }
+}
+
+fn kube_settings(cli: &Cli, file: &ConfigFile) -> warden::kube::client::KubeSettings {
+    warden::kube::client::KubeSettings {
+        kubeconfig: cli.kubeconfig.clone().or(file.kubernetes.kubeconfig.clone()),
+        context: cli.kube_context.clone().or(file.kubernetes.context.clone()),
     }
 }

@@ -22,6 +22,7 @@ pub enum Action {
     NextView,
     PrevView,
     Show(ViewId),
+    Tester,
 }
 
 pub struct Binding {
@@ -99,8 +100,14 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::PrevView,
         help: "previous view",
     },
-    Binding { label: "1", keys: &[(KeyCode::Char('1'), N)], action: Action::Show(ViewId::Servers), help: "servers" },
-    Binding { label: "2", keys: &[(KeyCode::Char('2'), N)], action: Action::Show(ViewId::Conns), help: "connections" },
+    // Digits are matched in `action_for` (view n of the tab line).
+    Binding { label: "1…9", keys: &[], action: Action::Show(ViewId::Servers), help: "jump to view n" },
+    Binding {
+        label: "t",
+        keys: &[(KeyCode::Char('t'), N)],
+        action: Action::Tester,
+        help: "subject tester (permissions)",
+    },
     Binding {
         label: "q ctrl-c",
         keys: &[(KeyCode::Char('q'), N), (KeyCode::Char('c'), C)],
@@ -111,6 +118,11 @@ pub const KEYMAP: &[Binding] = &[
 
 /// The action bound to a key in normal mode.
 pub fn action_for(key: &KeyEvent) -> Option<Action> {
+    if let KeyCode::Char(c @ '1'..='9') = key.code
+        && key.modifiers - KeyModifiers::SHIFT == KeyModifiers::NONE
+    {
+        return ViewId::ALL.get(c as usize - '1' as usize).map(|v| Action::Show(*v));
+    }
     // Shift is implied by the character for printable keys; compare without it.
     let mods = if matches!(key.code, KeyCode::Char(_)) { key.modifiers - KeyModifiers::SHIFT } else { key.modifiers };
     KEYMAP.iter().find_map(|b| {
@@ -122,10 +134,11 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
 pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("servers", &["srv", "server"], "servers of the cluster"),
     ("conns", &["connections", "conn"], "client connections"),
-    ("entries", &["spire", "entry"], "SPIRE registration entries"),
-    ("spiffeids", &["clusterspiffeids", "cspiffeid"], "ClusterSPIFFEID registrations"),
+    ("entries", &["spire", "entry"], "SPIRE entries"),
+    ("spiffeids", &["clusterspiffeids", "cspiffeid"], "ClusterSPIFFEIDs"),
     ("agents", &["agent"], "SPIRE agents"),
-    ("ctx", &["context"], "switch Kubernetes context: :ctx NAME"),
+    ("perms", &["permissions", "perm"], "rules of every identity"),
+    ("ctx", &["context"], "Kubernetes context: :ctx NAME"),
     ("help", &["h"], "key help"),
     ("quit", &["q", "q!", "exit"], "quit warden"),
 ];
@@ -172,6 +185,8 @@ mod tests {
         assert_eq!(action_for(&k(KeyCode::Char('G'), S)), Some(Action::Bottom));
         assert_eq!(action_for(&k(KeyCode::Char('c'), C)), Some(Action::Quit));
         assert_eq!(action_for(&k(KeyCode::Char('d'), C)), None);
+        assert_eq!(action_for(&k(KeyCode::Char('2'), N)), Some(Action::Show(ViewId::Conns)));
+        assert_eq!(action_for(&k(KeyCode::Char('9'), N)), None);
         assert_eq!(action_for(&k(KeyCode::Char('?'), S)), Some(Action::Help));
     }
 

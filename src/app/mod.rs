@@ -10,6 +10,7 @@ pub mod keys;
 pub mod kube_state;
 pub mod kube_worker;
 pub mod msg;
+pub mod permissions;
 pub mod servers;
 pub mod spire_views;
 pub mod state;

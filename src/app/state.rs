@@ -4,9 +4,11 @@ use tui_input::Input;
 
 use super::conns::ConnRow;
 use super::kube_state::KubeState;
+use super::permissions::{PermRow, TestRow};
 use super::servers::ServerRow;
 use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
 use super::table::{Clock, TableRow, TableState};
+use crate::identity::permissions::PermissionSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewId {
@@ -15,10 +17,12 @@ pub enum ViewId {
     Entries,
     SpiffeIds,
     Agents,
+    Permissions,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 5] = [ViewId::Servers, ViewId::Conns, ViewId::Entries, ViewId::SpiffeIds, ViewId::Agents];
+    pub const ALL: [ViewId; 6] =
+        [ViewId::Servers, ViewId::Conns, ViewId::Entries, ViewId::SpiffeIds, ViewId::Agents, ViewId::Permissions];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -27,6 +31,7 @@ impl ViewId {
             ViewId::Entries => "SPIRE entries",
             ViewId::SpiffeIds => "ClusterSPIFFEIDs",
             ViewId::Agents => "SPIRE agents",
+            ViewId::Permissions => "Permissions",
         }
     }
 
@@ -38,6 +43,7 @@ impl ViewId {
             ViewId::Entries => "entries",
             ViewId::SpiffeIds => "spiffeids",
             ViewId::Agents => "agents",
+            ViewId::Permissions => "perms",
         }
     }
 
@@ -82,6 +88,8 @@ pub enum Mode {
     Normal,
     Command(Input),
     Filter(Input),
+    /// Typing a subject into the Permissions view's subject tester.
+    Tester(Input),
 }
 
 /// Rows of one view plus how fresh they are.
@@ -139,6 +147,12 @@ pub struct AppState {
     pub entries: Panel<EntryRow>,
     pub spiffe_ids: Panel<SpiffeIdRow>,
     pub agents: Panel<AgentRow>,
+    pub perms: Panel<PermRow>,
+    /// Every identity's rules (the Permissions view and the tester read them).
+    pub perm_sets: Vec<PermissionSet>,
+    /// The subject under test and every identity's answer for it.
+    pub tester_subject: Option<String>,
+    pub tester: Panel<TestRow>,
     pub kube: KubeState,
     /// Context names of the kubeconfig, for `:ctx` completion.
     pub kube_contexts: Vec<String>,
@@ -163,6 +177,10 @@ impl AppState {
             entries: Panel::default(),
             spiffe_ids: Panel::default(),
             agents: Panel::default(),
+            perms: Panel::default(),
+            perm_sets: Vec::new(),
+            tester_subject: None,
+            tester: Panel::default(),
             kube: KubeState::default(),
             kube_contexts: Vec::new(),
             clock,
@@ -186,6 +204,7 @@ impl AppState {
             ViewId::Entries => &mut self.entries.table,
             ViewId::SpiffeIds => &mut self.spiffe_ids.table,
             ViewId::Agents => &mut self.agents.table,
+            ViewId::Permissions => &mut self.perms.table,
         }
     }
 
@@ -196,6 +215,7 @@ impl AppState {
             ViewId::Entries => &self.entries.table,
             ViewId::SpiffeIds => &self.spiffe_ids.table,
             ViewId::Agents => &self.agents.table,
+            ViewId::Permissions => &self.perms.table,
         }
     }
 
@@ -206,6 +226,7 @@ impl AppState {
             ViewId::Entries => self.entries.set_filter(f),
             ViewId::SpiffeIds => self.spiffe_ids.set_filter(f),
             ViewId::Agents => self.agents.set_filter(f),
+            ViewId::Permissions => self.perms.set_filter(f),
         }
     }
 
@@ -216,6 +237,7 @@ impl AppState {
             ViewId::Entries => self.entries.rows.len(),
             ViewId::SpiffeIds => self.spiffe_ids.rows.len(),
             ViewId::Agents => self.agents.rows.len(),
+            ViewId::Permissions => self.perms.rows.len(),
         }
     }
 }

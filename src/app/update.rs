@@ -7,6 +7,7 @@ use tui_input::backend::crossterm::EventHandler;
 use super::keys::{self, Action};
 use super::kube_state::KubeLink;
 use super::msg::{Cmd, Msg, Outcome};
+use super::permissions;
 use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
 use super::state::{AppState, Level, Link, Mode, ViewId};
 use crate::kube::resources::Watched;
@@ -64,6 +65,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                 Ok((rows, errors)) => {
                     s.conns.replace(rows, at.now_unix);
                     s.conns.errors = errors;
+                    rebuild_permissions(s);
                 }
                 Err(e) => s.conns.mark_stale(&e),
             }
@@ -148,6 +150,7 @@ fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
     match std::mem::replace(&mut s.mode, Mode::Normal) {
         Mode::Command(input) => on_command_key(s, input, k),
         Mode::Filter(input) => on_filter_key(s, input, k),
+        Mode::Tester(input) => on_tester_key(s, input, k),
         Mode::Normal if s.help => {
             if matches!(keys::action_for(&k), Some(Action::Back | Action::Help | Action::Quit)) {
                 s.help = false;
@@ -195,6 +198,12 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
             return show(s, all[(i + step) % all.len()]);
         }
         Action::Show(v) => return show(s, v),
+        Action::Tester if s.view == ViewId::Permissions => {
+            s.mode = Mode::Tester(Input::new(s.tester_subject.clone().unwrap_or_default()))
+        }
+        Action::Tester => {
+            s.status = Some((Level::Info, "the subject tester is in the permissions view (6 or :perms)".into()))
+        }
     }
     Outcome::redraw()
 }
@@ -262,6 +271,44 @@ fn on_filter_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {
         }
     }
     Outcome::redraw()
+}
+
+fn on_tester_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {
+    match k.code {
+        KeyCode::Esc => s.tester_subject = None,
+        KeyCode::Enter => {}
+        _ => {
+            input.handle_event(&Event::Key(k));
+            let subject = input.value().trim().to_string();
+            s.tester_subject = (!subject.is_empty()).then_some(subject);
+            s.mode = Mode::Tester(input);
+        }
+    }
+    retest(s);
+    Outcome::redraw()
+}
+
+/// Recomputes the tester's answers (after the subject or the rules changed).
+fn retest(s: &mut AppState) {
+    let rows = match &s.tester_subject {
+        Some(subj) => permissions::test_subject(&s.perm_sets, subj),
+        None => Vec::new(),
+    };
+    s.tester.replace(rows, s.clock.now_unix);
+}
+
+/// Rebuilds the permission sets from everything that carries rules.
+pub fn rebuild_permissions(s: &mut AppState) {
+    let sets = permissions::sets_from_conns(&s.conns.rows);
+    set_permissions(s, sets);
+}
+
+/// Replaces every identity's rules and what is derived from them.
+pub fn set_permissions(s: &mut AppState, sets: Vec<crate::identity::permissions::PermissionSet>) {
+    s.perm_sets = sets;
+    let rows = permissions::rows(&s.perm_sets);
+    s.perms.replace(rows, s.clock.now_unix);
+    retest(s);
 }
 
 fn set_filter(s: &mut AppState, f: String) {

@@ -10,6 +10,10 @@ use serde::Serialize;
 use crate::app::table::{Clock, Column};
 use crate::app::{accounts, conns, expiry, identities, servers};
 use crate::config::NatsSettings;
+use crate::config::file::KubeSection;
+use crate::kube::client::KubeSettings;
+
+pub mod spire;
 use crate::nats::connect;
 use crate::nats::sys::SysClient;
 
@@ -26,6 +30,15 @@ pub enum Kind {
     Accounts,
     Identities,
     Expiry,
+    /// SPIRE entries, ClusterSPIFFEIDs and agents (Kubernetes + pods/exec)
+    Spire,
+}
+
+/// Everything a report may need to connect to.
+pub struct ReportContext {
+    pub nats: NatsSettings,
+    pub kube: KubeSettings,
+    pub kube_section: KubeSection,
 }
 
 /// Writes rows as an aligned table with the console's column titles.
@@ -55,7 +68,7 @@ pub fn write_table<R>(out: &mut impl Write, columns: &[Column<R>], rows: &[R], c
     Ok(())
 }
 
-fn write_json<T: Serialize>(out: &mut impl Write, rows: &T) -> Result<()> {
+pub fn write_json<T: Serialize>(out: &mut impl Write, rows: &T) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, rows)?;
     writeln!(out)?;
     Ok(())
@@ -63,8 +76,11 @@ fn write_json<T: Serialize>(out: &mut impl Write, rows: &T) -> Result<()> {
 
 /// Connects, fetches one report, prints it. Errors say plainly why nothing
 /// could be shown (e.g. not the system account).
-pub async fn run(nats: &NatsSettings, kind: Kind, output: Output, out: &mut impl Write) -> Result<()> {
-    let client = connect::connect(nats, None).await?;
+pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl Write) -> Result<()> {
+    if kind == Kind::Spire {
+        return spire::run(&ctx.kube, &ctx.kube_section, output, out).await;
+    }
+    let client = connect::connect(&ctx.nats, None).await?;
     let sys = SysClient::new(client);
     let clock = Clock::system();
     match kind {
@@ -78,6 +94,7 @@ pub async fn run(nats: &NatsSettings, kind: Kind, output: Output, out: &mut impl
                 Output::Json => write_json(out, &rows)?,
             }
         }
+        Kind::Spire => unreachable!("handled above"),
         Kind::Conns => {
             let (rows, errors) = conns::fetch(&sys).await?;
             if rows.is_empty() && errors.is_empty() && servers::fetch(&sys).await?.is_empty() {

@@ -4,3 +4,5 @@
 pub mod kube_double;
 pub mod nats_server;
 pub mod operator_mode;
+pub mod spiffe_mode;
+pub mod workloads;

@@ -38,10 +38,24 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     }
     f.render_widget(Paragraph::new(Line::from(banner)), Rect { height: 1, ..area });
 
+    // Counts when every tab fits, names alone when not, the current one last.
+    let with_counts: Vec<String> =
+        ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{}({}) ", n + 1, v.tab(), s.row_count(*v))).collect();
+    let names: Vec<String> = ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{} ", n + 1, v.tab())).collect();
+    let width = |l: &[String]| l.iter().map(|t| t.chars().count()).sum::<usize>();
+    let labels = if width(&with_counts) <= area.width as usize {
+        with_counts
+    } else if width(&names) <= area.width as usize {
+        names
+    } else {
+        ViewId::ALL
+            .iter()
+            .map(|v| if *v == s.view { format!(" {}({}) ", v.tab(), s.row_count(*v)) } else { String::new() })
+            .collect()
+    };
     let mut tabs = Vec::new();
-    for (n, v) in ViewId::ALL.iter().enumerate() {
-        let label = format!(" {}:{}({}) ", n + 1, v.tab(), s.row_count(*v));
-        let style = if *v == s.view { th.selected.patch(th.accent) } else { th.muted };
+    for (label, v) in labels.into_iter().zip(ViewId::ALL) {
+        let style = if v == s.view { th.selected.patch(th.accent) } else { th.muted };
         tabs.push(Span::styled(label, style));
     }
     if let Some(n) = &s.conn.notice {
@@ -63,6 +77,10 @@ pub fn footer(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
                 Span::styled(input.value().to_string(), th.text),
                 Span::styled(hint, th.muted),
             ])
+        }
+        Mode::Tester(input) => {
+            place_cursor(f, area, 9 + input.visual_cursor());
+            Line::from(vec![Span::styled("subject: ", th.accent), Span::styled(input.value().to_string(), th.text)])
         }
         Mode::Filter(input) => {
             place_cursor(f, area, 1 + input.visual_cursor());

@@ -31,10 +31,8 @@ pub fn help(f: &mut Frame, area: Rect, th: &Theme) {
         .map(|b| Line::from(vec![Span::styled(format!("{:<12}", b.label), th.accent), Span::styled(b.help, th.text)]))
         .collect();
     let mut cmds = vec![Line::raw(""), Line::styled("Commands", th.header)];
-    for (name, aliases, what) in COMMANDS {
-        let label = std::iter::once(*name).chain(aliases.iter().copied()).collect::<Vec<_>>().join(" ");
-        cmds.push(Line::from(vec![Span::styled(format!(":{label}"), th.accent)]));
-        cmds.push(Line::from(vec![Span::raw("    "), Span::styled(*what, th.text)]));
+    for (name, _, what) in COMMANDS {
+        cmds.push(Line::from(vec![Span::styled(format!(":{name:<10}"), th.accent), Span::styled(*what, th.text)]));
     }
     // One column when it fits, else keys on the left and commands on the right.
     let one_column = keys.len() + cmds.len() + 3 <= area.height as usize;

@@ -7,6 +7,7 @@ use super::chrome;
 use super::overlay::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::table::{self, TableView};
 use super::theme::Theme;
+use crate::app::permissions::TestRow;
 use crate::app::state::{AppState, Panel, ViewId};
 use crate::app::table::TableRow;
 
@@ -26,6 +27,17 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
         ViewId::Entries => draw_panel(f, list, side, s, th, &s.entries, "SPIRE entries"),
         ViewId::SpiffeIds => draw_panel(f, list, side, s, th, &s.spiffe_ids, "ClusterSPIFFEIDs"),
         ViewId::Agents => draw_panel(f, list, side, s, th, &s.agents, "SPIRE agents"),
+        ViewId::Permissions => match &s.tester_subject {
+            // The tester's answers take the place of the detail pane.
+            Some(subj) => {
+                let (list, side) = split_for_detail(body, true);
+                draw_panel(f, list, None, s, th, &s.perms, "Permissions");
+                let cols = TestRow::columns();
+                let title = format!("Who may use {subj}");
+                table::draw(f, side.unwrap_or(list), th, view_table(s, &s.tester, &cols, &title));
+            }
+            None => draw_panel(f, list, side, s, th, &s.perms, "Permissions"),
+        },
     }
     chrome::footer(f, foot, s, th);
     if s.help {

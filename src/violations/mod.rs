@@ -1,1 +1,19 @@
 //! Live authorization violations: parsing, attribution, bounded aggregation.
+//!
+//! Sources: nats-server log lines (publish/subscribe permission violations
+//! are only logged, never published as events) and system-account events
+//! (`$SYS.SERVER.<id>.CLIENT.AUTH.ERR`, `$SYS.ACCOUNT.<acc>.DISCONNECT`).
+//! [`pipeline::Pipeline::ingest`] turns either into a [`events::Violation`],
+//! attributes it to an identity and records it in a bounded [`store::Store`].
+
+pub mod attribution;
+pub mod events;
+pub mod follow_file;
+pub mod log_line;
+pub mod pipeline;
+pub mod store;
+
+pub use attribution::{Attribution, AttributionSource, Attributor, IdentityRecord};
+pub use events::{Violation, ViolationKind};
+pub use pipeline::{Input, Outcome, Pipeline};
+pub use store::{Store, StoreConfig};

@@ -149,3 +149,43 @@ fn help_and_too_small_and_wrong_account() {
     update(&mut w, Msg::Servers { at: Clock { now_unix: NOW }, result: Ok(vec![]) });
     assert_snapshot!("wrong_account_80x24", draw(&w, 80, 24));
 }
+
+#[test]
+fn permissions_view_with_the_subject_tester() {
+    use warden::app::update::set_permissions;
+    use warden::identity::permissions::{Dir, PermissionSet, Source};
+    let mut s = state();
+    let sets = (0..12)
+        .map(|i| {
+            let ns = ["tent-dev", "payments"][i % 2];
+            let wf = format!("wf-{i}");
+            let mut p = PermissionSet {
+                identity: format!("{ns}/{wf}"),
+                user: format!("U{i:0>55}"),
+                account: "APP".into(),
+                rules: vec![],
+            };
+            let scope = format!("tentacular.{ns}.{wf}.>");
+            p.push(Dir::Publish, true, &[scope.clone()], Source::UserJwt);
+            p.push(Dir::Subscribe, true, &[scope, "_INBOX.>".into()], Source::UserJwt);
+            if i == 3 {
+                p.push(Dir::Publish, true, &["tentacular.tent-dev.wf-0.inbox".into()], Source::Grant);
+            }
+            if i == 5 {
+                p.push(Dir::Publish, true, &[">".into()], Source::Grant);
+            }
+            p
+        })
+        .collect();
+    set_permissions(&mut s, sets);
+    key(&mut s, KeyCode::Char('6'));
+    assert_snapshot!("permissions_80x24", draw(&s, 80, 24));
+    key(&mut s, KeyCode::Char('t'));
+    for c in "tentacular.tent-dev.wf-0.inbox".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    let yes: Vec<&str> = s.tester.rows.iter().filter(|r| r.publish.allowed()).map(|r| r.identity.as_str()).collect();
+    assert_eq!(yes, ["payments/wf-3", "payments/wf-5", "tent-dev/wf-0"]);
+    assert_snapshot!("permissions_tester_80x24", draw(&s, 80, 24));
+    assert_snapshot!("permissions_tester_200x50", draw(&s, 200, 50));
+}

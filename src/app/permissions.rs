@@ -1,0 +1,198 @@
+//! The Permissions view: every rule of every identity with its source, and
+//! the subject tester (which identities may publish / subscribe to a subject).
+
+use serde::Serialize;
+
+use super::conns::ConnRow;
+use super::table::{Clock, Column, Searchable, TableRow};
+use crate::identity::permissions::{Decision, Dir, PermissionSet, Source};
+use crate::nats::jwt::{User, decode_as};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PermRow {
+    pub identity: String,
+    pub user: String,
+    pub account: String,
+    pub dir: Dir,
+    pub allow: bool,
+    pub subject: String,
+    pub source: Source,
+    pub over_broad: bool,
+    #[serde(skip)]
+    search: String,
+}
+
+impl Searchable for PermRow {
+    fn search_text(&self) -> &str {
+        &self.search
+    }
+}
+
+impl TableRow for PermRow {
+    type Key = (String, Dir, bool, String, Source);
+    fn key(&self) -> Self::Key {
+        (self.identity.clone(), self.dir, self.allow, self.subject.clone(), self.source.clone())
+    }
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column { title: "IDENTITY", width: 26, priority: 0, cell: |r, _| r.identity.clone() },
+            Column { title: "DIR", width: 3, priority: 0, cell: |r, _| r.dir.short().into() },
+            Column {
+                title: "EFFECT",
+                width: 6,
+                priority: 0,
+                cell: |r, _| if r.allow { "allow" } else { "deny" }.into(),
+            },
+            Column { title: "SUBJECT", width: 34, priority: 0, cell: |r, _| r.subject.clone() },
+            Column { title: "SOURCE", width: 15, priority: 1, cell: |r, _| r.source.label().into() },
+            Column {
+                title: "FLAG",
+                width: 10,
+                priority: 1,
+                cell: |r, _| if r.over_broad { "OVER-BROAD".into() } else { String::new() },
+            },
+            Column { title: "ACCOUNT", width: 10, priority: 3, cell: |r, _| r.account.clone() },
+        ]
+    }
+    fn detail_title(&self) -> String {
+        format!("rule of {}", self.identity)
+    }
+    fn detail(&self, _: &Clock) -> Vec<(&'static str, String)> {
+        vec![
+            ("Identity", self.identity.clone()),
+            ("User", self.user.clone()),
+            ("Account", self.account.clone()),
+            ("Direction", format!("{:?}", self.dir)),
+            ("Effect", if self.allow { "allow" } else { "deny" }.into()),
+            ("Subject", self.subject.clone()),
+            ("Source", self.source.label().into()),
+            ("Over-broad", if self.over_broad { "yes: reaches beyond one tentacle's subjects" } else { "no" }.into()),
+        ]
+    }
+}
+
+/// One row per rule, identities in order.
+pub fn rows(sets: &[PermissionSet]) -> Vec<PermRow> {
+    sets.iter()
+        .flat_map(|s| {
+            s.effective_rules().into_iter().map(move |r| {
+                let search = format!("{} {} {} {}", s.identity, s.user, r.subject, r.source.label()).to_lowercase();
+                PermRow {
+                    identity: s.identity.clone(),
+                    user: s.user.clone(),
+                    account: s.account.clone(),
+                    dir: r.dir,
+                    allow: r.allow,
+                    over_broad: r.over_broad(),
+                    subject: r.subject,
+                    source: r.source,
+                    search,
+                }
+            })
+        })
+        .collect()
+}
+
+/// `tentacle.{ns}.{wf}` -> `ns/wf` (the default naming); other names as they are.
+pub fn identity_of_user(name: &str) -> String {
+    match name.strip_prefix("tentacle.").and_then(|r| r.split_once('.')) {
+        Some((ns, wf)) if !ns.is_empty() && !wf.is_empty() && !wf.contains('.') => format!("{ns}/{wf}"),
+        _ => name.to_string(),
+    }
+}
+
+/// Permission sets of the users connected with a JWT (one per user key).
+pub fn sets_from_conns(conns: &[ConnRow]) -> Vec<PermissionSet> {
+    let mut seen = std::collections::BTreeMap::new();
+    for c in conns.iter().filter(|c| !c.info.jwt.is_empty()) {
+        let Ok(claims) = decode_as::<User>(&c.info.jwt) else { continue };
+        if seen.contains_key(&claims.std.subject) {
+            continue;
+        }
+        let name = if claims.std.name.is_empty() { c.info.authorized_user.clone() } else { claims.std.name.clone() };
+        let p = &claims.nats.permissions;
+        let mut set = PermissionSet {
+            identity: identity_of_user(&name),
+            user: claims.std.subject.clone(),
+            account: c.info.account.clone(),
+            rules: vec![],
+        };
+        set.push(Dir::Publish, true, &p.publish.allow, Source::UserJwt);
+        set.push(Dir::Publish, false, &p.publish.deny, Source::UserJwt);
+        set.push(Dir::Subscribe, true, &p.subscribe.allow, Source::UserJwt);
+        set.push(Dir::Subscribe, false, &p.subscribe.deny, Source::UserJwt);
+        seen.insert(claims.std.subject.clone(), set);
+    }
+    let mut sets: Vec<PermissionSet> = seen.into_values().collect();
+    sets.sort_by(|a, b| a.identity.cmp(&b.identity));
+    sets
+}
+
+/// The subject tester's answer for one identity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestRow {
+    pub identity: String,
+    pub publish: Decision,
+    pub subscribe: Decision,
+    #[serde(skip)]
+    search: String,
+}
+
+impl Searchable for TestRow {
+    fn search_text(&self) -> &str {
+        &self.search
+    }
+}
+
+impl TableRow for TestRow {
+    type Key = String;
+    fn key(&self) -> String {
+        self.identity.clone()
+    }
+    fn columns() -> Vec<Column<Self>> {
+        vec![
+            Column { title: "IDENTITY", width: 26, priority: 0, cell: |r, _| r.identity.clone() },
+            Column { title: "PUB", width: 3, priority: 0, cell: |r, _| yes_no(&r.publish) },
+            Column { title: "SUB", width: 3, priority: 0, cell: |r, _| yes_no(&r.subscribe) },
+            Column { title: "WHY (PUB)", width: 30, priority: 1, cell: |r, _| r.publish.explain() },
+            Column { title: "WHY (SUB)", width: 30, priority: 2, cell: |r, _| r.subscribe.explain() },
+        ]
+    }
+    fn detail_title(&self) -> String {
+        self.identity.clone()
+    }
+    fn detail(&self, _: &Clock) -> Vec<(&'static str, String)> {
+        vec![("Publish", self.publish.explain()), ("Subscribe", self.subscribe.explain())]
+    }
+}
+
+fn yes_no(d: &Decision) -> String {
+    if d.allowed() { "yes" } else { "no" }.into()
+}
+
+/// Every identity's decision for `subject`; those allowed either way first.
+pub fn test_subject(sets: &[PermissionSet], subject: &str) -> Vec<TestRow> {
+    let mut rows: Vec<TestRow> = sets
+        .iter()
+        .map(|s| TestRow {
+            identity: s.identity.clone(),
+            publish: s.decide(Dir::Publish, subject),
+            subscribe: s.decide(Dir::Subscribe, subject),
+            search: s.identity.to_lowercase(),
+        })
+        .collect();
+    rows.sort_by_key(|r| (!(r.publish.allowed() || r.subscribe.allowed()), r.identity.clone()));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_user_names_map_to_identities() {
+        assert_eq!(identity_of_user("tentacle.tent-dev.hn-digest"), "tent-dev/hn-digest");
+        assert_eq!(identity_of_user("tentacle.a.b.c"), "tentacle.a.b.c");
+        assert_eq!(identity_of_user("sys"), "sys");
+    }
+}

@@ -1,0 +1,71 @@
+//! `warden report spire`: entries and agents through the spire-server CLI,
+//! ClusterSPIFFEIDs from the API; each part reported even if another fails.
+
+use std::io::Write;
+
+use anyhow::{Result, anyhow, bail};
+use kube::api::{Api, DynamicObject, ListParams};
+use serde::Serialize;
+
+use super::{Output, write_json, write_table};
+use crate::app::kube_worker::spire_pod;
+use crate::app::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
+use crate::app::table::{Clock, TableRow};
+use crate::config::file::KubeSection;
+use crate::kube::client::{self, KubeSettings};
+use crate::kube::errors::describe;
+use crate::kube::resources::Watched;
+use crate::spire::exec;
+
+#[derive(Serialize)]
+struct SpireReport {
+    entries: Vec<EntryRow>,
+    cluster_spiffe_ids: Vec<SpiffeIdRow>,
+    agents: Vec<AgentRow>,
+    errors: Vec<String>,
+}
+
+pub async fn run(kube: &KubeSettings, section: &KubeSection, output: Output, out: &mut impl Write) -> Result<()> {
+    let conn = client::connect(kube).await?.map_err(|no| anyhow!("{}", no.0))?;
+    let pod = spire_pod(section);
+    let mut errors = Vec::new();
+    let entries = match exec::entries(&conn.client, &pod).await {
+        Ok(e) => e.into_iter().map(EntryRow::new).collect(),
+        Err(e) => {
+            errors.push(format!("entries: {e:#}"));
+            vec![]
+        }
+    };
+    let agents = match exec::agents(&conn.client, &pod).await {
+        Ok(a) => a.into_iter().map(AgentRow::new).collect(),
+        Err(e) => {
+            errors.push(format!("agents: {e:#}"));
+            vec![]
+        }
+    };
+    let api: Api<DynamicObject> = Api::all_with(conn.client.clone(), &Watched::ClusterSpiffeIds.api_resource());
+    let cluster_spiffe_ids = match api.list(&ListParams::default()).await {
+        Ok(l) => l.items.iter().map(SpiffeIdRow::from_object).collect(),
+        Err(e) => {
+            errors.push(describe(&e, "list", &Watched::ClusterSpiffeIds.resource_name()));
+            vec![]
+        }
+    };
+    let report = SpireReport { entries, cluster_spiffe_ids, agents, errors };
+    match output {
+        Output::Json => write_json(out, &report)?,
+        Output::Table => {
+            let clock = Clock::system();
+            writeln!(out, "ENTRIES ({})", report.entries.len())?;
+            write_table(out, &EntryRow::columns(), &report.entries, &clock)?;
+            writeln!(out, "\nCLUSTERSPIFFEIDS ({})", report.cluster_spiffe_ids.len())?;
+            write_table(out, &SpiffeIdRow::columns(), &report.cluster_spiffe_ids, &clock)?;
+            writeln!(out, "\nAGENTS ({})", report.agents.len())?;
+            write_table(out, &AgentRow::columns(), &report.agents, &clock)?;
+        }
+    }
+    if !report.errors.is_empty() {
+        bail!("partial report: {}", report.errors.join("; "));
+    }
+    Ok(())
+}
