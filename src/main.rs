@@ -38,6 +38,14 @@ fn run(cli: Cli) -> Result<()> {
                 refresh: config::refresh_interval(&file)?,
                 theme,
                 read_only: cli.read_only || file.read_only,
+                signing: warden::identity::cli::signing_config(
+                    &warden::identity::cli::KeyFlags {
+                        account_signing_key: None,
+                        operator_signing_key: None,
+                        no_kube: false,
+                    },
+                    &file.signing,
+                )?,
             };
             tracing::info!("console starting");
             rt.block_on(console::run(opts))

@@ -275,3 +275,32 @@ impl TableRow for IdentityRow {
         d
     }
 }
+
+/// Rebuilds the Identities and Expiry panels from the connection, account
+/// and Kubernetes stores (called from `update` when any of them changes).
+pub fn rebuild(s: &mut super::state::AppState) {
+    use crate::kube::resources::Watched;
+    let records: Vec<IdentityRecord> =
+        s.kube.objects(Watched::NatsIdentities).map(IdentityRecord::from_object).collect();
+    let creds: Vec<(String, String)> = s
+        .kube
+        .objects(Watched::CredsSecrets)
+        .filter_map(|o| {
+            let jwt = o.data.get("jwt")?.as_str()?.to_string();
+            Some((
+                format!(
+                    "{}/{}",
+                    o.metadata.namespace.clone().unwrap_or_default(),
+                    o.metadata.name.clone().unwrap_or_default()
+                ),
+                jwt,
+            ))
+        })
+        .collect();
+    let now = s.clock.now_unix;
+    let ids = build(&s.conns.rows, &records, &s.accounts.rows, now);
+    let exp = super::expiry::build(&ids, &s.accounts.rows, &creds, now);
+    let at = s.conns.fetched_at.max(s.accounts.fetched_at).unwrap_or(now);
+    s.identities.replace(ids, at);
+    s.expiry.replace(exp, at);
+}

@@ -2,7 +2,9 @@
 //! feed it. Pure of any terminal concern: `ui` draws it, `report` prints it.
 
 pub mod accounts;
+pub mod action_worker;
 pub mod conns;
+pub mod dialog;
 pub mod expiry;
 pub mod format;
 pub mod identities;

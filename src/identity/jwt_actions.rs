@@ -232,7 +232,7 @@ pub struct ActionContext {
 }
 
 /// Runs `req`; `progress` sees each step as it completes.
-pub async fn run(ctx: &ActionContext, req: &Request, mut progress: impl FnMut(&Step)) -> ActionReport {
+pub async fn run(ctx: &ActionContext, req: &Request, mut progress: impl FnMut(&Step) + Send) -> ActionReport {
     let mut r = Recorder { report: ActionReport::new(req.verb(), &req.target()), progress: &mut progress };
     let result = match req {
         Request::Register { name, account, ttl, creds_out } => {
@@ -253,7 +253,7 @@ pub async fn run(ctx: &ActionContext, req: &Request, mut progress: impl FnMut(&S
 
 struct Recorder<'a> {
     report: ActionReport,
-    progress: &'a mut dyn FnMut(&Step),
+    progress: &'a mut (dyn FnMut(&Step) + Send),
 }
 
 impl Recorder<'_> {
