@@ -116,7 +116,7 @@ fn state() -> AppState {
         ..Default::default()
     };
     let mut accounts: Vec<AccountRow> = [sys_rec, app_rec].iter().map(AccountRow::from_record).collect();
-    accounts.sort_by(|a, b| b.system.cmp(&a.system));
+    accounts.sort_by_key(|a| !a.system);
     update(&mut s, Msg::Accounts { at: Clock { now_unix: NOW }, result: Ok((accounts, vec![])) });
     let conns: Vec<ConnRow> = users
         .iter()
