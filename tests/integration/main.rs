@@ -5,6 +5,8 @@ mod harness;
 
 mod foundation;
 mod jwt;
+mod jwt_actions;
+mod jwt_views;
 mod permissions;
 mod spiffe;
 mod views;
