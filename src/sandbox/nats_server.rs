@@ -111,13 +111,20 @@ impl NatsServer {
                 && let Some(status) = child.try_wait()?
             {
                 let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-                bail!("nats-server {} exited with {status}; log:\n{log}", self.name);
+                bail!(
+                    "nats-server {} exited with {status}; log:\n{log}",
+                    self.name
+                );
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("nats-server {} not accepting on {} after {limit:?}", self.name, self.port);
+                bail!(
+                    "nats-server {} not accepting on {} after {limit:?}",
+                    self.name,
+                    self.port
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
