@@ -238,11 +238,18 @@ impl Store {
             .contains_key(&("".into(), "namespaces".into(), "".into(), ns.into()))
     }
 
-    pub fn create(
+    /// POST: like the apiserver's PrepareForCreate, a kind with a status
+    /// subresource starts with its default status, whatever the body says.
+    pub fn create(&mut self, def: &ResourceDef, ns: &str, obj: Value) -> Result<Value, ApiError> {
+        self.create_inner(def, ns, obj, false)
+    }
+
+    fn create_inner(
         &mut self,
         def: &ResourceDef,
         ns: &str,
         mut obj: Value,
+        keep_status: bool,
     ) -> Result<Value, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request(
@@ -302,12 +309,20 @@ impl Store {
         meta["uid"] = json!(util::new_uid(self.uid_seq));
         meta["resourceVersion"] = json!(rv);
         meta["creationTimestamp"] = json!(util::now_rfc3339());
-        meta["generation"] = json!(1);
+        if tracks_generation(def) {
+            meta["generation"] = json!(1);
+        }
         if let Some(m) = meta.as_object_mut() {
             m.remove("deletionTimestamp");
         }
         obj["apiVersion"] = json!(def.api_version());
         obj["kind"] = json!(def.kind);
+        if def.status
+            && !keep_status
+            && let Some(m) = obj.as_object_mut()
+        {
+            m.remove("status");
+        }
         defaults(def, &mut obj);
         self.commit(EventType::Added, &k, obj.clone(), None);
         Ok(obj)
@@ -389,7 +404,7 @@ impl Store {
             // A no-op write does not bump the resourceVersion.
             return Ok(Self::present(def, &old));
         }
-        if spec_part(&new) != spec_part(&old) {
+        if tracks_generation(def) && spec_part(&new) != spec_part(&old) {
             let g = old["metadata"]["generation"].as_i64().unwrap_or(0);
             new["metadata"]["generation"] = json!(g + 1);
         }
@@ -497,7 +512,7 @@ impl Store {
         }
         let name = name_of(&obj).to_string();
         match self.objects.get(&key(def, &ns, &name)).cloned() {
-            None => self.create(def, &ns, obj),
+            None => self.create_inner(def, &ns, obj, true),
             Some(old) => {
                 if let Some(m) = obj["metadata"].as_object_mut() {
                     m.remove("resourceVersion");
@@ -535,6 +550,15 @@ impl Store {
             .or_else(|| self.outages.get(&(group.to_string(), "*".to_string())))
             .copied()
     }
+}
+
+/// Kinds without a spec/status split carry no `metadata.generation`.
+fn tracks_generation(def: &ResourceDef) -> bool {
+    !(def.group.is_empty()
+        && matches!(
+            def.plural.as_str(),
+            "configmaps" | "secrets" | "serviceaccounts" | "namespaces"
+        ))
 }
 
 /// What the apiserver (or its controllers) fill in on create.
