@@ -439,7 +439,7 @@ impl Store {
             return Err(ApiError::not_found(&def.group, &def.plural, name));
         };
         let patched = patch::apply(kind, &old, body)?;
-        if rv_of(&patched) != rv_of(&old) {
+        if !rv_of(&patched).is_empty() && rv_of(&patched) != rv_of(&old) {
             // The patch carried a resourceVersion precondition.
             return Err(ApiError::conflict(&def.group, &def.plural, name));
         }
@@ -585,5 +585,73 @@ fn defaults(def: &ResourceDef, obj: &mut Value) {
             });
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cm_def(st: &Store) -> ResourceDef {
+        st.resource("", "v1", "configmaps").unwrap()
+    }
+
+    #[test]
+    fn odd_bodies_are_errors_or_values_never_panics() {
+        let mut st = Store::new(10);
+        let ns = st.resource("", "v1", "namespaces").unwrap();
+        st.create(&ns, "", json!({"metadata": {"name": "default"}}))
+            .unwrap();
+        let d = cm_def(&st);
+        assert!(st.create(&d, "default", json!(5)).is_err());
+        assert!(st.create(&d, "default", json!({"metadata": 5})).is_err());
+        st.create(&d, "default", json!({"metadata": {"name": "a"}}))
+            .unwrap();
+        assert!(
+            st.update(&d, "default", "a", Part::Main, json!([]))
+                .is_err()
+        );
+        st.update(
+            &d,
+            "default",
+            "a",
+            Part::Main,
+            json!({"metadata": 7, "data": {"x": "1"}}),
+        )
+        .unwrap();
+        for (kind, body) in [
+            (
+                PatchKind::Json,
+                &br#"[{"op":"replace","path":"","value":5}]"#[..],
+            ),
+            (PatchKind::Merge, &br#"{"metadata":5}"#[..]),
+            (
+                PatchKind::Merge,
+                &br#"{"metadata":{"resourceVersion":null},"data":{"y":"2"}}"#[..],
+            ),
+            (PatchKind::Strategic, &b"\x00"[..]),
+        ] {
+            let _ = st.patch(&d, "default", "a", Part::Main, kind, body);
+        }
+        let a = st.get(&d, "default", "a").unwrap();
+        assert_eq!(a["metadata"]["name"], "a");
+        assert_eq!(
+            a["data"]["y"], "2",
+            "a patch removing resourceVersion is unconditional"
+        );
+    }
+
+    #[test]
+    fn history_eviction_moves_the_floor() {
+        let mut st = Store::new(2);
+        let ns = st.resource("", "v1", "namespaces").unwrap();
+        for n in ["a", "b", "c"] {
+            st.create(&ns, "", json!({"metadata": {"name": n}}))
+                .unwrap();
+        }
+        assert_eq!(st.history.len(), 2);
+        assert_eq!(st.floor, st.history[0].rv - 1);
+        st.compact();
+        assert!(st.history.is_empty() && st.floor == st.rv);
     }
 }
