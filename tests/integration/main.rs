@@ -10,6 +10,7 @@ mod jwt_views;
 mod kube_double;
 mod kube_views;
 mod permissions;
+mod sandbox;
 mod spiffe;
 mod views;
 mod violations;
