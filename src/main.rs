@@ -27,6 +27,7 @@ fn run(cli: Cli) -> Result<()> {
     let nats = config::resolve_nats(&cli.nats, &file)?;
     let rt = tokio::runtime::Runtime::new()?;
     let kube = kube_settings(&cli, &file);
+    let naming = file.naming()?;
     match cli.command.unwrap_or(Command::Console) {
         Command::Console => {
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -46,12 +47,13 @@ fn run(cli: Cli) -> Result<()> {
                     },
                     &file.signing,
                 )?,
+                naming,
             };
             tracing::info!("console starting");
             rt.block_on(console::run(opts))
         }
         Command::Report { kind, output } => {
-            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone() };
+            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
             let mut out = std::io::stdout().lock();
             rt.block_on(report::run(&ctx, kind, output, &mut out))
         }
@@ -66,6 +68,7 @@ fn run(cli: Cli) -> Result<()> {
                 signing: warden::identity::cli::signing_config(&keys, &file.signing)?,
                 read_only: cli.read_only || file.read_only,
                 no_kube: keys.no_kube,
+                naming,
             };
             let mut out = std::io::stdout().lock();
             rt.block_on(warden::identity::cli::run(env, &action, &mut out)).map(|_| ())

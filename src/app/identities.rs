@@ -11,6 +11,7 @@ use super::accounts::AccountRow;
 use super::conns::ConnRow;
 use super::format;
 use super::table::{Clock, Column, Searchable, TableRow};
+use crate::identity::naming::Naming;
 use crate::identity::record::IdentityRecord;
 use crate::nats::jwt::{self, UserClaims};
 
@@ -44,7 +45,7 @@ impl IdState {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IdentityRow {
-    /// From the record, or parsed from `tentacle.{ns}.{wf}`.
+    /// From the record, or parsed from the user name (`[naming] nats_user`).
     pub namespace: String,
     pub workload: String,
     /// NATS user name.
@@ -75,11 +76,10 @@ impl Searchable for IdentityRow {
     }
 }
 
-fn split_user(user: &str) -> (String, String) {
-    let mut p = user.splitn(3, '.');
-    match (p.next(), p.next(), p.next()) {
-        (Some("tentacle"), Some(ns), Some(wf)) => (ns.to_string(), wf.to_string()),
-        _ => (String::new(), String::new()),
+fn split_user(naming: &Naming, user: &str) -> (String, String) {
+    match naming.parse_nats_user(user) {
+        Some(n) => (n.namespace, n.workload),
+        None => (String::new(), String::new()),
     }
 }
 
@@ -92,7 +92,13 @@ struct Acc {
 }
 
 /// Joins live connections, `NatsIdentity` records and accounts.
-pub fn build(conns: &[ConnRow], records: &[IdentityRecord], accounts: &[AccountRow], now: i64) -> Vec<IdentityRow> {
+pub fn build(
+    naming: &Naming,
+    conns: &[ConnRow],
+    records: &[IdentityRecord],
+    accounts: &[AccountRow],
+    now: i64,
+) -> Vec<IdentityRow> {
     let mut by_key: BTreeMap<String, Acc> = BTreeMap::new();
     let mut pending: Vec<IdentityRecord> = Vec::new();
     for c in conns {
@@ -135,25 +141,25 @@ pub fn build(conns: &[ConnRow], records: &[IdentityRecord], accounts: &[AccountR
                 .iter()
                 .find(|x| x.key == a.account_key)
                 .and_then(|x| x.revoked.get(&key).or(x.revoked.get("*")).copied());
-            row(&key, &a, revoked_at, acc_name(&a.account_key), now)
+            row(naming, &key, &a, revoked_at, acc_name(&a.account_key), now)
         })
         .collect();
     for r in pending {
         let a = Acc { record: Some(r), ..Default::default() };
-        rows.push(row("", &a, None, String::new(), now));
+        rows.push(row(naming, "", &a, None, String::new(), now));
     }
     rows.sort_by(|a, b| (&a.namespace, &a.workload, &a.user_key).cmp(&(&b.namespace, &b.workload, &b.user_key)));
     rows
 }
 
-fn row(key: &str, a: &Acc, revoked_at: Option<i64>, account: String, now: i64) -> IdentityRow {
+fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: String, now: i64) -> IdentityRow {
     let user = a
         .claims
         .as_ref()
         .map(|c| c.std.name.clone())
         .or_else(|| a.record.as_ref().map(|r| r.spec.user.clone()))
         .unwrap_or_default();
-    let (mut namespace, mut workload) = split_user(&user);
+    let (mut namespace, mut workload) = split_user(naming, &user);
     if let Some(r) = &a.record {
         namespace = r.namespace.clone();
         workload = if r.spec.workload.is_empty() { r.name.clone() } else { r.spec.workload.clone() };
@@ -298,7 +304,7 @@ pub fn rebuild(s: &mut super::state::AppState) {
         })
         .collect();
     let now = s.clock.now_unix;
-    let ids = build(&s.conns.rows, &records, &s.accounts.rows, now);
+    let ids = build(&s.naming, &s.conns.rows, &records, &s.accounts.rows, now);
     let exp = super::expiry::build(&ids, &s.accounts.rows, &creds, now);
     let at = s.conns.fetched_at.max(s.accounts.fetched_at).unwrap_or(now);
     s.identities.replace(ids, at);

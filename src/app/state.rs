@@ -202,6 +202,8 @@ pub struct AppState {
     pub status: Option<(Level, String)>,
     pub read_only: bool,
     pub quit: bool,
+    /// Naming templates (`[naming]`): user name <-> identity, scope.
+    pub naming: crate::identity::naming::Naming,
 }
 
 impl AppState {
@@ -233,6 +235,8 @@ impl AppState {
             status: None,
             read_only: false,
             quit: false,
+            naming: crate::identity::naming::Naming::with_defaults(crate::config::file::DEFAULT_TRUST_DOMAIN)
+                .expect("default naming compiles"),
         }
     }
 

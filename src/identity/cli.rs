@@ -133,6 +133,7 @@ pub struct CliEnv {
     pub signing: SigningConfig,
     pub read_only: bool,
     pub no_kube: bool,
+    pub naming: super::naming::Naming,
 }
 
 /// A Kubernetes connection when one is configured and reachable.
@@ -165,6 +166,7 @@ pub async fn run(env: CliEnv, cmd: &IdentityCmd, out: &mut impl std::io::Write) 
         signing: env.signing,
         actor: audit::actor(),
         settle: Duration::from_secs(3),
+        naming: env.naming.clone(),
     };
     let report = super::jwt_actions::run(&ctx, &req, |_| {}).await;
     for l in report.lines() {

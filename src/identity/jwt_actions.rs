@@ -18,54 +18,11 @@ use crate::nats::jwt::{self, AccountClaims, KeyKind, Permission, SigningKey, Use
 use crate::nats::sys::{SysClient, decode_api};
 use crate::nats::types::ConnInfo;
 
-/// `NAMESPACE/WORKLOAD`.
-///
-/// A private stand-in for `identity::naming` (being written elsewhere): the
-/// default templates of the brief, user `tentacle.{ns}.{wf}` and scope
-/// `tentacular.{ns}.{wf}.>` (+ `_INBOX.>` to subscribe).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IdentityName {
-    pub namespace: String,
-    pub workload: String,
-}
+pub use crate::identity::naming::{IdentityName, Naming};
 
-impl IdentityName {
-    pub fn parse(s: &str) -> Result<IdentityName> {
-        let (ns, wf) = s.split_once('/').ok_or_else(|| anyhow!("{s:?} is not NAMESPACE/WORKLOAD"))?;
-        let ok = |p: &str| {
-            !p.is_empty()
-                && p.len() <= 63
-                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !p.starts_with('-')
-                && !p.ends_with('-')
-        };
-        if !ok(ns) || !ok(wf) {
-            bail!("{s:?}: namespace and workload must be Kubernetes names (a-z, 0-9, -)");
-        }
-        Ok(IdentityName { namespace: ns.into(), workload: wf.into() })
-    }
-    pub fn user(&self) -> String {
-        format!("tentacle.{}.{}", self.namespace, self.workload)
-    }
-    pub fn scope(&self) -> String {
-        format!("tentacular.{}.{}.>", self.namespace, self.workload)
-    }
-    pub fn publish(&self) -> Vec<String> {
-        vec![self.scope()]
-    }
-    pub fn subscribe(&self) -> Vec<String> {
-        vec![self.scope(), "_INBOX.>".into()]
-    }
-    /// Name of the credentials Secret in the workload's namespace.
-    pub fn secret_name(&self) -> String {
-        format!("{}-nats-creds", self.workload)
-    }
-}
-
-impl std::fmt::Display for IdentityName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.workload)
-    }
+/// Name of the credentials Secret in the workload's namespace.
+pub fn creds_secret_name(name: &IdentityName) -> String {
+    format!("{}-nats-creds", name.workload)
 }
 
 /// What revoke acts on.
@@ -81,7 +38,7 @@ impl RevokeTarget {
             jwt::check_public(s, KeyKind::User)?;
             return Ok(RevokeTarget::UserKey(s.to_string()));
         }
-        IdentityName::parse(s).map(RevokeTarget::Identity)
+        Ok(RevokeTarget::Identity(IdentityName::parse(s)?))
     }
 }
 
@@ -229,6 +186,8 @@ pub struct ActionContext {
     pub actor: String,
     /// How long revoke waits for the servers to close revoked clients before kicking.
     pub settle: Duration,
+    /// Naming templates (user name, subject scope, SPIFFE ID).
+    pub naming: Naming,
 }
 
 /// Runs `req`; `progress` sees each step as it completes.
@@ -413,22 +372,22 @@ async fn write_status(k: &KubeCtx, ns: &str, name: &str, status: &IdentityStatus
 async fn apply_creds_secret(k: &KubeCtx, name: &IdentityName, creds: &jwt::CredsText) -> Result<String> {
     let ar = crate::kube::resources::Watched::CredsSecrets.api_resource();
     let api: Api<DynamicObject> = Api::namespaced_with(k.client.clone(), &name.namespace, &ar);
-    let mut o = DynamicObject::new(&name.secret_name(), &ar).within(&name.namespace);
+    let mut o = DynamicObject::new(&creds_secret_name(name), &ar).within(&name.namespace);
     let label = k.section.creds_label.split('=').next().unwrap_or("warden.dev/identity").to_string();
     o.metadata.labels = Some([(label, name.workload.clone())].into_iter().collect());
     o.data = json!({
         "type": "Opaque",
         "data": { "user.creds": data_encoding::BASE64.encode(creds.expose().as_bytes()) },
     });
-    api.patch(&name.secret_name(), &PatchParams::apply("warden").force(), &Patch::Apply(o))
+    api.patch(&creds_secret_name(name), &PatchParams::apply("warden").force(), &Patch::Apply(o))
         .await
-        .with_context(|| format!("writing Secret {}/{}", name.namespace, name.secret_name()))?;
-    Ok(format!("{}/{}", name.namespace, name.secret_name()))
+        .with_context(|| format!("writing Secret {}/{}", name.namespace, creds_secret_name(name)))?;
+    Ok(format!("{}/{}", name.namespace, creds_secret_name(name)))
 }
 
 async fn read_creds_secret(k: &KubeCtx, name: &IdentityName) -> Result<Option<jwt::Creds>> {
     let api: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(k.client.clone(), &name.namespace);
-    let Some(s) = api.get_opt(&name.secret_name()).await? else { return Ok(None) };
+    let Some(s) = api.get_opt(&creds_secret_name(name)).await? else { return Ok(None) };
     let Some(data) = s.data else { return Ok(None) };
     for v in data.values() {
         if let Ok(text) = std::str::from_utf8(&v.0)
@@ -468,7 +427,7 @@ async fn register(
     let now = jwt::unix_now();
     // Already registered? (a valid, unrevoked JWT for this user in this account)
     let usable = |c: &jwt::Creds| {
-        c.claims.std.name == name.user()
+        c.claims.std.name == ctx.naming.nats_user(name)
             && user_account(&c.claims) == acc_id
             && (c.claims.std.expires == 0 || c.claims.std.expires > now)
             && !acc.nats.is_revoked(&c.claims.std.subject, c.claims.std.issued_at)
@@ -507,12 +466,24 @@ async fn register(
     r.ok("account signing key", format!("{} loaded", signer.public_key()));
     let user = SigningKey::generate(KeyKind::User);
     let exp = ttl_exp(ttl);
-    let mut claims = user_claims(user.public_key(), &name.user(), &name.publish(), &name.subscribe(), exp);
+    let mut claims = user_claims(
+        user.public_key(),
+        &ctx.naming.nats_user(name),
+        &ctx.naming.scope(name).publish_allow,
+        &ctx.naming.scope(name).subscribe_allow,
+        exp,
+    );
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
     r.ok(
         "mint user JWT",
-        format!("user {} ({}), scope {}, expires {}", name.user(), user.public_key(), name.scope(), rfc3339(exp)),
+        format!(
+            "user {} ({}), scope {}, expires {}",
+            ctx.naming.nats_user(name),
+            user.public_key(),
+            ctx.naming.subject_scope(name),
+            rfc3339(exp)
+        ),
     );
     let creds = step!(r, "credentials", jwt::render_creds(&token, &user));
     if let Some(p) = creds_out {
@@ -530,10 +501,10 @@ async fn register(
             spec: IdentitySpec {
                 workload: name.workload.clone(),
                 account: acc.std.name.clone(),
-                user: name.user(),
+                user: ctx.naming.nats_user(name),
                 public_key: String::new(),
-                publish: name.publish(),
-                subscribe: name.subscribe(),
+                publish: ctx.naming.scope(name).publish_allow,
+                subscribe: ctx.naming.scope(name).subscribe_allow,
                 ttl: humantime::format_duration(ttl).to_string(),
             },
             status: IdentityStatus {
@@ -583,8 +554,8 @@ async fn approve(ctx: &ActionContext, r: &mut Recorder<'_>, name: &IdentityName,
     step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
     let ttl = ttl.or_else(|| humantime::parse_duration(&rec.spec.ttl).ok()).unwrap_or(Duration::from_secs(24 * 3600));
     let exp = ttl_exp(ttl);
-    let (publish, subscribe) = perms_of(&rec.spec, name);
-    let user = if rec.spec.user.is_empty() { name.user() } else { rec.spec.user.clone() };
+    let (publish, subscribe) = perms_of(&ctx.naming, &rec.spec, name);
+    let user = if rec.spec.user.is_empty() { ctx.naming.nats_user(name) } else { rec.spec.user.clone() };
     let mut claims = user_claims(&public, &user, &publish, &subscribe, exp);
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
@@ -604,9 +575,9 @@ async fn approve(ctx: &ActionContext, r: &mut Recorder<'_>, name: &IdentityName,
     Ok(())
 }
 
-fn perms_of(spec: &IdentitySpec, name: &IdentityName) -> (Vec<String>, Vec<String>) {
-    let p = if spec.publish.is_empty() { name.publish() } else { spec.publish.clone() };
-    let s = if spec.subscribe.is_empty() { name.subscribe() } else { spec.subscribe.clone() };
+fn perms_of(naming: &Naming, spec: &IdentitySpec, name: &IdentityName) -> (Vec<String>, Vec<String>) {
+    let p = if spec.publish.is_empty() { naming.scope(name).publish_allow } else { spec.publish.clone() };
+    let s = if spec.subscribe.is_empty() { naming.scope(name).subscribe_allow } else { spec.subscribe.clone() };
     (p, s)
 }
 
@@ -704,8 +675,8 @@ async fn renew(
         }
         None => {
             let spec = rec.as_ref().map(|r| r.spec.clone()).unwrap_or_default();
-            let (p, s) = perms_of(&spec, name);
-            user_claims(&user_public, &name.user(), &p, &s, exp)
+            let (p, s) = perms_of(&ctx.naming, &spec, name);
+            user_claims(&user_public, &ctx.naming.nats_user(name), &p, &s, exp)
         }
     };
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
@@ -811,7 +782,7 @@ async fn revoke(
                     keys.push(rc.user_key().to_string());
                 }
             }
-            for k in step!(r, "live connections", keys_by_name(&ctx.sys, &acc_id, &name.user()).await) {
+            for k in step!(r, "live connections", keys_by_name(&ctx.sys, &acc_id, &ctx.naming.nats_user(name)).await) {
                 if !keys.contains(&k) {
                     keys.push(k);
                 }
@@ -849,7 +820,7 @@ async fn revoke(
         let replies = step!(
             r,
             "push",
-            crate::sandbox::operator_mode::push_account_jwt(
+            crate::nats::claims_update::push_account_jwt(
                 ctx.sys.client(),
                 &token,
                 Duration::from_millis(300),
@@ -934,9 +905,7 @@ mod tests {
     #[test]
     fn names_and_targets_parse() {
         let n = IdentityName::parse("tent-dev/orders").unwrap();
-        assert_eq!(n.user(), "tentacle.tent-dev.orders");
-        assert_eq!(n.scope(), "tentacular.tent-dev.orders.>");
-        assert_eq!(n.subscribe(), vec!["tentacular.tent-dev.orders.>", "_INBOX.>"]);
+        assert_eq!(creds_secret_name(&n), "orders-nats-creds");
         assert!(IdentityName::parse("nope").is_err());
         assert!(IdentityName::parse("a/B").is_err());
         assert!(IdentityName::parse("/x").is_err());

@@ -39,6 +39,8 @@ pub struct ReportContext {
     pub nats: NatsSettings,
     pub kube: KubeSettings,
     pub kube_section: KubeSection,
+    /// Naming templates (`[naming]`).
+    pub naming: crate::identity::naming::Naming,
 }
 
 /// Writes rows as an aligned table with the console's column titles.
@@ -108,7 +110,7 @@ pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl
                 eprintln!("warning: {e}");
             }
         }
-        Kind::Accounts | Kind::Identities | Kind::Expiry => jwt_reports(&sys, kind, output, out, &clock).await?,
+        Kind::Accounts | Kind::Identities | Kind::Expiry => jwt_reports(ctx, &sys, kind, output, out, &clock).await?,
     }
     Ok(())
 }
@@ -121,7 +123,15 @@ async fn no_answer(sys: &SysClient) -> String {
 }
 
 /// The JWT-mode reports: accounts, identities (live users), expiry.
-async fn jwt_reports(sys: &SysClient, kind: Kind, output: Output, out: &mut impl Write, clock: &Clock) -> Result<()> {
+async fn jwt_reports(
+    ctx: &ReportContext,
+    sys: &SysClient,
+    kind: Kind,
+    output: Output,
+    out: &mut impl Write,
+    clock: &Clock,
+) -> Result<()> {
+    let naming = &ctx.naming;
     let (accs, errors) = accounts::fetch(sys).await?;
     if accs.is_empty() && errors.is_empty() && servers::fetch(sys).await?.is_empty() {
         bail!("{}", no_answer(sys).await);
@@ -139,7 +149,7 @@ async fn jwt_reports(sys: &SysClient, kind: Kind, output: Output, out: &mut impl
     for e in errors {
         eprintln!("warning: {e}");
     }
-    let ids = identities::build(&conns, &[], &accs, clock.now_unix);
+    let ids = identities::build(naming, &conns, &[], &accs, clock.now_unix);
     if kind == Kind::Identities {
         return match output {
             Output::Table => write_table(out, &identities::columns(), &ids, clock),

@@ -336,6 +336,7 @@ async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() 
         signing: SigningConfig { account: None, operator: Some(jwt_actions::KeyRef::File(op.operator_key.clone())) },
         actor: "test@host".into(),
         settle: Duration::from_secs(3),
+        naming: jwt_actions::Naming::with_defaults("tentacular.local").unwrap(),
     };
     let (stx, mut srx) = mpsc::unbounded_channel();
     let report = jwt_actions::run(&ctx, &req, |st| {
