@@ -20,6 +20,12 @@ use crate::nats::types::ConnInfo;
 
 pub use crate::identity::naming::{IdentityName, Naming};
 
+/// Name of the workload's ClusterSPIFFEID (cluster-scoped): the sandbox and
+/// the tentacular deploy tooling name them `{namespace}-{workload}`.
+pub fn cluster_spiffe_id_name(name: &IdentityName) -> String {
+    format!("{}-{}", name.namespace, name.workload)
+}
+
 /// Name of the credentials Secret in the workload's namespace.
 pub fn creds_secret_name(name: &IdentityName) -> String {
     format!("{}-nats-creds", name.workload)
@@ -879,7 +885,27 @@ async fn revoke(
             }
         }
     }
+    if let RevokeTarget::Identity(name) = target {
+        match &ctx.kube {
+            Some(k) => match delete_cluster_spiffe_id(k, name).await {
+                Ok(d) => r.ok("SPIRE registration", d),
+                Err(e) => r.push(Step::err("SPIRE registration", format!("{e:#}"))),
+            },
+            None => r.ok("SPIRE registration", "not checked: no Kubernetes configured"),
+        }
+    }
     Ok(())
+}
+
+/// Deletes the workload's ClusterSPIFFEID; a missing one is "already gone".
+async fn delete_cluster_spiffe_id(k: &KubeCtx, name: &IdentityName) -> Result<String> {
+    let api: Api<DynamicObject> = Api::all_with(k.client.clone(), &crate::kube::resources::cluster_spiffe_id());
+    let n = cluster_spiffe_id_name(name);
+    match api.delete(&n, &kube::api::DeleteParams::default()).await {
+        Ok(_) => Ok(format!("ClusterSPIFFEID {n} deleted")),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(format!("ClusterSPIFFEID {n} already gone")),
+        Err(e) => Err(e).with_context(|| format!("deleting ClusterSPIFFEID {n}")),
+    }
 }
 
 /// `$SYS.REQ.SERVER.<id>.KICK {"cid":N}` (nats-server 2.10+).
