@@ -138,6 +138,7 @@ fn state() -> AppState {
         namespace: "shop".into(),
         name: "billing".into(),
         spec: IdentitySpec {
+            grants: vec![],
             workload: "billing".into(),
             account: "APP".into(),
             user: "tentacle.shop.billing".into(),
