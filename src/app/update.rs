@@ -236,7 +236,13 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         Action::Tester if s.view == ViewId::Permissions => {
             s.mode = Mode::Tester(Input::new(s.tester_subject.clone().unwrap_or_default()))
         }
-        Action::Register | Action::Approve | Action::Deny | Action::Renew | Action::Revoke => {
+        Action::Register
+        | Action::Approve
+        | Action::Deny
+        | Action::Renew
+        | Action::Revoke
+        | Action::Grant
+        | Action::Ungrant => {
             return super::dialog::on_action(s, a);
         }
         Action::Tester => {

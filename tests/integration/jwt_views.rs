@@ -265,6 +265,58 @@ fn register_form_and_revoke_confirmation() {
     assert!(draw(&s, 80, 24).contains("read-only"));
 }
 
+#[test]
+fn grant_form_and_over_broad_confirmation() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('8'));
+    let pos = s.identities.table.visible.iter().position(|&i| s.identities.rows[i].workload == "orders").unwrap();
+    s.identities.table.selected = pos;
+    key(&mut s, KeyCode::Char('+'));
+    assert!(matches!(s.dialog, Some(Dialog::Grant(_))));
+    for c in "tentacular.shop.payments.inbox".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    assert_snapshot!("grant_form_80x24", draw(&s, 80, 24));
+    let cmds = key(&mut s, KeyCode::Enter);
+    match cmds.as_slice() {
+        [Cmd::Action(Request::Grant { name, dir, subject, allow_broad: false, creds_out: None })] => {
+            assert_eq!(name.to_string(), "shop/orders");
+            assert_eq!(*dir, jwt_actions::Dir::Publish);
+            assert_eq!(subject, "tentacular.shop.payments.inbox");
+        }
+        other => panic!("{other:?}"),
+    }
+    s.dialog = None;
+    // Over-broad: a second confirmation, Cancel by default; confirming sets allow_broad.
+    key(&mut s, KeyCode::Char('+'));
+    key(&mut s, KeyCode::Char('>'));
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    assert!(matches!(s.dialog, Some(Dialog::Confirm { focus: Button::Cancel, .. })));
+    assert!(draw(&s, 80, 24).contains("over-broad"));
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    assert!(s.dialog.is_none());
+    // Any view can propose the same request (e.g. Violations).
+    key(&mut s, KeyCode::Char('1'));
+    let name = jwt_actions::IdentityName::parse("shop/orders").unwrap();
+    let out = warden::app::dialog::propose(&mut s, Request::grant(name.clone(), jwt_actions::Dir::Subscribe, "*.>"));
+    assert!(out.cmds.is_empty());
+    key(&mut s, KeyCode::Right);
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(matches!(cmds.as_slice(), [Cmd::Action(Request::Grant { allow_broad: true, .. })]), "{cmds:?}");
+    // Ungrant asks first.
+    s.dialog = None;
+    let out = warden::app::dialog::propose(&mut s, Request::ungrant(name, jwt_actions::Dir::Publish, "a.b"));
+    assert!(out.cmds.is_empty());
+    assert!(matches!(s.dialog, Some(Dialog::Confirm { focus: Button::Cancel, .. })));
+    s.dialog = None;
+    s.read_only = true;
+    let out = warden::app::dialog::propose(
+        &mut s,
+        Request::grant(jwt_actions::IdentityName::parse("a/b").unwrap(), jwt_actions::Dir::Publish, "x"),
+    );
+    assert!(out.cmds.is_empty() && s.dialog.is_none());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() {
     use crate::jwt_actions::op_world;
