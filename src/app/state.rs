@@ -204,6 +204,8 @@ pub struct AppState {
     pub quit: bool,
     /// Naming templates (`[naming]`): user name <-> identity, scope.
     pub naming: crate::identity::naming::Naming,
+    /// Kubernetes names (workload label, creds label) from the config.
+    pub kube_section: crate::config::file::KubeSection,
 }
 
 impl AppState {
@@ -237,6 +239,7 @@ impl AppState {
             quit: false,
             naming: crate::identity::naming::Naming::with_defaults(crate::config::file::DEFAULT_TRUST_DOMAIN)
                 .expect("default naming compiles"),
+            kube_section: Default::default(),
         }
     }
 

@@ -90,7 +90,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             let what = ev.what;
             s.kube.apply(ev);
             rebuild_kube_panels(s, Some(what));
-            if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets) {
+            if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets | Watched::ClusterSpiffeIds) {
                 super::identities::rebuild(s);
             }
             Outcome::redraw()

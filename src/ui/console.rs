@@ -64,6 +64,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     let mut state = AppState::new(redact_url(&opts.nats.url), opts.nats.source.clone(), Clock::system());
     state.read_only = opts.read_only;
     state.naming = opts.naming.clone();
+    state.kube_section = opts.kube_section.clone();
     state.kube_contexts = crate::kube::client::context_names(&opts.kube);
 
     let mut guard = terminal::enter()?;
