@@ -6,6 +6,7 @@ mod harness;
 mod foundation;
 mod jwt;
 mod jwt_actions;
+mod jwt_kube;
 mod jwt_views;
 mod kube_double;
 mod kube_views;
