@@ -46,11 +46,18 @@ fn run(cli: Cli) -> Result<()> {
                     },
                     &file.signing,
                 )?,
+                server_logs: cli.server_logs.clone(),
             };
             tracing::info!("console starting");
             rt.block_on(console::run(opts))
         }
-        Command::Report { kind, output } => {
+        Command::Report { kind: report::Kind::Violations, output, violations } => {
+            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone() };
+            let mut out = std::io::stdout();
+            let opts = report::violations::Options::new(&violations, cli.server_logs.clone())?;
+            rt.block_on(report::violations::run(&ctx, opts, output, &mut out))
+        }
+        Command::Report { kind, output, .. } => {
             let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone() };
             let mut out = std::io::stdout().lock();
             rt.block_on(report::run(&ctx, kind, output, &mut out))

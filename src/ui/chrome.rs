@@ -33,6 +33,7 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
         banner.push(Span::styled("user ", th.muted));
         banner.push(Span::styled(format!("{u} "), th.text));
     }
+    super::violations_ui::banner(&mut banner, s, th);
     if s.read_only {
         banner.push(Span::styled("[read-only]", th.warn));
     }
@@ -42,15 +43,15 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     // one's count; else short names. Always the number to press.
     let count = |v: ViewId| s.row_count(v);
     let tiers: [Vec<String>; 3] = [
-        ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{}({}) ", n + 1, v.tab(), count(*v))).collect(),
+        ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{}({}) ", (n + 1) % 10, v.tab(), count(*v))).collect(),
         ViewId::ALL
             .iter()
             .enumerate()
             .map(|(n, v)| {
                 if *v == s.view {
-                    format!(" {}:{}({}) ", n + 1, v.tab(), count(*v))
+                    format!(" {}:{}({}) ", (n + 1) % 10, v.tab(), count(*v))
                 } else {
-                    format!(" {}:{} ", n + 1, v.tab())
+                    format!(" {}:{} ", (n + 1) % 10, v.tab())
                 }
             })
             .collect(),
@@ -59,9 +60,9 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
             .enumerate()
             .map(|(n, v)| {
                 if *v == s.view {
-                    format!(" {}:{}({}) ", n + 1, v.tab(), count(*v))
+                    format!(" {}:{}({}) ", (n + 1) % 10, v.tab(), count(*v))
                 } else {
-                    format!(" {}:{} ", n + 1, v.short())
+                    format!(" {}:{} ", (n + 1) % 10, v.short())
                 }
             })
             .collect(),
