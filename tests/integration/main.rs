@@ -11,3 +11,4 @@ mod permissions;
 mod spiffe;
 mod views;
 mod violations;
+mod violations_live;

@@ -1,0 +1,284 @@
+//! The live violations feed end to end against a real nats-server writing
+//! its log to a file: through the console path (feed task -> `update` ->
+//! `render` on a TestBackend) and through the real binary (`warden report
+//! violations`). Every violation once, attributed, right kind and subject;
+//! log rotation.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use tokio::sync::mpsc;
+use warden::app::msg::Msg;
+use warden::app::state::{AppState, ViewId};
+use warden::app::table::Clock;
+use warden::app::update::update;
+use warden::app::violations_feed::{self, Batch, NatsSource, Sources};
+use warden::nats::sys::SysClient;
+use warden::sandbox::nats_server::NatsServer;
+use warden::ui::render::render;
+use warden::ui::theme::Theme;
+use warden::violations::ViolationKind;
+
+const CONFIG: &str = r#"
+logtime: true
+accounts {
+  APP { users = [
+    { user: tentacle.ns.wf, password: pw, permissions: {
+        publish: { allow: ["tentacular.ns.wf.>"] },
+        subscribe: { allow: ["tentacular.ns.wf.>", "_INBOX.>"] } } }
+  ] }
+  SYS { users = [ { user: sys, password: sys } ] }
+}
+system_account: SYS
+"#;
+
+const USER: &str = "tentacle.ns.wf";
+
+async fn connect(url: &str, user: &str, pw: &str, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+    async_nats::ConnectOptions::with_user_and_password(user.into(), pw.into()).name(name).connect(url).await
+}
+
+/// The workload steps outside its permissions and someone logs in with a
+/// wrong password: 4 violations (the failed login arrives twice on the
+/// wire, AUTH.ERR and $G DISCONNECT, and is counted once).
+async fn violate(tent: &async_nats::Client, url: &str) {
+    tent.publish("forbidden.x", "hi".into()).await.unwrap();
+    let _s1 = tent.subscribe("secret.>").await.unwrap();
+    tent.publish("tentacular.ns.wf.ok", "fine".into()).await.unwrap();
+    tent.flush().await.unwrap();
+    assert!(connect(url, USER, "wrong", "badpw").await.is_err());
+}
+
+fn rows_of(s: &AppState, kind: ViolationKind, subject: Option<&str>) -> Vec<String> {
+    s.violations
+        .live
+        .newest()
+        .filter(|r| r.violation.kind == kind && r.violation.subject.as_deref() == subject)
+        .map(|r| r.identity.clone())
+        .collect()
+}
+
+struct Console {
+    state: AppState,
+    rx: mpsc::Receiver<Batch>,
+}
+
+impl Console {
+    async fn until(&mut self, what: &str, done: impl Fn(&AppState) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !done(&self.state) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some(b)) => {
+                    update(&mut self.state, Msg::Violations(b));
+                }
+                _ => panic!(
+                    "timed out waiting for {what}; rows: {:#?}; sources: {:?}",
+                    self.state.violations.live.newest().collect::<Vec<_>>(),
+                    self.state.violations.sources
+                ),
+            }
+        }
+    }
+}
+
+fn draw(s: &AppState, w: u16, h: u16) -> String {
+    let mut s = s.clone();
+    update(&mut s, Msg::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(&s, &Theme::builtin("default").unwrap(), f)).unwrap();
+    t.backend().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_feed_every_violation_once_attributed_across_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(dir.path(), "n1", CONFIG).unwrap();
+    let url = server.url();
+    let tent = connect(&url, USER, "pw", "wf-app").await.unwrap();
+    let sys = connect(&url, "sys", "sys", "warden").await.unwrap();
+
+    // What the console knows: the connections (so the attributor knows the user).
+    let mut state = AppState::new(url.clone(), "test".into(), Clock::system());
+    let conns = warden::app::worker::fetch(&SysClient::new(sys.clone()), ViewId::Conns).await;
+    update(&mut state, conns);
+    assert!(state.violations.pipeline.attributor.records().iter().any(|r| r.key == "ns/wf"));
+
+    let (tx, rx) = mpsc::channel(16);
+    let _feed = violations_feed::start(
+        Sources {
+            nats: Some(NatsSource::Now(sys.clone())),
+            files: vec![server.log_path.clone()],
+            ..Default::default()
+        },
+        tx,
+    );
+    let mut c = Console { state, rx };
+    c.until("both sources", |s| s.violations.sources.iter().filter(|x| x.state.is_ok()).count() == 2).await;
+
+    violate(&tent, &url).await;
+    // Sentinels after them: once these are in, everything before is too.
+    tent.publish("sentinel.log", "x".into()).await.unwrap();
+    tent.flush().await.unwrap();
+    let _ = connect(&url, "sentinel", "x", "s").await;
+    c.until("violations and sentinels", |s| {
+        rows_of(s, ViolationKind::PublishDenied, Some("sentinel.log")).len() == 1
+            && s.violations.live.newest().any(|r| r.violation.user.as_deref() == Some("sentinel"))
+    })
+    .await;
+
+    let s = &c.state;
+    assert_eq!(rows_of(s, ViolationKind::PublishDenied, Some("forbidden.x")), vec!["ns/wf"]);
+    assert_eq!(rows_of(s, ViolationKind::SubscribeDenied, Some("secret.>")), vec!["ns/wf"]);
+    assert_eq!(rows_of(s, ViolationKind::AuthFailed, None).iter().filter(|i| *i == "ns/wf").count(), 1);
+    assert_eq!(s.violations.live.len(), 5, "{:#?}", s.violations.live.newest().collect::<Vec<_>>());
+    assert!(s.violations.per_minute >= 5);
+
+    // The view, through the keys.
+    let mut s = c.state.clone();
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('0'))));
+    assert_eq!(s.view, ViewId::Violations);
+    let screen = draw(&s, 160, 30);
+    assert!(
+        screen.contains("forbidden.x") && screen.contains("ns/wf") && screen.contains("subscribe denied"),
+        "{screen}"
+    );
+    assert!(screen.contains("viol/min"), "{screen}");
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('v'))));
+    let screen = draw(&s, 160, 30);
+    assert!(screen.contains("Violations by identity x subject x kind"), "{screen}");
+    // Jump to the identity's permissions.
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('v'))));
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('i'))));
+    assert_eq!(s.view, ViewId::Permissions);
+    assert!(!s.table().filter.is_empty());
+
+    // Rotation: rename, SIGUSR1 (nats-server reopens its log).
+    let rotated = dir.path().join("n1.log.1");
+    std::fs::rename(&server.log_path, &rotated).unwrap();
+    // SAFETY: plain kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(server.pid().unwrap() as i32, libc::SIGUSR1) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log_path.exists() {
+        assert!(Instant::now() < deadline, "server did not reopen its log");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tent.publish("after.rotation", "x".into()).await.unwrap();
+    tent.flush().await.unwrap();
+    c.until("after rotation", |s| rows_of(s, ViolationKind::PublishDenied, Some("after.rotation")).len() == 1).await;
+    assert_eq!(c.state.violations.live.len(), 6);
+    assert_eq!(rows_of(&c.state, ViolationKind::PublishDenied, Some("forbidden.x")).len(), 1);
+}
+
+fn warden_cmd(home: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_violations_json_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(dir.path(), "n1", CONFIG).unwrap();
+    let url = server.url();
+    let tent = connect(&url, USER, "pw", "wf-app").await.unwrap();
+    let log = server.log_path.to_string_lossy().into_owned();
+    let env = crate::harness::sys_env(&url);
+    let mut child =
+        warden_cmd(dir.path(), &["report", "violations", "--duration", "6s", "--server-log", &log, "-o", "json"], &env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (etx, erx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = etx.send(l);
+        }
+    });
+    let mut watching = 0;
+    let mut seen = vec![];
+    while watching < 2 {
+        let l = erx.recv_timeout(Duration::from_secs(10)).unwrap_or_else(|_| panic!("report not ready: {seen:?}"));
+        if l.starts_with("watching ") {
+            watching += 1;
+        }
+        seen.push(l);
+    }
+    violate(&tent, &url).await;
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(out.status.success(), "{:?}", out);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let find = |kind: &str, subject: Option<&str>| {
+        rows.iter()
+            .filter(|r| r["kind"] == kind && r["subject"].as_str() == subject && r["user"] == USER)
+            .map(|r| r["identity"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(find("publish_denied", Some("forbidden.x")), vec!["ns/wf"], "{rows:#?}");
+    assert_eq!(find("subscribe_denied", Some("secret.>")), vec!["ns/wf"], "{rows:#?}");
+    assert_eq!(find("auth_failed", None), vec!["ns/wf"], "{rows:#?}");
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    // Log lines name their file, events their server.
+    let by_kind = |k: &str| rows.iter().find(|r| r["kind"] == k).unwrap()["server"].clone();
+    assert_eq!(by_kind("publish_denied"), "n1.log");
+    assert_eq!(by_kind("auth_failed"), "n1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_follow_prints_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(dir.path(), "n1", CONFIG).unwrap();
+    let url = server.url();
+    let tent = connect(&url, USER, "pw", "wf-app").await.unwrap();
+    let log = server.log_path.to_string_lossy().into_owned();
+    // Log file only (no NATS credentials: events are not readable).
+    let env = vec![("NATS_URL", url.clone()), ("NATS_USER", "nobody".to_string()), ("NATS_PASSWORD", "x".into())];
+    let mut child = warden_cmd(
+        dir.path(),
+        &["report", "violations", "--follow", "--duration", "4s", "--server-log", &log, "-o", "json"],
+        &env,
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (etx, erx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = etx.send(l);
+        }
+    });
+    loop {
+        let l = erx.recv_timeout(Duration::from_secs(10)).expect("report not ready");
+        if l.starts_with("watching file") {
+            break;
+        }
+    }
+    tent.publish("forbidden.one", "x".into()).await.unwrap();
+    tent.publish("forbidden.two", "x".into()).await.unwrap();
+    tent.flush().await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(out.status.success(), "{:?}", out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let subjects: Vec<&str> = lines.iter().map(|l| l["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, vec!["forbidden.one", "forbidden.two"], "{text}");
+    // No NATS identity data: attributed by the user named in the log line.
+    assert_eq!(lines[0]["identity"], "user:APP/tentacle.ns.wf");
+}
