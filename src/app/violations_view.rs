@@ -218,7 +218,7 @@ pub fn group_columns() -> Vec<Column<GroupRow>> {
             cell: |r, _| if r.subject.is_empty() { "-".into() } else { r.subject.clone() },
         },
         Column { title: "COUNT", width: 7, priority: 0, cell: |r, _| r.count.to_string() },
-        Column { title: "LAST/MIN", width: 15, priority: 1, cell: |r, _| r.spark.clone() },
+        Column { title: "LAST 15 MIN", width: 15, priority: 1, cell: |r, _| r.spark.clone() },
         Column { title: "FIRST", width: 8, priority: 2, cell: |r, _| hms(r.first_seen) },
         Column { title: "LAST", width: 8, priority: 1, cell: |r, _| hms(r.last_seen) },
         Column { title: "SERVER", width: 10, priority: 3, cell: |r, _| r.last.server.clone().unwrap_or_default() },

@@ -282,3 +282,110 @@ async fn report_follow_prints_json_lines() {
     // No NATS identity data: attributed by the user named in the log line.
     assert_eq!(lines[0]["identity"], "user:APP/tentacle.ns.wf");
 }
+
+// ---- snapshots (fixed state: no clock, no network) ----
+
+const NOW: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
+
+fn fixed_violation(i: u64) -> warden::violations::Violation {
+    let wf = ["hn-digest", "pager", "billing", "crawler"][i as usize % 4];
+    let (kind, subject) = match i % 5 {
+        0 | 1 => (ViolationKind::PublishDenied, Some(format!("tentacular.payments.{wf}.events"))),
+        2 => (ViolationKind::SubscribeDenied, Some("tentacular.payments.>".to_string())),
+        3 => (ViolationKind::AuthFailed, None),
+        _ => (ViolationKind::PublishDenied, Some("_INBOX.forbidden".to_string())),
+    };
+    warden::violations::Violation {
+        at: None,
+        server: Some(["nats-0", "nats-1", "nats-2"][i as usize % 3].into()),
+        server_id: Some(format!("NSRV{i}")),
+        kind,
+        account: Some("APP".into()),
+        account_name: None,
+        user: Some(format!("tentacle.tent-dev.{wf}")),
+        client_name: Some(format!("{wf}-client")),
+        client_addr: Some(format!("10.0.0.{i}:4{i:04}")),
+        cid: Some(100 + i),
+        subject,
+        queue: None,
+        reason: (kind == ViolationKind::AuthFailed).then(|| "Authentication Failure".into()),
+    }
+}
+
+fn fixed_state() -> AppState {
+    let mut s = AppState::new("nats://nats.prod:4222".into(), "context prod".into(), Clock { now_unix: NOW });
+    s.conn.link = warden::app::state::Link::Connected;
+    s.conn.account = Some("SYS".into());
+    s.view = ViewId::Violations;
+    // Known identities for two of the four workloads.
+    s.violations.pipeline.set_attributor(warden::violations::Attributor::new(
+        ["hn-digest", "pager"]
+            .iter()
+            .map(|wf| warden::violations::IdentityRecord {
+                key: format!("tent-dev/{wf}"),
+                account: Some("APP".into()),
+                user: Some(format!("tentacle.tent-dev.{wf}")),
+                ..Default::default()
+            })
+            .collect(),
+    ));
+    // Three minutes of history, a storm in the last one.
+    for (minute, n) in [(-2i64, 3u64), (-1, 4), (0, 40)] {
+        let at = Clock { now_unix: NOW + minute * 60 };
+        let violations = (0..n).map(|i| fixed_violation(i + (minute + 2) as u64 * 100)).collect();
+        update(&mut s, Msg::Violations(Batch { at: Some(at), violations, sources: vec![] }));
+    }
+    update(
+        &mut s,
+        Msg::Violations(Batch {
+            at: Some(Clock { now_unix: NOW }),
+            violations: vec![],
+            sources: vec![
+                warden::app::violations_feed::SourceState { name: "events".into(), state: Ok("".into()) },
+                warden::app::violations_feed::SourceState {
+                    name: "pod nats/nats-2/nats".into(),
+                    state: Err("forbidden: get pods/log".into()),
+                },
+            ],
+        }),
+    );
+    s
+}
+
+#[test]
+fn violations_view_snapshots() {
+    let s = fixed_state();
+    assert!(s.violations.rate_jumped, "40 in the current minute after 3 and 4");
+    insta::assert_snapshot!("violations_live_80x24", draw(&s, 80, 24));
+    insta::assert_snapshot!("violations_live_200x50", draw(&s, 200, 50));
+    let mut g = s.clone();
+    update(&mut g, Msg::Key(KeyEvent::from(KeyCode::Char('v'))));
+    insta::assert_snapshot!("violations_grouped_80x24", draw(&g, 80, 24));
+    insta::assert_snapshot!("violations_grouped_200x50", draw(&g, 200, 50));
+    // Paused with detail, filtered.
+    let mut p = s.clone();
+    for k in [KeyCode::Char('p'), KeyCode::Down, KeyCode::Down, KeyCode::Enter] {
+        update(&mut p, Msg::Key(KeyEvent::from(k)));
+    }
+    update(
+        &mut p,
+        Msg::Violations(Batch {
+            at: Some(Clock { now_unix: NOW }),
+            violations: vec![fixed_violation(7)],
+            sources: vec![],
+        }),
+    );
+    insta::assert_snapshot!("violations_paused_detail_200x50", draw(&p, 200, 50));
+    let mut f = s.clone();
+    update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Char('/'))));
+    for c in "subscribe".chars() {
+        update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Char(c))));
+    }
+    update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    assert!(f.violations.live.newest().count() > f.violations.live.matched());
+    insta::assert_snapshot!("violations_filtered_80x24", draw(&f, 80, 24));
+    // Grant is not in this build: said so, nothing pretended.
+    update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Char('+'))));
+    let (_, msg) = f.status.clone().unwrap();
+    assert!(msg.contains("not available in this build") && msg.contains("grant subscribe"), "{msg}");
+}
