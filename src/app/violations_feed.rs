@@ -61,6 +61,9 @@ pub struct PodLogs {
     pub containers: Vec<String>,
     /// How often pods are listed (new pods, restarts).
     pub relist: Duration,
+    /// Read the logs of the pods running at start from their beginning
+    /// (default: only new lines; pods that appear later are read whole).
+    pub from_start: bool,
 }
 
 /// The NATS pod logs to follow, when Kubernetes is configured and reachable
@@ -79,6 +82,7 @@ pub async fn pod_logs(
             selector: section.nats_pods.clone(),
             containers: section.nats_containers.clone(),
             relist: Duration::from_secs(5),
+            from_start: false,
         }),
         _ => None,
     }
@@ -305,6 +309,7 @@ async fn pods_source(p: PodLogs, tx: mpsc::Sender<Raw>) {
     let last_seen: Arc<std::sync::Mutex<HashMap<(String, String, String), chrono::DateTime<chrono::Utc>>>> =
         Arc::default();
     let mut listed_ok: Option<bool> = None;
+    let mut first_listing = true;
     loop {
         match api.list(&ListParams::default().labels(&p.selector)).await {
             Ok(list) => {
@@ -326,10 +331,18 @@ async fn pods_source(p: PodLogs, tx: mpsc::Sender<Raw>) {
                         if !running_phase || running.get(&key).is_some_and(|h| !h.is_finished()) {
                             continue;
                         }
-                        let h = tokio::spawn(follow_pod(p.client.clone(), key.clone(), last_seen.clone(), tx.clone()));
+                        let at_end = first_listing && !p.from_start;
+                        let h = tokio::spawn(follow_pod(
+                            p.client.clone(),
+                            key.clone(),
+                            last_seen.clone(),
+                            at_end,
+                            tx.clone(),
+                        ));
                         running.insert(key, h);
                     }
                 }
+                first_listing = false;
             }
             Err(e) => {
                 if listed_ok != Some(false) {
@@ -351,17 +364,41 @@ async fn pods_source(p: PodLogs, tx: mpsc::Sender<Raw>) {
 
 type Seen = Arc<std::sync::Mutex<HashMap<(String, String, String), chrono::DateTime<chrono::Utc>>>>;
 
-async fn follow_pod(client: kube::Client, key: (String, String, String), seen: Seen, tx: mpsc::Sender<Raw>) {
+/// Follows one container's log. `at_end`: only lines from now on (the
+/// pods running when warden started). A reconnect asks from the last line
+/// it saw and skips what it already had; a restarted container's log is new.
+async fn follow_pod(
+    client: kube::Client,
+    key: (String, String, String),
+    seen: Seen,
+    at_end: bool,
+    tx: mpsc::Sender<Raw>,
+) {
     let (ns, pod, container) = &key;
     let name = format!("pod {ns}/{pod}/{container}");
     let label: Arc<str> = Arc::from(pod.as_str());
     let api: Api<Pod> = Api::namespaced(client, ns);
-    let since = seen.lock().ok().and_then(|m| m.get(&key).copied());
+    let since = {
+        let mut m = match seen.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        match m.get(&key).copied() {
+            Some(t) => Some(t),
+            // Lines older than now were before warden: skipped below.
+            None if at_end => {
+                m.insert(key.clone(), chrono::Utc::now());
+                None
+            }
+            None => None,
+        }
+    };
     let lp = LogParams {
         container: Some(container.clone()),
         follow: true,
         timestamps: true,
         since_seconds: since.map(|t| (chrono::Utc::now() - t).num_seconds().max(0) + 1),
+        tail_lines: (at_end && since.is_none()).then_some(0),
         ..Default::default()
     };
     let stream = match api.log_stream(pod, &lp).await {

@@ -30,7 +30,7 @@ pub struct ViolationsFlags {
     /// violations: how long to watch (default 30s; with --follow: until interrupted)
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
-    /// violations: read the --server-log files from their start, not only new lines
+    /// violations: read the --server-log files and the NATS pod logs from their start, not only new lines
     #[arg(long)]
     pub from_start: bool,
 }
@@ -58,10 +58,14 @@ const IDENTITY_REFRESH: Duration = Duration::from_secs(30);
 
 pub async fn run(ctx: &ReportContext, opts: Options, output: Output, out: &mut impl Write) -> Result<()> {
     let mut state = AppState::new(connect::redact_url(&ctx.nats.url), ctx.nats.source.clone(), Clock::system());
+    let pods = violations_feed::pod_logs(&ctx.kube, &ctx.kube_section)
+        .await
+        .map(|p| violations_feed::PodLogs { from_start: opts.from_start, ..p });
     let sys = match connect::connect(&ctx.nats, None).await {
         Ok(c) => Some(SysClient::new(c)),
-        Err(e) if !opts.server_logs.is_empty() => {
-            eprintln!("warning: no NATS connection ({e:#}): only the log files are read");
+        // Logs alone still show permission violations.
+        Err(e) if !opts.server_logs.is_empty() || pods.is_some() => {
+            eprintln!("warning: no NATS connection ({e:#}): only logs are read");
             None
         }
         Err(e) => return Err(e),
@@ -69,7 +73,6 @@ pub async fn run(ctx: &ReportContext, opts: Options, output: Output, out: &mut i
     if let Some(sys) = &sys {
         refresh_identities(sys, &mut state).await;
     }
-    let pods = violations_feed::pod_logs(&ctx.kube, &ctx.kube_section).await;
     let sources = Sources {
         nats: sys.as_ref().map(|s| NatsSource::Now(s.client().clone())),
         files: opts.server_logs.clone(),

@@ -389,3 +389,129 @@ fn violations_view_snapshots() {
     let (_, msg) = f.status.clone().unwrap();
     assert!(msg.contains("not available in this build") && msg.contains("grant subscribe"), "{msg}");
 }
+
+// ---- NATS pod logs through the Kubernetes API (the double) ----
+
+fn pod_line(user: &str, subject: &str) -> String {
+    format!(
+        r#"[1] 2026/11/23 09:08:33.763031 [ERR] 10.0.0.5:51318 - cid:8 - "v2.16.0:go:wf-app" - "APP/user:{user}" - Publish Violation - Subject "{subject}""#
+    )
+}
+
+async fn kube_double() -> (warden::sandbox::kube_double::KubeDouble, kube::Client, tempfile::TempDir) {
+    use warden::sandbox::kube_double::{KubeDouble, KubeDoubleConfig};
+    let double = KubeDouble::start(KubeDoubleConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    double.write_kubeconfig(&path, "double").unwrap();
+    let kc = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.unwrap();
+    (double, kube::Client::try_from(cfg).unwrap(), dir)
+}
+
+const NATS_LABEL: (&str, &str) = ("app.kubernetes.io/name", "nats");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_logs_followed_through_restarts_and_new_pods() {
+    let (double, client, _dir) = kube_double().await;
+    let k = double.state();
+    k.add_pod("nats", "nats-0", &[NATS_LABEL], &["nats", "reloader"]);
+    k.add_pod("default", "other", &[("app", "other")], &["nats"]);
+    k.append_pod_log("nats", "nats-0", "nats", &pod_line(USER, "before.start"));
+
+    let mut state = AppState::new("nats://x".into(), "test".into(), Clock::system());
+    state.violations.pipeline.set_attributor(warden::violations::Attributor::new(vec![
+        warden::violations::IdentityRecord {
+            key: "ns/wf".into(),
+            account: Some("APP".into()),
+            user: Some(USER.into()),
+            ..Default::default()
+        },
+    ]));
+    let (tx, rx) = mpsc::channel(16);
+    let pods = violations_feed::PodLogs {
+        client,
+        selector: "app.kubernetes.io/name=nats".into(),
+        containers: vec!["nats".into()],
+        relist: Duration::from_millis(200),
+        from_start: false,
+    };
+    let _feed = violations_feed::start(Sources { pods: Some(pods), ..Default::default() }, tx);
+    let mut c = Console { state, rx };
+    let following = |s: &AppState, name: &str| s.violations.sources.iter().any(|x| x.name == name && x.state.is_ok());
+    c.until("nats-0 followed", |s| following(s, "pod nats/nats-0/nats")).await;
+
+    k.append_pod_log("nats", "nats-0", "nats", "[INF] not a violation");
+    k.append_pod_log("nats", "nats-0", "nats", &pod_line(USER, "pod.one"));
+    k.append_pod_log("nats", "nats-0", "reloader", &pod_line(USER, "not.followed.container"));
+    k.append_pod_log("default", "other", "nats", &pod_line(USER, "not.a.nats.pod"));
+    c.until("pod.one", |s| rows_of(s, ViolationKind::PublishDenied, Some("pod.one")).len() == 1).await;
+
+    // A restart ends the stream; the new container is followed from its start.
+    k.restart_pod("nats", "nats-0").unwrap();
+    k.append_pod_log("nats", "nats-0", "nats", &pod_line(USER, "after.restart"));
+    c.until("after.restart", |s| rows_of(s, ViolationKind::PublishDenied, Some("after.restart")).len() == 1).await;
+
+    // A pod that appears later is read whole.
+    k.add_pod("nats", "nats-1", &[NATS_LABEL], &["nats"]);
+    k.append_pod_log("nats", "nats-1", "nats", &pod_line(USER, "new.pod"));
+    c.until("new.pod", |s| rows_of(s, ViolationKind::PublishDenied, Some("new.pod")).len() == 1).await;
+    // Sentinel on nats-0: everything before it is in.
+    k.append_pod_log("nats", "nats-0", "nats", &pod_line(USER, "sentinel"));
+    c.until("sentinel", |s| rows_of(s, ViolationKind::PublishDenied, Some("sentinel")).len() == 1).await;
+
+    let s = &c.state;
+    let subjects: Vec<String> =
+        s.violations.live.newest().map(|r| r.violation.subject.clone().unwrap_or_default()).collect();
+    assert_eq!(subjects.len(), 4, "{subjects:?}");
+    for subj in ["pod.one", "after.restart", "new.pod", "sentinel"] {
+        assert_eq!(subjects.iter().filter(|x| *x == subj).count(), 1, "{subjects:?}");
+    }
+    assert!(s.violations.live.newest().all(|r| r.identity == "ns/wf"));
+    let r = s.violations.live.newest().find(|r| r.violation.subject.as_deref() == Some("new.pod")).unwrap();
+    assert_eq!(r.violation.server.as_deref(), Some("nats-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_follow_reads_pod_logs_through_the_binary() {
+    let (double, _client, dir) = kube_double().await;
+    let k = double.state();
+    k.add_pod("nats", "nats-0", &[NATS_LABEL], &["nats"]);
+    let kubeconfig = dir.path().join("kubeconfig").to_string_lossy().into_owned();
+    // No NATS server at all: the pod logs alone.
+    let env = vec![("NATS_URL", "nats://127.0.0.1:1".to_string())];
+    let mut child = warden_cmd(
+        dir.path(),
+        &["report", "violations", "--follow", "--duration", "5s", "--kubeconfig", &kubeconfig, "-o", "json"],
+        &env,
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (etx, erx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = etx.send(l);
+        }
+    });
+    let mut seen = vec![];
+    loop {
+        let l = tokio::task::block_in_place(|| erx.recv_timeout(Duration::from_secs(10)))
+            .unwrap_or_else(|_| panic!("report not ready: {seen:?}"));
+        if l.starts_with("watching pod nats/nats-0/nats") {
+            break;
+        }
+        seen.push(l);
+    }
+    k.append_pod_log("nats", "nats-0", "nats", &pod_line(USER, "via.binary"));
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(out.status.success(), "{:?}", out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["subject"], "via.binary");
+    assert_eq!(lines[0]["kind"], "publish_denied");
+    assert_eq!(lines[0]["server"], "nats-0");
+}
