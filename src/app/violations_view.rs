@@ -150,8 +150,11 @@ pub struct GroupRow {
     pub last_seen: i64,
     /// Per-minute counts, oldest first, ending with the current minute.
     pub per_minute: Vec<u32>,
-    #[serde(skip)]
-    pub last: Violation,
+    /// Of the latest violation in the group.
+    pub server: String,
+    pub user: String,
+    pub account: String,
+    pub client: String,
     #[serde(skip)]
     spark: String,
     #[serde(skip)]
@@ -159,18 +162,22 @@ pub struct GroupRow {
 }
 
 impl GroupRow {
+    /// About ten allocations per group: the grouped view rebuilds up to
+    /// `group_capacity` of these at most once a second.
     pub fn from_group(g: &Group, now: i64) -> GroupRow {
-        let mut per_minute = g.history.buckets((now.max(0) as u64) / 60);
-        let keep = SPARK_MINUTES.min(per_minute.len());
-        per_minute = per_minute.split_off(per_minute.len() - keep);
-        let search = format!(
-            "{} {} {} {}",
-            g.key.identity,
-            g.key.subject,
-            g.key.kind.as_str(),
-            g.last.server.as_deref().unwrap_or("")
-        )
-        .to_lowercase();
+        let minute = (now.max(0) as u64) / 60;
+        let per_minute: Vec<u32> = (0..SPARK_MINUTES as u64)
+            .rev()
+            .map(|back| minute.checked_sub(back).map_or(0, |m| g.history.at(m)))
+            .collect();
+        let l = &g.last;
+        let server = l.server.clone().unwrap_or_default();
+        let mut search = String::with_capacity(g.key.identity.len() + g.key.subject.len() + server.len() + 24);
+        for part in [g.key.identity.as_str(), g.key.subject.as_str(), g.key.kind.as_str(), server.as_str()] {
+            search.push_str(part);
+            search.push(' ');
+        }
+        search.make_ascii_lowercase();
         GroupRow {
             identity: g.key.identity.clone(),
             subject: g.key.subject.clone(),
@@ -180,7 +187,10 @@ impl GroupRow {
             last_seen: g.last_seen as i64,
             spark: sparkline(&per_minute),
             per_minute,
-            last: g.last.clone(),
+            server,
+            user: l.user.clone().unwrap_or_default(),
+            account: l.account_name.clone().or_else(|| l.account.clone()).unwrap_or_default(),
+            client: l.client_name.clone().unwrap_or_default(),
             search,
         }
     }
@@ -221,7 +231,7 @@ pub fn group_columns() -> Vec<Column<GroupRow>> {
         Column { title: "LAST 15 MIN", width: 15, priority: 1, cell: |r, _| r.spark.clone() },
         Column { title: "FIRST", width: 8, priority: 2, cell: |r, _| hms(r.first_seen) },
         Column { title: "LAST", width: 8, priority: 1, cell: |r, _| hms(r.last_seen) },
-        Column { title: "SERVER", width: 10, priority: 3, cell: |r, _| r.last.server.clone().unwrap_or_default() },
+        Column { title: "SERVER", width: 10, priority: 3, cell: |r, _| r.server.clone() },
     ]
 }
 
@@ -245,9 +255,10 @@ impl TableRow for GroupRow {
             ("First seen", hms(self.first_seen)),
             ("Last seen", hms(self.last_seen)),
             ("Per minute", self.per_minute.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ")),
-            ("Last user", self.last.user.clone().unwrap_or_default()),
-            ("Last account", account_of(&self.last)),
-            ("Last client", self.last.client_name.clone().unwrap_or_default()),
+            ("Last server", self.server.clone()),
+            ("Last user", self.user.clone()),
+            ("Last account", self.account.clone()),
+            ("Last client", self.client.clone()),
             ("Keys", "i: permissions of the identity  +: grant  X: revoke".into()),
         ]
     }
@@ -438,12 +449,32 @@ impl ViolationsState {
         self.rate_jumped = self.pipeline.store.rate_jumped(now);
     }
 
-    /// Rebuilds the grouped rows from the store: O(groups).
+    /// Rebuilds the grouped rows from the store: O(groups), at most once
+    /// a second while the grouped view is shown. Keeps the selection on
+    /// the same group.
     pub fn rebuild_groups(&mut self) {
         let now = self.now;
         let mut rows: Vec<GroupRow> = self.pipeline.store.groups().map(|g| GroupRow::from_group(g, now)).collect();
-        rows.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen.cmp(&a.last_seen)));
-        self.groups.replace(rows, now);
+        rows.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(b.last_seen.cmp(&a.last_seen)));
+        let p = &mut self.groups;
+        let old = p.selected().map(|r| (r.identity.clone(), r.subject.clone(), r.kind));
+        let needle = p.table.filter.to_lowercase();
+        p.table.visible.clear();
+        p.table.visible.extend(
+            rows.iter().enumerate().filter(|(_, r)| needle.is_empty() || r.search.contains(&needle)).map(|(i, _)| i),
+        );
+        if let Some((id, subj, kind)) = old
+            && let Some(pos) = p.table.visible.iter().position(|&i| {
+                let r = &rows[i];
+                r.kind == kind && r.identity == id && r.subject == subj
+            })
+        {
+            p.table.selected = pos;
+        }
+        p.table.clamp();
+        p.rows = rows;
+        p.fetched_at = Some(now);
+        p.stale = None;
         self.groups_dirty = false;
         self.groups_built_at = now;
     }
@@ -684,7 +715,7 @@ pub fn target(s: &AppState) -> Option<Target> {
     if v.grouped {
         v.groups.selected().map(|g| Target {
             identity: g.identity.clone(),
-            user: g.last.user.clone(),
+            user: (!g.user.is_empty()).then(|| g.user.clone()),
             subject: (!g.subject.is_empty()).then(|| g.subject.clone()),
             kind: g.kind,
         })
@@ -707,7 +738,7 @@ mod tests {
             at: None,
             server: Some("n1".into()),
             server_id: None,
-            kind: if i % 2 == 0 { ViolationKind::PublishDenied } else { ViolationKind::SubscribeDenied },
+            kind: if i.is_multiple_of(2) { ViolationKind::PublishDenied } else { ViolationKind::SubscribeDenied },
             account: Some("APP".into()),
             account_name: None,
             user: Some(format!("u{}", i % 3)),
