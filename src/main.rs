@@ -27,6 +27,7 @@ fn run(mut cli: Cli) -> Result<()> {
     let nats = config::resolve_nats(&cli.nats, &file)?;
     let rt = tokio::runtime::Runtime::new()?;
     let kube = kube_settings(&cli, &file);
+    let naming = file.naming()?;
     match cli.command.take().unwrap_or(Command::Console) {
         Command::Console => {
             let opts = console_options(&cli, &file, nats, kube)?;
@@ -35,13 +36,13 @@ fn run(mut cli: Cli) -> Result<()> {
         }
         Command::Sandbox { headless, dir } => rt.block_on(sandbox(&cli, headless, dir)),
         Command::Report { kind: report::Kind::Violations, output, violations } => {
-            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone() };
+            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
             let mut out = std::io::stdout();
             let opts = report::violations::Options::new(&violations, cli.server_logs.clone())?;
             rt.block_on(report::violations::run(&ctx, opts, output, &mut out))
         }
         Command::Report { kind, output, .. } => {
-            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone() };
+            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
             let mut out = std::io::stdout().lock();
             rt.block_on(report::run(&ctx, kind, output, &mut out))
         }
@@ -56,6 +57,7 @@ fn run(mut cli: Cli) -> Result<()> {
                 signing: warden::identity::cli::signing_config(&keys, &file.signing)?,
                 read_only: cli.read_only || file.read_only,
                 no_kube: keys.no_kube,
+                naming,
             };
             let mut out = std::io::stdout().lock();
             rt.block_on(warden::identity::cli::run(env, &action, &mut out)).map(|_| ())
@@ -82,6 +84,7 @@ fn console_options(
         read_only: cli.read_only || file.read_only,
         signing: warden::identity::cli::signing_config(&no_keys, &file.signing)?,
         server_logs: cli.server_logs.clone(),
+        naming: file.naming()?,
     })
 }
 

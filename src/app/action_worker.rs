@@ -23,6 +23,7 @@ pub struct ActionSettings {
     pub kube_section: KubeSection,
     pub signing: SigningConfig,
     pub audit_log: PathBuf,
+    pub naming: crate::identity::naming::Naming,
 }
 
 pub fn spawn(settings: ActionSettings, tx: mpsc::Sender<Msg>) -> mpsc::UnboundedSender<Request> {
@@ -64,6 +65,7 @@ async fn run_one(
         signing: s.signing.clone(),
         actor: actor.clone(),
         settle: Duration::from_secs(3),
+        naming: s.naming.clone(),
     };
     let (step_tx, mut step_rx) = mpsc::unbounded_channel::<Step>();
     let fwd_tx = tx.clone();

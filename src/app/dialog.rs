@@ -12,7 +12,7 @@ use tui_input::backend::crossterm::EventHandler;
 use super::keys::Action;
 use super::msg::{Cmd, Outcome};
 use super::state::{AppState, Level, ViewId};
-use crate::identity::jwt_actions::{ActionReport, IdentityName, Request, RevokeTarget, Step};
+use crate::identity::jwt_actions::{ActionReport, Dir, IdentityName, Request, RevokeTarget, Step};
 
 pub const FORM_FIELDS: [&str; 4] = ["identity (namespace/workload)", "account", "ttl", "creds file (optional)"];
 
@@ -33,6 +33,39 @@ impl Default for RegisterForm {
     }
 }
 
+pub const GRANT_FIELDS: [&str; 2] = ["direction (publish / subscribe)", "subject"];
+
+/// The grant / ungrant form for one identity.
+#[derive(Debug, Clone)]
+pub struct GrantForm {
+    pub name: IdentityName,
+    pub remove: bool,
+    pub fields: [Input; 2],
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+impl GrantForm {
+    pub fn new(name: IdentityName, remove: bool) -> GrantForm {
+        GrantForm { name, remove, fields: [Input::new("publish".into()), Input::default()], focus: 1, error: None }
+    }
+
+    pub fn request(&self) -> Result<Request, String> {
+        let dir = match self.fields[0].value().trim() {
+            "publish" | "pub" | "p" => Dir::Publish,
+            "subscribe" | "sub" | "s" => Dir::Subscribe,
+            other => return Err(format!("direction {other:?}: publish or subscribe")),
+        };
+        let subject = self.fields[1].value().trim().to_string();
+        crate::nats::subject::validate_pattern(&subject).map_err(|e| format!("subject {subject:?}: {e}"))?;
+        Ok(if self.remove {
+            Request::ungrant(self.name.clone(), dir, subject)
+        } else {
+            Request::grant(self.name.clone(), dir, subject)
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Button {
     Cancel,
@@ -42,6 +75,7 @@ pub enum Button {
 #[derive(Debug, Clone)]
 pub enum Dialog {
     Register(Box<RegisterForm>),
+    Grant(Box<GrantForm>),
     Confirm {
         request: Request,
         question: String,
@@ -95,6 +129,25 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
                 s.dialog = Some(Dialog::Register(form));
             }
         },
+        Dialog::Grant(mut form) => match k.code {
+            KeyCode::Esc => {}
+            KeyCode::Tab | KeyCode::Down | KeyCode::BackTab | KeyCode::Up => {
+                form.focus = 1 - form.focus;
+                s.dialog = Some(Dialog::Grant(form));
+            }
+            KeyCode::Enter => match form.request() {
+                Ok(req) => return propose(s, req),
+                Err(e) => {
+                    form.error = Some(e);
+                    s.dialog = Some(Dialog::Grant(form));
+                }
+            },
+            _ => {
+                form.fields[form.focus].handle_event(&Event::Key(k));
+                form.error = None;
+                s.dialog = Some(Dialog::Grant(form));
+            }
+        },
         Dialog::Confirm { request, question, focus } => match k.code {
             KeyCode::Esc | KeyCode::Char('n') => {}
             KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab | KeyCode::Char('h' | 'l') => {
@@ -115,6 +168,48 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
     }
     let _ = KeyModifiers::NONE;
     Outcome::redraw()
+}
+
+/// Any view's way to run an identity action (e.g. the Violations view's
+/// "grant this subject to this identity": `propose(s, Request::grant(name,
+/// dir, subject))`): refused in read-only mode; destructive actions and
+/// over-broad grants ask first (Cancel is the default); the rest start.
+pub fn propose(s: &mut AppState, req: Request) -> Outcome {
+    if s.read_only {
+        s.status = Some((Level::Warn, "read-only: no changes are offered".into()));
+        return Outcome::redraw();
+    }
+    let question = match &req {
+        Request::Grant { name, dir, subject, .. } if req.needs_broad_confirmation() => Some(format!(
+            "{subject} is over-broad: it reaches beyond one tentacle's subjects. Grant {} {subject} to {name} anyway?",
+            crate::identity::jwt_actions::dir_word(*dir)
+        )),
+        Request::Ungrant { name, dir, subject, .. } => Some(format!(
+            "Remove {} {subject} from {name}? Its JWT is re-minted without it.",
+            crate::identity::jwt_actions::dir_word(*dir)
+        )),
+        r if r.is_destructive() => Some(format!("{} {}?", capitalized(r.verb()), r.target())),
+        _ => None,
+    };
+    match question {
+        Some(question) => {
+            // The confirmation is the explicit consent an over-broad grant needs.
+            let request = match req {
+                Request::Grant { name, dir, subject, creds_out, .. } => {
+                    Request::Grant { name, dir, subject, allow_broad: true, creds_out }
+                }
+                other => other,
+            };
+            s.dialog = Some(Dialog::Confirm { request, question, focus: Button::Cancel });
+            Outcome::redraw()
+        }
+        None => start(s, req),
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
 fn start(s: &mut AppState, req: Request) -> Outcome {
@@ -159,6 +254,13 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                 name,
                 reason: format!("denied in the console by {}", s.conn.user.clone().unwrap_or_default()),
             },
+            None => return need_name(s),
+        },
+        Action::Grant | Action::Ungrant => match name {
+            Some(name) => {
+                s.dialog = Some(Dialog::Grant(Box::new(GrantForm::new(name, a == Action::Ungrant))));
+                return Outcome::redraw();
+            }
             None => return need_name(s),
         },
         Action::Revoke => {

@@ -28,14 +28,14 @@ pub enum Action {
     Deny,
     Renew,
     Revoke,
+    Grant,
+    Ungrant,
     /// Violations: pause / follow the live list.
     Pause,
     /// Violations: live list / grouped.
     Group,
     /// Violations: the selected identity's permissions.
     JumpIdentity,
-    /// Violations: grant the denied subject.
-    Grant,
 }
 
 pub struct Binding {
@@ -166,9 +166,15 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding {
         label: "+",
-        keys: &[(KeyCode::Char('+'), N)],
+        keys: &[(KeyCode::Char('+'), N), (KeyCode::Char('+'), S)],
         action: Action::Grant,
-        help: "grant the denied subject (violations)",
+        help: "grant a subject (identities); the denied subject (violations)",
+    },
+    Binding {
+        label: "-",
+        keys: &[(KeyCode::Char('-'), N)],
+        action: Action::Ungrant,
+        help: "ungrant a subject, asks first (identities)",
     },
     Binding {
         label: "q ctrl-c",

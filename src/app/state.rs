@@ -209,6 +209,10 @@ pub struct AppState {
     pub status: Option<(Level, String)>,
     pub read_only: bool,
     pub quit: bool,
+    /// Naming templates (`[naming]`): user name <-> identity, scope.
+    pub naming: crate::identity::naming::Naming,
+    /// Kubernetes names (workload label, creds label) from the config.
+    pub kube_section: crate::config::file::KubeSection,
 }
 
 impl AppState {
@@ -241,6 +245,9 @@ impl AppState {
             status: None,
             read_only: false,
             quit: false,
+            naming: crate::identity::naming::Naming::with_defaults(crate::config::file::DEFAULT_TRUST_DOMAIN)
+                .expect("default naming compiles"),
+            kube_section: Default::default(),
         }
     }
 

@@ -91,7 +91,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             let what = ev.what;
             s.kube.apply(ev);
             rebuild_kube_panels(s, Some(what));
-            if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets) {
+            if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets | Watched::ClusterSpiffeIds) {
                 super::identities::rebuild(s);
                 super::violations_view::refresh_attributor(s);
             }
@@ -240,11 +240,19 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         Action::Tester if s.view == ViewId::Permissions => {
             s.mode = Mode::Tester(Input::new(s.tester_subject.clone().unwrap_or_default()))
         }
-        Action::Pause | Action::Group | Action::JumpIdentity | Action::Grant => {
+        Action::Pause | Action::Group | Action::JumpIdentity => {
             return super::violations_view::on_action(s, a);
         }
-        Action::Revoke if s.view == ViewId::Violations => return super::violations_view::on_action(s, a),
-        Action::Register | Action::Approve | Action::Deny | Action::Renew | Action::Revoke => {
+        Action::Revoke | Action::Grant if s.view == ViewId::Violations => {
+            return super::violations_view::on_action(s, a);
+        }
+        Action::Register
+        | Action::Approve
+        | Action::Deny
+        | Action::Renew
+        | Action::Revoke
+        | Action::Grant
+        | Action::Ungrant => {
             return super::dialog::on_action(s, a);
         }
         Action::Tester => {

@@ -17,6 +17,8 @@ use super::msg::Outcome;
 use super::state::{AppState, Level, Panel, ViewId};
 use super::table::{Clock, Column, Searchable, TableRow, TableState};
 use super::violations_feed::{Batch, SourceState};
+use crate::identity::jwt_actions::{IdentityName, Request};
+use crate::identity::permissions::Dir;
 use crate::violations::store::Group;
 use crate::violations::{Attributor, IdentityRecord, Pipeline, StoreConfig, Violation, ViolationKind};
 
@@ -629,26 +631,44 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
             None => no_selection(s),
         },
         Action::Grant => {
-            if s.read_only {
-                s.status = Some((Level::Warn, "read-only: no changes are offered".into()));
-                return Outcome::redraw();
-            }
-            match target(s) {
-                Some(t) => {
-                    let dir = match t.kind {
-                        ViolationKind::SubscribeDenied => "subscribe",
-                        _ => "publish",
-                    };
-                    let what = match (&t.subject, t.kind) {
-                        (Some(subj), ViolationKind::PublishDenied | ViolationKind::SubscribeDenied) => {
-                            format!("grant {dir} {subj} to {}", t.identity)
-                        }
-                        _ => format!("grant to {} ({} has no subject)", t.identity, t.kind.as_str()),
-                    };
-                    s.status = Some((Level::Warn, format!("{what}: grant is not available in this build")));
+            let Some(t) = target(s) else { return no_selection(s) };
+            let dir = match t.kind {
+                ViolationKind::PublishDenied => Dir::Publish,
+                ViolationKind::SubscribeDenied => Dir::Subscribe,
+                k => {
+                    s.status = Some((Level::Warn, format!("grant: a {} has no subject to grant", k.as_str())));
+                    return Outcome::redraw();
+                }
+            };
+            let Some(subject) = t.subject.clone() else { return no_selection(s) };
+            match IdentityName::parse(&t.identity) {
+                // The identities' grant (JWT mode). One key on a violation
+                // must not widen permissions by itself: it always asks
+                // (Cancel is the default); over-broad subjects say so.
+                Ok(name) => {
+                    let req = Request::grant(name.clone(), dir, subject.clone());
+                    if s.read_only || req.needs_broad_confirmation() {
+                        return super::dialog::propose(s, req);
+                    }
+                    let question = format!(
+                        "Grant {} {subject} to {name}? It was denied: {}. The identity's JWT is re-minted with it.",
+                        crate::identity::jwt_actions::dir_word(dir),
+                        t.kind.as_str()
+                    );
+                    s.dialog = Some(super::dialog::Dialog::Confirm {
+                        request: req,
+                        question,
+                        focus: super::dialog::Button::Cancel,
+                    });
                     Outcome::redraw()
                 }
-                None => no_selection(s),
+                Err(_) => {
+                    s.status = Some((
+                        Level::Warn,
+                        format!("grant {subject}: {} is not a known identity (namespace/workload)", t.identity),
+                    ));
+                    Outcome::redraw()
+                }
             }
         }
         Action::Revoke => {

@@ -18,6 +18,28 @@ pub struct ConfigFile {
     pub nats: NatsSection,
     pub kubernetes: KubeSection,
     pub signing: SigningSection,
+    pub naming: NamingSection,
+}
+
+/// The trust domain used when `[naming] trust_domain` is not set.
+pub const DEFAULT_TRUST_DOMAIN: &str = "tentacular.local";
+
+/// `[naming]`: the trust domain and the naming templates (every field
+/// optional; defaults from the brief, section 1).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct NamingSection {
+    pub trust_domain: Option<String>,
+    #[serde(flatten)]
+    pub templates: crate::identity::naming::NamingConfig,
+}
+
+impl NamingSection {
+    /// The compiled templates (errors name the bad template or trust domain).
+    pub fn naming(&self) -> Result<crate::identity::naming::Naming> {
+        let td = self.trust_domain.as_deref().unwrap_or(DEFAULT_TRUST_DOMAIN);
+        crate::identity::naming::Naming::new(td, &self.templates).context("[naming] in the config file")
+    }
 }
 
 /// Where the JWT-mode signing keys are (paths to nsc seed / creds files, or
@@ -95,6 +117,11 @@ pub struct NatsSection {
 }
 
 impl ConfigFile {
+    /// The naming templates of `[naming]`.
+    pub fn naming(&self) -> Result<crate::identity::naming::Naming> {
+        self.naming.naming()
+    }
+
     /// Reads the file; a missing file is an empty config, a malformed one an error.
     pub fn load(path: &Path) -> Result<ConfigFile> {
         match std::fs::read_to_string(path) {
@@ -102,5 +129,25 @@ impl ConfigFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
+    }
+}
+
+#[cfg(test)]
+mod naming_tests {
+    use super::*;
+
+    #[test]
+    fn naming_section_deserializes_into_naming_config() {
+        let f: ConfigFile =
+            toml::from_str("[naming]\ntrust_domain = \"prod.example\"\nnats_user = \"wf.{namespace}.{workload}\"\n")
+                .unwrap();
+        let nm = f.naming().unwrap();
+        let id = crate::identity::naming::IdentityName::parse("a/b").unwrap();
+        assert_eq!(nm.trust_domain, "prod.example");
+        assert_eq!(nm.nats_user(&id), "wf.a.b");
+        assert_eq!(nm.subject_scope(&id), "tentacular.a.b.>");
+        assert_eq!(ConfigFile::default().naming().unwrap().trust_domain, DEFAULT_TRUST_DOMAIN);
+        let bad: ConfigFile = toml::from_str("[naming]\nspiffe_id = \"nope\"\n").unwrap();
+        assert!(bad.naming().is_err());
     }
 }

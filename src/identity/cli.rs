@@ -83,6 +83,50 @@ pub enum IdentityCmd {
         #[arg(long = "identity-creds", id = "identity_creds")]
         creds: Option<PathBuf>,
     },
+    /// Add an explicit (cross-tentacle) subject to the identity's user JWT
+    Grant {
+        /// NAMESPACE/WORKLOAD
+        name: String,
+        #[command(flatten)]
+        subject: GrantSubject,
+        /// Allow an over-broad subject (`>`, `*.>`, a leading wildcard)
+        #[arg(long)]
+        allow_broad: bool,
+        /// The identity's creds file (when Kubernetes is not used)
+        #[arg(long)]
+        creds_out: Option<PathBuf>,
+    },
+    /// Remove an explicit subject granted before (the scope stays)
+    Ungrant {
+        /// NAMESPACE/WORKLOAD
+        name: String,
+        #[command(flatten)]
+        subject: GrantSubject,
+        /// The identity's creds file (when Kubernetes is not used)
+        #[arg(long)]
+        creds_out: Option<PathBuf>,
+    },
+}
+
+/// Exactly one of `--publish SUBJECT` / `--subscribe SUBJECT`.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct GrantSubject {
+    #[arg(long)]
+    pub publish: Option<String>,
+    #[arg(long)]
+    pub subscribe: Option<String>,
+}
+
+impl GrantSubject {
+    fn get(&self) -> (super::jwt_actions::Dir, String) {
+        use super::jwt_actions::Dir;
+        match (&self.publish, &self.subscribe) {
+            (Some(p), _) => (Dir::Publish, p.clone()),
+            (None, Some(s)) => (Dir::Subscribe, s.clone()),
+            (None, None) => unreachable!("clap requires one"),
+        }
+    }
 }
 
 impl IdentityCmd {
@@ -106,6 +150,20 @@ impl IdentityCmd {
             },
             IdentityCmd::Revoke { target, account, creds } => {
                 Request::Revoke { target: RevokeTarget::parse(target)?, account: account.clone(), creds: creds.clone() }
+            }
+            IdentityCmd::Grant { name, subject, allow_broad, creds_out } => {
+                let (dir, subject) = subject.get();
+                Request::Grant {
+                    name: IdentityName::parse(name)?,
+                    dir,
+                    subject,
+                    allow_broad: *allow_broad,
+                    creds_out: creds_out.clone(),
+                }
+            }
+            IdentityCmd::Ungrant { name, subject, creds_out } => {
+                let (dir, subject) = subject.get();
+                Request::Ungrant { name: IdentityName::parse(name)?, dir, subject, creds_out: creds_out.clone() }
             }
         })
     }
@@ -133,6 +191,7 @@ pub struct CliEnv {
     pub signing: SigningConfig,
     pub read_only: bool,
     pub no_kube: bool,
+    pub naming: super::naming::Naming,
 }
 
 /// A Kubernetes connection when one is configured and reachable.
@@ -165,6 +224,7 @@ pub async fn run(env: CliEnv, cmd: &IdentityCmd, out: &mut impl std::io::Write) 
         signing: env.signing,
         actor: audit::actor(),
         settle: Duration::from_secs(3),
+        naming: env.naming.clone(),
     };
     let report = super::jwt_actions::run(&ctx, &req, |_| {}).await;
     for l in report.lines() {

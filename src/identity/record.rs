@@ -23,6 +23,17 @@ pub struct IdentitySpec {
     pub subscribe: Vec<String>,
     /// Lifetime of minted JWTs (humantime, e.g. "24h").
     pub ttl: String,
+    /// Explicit cross-tentacle subjects added by grant (removed by ungrant).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<GrantEntry>,
+}
+
+/// One explicit grant: `direction` is `publish` or `subscribe`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GrantEntry {
+    pub direction: String,
+    pub subject: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -41,6 +41,8 @@ pub struct ConsoleOptions {
     pub signing: crate::identity::jwt_actions::SigningConfig,
     /// nats-server log files followed for permission violations.
     pub server_logs: Vec<std::path::PathBuf>,
+    /// Naming templates (`[naming]` in the config file).
+    pub naming: crate::identity::naming::Naming,
 }
 
 /// Runs the interactive console until the user quits or a signal arrives.
@@ -66,12 +68,15 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
             kube_section: opts.kube_section.clone(),
             signing: opts.signing.clone(),
             audit_log: crate::identity::audit::default_path(),
+            naming: opts.naming.clone(),
         },
         tx.clone(),
     );
     spawn_ticker(tx.clone());
     let mut state = AppState::new(redact_url(&opts.nats.url), opts.nats.source.clone(), Clock::system());
     state.read_only = opts.read_only;
+    state.naming = opts.naming.clone();
+    state.kube_section = opts.kube_section.clone();
     state.kube_contexts = crate::kube::client::context_names(&opts.kube);
 
     let mut guard = terminal::enter()?;

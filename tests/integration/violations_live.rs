@@ -384,10 +384,31 @@ fn violations_view_snapshots() {
     update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Enter)));
     assert!(f.violations.live.newest().count() > f.violations.live.matched());
     insta::assert_snapshot!("violations_filtered_80x24", draw(&f, 80, 24));
-    // Grant is not in this build: said so, nothing pretended.
+    // Grant from the selected violation: the identities' grant action,
+    // which asks first for an over-broad subject (Cancel is the default).
+    update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Char('+'))));
+    match &f.dialog {
+        Some(warden::app::dialog::Dialog::Confirm { request, question, focus }) => {
+            assert_eq!(request.verb(), "grant");
+            assert!(request.target().contains("tent-dev/pager"), "{}", request.target());
+            assert!(question.contains("Grant subscribe tentacular.payments.> to tent-dev/pager"), "{question}");
+            assert_eq!(*focus, warden::app::dialog::Button::Cancel);
+        }
+        other => panic!("expected the grant confirmation, got {other:?} / {:?}", f.status),
+    }
+    insta::assert_snapshot!("violations_grant_confirm_80x24", draw(&f, 80, 24));
+    update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    assert!(f.dialog.is_none(), "enter on Cancel closes");
+    // An identity that is not namespace/workload: said so, nothing pretended.
+    update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Down)));
+    update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Down)));
     update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Char('+'))));
     let (_, msg) = f.status.clone().unwrap();
-    assert!(msg.contains("not available in this build") && msg.contains("grant subscribe"), "{msg}");
+    assert!(msg.contains("is not a known identity"), "{msg}");
+    // Revoke without a JWT identity for it: not available, said so.
+    update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Char('X'))));
+    let (_, msg) = f.status.clone().unwrap();
+    assert!(msg.contains("revoke") && msg.contains("not available in this build"), "{msg}");
 }
 
 // ---- NATS pod logs through the Kubernetes API (the double) ----
