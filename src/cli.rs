@@ -28,6 +28,10 @@ pub struct Cli {
     /// Config file (default $XDG_CONFIG_HOME/warden/config.toml)
     #[arg(long, global = true, env = "WARDEN_CONFIG")]
     pub config: Option<PathBuf>,
+    /// nats-server log file to follow for permission violations (repeatable;
+    /// rotation and truncation are followed)
+    #[arg(long = "server-log", global = true, value_name = "PATH")]
+    pub server_logs: Vec<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -41,6 +45,8 @@ pub enum Command {
         kind: report::Kind,
         #[arg(long, short = 'o', value_enum, default_value = "table")]
         output: report::Output,
+        #[command(flatten)]
+        violations: report::violations::ViolationsFlags,
     },
     /// A whole world on this machine: nats-server, a Kubernetes API double
     /// seeded with a fleet, simulated workloads, and the console

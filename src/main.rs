@@ -35,7 +35,13 @@ fn run(mut cli: Cli) -> Result<()> {
             rt.block_on(console::run(opts))
         }
         Command::Sandbox { headless, dir } => rt.block_on(sandbox(&cli, headless, dir)),
-        Command::Report { kind, output } => {
+        Command::Report { kind: report::Kind::Violations, output, violations } => {
+            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
+            let mut out = std::io::stdout();
+            let opts = report::violations::Options::new(&violations, cli.server_logs.clone())?;
+            rt.block_on(report::violations::run(&ctx, opts, output, &mut out))
+        }
+        Command::Report { kind, output, .. } => {
             let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
             let mut out = std::io::stdout().lock();
             rt.block_on(report::run(&ctx, kind, output, &mut out))
@@ -77,6 +83,7 @@ fn console_options(
         theme,
         read_only: cli.read_only || file.read_only,
         signing: warden::identity::cli::signing_config(&no_keys, &file.signing)?,
+        server_logs: cli.server_logs.clone(),
         naming: file.naming()?,
     })
 }

@@ -30,6 +30,12 @@ pub enum Action {
     Revoke,
     Grant,
     Ungrant,
+    /// Violations: pause / follow the live list.
+    Pause,
+    /// Violations: live list / grouped.
+    Group,
+    /// Violations: the selected identity's permissions.
+    JumpIdentity,
 }
 
 pub struct Binding {
@@ -108,7 +114,7 @@ pub const KEYMAP: &[Binding] = &[
         help: "previous view",
     },
     // Digits are matched in `action_for` (view n of the tab line).
-    Binding { label: "1…9", keys: &[], action: Action::Show(ViewId::Servers), help: "jump to view n" },
+    Binding { label: "1…9 0", keys: &[], action: Action::Show(ViewId::Servers), help: "jump to view n (0: 10th)" },
     Binding {
         label: "t",
         keys: &[(KeyCode::Char('t'), N)],
@@ -138,13 +144,31 @@ pub const KEYMAP: &[Binding] = &[
         label: "X",
         keys: &[(KeyCode::Char('X'), S)],
         action: Action::Revoke,
-        help: "revoke, asks first (identities)",
+        help: "revoke, asks first (identities, violations)",
+    },
+    Binding {
+        label: "p",
+        keys: &[(KeyCode::Char('p'), N)],
+        action: Action::Pause,
+        help: "pause / follow the live list (violations)",
+    },
+    Binding {
+        label: "v",
+        keys: &[(KeyCode::Char('v'), N)],
+        action: Action::Group,
+        help: "live list / grouped by identity x subject x kind (violations)",
+    },
+    Binding {
+        label: "i",
+        keys: &[(KeyCode::Char('i'), N)],
+        action: Action::JumpIdentity,
+        help: "permissions of the violation's identity (violations)",
     },
     Binding {
         label: "+",
         keys: &[(KeyCode::Char('+'), N), (KeyCode::Char('+'), S)],
         action: Action::Grant,
-        help: "grant a subject (identities)",
+        help: "grant a subject (identities); the denied subject (violations)",
     },
     Binding {
         label: "-",
@@ -162,10 +186,11 @@ pub const KEYMAP: &[Binding] = &[
 
 /// The action bound to a key in normal mode.
 pub fn action_for(key: &KeyEvent) -> Option<Action> {
-    if let KeyCode::Char(c @ '1'..='9') = key.code
+    if let KeyCode::Char(c @ '0'..='9') = key.code
         && key.modifiers - KeyModifiers::SHIFT == KeyModifiers::NONE
     {
-        return ViewId::ALL.get(c as usize - '1' as usize).map(|v| Action::Show(*v));
+        let n = if c == '0' { 9 } else { c as usize - '1' as usize };
+        return ViewId::ALL.get(n).map(|v| Action::Show(*v));
     }
     // Shift is implied by the character for printable keys; compare without it.
     let mods = if matches!(key.code, KeyCode::Char(_)) { key.modifiers - KeyModifiers::SHIFT } else { key.modifiers };
@@ -185,6 +210,7 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("accounts", &["account", "acc"], "NATS accounts (JWT mode)"),
     ("identities", &["identity", "ids", "users"], "identities: users live and recorded"),
     ("expiry", &["expiries", "exp"], "JWTs by time left"),
+    ("violations", &["viol", "violation"], "live authorization violations"),
     ("ctx", &["context"], "Kubernetes context: :ctx NAME"),
     ("help", &["h"], "key help"),
     ("quit", &["q", "q!", "exit"], "quit warden"),
@@ -234,6 +260,8 @@ mod tests {
         assert_eq!(action_for(&k(KeyCode::Char('d'), C)), None);
         assert_eq!(action_for(&k(KeyCode::Char('2'), N)), Some(Action::Show(ViewId::Conns)));
         assert_eq!(action_for(&k(KeyCode::Char('9'), N)), Some(Action::Show(ViewId::Expiry)));
+        assert_eq!(action_for(&k(KeyCode::Char('0'), N)), Some(Action::Show(ViewId::Violations)));
+        assert_eq!(action_for(&k(KeyCode::Char('+'), N)), Some(Action::Grant));
         assert_eq!(action_for(&k(KeyCode::Char('?'), S)), Some(Action::Help));
     }
 

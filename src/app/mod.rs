@@ -18,4 +18,6 @@ pub mod spire_views;
 pub mod state;
 pub mod table;
 pub mod update;
+pub mod violations_feed;
+pub mod violations_view;
 pub mod worker;

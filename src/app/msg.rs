@@ -42,6 +42,8 @@ pub enum Msg {
     Tick(Clock),
     ActionStep(crate::identity::jwt_actions::Step),
     ActionDone(crate::identity::jwt_actions::ActionReport),
+    /// Parsed violations from the live feed (at most every 100 ms).
+    Violations(super::violations_feed::Batch),
     /// SIGTERM/SIGHUP/SIGINT.
     Signal(&'static str),
 }

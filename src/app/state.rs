@@ -21,10 +21,11 @@ pub enum ViewId {
     Accounts,
     Identities,
     Expiry,
+    Violations,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 9] = [
+    pub const ALL: [ViewId; 10] = [
         ViewId::Servers,
         ViewId::Conns,
         ViewId::Entries,
@@ -34,6 +35,7 @@ impl ViewId {
         ViewId::Accounts,
         ViewId::Identities,
         ViewId::Expiry,
+        ViewId::Violations,
     ];
 
     pub fn title(self) -> &'static str {
@@ -47,6 +49,7 @@ impl ViewId {
             ViewId::Accounts => "Accounts",
             ViewId::Identities => "Identities",
             ViewId::Expiry => "Expiry",
+            ViewId::Violations => "Violations",
         }
     }
 
@@ -62,6 +65,7 @@ impl ViewId {
             ViewId::Accounts => "accounts",
             ViewId::Identities => "identities",
             ViewId::Expiry => "expiry",
+            ViewId::Violations => "violations",
         }
     }
 
@@ -77,6 +81,7 @@ impl ViewId {
             ViewId::Accounts => "acct",
             ViewId::Identities => "ids",
             ViewId::Expiry => "exp",
+            ViewId::Violations => "viol",
         }
     }
 
@@ -186,6 +191,8 @@ pub struct AppState {
     pub accounts: Panel<super::accounts::AccountRow>,
     pub identities: Panel<super::identities::IdentityRow>,
     pub expiry: Panel<super::expiry::ExpiryRow>,
+    /// Live violations: store, live list, groups, feed sources.
+    pub violations: super::violations_view::ViolationsState,
     /// An open identity-action dialog (form, confirmation, result).
     pub dialog: Option<super::dialog::Dialog>,
     /// Every identity's rules (the Permissions view and the tester read them).
@@ -226,6 +233,7 @@ impl AppState {
             accounts: Panel::default(),
             identities: Panel::default(),
             expiry: Panel::default(),
+            violations: Default::default(),
             dialog: None,
             perm_sets: Vec::new(),
             tester_subject: None,
@@ -260,6 +268,7 @@ impl AppState {
             ViewId::Accounts => &mut self.accounts.table,
             ViewId::Identities => &mut self.identities.table,
             ViewId::Expiry => &mut self.expiry.table,
+            ViewId::Violations => self.violations.table_mut(),
         }
     }
 
@@ -274,6 +283,7 @@ impl AppState {
             ViewId::Accounts => &self.accounts.table,
             ViewId::Identities => &self.identities.table,
             ViewId::Expiry => &self.expiry.table,
+            ViewId::Violations => self.violations.table(),
         }
     }
 
@@ -288,6 +298,7 @@ impl AppState {
             ViewId::Accounts => self.accounts.set_filter(f),
             ViewId::Identities => self.identities.set_filter(f),
             ViewId::Expiry => self.expiry.set_filter(f),
+            ViewId::Violations => self.violations.set_filter(f),
         }
     }
 
@@ -302,6 +313,7 @@ impl AppState {
             ViewId::Accounts => self.accounts.rows.len(),
             ViewId::Identities => self.identities.rows.len(),
             ViewId::Expiry => self.expiry.rows.len(),
+            ViewId::Violations => self.violations.row_count(),
         }
     }
 }

@@ -67,6 +67,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                     s.conns.errors = errors;
                     rebuild_permissions(s);
                     super::identities::rebuild(s);
+                    super::violations_view::refresh_attributor(s);
                 }
                 Err(e) => s.conns.mark_stale(&e),
             }
@@ -92,6 +93,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             rebuild_kube_panels(s, Some(what));
             if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets | Watched::ClusterSpiffeIds) {
                 super::identities::rebuild(s);
+                super::violations_view::refresh_attributor(s);
             }
             Outcome::redraw()
         }
@@ -121,6 +123,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                     s.accounts.replace(rows, at.now_unix);
                     s.accounts.errors = errors;
                     super::identities::rebuild(s);
+                    super::violations_view::refresh_attributor(s);
                 }
                 Err(e) => s.accounts.mark_stale(&e),
             }
@@ -130,7 +133,8 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             s.clock = c;
             Outcome::redraw()
         }
-        Msg::Tick(_) => Outcome::none(),
+        Msg::Tick(c) => super::violations_view::on_tick(s, c),
+        Msg::Violations(b) => super::violations_view::on_batch(s, b),
         Msg::ActionStep(step) => super::dialog::on_step(s, step),
         Msg::ActionDone(report) => super::dialog::on_done(s, report),
         Msg::Signal(name) => {
@@ -235,6 +239,12 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         Action::Show(v) => return show(s, v),
         Action::Tester if s.view == ViewId::Permissions => {
             s.mode = Mode::Tester(Input::new(s.tester_subject.clone().unwrap_or_default()))
+        }
+        Action::Pause | Action::Group | Action::JumpIdentity => {
+            return super::violations_view::on_action(s, a);
+        }
+        Action::Revoke | Action::Grant if s.view == ViewId::Violations => {
+            return super::violations_view::on_action(s, a);
         }
         Action::Register
         | Action::Approve
@@ -353,6 +363,7 @@ pub fn set_permissions(s: &mut AppState, sets: Vec<crate::identity::permissions:
     let rows = permissions::rows(&s.perm_sets);
     s.perms.replace(rows, s.clock.now_unix);
     retest(s);
+    super::violations_view::refresh_attributor(s);
 }
 
 fn set_filter(s: &mut AppState, f: String) {

@@ -19,12 +19,29 @@ use crate::nats::types::StatszMsg;
 
 /// Starts the worker; returns where to send it commands.
 pub fn spawn(settings: NatsSettings, refresh: Duration, tx: mpsc::Sender<Msg>) -> mpsc::UnboundedSender<Cmd> {
+    spawn_sharing(settings, refresh, tx, None)
+}
+
+/// Like [`spawn`]; once connected, the client is also handed to `share`
+/// (the violations feed subscribes on it: one connection, not two).
+pub fn spawn_sharing(
+    settings: NatsSettings,
+    refresh: Duration,
+    tx: mpsc::Sender<Msg>,
+    share: Option<tokio::sync::oneshot::Sender<async_nats::Client>>,
+) -> mpsc::UnboundedSender<Cmd> {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(settings, refresh, tx, cmd_rx));
+    tokio::spawn(run(settings, refresh, tx, cmd_rx, share));
     cmd_tx
 }
 
-async fn run(settings: NatsSettings, refresh: Duration, tx: mpsc::Sender<Msg>, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
+async fn run(
+    settings: NatsSettings,
+    refresh: Duration,
+    tx: mpsc::Sender<Msg>,
+    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    share: Option<tokio::sync::oneshot::Sender<async_nats::Client>>,
+) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<ConnEvent>();
     let link_tx = tx.clone();
     tokio::spawn(async move {
@@ -61,6 +78,9 @@ async fn run(settings: NatsSettings, refresh: Duration, tx: mpsc::Sender<Msg>, m
         return;
     }
     spawn_statsz_feed(client.clone(), tx.clone());
+    if let Some(share) = share {
+        let _ = share.send(client.clone());
+    }
 
     let mut tick = interval(refresh);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);

@@ -14,6 +14,7 @@ use crate::config::file::KubeSection;
 use crate::kube::client::KubeSettings;
 
 pub mod spire;
+pub mod violations;
 use crate::nats::connect;
 use crate::nats::sys::SysClient;
 
@@ -32,6 +33,9 @@ pub enum Kind {
     Expiry,
     /// SPIRE entries, ClusterSPIFFEIDs and agents (Kubernetes + pods/exec)
     Spire,
+    /// Authorization violations seen live for a while (--duration) or
+    /// followed (--follow): system events, --server-log files, NATS pod logs
+    Violations,
 }
 
 /// Everything a report may need to connect to.
@@ -82,6 +86,10 @@ pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl
     if kind == Kind::Spire {
         return spire::run(&ctx.kube, &ctx.kube_section, output, out).await;
     }
+    if kind == Kind::Violations {
+        let opts = violations::Options::new(&violations::ViolationsFlags::default(), vec![])?;
+        return violations::run(ctx, opts, output, out).await;
+    }
     let client = connect::connect(&ctx.nats, None).await?;
     let sys = SysClient::new(client);
     let clock = Clock::system();
@@ -97,6 +105,7 @@ pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl
             }
         }
         Kind::Spire => unreachable!("handled above"),
+        Kind::Violations => unreachable!("handled above"),
         Kind::Conns => {
             let (rows, errors) = conns::fetch(&sys).await?;
             if rows.is_empty() && errors.is_empty() && servers::fetch(&sys).await?.is_empty() {

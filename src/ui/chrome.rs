@@ -19,12 +19,11 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
         Link::Disconnected => ("○", "disconnected".to_string(), th.error),
         Link::Closed => ("○", "closed".to_string(), th.error),
     };
-    let mut banner = vec![
-        Span::styled(" warden ", th.title),
-        Span::styled(format!("{dot} {link} "), link_style),
-        Span::styled(format!("{} ", s.conn.url), th.text),
-        Span::styled(format!("({}) ", s.conn.source), th.muted),
-    ];
+    let mut banner = vec![Span::styled(" warden ", th.title), Span::styled(format!("{dot} {link} "), link_style)];
+    // The violation rate comes early: it must survive narrow terminals.
+    super::violations_ui::banner(&mut banner, s, th);
+    banner.push(Span::styled(format!("{} ", s.conn.url), th.text));
+    banner.push(Span::styled(format!("({}) ", s.conn.source), th.muted));
     if let Some(a) = &s.conn.account {
         banner.push(Span::styled("account ", th.muted));
         banner.push(Span::styled(format!("{a} "), th.accent));
@@ -41,16 +40,16 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     // Every tab with its count when that fits; else names with the current
     // one's count; else short names. Always the number to press.
     let count = |v: ViewId| s.row_count(v);
-    let tiers: [Vec<String>; 3] = [
-        ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{}({}) ", n + 1, v.tab(), count(*v))).collect(),
+    let tiers: [Vec<String>; 4] = [
+        ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{}({}) ", (n + 1) % 10, v.tab(), count(*v))).collect(),
         ViewId::ALL
             .iter()
             .enumerate()
             .map(|(n, v)| {
                 if *v == s.view {
-                    format!(" {}:{}({}) ", n + 1, v.tab(), count(*v))
+                    format!(" {}:{}({}) ", (n + 1) % 10, v.tab(), count(*v))
                 } else {
-                    format!(" {}:{} ", n + 1, v.tab())
+                    format!(" {}:{} ", (n + 1) % 10, v.tab())
                 }
             })
             .collect(),
@@ -59,15 +58,26 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
             .enumerate()
             .map(|(n, v)| {
                 if *v == s.view {
-                    format!(" {}:{}({}) ", n + 1, v.tab(), count(*v))
+                    format!(" {}:{}({}) ", (n + 1) % 10, v.tab(), count(*v))
                 } else {
-                    format!(" {}:{} ", n + 1, v.short())
+                    format!(" {}:{} ", (n + 1) % 10, v.short())
+                }
+            })
+            .collect(),
+        ViewId::ALL
+            .iter()
+            .enumerate()
+            .map(|(n, v)| {
+                if *v == s.view {
+                    format!(" {}:{}({}) ", (n + 1) % 10, v.short(), count(*v))
+                } else {
+                    format!(" {}:{} ", (n + 1) % 10, v.short())
                 }
             })
             .collect(),
     ];
     let fits = |l: &Vec<String>| l.iter().map(|t| t.chars().count()).sum::<usize>() <= area.width as usize;
-    let labels = tiers.iter().find(|l| fits(l)).unwrap_or(&tiers[2]).clone();
+    let labels = tiers.iter().find(|l| fits(l)).unwrap_or(&tiers[3]).clone();
     let mut tabs = Vec::new();
     for (label, v) in labels.into_iter().zip(ViewId::ALL) {
         let style = if v == s.view { th.selected.patch(th.accent) } else { th.muted };

@@ -39,6 +39,8 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     /// Signing keys for identity actions (from the config file).
     pub signing: crate::identity::jwt_actions::SigningConfig,
+    /// nats-server log files followed for permission violations.
+    pub server_logs: Vec<std::path::PathBuf>,
     /// Naming templates (`[naming]` in the config file).
     pub naming: crate::identity::naming::Naming,
 }
@@ -47,7 +49,17 @@ pub struct ConsoleOptions {
 pub async fn run(opts: ConsoleOptions) -> Result<()> {
     let (tx, rx) = mpsc::channel(1024);
     terminal::spawn_signal_task(tx.clone())?;
-    let cmds = worker::spawn(opts.nats.clone(), opts.refresh, tx.clone());
+    let (share_tx, share_rx) = tokio::sync::oneshot::channel();
+    let cmds = worker::spawn_sharing(opts.nats.clone(), opts.refresh, tx.clone(), Some(share_tx));
+    let _feed = crate::app::violations_feed::spawn_console(
+        crate::app::violations_feed::Sources {
+            nats: Some(crate::app::violations_feed::NatsSource::Later(share_rx)),
+            files: opts.server_logs.clone(),
+            files_from_start: false,
+            pods: crate::app::violations_feed::pod_logs(&opts.kube, &opts.kube_section).await,
+        },
+        tx.clone(),
+    );
     let kube_cmds = kube_worker::spawn(opts.kube.clone(), opts.kube_section.clone(), SPIRE_REFRESH, tx.clone());
     let actions = crate::app::action_worker::spawn(
         crate::app::action_worker::ActionSettings {

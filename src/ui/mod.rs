@@ -9,3 +9,4 @@ pub mod render;
 pub mod table;
 pub mod terminal;
 pub mod theme;
+pub mod violations_ui;

@@ -41,6 +41,7 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
         ViewId::Accounts => draw_panel(f, list, side, s, th, &s.accounts, "Accounts"),
         ViewId::Identities => draw_panel(f, list, side, s, th, &s.identities, "Identities"),
         ViewId::Expiry => draw_panel(f, list, side, s, th, &s.expiry, "Expiry"),
+        ViewId::Violations => super::violations_ui::draw(f, list, side, s, th),
     }
     chrome::footer(f, foot, s, th);
     if s.help {
@@ -52,7 +53,7 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
 }
 
 /// A table view of `panel`, with the selected row's detail in `side`.
-fn draw_panel<R: TableRow>(
+pub(super) fn draw_panel<R: TableRow>(
     f: &mut Frame,
     list: Rect,
     side: Option<Rect>,
@@ -81,7 +82,7 @@ fn split_for_detail(body: Rect, detail: bool) -> (Rect, Option<Rect>) {
     (parts[0], Some(parts[1]))
 }
 
-fn view_table<'a, R>(
+pub(super) fn view_table<'a, R>(
     s: &'a AppState,
     p: &'a Panel<R>,
     cols: &'a [crate::app::table::Column<R>],
@@ -116,6 +117,6 @@ fn view_table<'a, R>(
     TableView { title, columns: cols, rows: &p.rows, state: t, clock: &s.clock, empty }
 }
 
-fn hms(unix: i64) -> String {
+pub(super) fn hms(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0).map(|t| t.format("%H:%M:%SZ").to_string()).unwrap_or_default()
 }

@@ -90,8 +90,9 @@ impl Attributor {
         if let Some(user) = v.user.as_deref()
             && let Some(candidates) = self.by_principal.get(user)
         {
+            // `$G` is where a client sits before it authenticated: no account yet.
             let account_ok = |r: &IdentityRecord| match (&r.account, &v.account) {
-                (Some(ra), Some(va)) => ra == va || v.account_name.as_deref() == Some(ra.as_str()),
+                (Some(ra), Some(va)) if va != "$G" => ra == va || v.account_name.as_deref() == Some(ra.as_str()),
                 _ => true,
             };
             if let Some(r) = candidates.iter().filter_map(|&i| self.records.get(i)).find(|r| account_ok(r)) {
@@ -183,6 +184,8 @@ mod tests {
         assert_eq!(a.attribute(&v(None, Some("spiffe://td/ns/ns/wf/wf"))).key, "ns/wf");
         assert_eq!(a.attribute(&v(Some("X"), Some("UKEY"))).key, "user:X/UKEY");
         assert_eq!(a.attribute(&v(None, Some("UKEY"))).key, "other/wf");
+        // A failed login carries the global account: the user decides.
+        assert_eq!(a.attribute(&v(Some("$G"), Some("spiffe://td/ns/ns/wf/wf"))).key, "ns/wf");
         // Operator mode: account public key plus name tag.
         let mut op = v(Some("ACPUB"), Some("tentacle.ns.wf"));
         op.account_name = Some("APP".into());

@@ -113,7 +113,8 @@ pub const AUTH_ERR_WILDCARD: &str = "$SYS.SERVER.*.CLIENT.AUTH.ERR";
 pub const DISCONNECT_WILDCARD: &str = "$SYS.ACCOUNT.*.DISCONNECT";
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ViolationKind {
     PublishDenied,
     SubscribeDenied,
@@ -157,7 +158,7 @@ impl ViolationKind {
 }
 
 /// One authorization-relevant event, from a log line or a system event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Violation {
     /// Timestamp text as the source gave it (RFC 3339 for events, the
     /// server's log time for log lines), if any.

@@ -34,7 +34,7 @@ const DEDUP_CAPACITY: usize = 4096;
 /// A failed authentication is published on both
 /// `$SYS.SERVER.<id>.CLIENT.AUTH.ERR` and `$SYS.ACCOUNT.$G.DISCONNECT`:
 /// remembered by (server id, cid, kind) so it is counted once.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Dedup {
     seen: HashSet<(String, u64, ViolationKind)>,
     order: VecDeque<(String, u64, ViolationKind)>,
@@ -64,6 +64,7 @@ impl Dedup {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct Pipeline {
     pub attributor: Attributor,
     pub store: Store,

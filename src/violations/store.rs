@@ -146,12 +146,14 @@ pub struct Totals {
 
 const NIL: u32 = u32::MAX;
 
+#[derive(Debug, Clone)]
 struct Slot {
     group: Group,
     prev: u32,
     next: u32,
 }
 
+#[derive(Debug, Clone)]
 pub struct Store {
     cfg: StoreConfig,
     raw: VecDeque<StoredViolation>,

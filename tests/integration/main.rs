@@ -15,3 +15,4 @@ mod sandbox;
 mod spiffe;
 mod views;
 mod violations;
+mod violations_live;

@@ -1,0 +1,483 @@
+//! The live violations feed: one IO task per source (system events on the
+//! NATS client, nats-server log files, NATS pod logs through the Kubernetes
+//! API) feeding one batcher that parses off the render path and hands over
+//! `Vec<Violation>` at most every [`FLUSH`], so a storm costs the console a
+//! few messages per second instead of one per event.
+//!
+//! The console wraps each [`Batch`] into `Msg::Violations`; `warden report
+//! violations` consumes the same batches (same sources, same parser).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, LogParams};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use super::table::Clock;
+use crate::violations::Violation;
+use crate::violations::events::{AUTH_ERR_WILDCARD, DISCONNECT_WILDCARD};
+use crate::violations::follow_file::{FollowOptions, Follower};
+use crate::violations::pipeline::{self, Input};
+
+/// Longest time a parsed violation waits before it is handed over.
+pub const FLUSH: Duration = Duration::from_millis(100);
+/// Most violations in one batch (a bigger backlog goes in several): about
+/// 5 ms of `update`, so one batch never costs a frame.
+pub const MAX_BATCH: usize = 1024;
+/// Raw inputs queued between the sources and the batcher.
+const RAW_QUEUE: usize = 8192;
+
+/// How one source is doing, for the Violations view's title and the report's stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceState {
+    /// `events`, `file /var/log/nats.log`, `pod nats/nats-0/nats`.
+    pub name: String,
+    /// `Ok(what)` following; `Err(why)` failing (it retries).
+    pub state: Result<String, String>,
+}
+
+/// What the feed hands over.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// When the batch was flushed.
+    pub at: Option<Clock>,
+    pub violations: Vec<Violation>,
+    /// Sources whose state changed since the previous batch.
+    pub sources: Vec<SourceState>,
+}
+
+/// Where the NATS pods are and which containers to follow.
+#[derive(Clone)]
+pub struct PodLogs {
+    pub client: kube::Client,
+    /// Label selector (`config.kubernetes.nats_pods`).
+    pub selector: String,
+    pub containers: Vec<String>,
+    /// How often pods are listed (new pods, restarts).
+    pub relist: Duration,
+    /// Read the logs of the pods running at start from their beginning
+    /// (default: only new lines; pods that appear later are read whole).
+    pub from_start: bool,
+}
+
+/// The NATS pod logs to follow, when Kubernetes is configured and reachable
+/// by config (the connection itself is tried by the follower, which says
+/// why it fails in the Violations view).
+pub async fn pod_logs(
+    settings: &crate::kube::client::KubeSettings,
+    section: &crate::config::file::KubeSection,
+) -> Option<PodLogs> {
+    if !section.enabled || section.nats_pods.is_empty() {
+        return None;
+    }
+    match crate::kube::client::connect(settings).await {
+        Ok(Ok(c)) => Some(PodLogs {
+            client: c.client,
+            selector: section.nats_pods.clone(),
+            containers: section.nats_containers.clone(),
+            relist: Duration::from_secs(5),
+            from_start: false,
+        }),
+        _ => None,
+    }
+}
+
+/// The NATS client to subscribe on: given now, or later (the console's
+/// worker shares its client once connected).
+pub enum NatsSource {
+    Now(async_nats::Client),
+    Later(oneshot::Receiver<async_nats::Client>),
+}
+
+#[derive(Default)]
+pub struct Sources {
+    pub nats: Option<NatsSource>,
+    pub files: Vec<PathBuf>,
+    /// Read the log files from their start (default: only new lines).
+    pub files_from_start: bool,
+    pub pods: Option<PodLogs>,
+}
+
+enum Raw {
+    Line { source: Arc<str>, line: String },
+    Event { subject: String, payload: bytes::Bytes },
+    Source(SourceState),
+}
+
+/// The running feed; dropping it stops every source.
+pub struct Feed {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Starts every source and the batcher; batches go to `out`.
+pub fn start(sources: Sources, out: mpsc::Sender<Batch>) -> Feed {
+    let (raw_tx, raw_rx) = mpsc::channel(RAW_QUEUE);
+    let mut tasks = vec![tokio::spawn(batcher(raw_rx, out))];
+    if let Some(n) = sources.nats {
+        tasks.push(tokio::spawn(events_source(n, raw_tx.clone())));
+    }
+    for path in sources.files {
+        tasks.push(tokio::spawn(file_source(path, sources.files_from_start, raw_tx.clone())));
+    }
+    if let Some(p) = sources.pods {
+        tasks.push(tokio::spawn(pods_source(p, raw_tx.clone())));
+    }
+    Feed { tasks }
+}
+
+/// Console flavour: batches become `Msg::Violations`.
+pub fn spawn_console(sources: Sources, tx: mpsc::Sender<super::msg::Msg>) -> Feed {
+    let (btx, mut brx) = mpsc::channel::<Batch>(16);
+    let mut feed = start(sources, btx);
+    feed.tasks.push(tokio::spawn(async move {
+        while let Some(b) = brx.recv().await {
+            if tx.send(super::msg::Msg::Violations(b)).await.is_err() {
+                break;
+            }
+        }
+    }));
+    feed
+}
+
+/// Parses inputs as they come; flushes at most [`FLUSH`] after the first
+/// unflushed one (or at [`MAX_BATCH`]). Awaiting `out` is the back-pressure.
+async fn batcher(mut rx: mpsc::Receiver<Raw>, out: mpsc::Sender<Batch>) {
+    let mut batch = Batch::default();
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let raw = match deadline {
+            Some(d) => tokio::select! {
+                r = rx.recv() => r,
+                _ = tokio::time::sleep_until(d) => {
+                    if flush(&mut batch, &out).await.is_err() { return; }
+                    deadline = None;
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(raw) = raw else {
+            let _ = flush(&mut batch, &out).await;
+            return;
+        };
+        match raw {
+            Raw::Line { source, line } => {
+                if let Some(v) = pipeline::parse(Input::LogLine { source: Some(&source), line: &line }) {
+                    batch.violations.push(v);
+                }
+            }
+            Raw::Event { subject, payload } => {
+                if let Some(v) = pipeline::parse(Input::Event { subject: &subject, payload: &payload }) {
+                    batch.violations.push(v);
+                }
+            }
+            Raw::Source(s) => {
+                batch.sources.retain(|o| o.name != s.name);
+                batch.sources.push(s);
+            }
+        }
+        let pending = !batch.violations.is_empty() || !batch.sources.is_empty();
+        if batch.violations.len() >= MAX_BATCH {
+            if flush(&mut batch, &out).await.is_err() {
+                return;
+            }
+            deadline = None;
+        } else if pending && deadline.is_none() {
+            deadline = Some(Instant::now() + FLUSH);
+        }
+    }
+}
+
+async fn flush(batch: &mut Batch, out: &mpsc::Sender<Batch>) -> Result<(), ()> {
+    if batch.violations.is_empty() && batch.sources.is_empty() {
+        return Ok(());
+    }
+    let mut b = std::mem::take(batch);
+    b.at = Some(Clock::system());
+    out.send(b).await.map_err(|_| ())
+}
+
+async fn say(tx: &mpsc::Sender<Raw>, name: &str, state: Result<String, String>) -> bool {
+    tx.send(Raw::Source(SourceState { name: name.to_string(), state })).await.is_ok()
+}
+
+/// `$SYS.SERVER.*.CLIENT.AUTH.ERR` and `$SYS.ACCOUNT.*.DISCONNECT` on the
+/// system-account client; async-nats resubscribes after a reconnect.
+async fn events_source(n: NatsSource, tx: mpsc::Sender<Raw>) {
+    let name = "events";
+    let client = match n {
+        NatsSource::Now(c) => c,
+        NatsSource::Later(rx) => match rx.await {
+            Ok(c) => c,
+            Err(_) => return,
+        },
+    };
+    let subs = async {
+        let a = client.subscribe(AUTH_ERR_WILDCARD).await.map_err(|e| e.to_string())?;
+        let d = client.subscribe(DISCONNECT_WILDCARD).await.map_err(|e| e.to_string())?;
+        // The subscriptions are registered once the server has them.
+        client.flush().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((a, d))
+    };
+    let (mut auth, mut disc) = match subs.await {
+        Ok(s) => s,
+        Err(e) => {
+            warn!("violations: subscribing to system events: {e}");
+            say(&tx, name, Err(format!("subscribe: {e}"))).await;
+            return;
+        }
+    };
+    if !say(&tx, name, Ok(format!("{AUTH_ERR_WILDCARD}, {DISCONNECT_WILDCARD}"))).await {
+        return;
+    }
+    loop {
+        let m = tokio::select! {
+            Some(m) = auth.next() => m,
+            Some(m) = disc.next() => m,
+            else => break,
+        };
+        if tx.send(Raw::Event { subject: m.subject.to_string(), payload: m.payload }).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One log file, through rotation and truncation; retries on errors.
+async fn file_source(path: PathBuf, from_start: bool, tx: mpsc::Sender<Raw>) {
+    let name = format!("file {}", path.display());
+    let label: Arc<str> = Arc::from(path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
+    let opts = FollowOptions { from_start, poll_interval: Duration::from_millis(50), ..Default::default() };
+    let mut attempt = 0u32;
+    loop {
+        let mut f = match Follower::open(&path, opts.clone()).await {
+            Ok(f) => f,
+            Err(e) => {
+                attempt += 1;
+                if attempt == 1 && !say(&tx, &name, Err(e.to_string())).await {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if !say(&tx, &name, Ok("following".into())).await {
+            return;
+        }
+        attempt = 0;
+        loop {
+            match f.next_line().await {
+                Ok(l) => {
+                    if tx.send(Raw::Line { source: label.clone(), line: l.text }).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    warn!("violations: reading {}: {e}", path.display());
+                    if !say(&tx, &name, Err(e.to_string())).await {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Lists the NATS pods every `relist` and keeps one log follower per
+/// (pod, container) running: a pod that appears is followed, a pod whose
+/// stream ended (restart, eviction) is followed again from where it stopped.
+async fn pods_source(p: PodLogs, tx: mpsc::Sender<Raw>) {
+    let api: Api<Pod> = Api::all(p.client.clone());
+    let mut running: HashMap<(String, String, String), JoinHandle<()>> = HashMap::new();
+    // Last log timestamp seen per (namespace, pod, container): a reconnect
+    // asks from there and skips what it already had.
+    let last_seen: Seen = Arc::default();
+    let mut listed_ok: Option<bool> = None;
+    let mut first_listing = true;
+    loop {
+        match api.list(&ListParams::default().labels(&p.selector)).await {
+            Ok(list) => {
+                if listed_ok != Some(true) {
+                    listed_ok = Some(true);
+                    say(&tx, "pods", Ok(format!("pods {}", p.selector))).await;
+                }
+                for pod in list.items {
+                    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+                    let name = pod.metadata.name.clone().unwrap_or_default();
+                    let running_phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+                    let containers: Vec<String> = pod
+                        .spec
+                        .as_ref()
+                        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+                        .unwrap_or_default();
+                    for c in containers.into_iter().filter(|c| p.containers.is_empty() || p.containers.contains(c)) {
+                        let key = (ns.clone(), name.clone(), c);
+                        if !running_phase || running.get(&key).is_some_and(|h| !h.is_finished()) {
+                            continue;
+                        }
+                        let at_end = first_listing && !p.from_start;
+                        let h = tokio::spawn(follow_pod(
+                            p.client.clone(),
+                            key.clone(),
+                            last_seen.clone(),
+                            at_end,
+                            tx.clone(),
+                        ));
+                        running.insert(key, h);
+                    }
+                }
+                first_listing = false;
+            }
+            Err(e) => {
+                if listed_ok != Some(false) {
+                    listed_ok = Some(false);
+                    say(&tx, "pods", Err(crate::kube::errors::describe(&e, "list", "pods"))).await;
+                }
+            }
+        }
+        running.retain(|_, h| !h.is_finished());
+        if tx.is_closed() {
+            break;
+        }
+        tokio::time::sleep(p.relist).await;
+    }
+    for (_, h) in running {
+        h.abort();
+    }
+}
+
+type Seen = Arc<std::sync::Mutex<HashMap<(String, String, String), chrono::DateTime<chrono::Utc>>>>;
+
+/// Follows one container's log. `at_end`: only lines from now on (the
+/// pods running when warden started). A reconnect asks from the last line
+/// it saw and skips what it already had; a restarted container's log is new.
+async fn follow_pod(
+    client: kube::Client,
+    key: (String, String, String),
+    seen: Seen,
+    at_end: bool,
+    tx: mpsc::Sender<Raw>,
+) {
+    let (ns, pod, container) = &key;
+    let name = format!("pod {ns}/{pod}/{container}");
+    let label: Arc<str> = Arc::from(pod.as_str());
+    let api: Api<Pod> = Api::namespaced(client, ns);
+    let since = {
+        let mut m = match seen.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        match m.get(&key).copied() {
+            Some(t) => Some(t),
+            // Lines older than now were before warden: skipped below.
+            None if at_end => {
+                m.insert(key.clone(), chrono::Utc::now());
+                None
+            }
+            None => None,
+        }
+    };
+    let lp = LogParams {
+        container: Some(container.clone()),
+        follow: true,
+        timestamps: true,
+        since_seconds: since.map(|t| (chrono::Utc::now() - t).num_seconds().max(0) + 1),
+        tail_lines: (at_end && since.is_none()).then_some(0),
+        ..Default::default()
+    };
+    let stream = match api.log_stream(pod, &lp).await {
+        Ok(s) => s,
+        Err(e) => {
+            say(&tx, &name, Err(crate::kube::errors::describe(&e, "get", "pods/log"))).await;
+            return;
+        }
+    };
+    say(&tx, &name, Ok("following".into())).await;
+    let mut lines = stream.lines();
+    while let Some(line) = lines.next().await {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                debug!("violations: {name}: {e}");
+                break;
+            }
+        };
+        let (ts, text) = split_timestamp(&line);
+        if let Some(ts) = ts {
+            let mut m = match seen.lock() {
+                Ok(m) => m,
+                Err(p) => p.into_inner(),
+            };
+            match m.get(&key) {
+                Some(last) if ts <= *last => continue,
+                _ => {
+                    m.insert(key.clone(), ts);
+                }
+            }
+        }
+        if tx.send(Raw::Line { source: label.clone(), line: text.to_string() }).await.is_err() {
+            return;
+        }
+    }
+    say(&tx, &name, Err("log stream ended (pod restarted or gone); reconnecting".into())).await;
+}
+
+/// `2026-11-23T09:08:33.763031123Z rest` (the API's `timestamps=true`).
+fn split_timestamp(line: &str) -> (Option<chrono::DateTime<chrono::Utc>>, &str) {
+    if let Some((ts, rest)) = line.split_once(' ')
+        && let Ok(t) = chrono::DateTime::parse_from_rfc3339(ts)
+    {
+        return (Some(t.with_timezone(&chrono::Utc)), rest);
+    }
+    (None, line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_split_off() {
+        let (t, rest) = split_timestamp("2026-11-23T09:08:33.76Z [1] [ERR] x");
+        assert!(t.is_some());
+        assert_eq!(rest, "[1] [ERR] x");
+        assert_eq!(split_timestamp("[1] [ERR] x").1, "[1] [ERR] x");
+    }
+
+    #[tokio::test]
+    async fn a_storm_is_batched() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let (raw_tx, raw_rx) = mpsc::channel(RAW_QUEUE);
+        tokio::spawn(batcher(raw_rx, tx));
+        let line = r#"[1] 2026/11/23 09:08:33.763031 [ERR] 127.0.0.1:51318 - cid:8 - "v2.16.0:python3:app" - "APP/user:tent" - Publish Violation - Subject "x.y""#;
+        for _ in 0..10_000 {
+            raw_tx.send(Raw::Line { source: Arc::from("n1"), line: line.to_string() }).await.unwrap();
+        }
+        drop(raw_tx);
+        let mut n = 0;
+        let mut batches = 0;
+        while let Some(b) = rx.recv().await {
+            n += b.violations.len();
+            batches += 1;
+            assert!(b.violations.len() <= MAX_BATCH);
+        }
+        assert_eq!(n, 10_000);
+        assert!(batches <= 20, "{batches} batches");
+    }
+}
