@@ -29,4 +29,6 @@ tmux send-keys -t "$session" Escape; sleep 0.3
 shot accounts 7
 shot identities 8
 shot expiry 9
+shot violations 0
+shot violations-grouped v
 tmux send-keys -t "$session" q
