@@ -25,6 +25,12 @@ fn run(mut cli: Cli) -> Result<()> {
     let file = ConfigFile::load(&config_path)?;
     let _log = logging::init(&paths::state_dir())?;
     let nats = config::resolve_nats(&cli.nats, &file)?;
+    if matches!(cli.command, Some(Command::Sandbox { .. })) && std::env::var_os("NATS_SERVER_BIN").is_none() {
+        // The README's first command must work on a fresh machine.
+        let bin = warden::sandbox::nats_server::binary_or_install()?;
+        // SAFETY: no other thread reads the environment yet (the runtime is created below).
+        unsafe { std::env::set_var("NATS_SERVER_BIN", bin) };
+    }
     let rt = tokio::runtime::Runtime::new()?;
     let kube = kube_settings(&cli, &file);
     let naming = file.naming()?;

