@@ -39,43 +39,26 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
 
     // Every tab with its count when that fits; else names with the current
     // one's count; else short names. Always the number to press.
-    let count = |v: ViewId| s.row_count(v);
-    let tiers: [Vec<String>; 4] = [
-        ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{}({}) ", (n + 1) % 10, v.tab(), count(*v))).collect(),
+    // Tier k: (names of the others, name of the current one, counts on all).
+    let tier = |others_short: bool, current_short: bool, all_counts: bool| -> Vec<String> {
         ViewId::ALL
             .iter()
             .enumerate()
             .map(|(n, v)| {
-                if *v == s.view {
-                    format!(" {}:{}({}) ", (n + 1) % 10, v.tab(), count(*v))
+                let current = *v == s.view;
+                let short = if current { current_short } else { others_short };
+                let name = if short { v.short() } else { v.tab() };
+                let key = (n + 1) % 10;
+                if current || all_counts {
+                    format!(" {key}:{name}({}) ", s.row_count(*v))
                 } else {
-                    format!(" {}:{} ", (n + 1) % 10, v.tab())
+                    format!(" {key}:{name} ")
                 }
             })
-            .collect(),
-        ViewId::ALL
-            .iter()
-            .enumerate()
-            .map(|(n, v)| {
-                if *v == s.view {
-                    format!(" {}:{}({}) ", (n + 1) % 10, v.tab(), count(*v))
-                } else {
-                    format!(" {}:{} ", (n + 1) % 10, v.short())
-                }
-            })
-            .collect(),
-        ViewId::ALL
-            .iter()
-            .enumerate()
-            .map(|(n, v)| {
-                if *v == s.view {
-                    format!(" {}:{}({}) ", (n + 1) % 10, v.short(), count(*v))
-                } else {
-                    format!(" {}:{} ", (n + 1) % 10, v.short())
-                }
-            })
-            .collect(),
-    ];
+            .collect()
+    };
+    let tiers =
+        [tier(false, false, true), tier(false, false, false), tier(true, false, false), tier(true, true, false)];
     let fits = |l: &Vec<String>| l.iter().map(|t| t.chars().count()).sum::<usize>() <= area.width as usize;
     let labels = tiers.iter().find(|l| fits(l)).unwrap_or(&tiers[3]).clone();
     let mut tabs = Vec::new();

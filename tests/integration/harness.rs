@@ -39,6 +39,12 @@ pub fn cluster(dir: &Path) -> (NatsServer, NatsServer) {
 /// Runs the real binary with a clean environment: private XDG dirs, no
 /// NATS_* variables from the developer's shell.
 pub fn warden(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    warden_command(home, args, env).output().expect("run warden")
+}
+
+/// The real binary with a clean environment, not yet started (for tests
+/// that stream its output).
+pub fn warden_command(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
     cmd.args(args)
         .env_clear()
@@ -49,7 +55,7 @@ pub fn warden(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("run warden")
+    cmd
 }
 
 pub fn sys_env(url: &str) -> Vec<(&'static str, String)> {

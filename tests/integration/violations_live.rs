@@ -175,18 +175,10 @@ async fn console_feed_every_violation_once_attributed_across_rotation() {
     assert_eq!(rows_of(&c.state, ViolationKind::PublishDenied, Some("forbidden.x")).len(), 1);
 }
 
+/// The shared harness builder, for env values owned as Strings.
 fn warden_cmd(home: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_STATE_HOME", home.join("state"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    crate::harness::warden_command(home, args, &env)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
