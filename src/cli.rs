@@ -42,4 +42,11 @@ pub enum Command {
         #[arg(long, short = 'o', value_enum, default_value = "table")]
         output: report::Output,
     },
+    /// Identity actions (JWT mode): register, approve, deny, renew, revoke
+    Identity {
+        #[command(flatten)]
+        keys: crate::identity::cli::KeyFlags,
+        #[command(subcommand)]
+        action: crate::identity::cli::IdentityCmd,
+    },
 }

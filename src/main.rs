@@ -38,6 +38,14 @@ fn run(cli: Cli) -> Result<()> {
                 refresh: config::refresh_interval(&file)?,
                 theme,
                 read_only: cli.read_only || file.read_only,
+                signing: warden::identity::cli::signing_config(
+                    &warden::identity::cli::KeyFlags {
+                        account_signing_key: None,
+                        operator_signing_key: None,
+                        no_kube: false,
+                    },
+                    &file.signing,
+                )?,
             };
             tracing::info!("console starting");
             rt.block_on(console::run(opts))
@@ -46,6 +54,21 @@ fn run(cli: Cli) -> Result<()> {
             let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone() };
             let mut out = std::io::stdout().lock();
             rt.block_on(report::run(&ctx, kind, output, &mut out))
+        }
+        Command::Identity { keys, action } => {
+            let env = warden::identity::cli::CliEnv {
+                nats,
+                kube: warden::kube::client::KubeSettings {
+                    kubeconfig: cli.kubeconfig.clone().or(file.kubernetes.kubeconfig.clone()),
+                    context: cli.kube_context.clone().or(file.kubernetes.context.clone()),
+                },
+                kube_section: file.kubernetes.clone(),
+                signing: warden::identity::cli::signing_config(&keys, &file.signing)?,
+                read_only: cli.read_only || file.read_only,
+                no_kube: keys.no_kube,
+            };
+            let mut out = std::io::stdout().lock();
+            rt.block_on(warden::identity::cli::run(env, &action, &mut out)).map(|_| ())
         }
     }
 }

@@ -23,6 +23,11 @@ pub enum Action {
     PrevView,
     Show(ViewId),
     Tester,
+    Register,
+    Approve,
+    Deny,
+    Renew,
+    Revoke,
 }
 
 pub struct Binding {
@@ -109,6 +114,31 @@ pub const KEYMAP: &[Binding] = &[
         help: "subject tester (permissions)",
     },
     Binding {
+        label: "n",
+        keys: &[(KeyCode::Char('n'), N)],
+        action: Action::Register,
+        help: "register an identity (identities)",
+    },
+    Binding {
+        label: "a",
+        keys: &[(KeyCode::Char('a'), N)],
+        action: Action::Approve,
+        help: "approve a Pending identity (identities)",
+    },
+    Binding {
+        label: "x",
+        keys: &[(KeyCode::Char('x'), N)],
+        action: Action::Deny,
+        help: "deny a Pending identity, asks first (identities)",
+    },
+    Binding { label: "R", keys: &[(KeyCode::Char('R'), S)], action: Action::Renew, help: "renew the JWT (identities)" },
+    Binding {
+        label: "X",
+        keys: &[(KeyCode::Char('X'), S)],
+        action: Action::Revoke,
+        help: "revoke, asks first (identities)",
+    },
+    Binding {
         label: "q ctrl-c",
         keys: &[(KeyCode::Char('q'), N), (KeyCode::Char('c'), C)],
         action: Action::Quit,
@@ -138,6 +168,9 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("spiffeids", &["clusterspiffeids", "cspiffeid"], "ClusterSPIFFEIDs"),
     ("agents", &["agent"], "SPIRE agents"),
     ("perms", &["permissions", "perm"], "rules of every identity"),
+    ("accounts", &["account", "acc"], "NATS accounts (JWT mode)"),
+    ("identities", &["identity", "ids", "users"], "identities: users live and recorded"),
+    ("expiry", &["expiries", "exp"], "JWTs by time left"),
     ("ctx", &["context"], "Kubernetes context: :ctx NAME"),
     ("help", &["h"], "key help"),
     ("quit", &["q", "q!", "exit"], "quit warden"),

@@ -1,8 +1,13 @@
 //! The application core: state, messages, `update`, and the IO tasks that
 //! feed it. Pure of any terminal concern: `ui` draws it, `report` prints it.
 
+pub mod accounts;
+pub mod action_worker;
 pub mod conns;
+pub mod dialog;
+pub mod expiry;
 pub mod format;
+pub mod identities;
 pub mod keys;
 pub mod kube_state;
 pub mod kube_worker;

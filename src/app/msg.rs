@@ -34,6 +34,14 @@ pub enum Msg {
         entries: Result<Vec<Entry>, String>,
         agents: Result<Vec<Agent>, String>,
     },
+    Accounts {
+        at: Clock,
+        result: Result<(Vec<super::accounts::AccountRow>, Vec<String>), String>,
+    },
+    /// One-second tick: moves the clock only while the Expiry view is shown.
+    Tick(Clock),
+    ActionStep(crate::identity::jwt_actions::Step),
+    ActionDone(crate::identity::jwt_actions::ActionReport),
     /// SIGTERM/SIGHUP/SIGINT.
     Signal(&'static str),
 }
@@ -43,6 +51,8 @@ pub enum Msg {
 pub enum Cmd {
     Refresh(ViewId),
     SwitchContext(String),
+    /// Run an identity action in the action worker.
+    Action(crate::identity::jwt_actions::Request),
     Quit,
 }
 

@@ -18,11 +18,23 @@ pub enum ViewId {
     SpiffeIds,
     Agents,
     Permissions,
+    Accounts,
+    Identities,
+    Expiry,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 6] =
-        [ViewId::Servers, ViewId::Conns, ViewId::Entries, ViewId::SpiffeIds, ViewId::Agents, ViewId::Permissions];
+    pub const ALL: [ViewId; 9] = [
+        ViewId::Servers,
+        ViewId::Conns,
+        ViewId::Entries,
+        ViewId::SpiffeIds,
+        ViewId::Agents,
+        ViewId::Permissions,
+        ViewId::Accounts,
+        ViewId::Identities,
+        ViewId::Expiry,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -32,6 +44,9 @@ impl ViewId {
             ViewId::SpiffeIds => "ClusterSPIFFEIDs",
             ViewId::Agents => "SPIRE agents",
             ViewId::Permissions => "Permissions",
+            ViewId::Accounts => "Accounts",
+            ViewId::Identities => "Identities",
+            ViewId::Expiry => "Expiry",
         }
     }
 
@@ -44,6 +59,9 @@ impl ViewId {
             ViewId::SpiffeIds => "spiffeids",
             ViewId::Agents => "agents",
             ViewId::Permissions => "perms",
+            ViewId::Accounts => "accounts",
+            ViewId::Identities => "identities",
+            ViewId::Expiry => "expiry",
         }
     }
 
@@ -148,6 +166,11 @@ pub struct AppState {
     pub spiffe_ids: Panel<SpiffeIdRow>,
     pub agents: Panel<AgentRow>,
     pub perms: Panel<PermRow>,
+    pub accounts: Panel<super::accounts::AccountRow>,
+    pub identities: Panel<super::identities::IdentityRow>,
+    pub expiry: Panel<super::expiry::ExpiryRow>,
+    /// An open identity-action dialog (form, confirmation, result).
+    pub dialog: Option<super::dialog::Dialog>,
     /// Every identity's rules (the Permissions view and the tester read them).
     pub perm_sets: Vec<PermissionSet>,
     /// The subject under test and every identity's answer for it.
@@ -178,6 +201,10 @@ impl AppState {
             spiffe_ids: Panel::default(),
             agents: Panel::default(),
             perms: Panel::default(),
+            accounts: Panel::default(),
+            identities: Panel::default(),
+            expiry: Panel::default(),
+            dialog: None,
             perm_sets: Vec::new(),
             tester_subject: None,
             tester: Panel::default(),
@@ -205,6 +232,9 @@ impl AppState {
             ViewId::SpiffeIds => &mut self.spiffe_ids.table,
             ViewId::Agents => &mut self.agents.table,
             ViewId::Permissions => &mut self.perms.table,
+            ViewId::Accounts => &mut self.accounts.table,
+            ViewId::Identities => &mut self.identities.table,
+            ViewId::Expiry => &mut self.expiry.table,
         }
     }
 
@@ -216,6 +246,9 @@ impl AppState {
             ViewId::SpiffeIds => &self.spiffe_ids.table,
             ViewId::Agents => &self.agents.table,
             ViewId::Permissions => &self.perms.table,
+            ViewId::Accounts => &self.accounts.table,
+            ViewId::Identities => &self.identities.table,
+            ViewId::Expiry => &self.expiry.table,
         }
     }
 
@@ -227,6 +260,9 @@ impl AppState {
             ViewId::SpiffeIds => self.spiffe_ids.set_filter(f),
             ViewId::Agents => self.agents.set_filter(f),
             ViewId::Permissions => self.perms.set_filter(f),
+            ViewId::Accounts => self.accounts.set_filter(f),
+            ViewId::Identities => self.identities.set_filter(f),
+            ViewId::Expiry => self.expiry.set_filter(f),
         }
     }
 
@@ -238,6 +274,9 @@ impl AppState {
             ViewId::SpiffeIds => self.spiffe_ids.rows.len(),
             ViewId::Agents => self.agents.rows.len(),
             ViewId::Permissions => self.perms.rows.len(),
+            ViewId::Accounts => self.accounts.rows.len(),
+            ViewId::Identities => self.identities.rows.len(),
+            ViewId::Expiry => self.expiry.rows.len(),
         }
     }
 }

@@ -66,6 +66,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                     s.conns.replace(rows, at.now_unix);
                     s.conns.errors = errors;
                     rebuild_permissions(s);
+                    super::identities::rebuild(s);
                 }
                 Err(e) => s.conns.mark_stale(&e),
             }
@@ -89,6 +90,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             let what = ev.what;
             s.kube.apply(ev);
             rebuild_kube_panels(s, Some(what));
+            if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets) {
+                super::identities::rebuild(s);
+            }
             Outcome::redraw()
         }
         Msg::Spire { at, entries, agents } => {
@@ -110,6 +114,25 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             rebuild_kube_panels(s, None);
             Outcome::redraw()
         }
+        Msg::Accounts { at, result } => {
+            s.clock = at;
+            match result {
+                Ok((rows, errors)) => {
+                    s.accounts.replace(rows, at.now_unix);
+                    s.accounts.errors = errors;
+                    super::identities::rebuild(s);
+                }
+                Err(e) => s.accounts.mark_stale(&e),
+            }
+            Outcome::redraw()
+        }
+        Msg::Tick(c) if s.view == ViewId::Expiry => {
+            s.clock = c;
+            Outcome::redraw()
+        }
+        Msg::Tick(_) => Outcome::none(),
+        Msg::ActionStep(step) => super::dialog::on_step(s, step),
+        Msg::ActionDone(report) => super::dialog::on_done(s, report),
         Msg::Signal(name) => {
             s.status = Some((Level::Info, format!("{name}: quitting")));
             s.quit = true;
@@ -147,6 +170,9 @@ fn on_link(s: &mut AppState, ev: ConnEvent) -> Outcome {
 }
 
 fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
+    if s.dialog.is_some() {
+        return super::dialog::on_key(s, k);
+    }
     match std::mem::replace(&mut s.mode, Mode::Normal) {
         Mode::Command(input) => on_command_key(s, input, k),
         Mode::Filter(input) => on_filter_key(s, input, k),
@@ -200,6 +226,9 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         Action::Show(v) => return show(s, v),
         Action::Tester if s.view == ViewId::Permissions => {
             s.mode = Mode::Tester(Input::new(s.tester_subject.clone().unwrap_or_default()))
+        }
+        Action::Register | Action::Approve | Action::Deny | Action::Renew | Action::Revoke => {
+            return super::dialog::on_action(s, a);
         }
         Action::Tester => {
             s.status = Some((Level::Info, "the subject tester is in the permissions view (6 or :perms)".into()))

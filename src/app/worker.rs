@@ -64,12 +64,23 @@ async fn run(settings: NatsSettings, refresh: Duration, tx: mpsc::Sender<Msg>, m
 
     let mut tick = interval(refresh);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut ticks = 0u64;
     loop {
         let todo: Vec<ViewId> = tokio::select! {
-            _ = tick.tick() => NATS_VIEWS.to_vec(),
+            _ = tick.tick() => {
+                ticks += 1;
+                // Accounts cost a few scatter-gathers each: every 6th tick.
+                let mut v = NATS_VIEWS.to_vec();
+                if ticks % 6 == 1 {
+                    v.push(ViewId::Accounts);
+                }
+                v
+            }
             c = cmds.recv() => match c {
                 None | Some(Cmd::Quit) => return,
                 Some(Cmd::Refresh(v)) if NATS_VIEWS.contains(&v) => vec![v],
+                Some(Cmd::Refresh(ViewId::Accounts)) => vec![ViewId::Accounts],
+                Some(Cmd::Refresh(ViewId::Identities | ViewId::Expiry)) => vec![ViewId::Conns, ViewId::Accounts],
                 Some(_) => continue,
             },
         };
@@ -91,6 +102,10 @@ pub async fn fetch(sys: &SysClient, view: ViewId) -> Msg {
         ViewId::Servers => {
             let result = servers::fetch(sys).await.map_err(|e| format!("{e:#}"));
             Msg::Servers { at: Clock::system(), result }
+        }
+        ViewId::Accounts => {
+            let result = super::accounts::fetch(sys).await.map_err(|e| format!("{e:#}"));
+            Msg::Accounts { at: Clock::system(), result }
         }
         _ => {
             let result = conns::fetch(sys).await.map_err(|e| format!("{e:#}"));

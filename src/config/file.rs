@@ -17,6 +17,18 @@ pub struct ConfigFile {
     pub read_only: bool,
     pub nats: NatsSection,
     pub kubernetes: KubeSection,
+    pub signing: SigningSection,
+}
+
+/// Where the JWT-mode signing keys are (paths to nsc seed / creds files, or
+/// Kubernetes Secret refs `namespace/name:key`). Loaded only for an action.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigningSection {
+    pub account_signing_key: Option<PathBuf>,
+    pub operator_signing_key: Option<PathBuf>,
+    pub account_signing_key_secret: Option<String>,
+    pub operator_signing_key_secret: Option<String>,
 }
 
 /// Where warden finds things in Kubernetes. Defaults match the tentacular

@@ -1,7 +1,12 @@
 //! Identities: naming (namespace/workload -> SPIFFE ID, NATS user, subject
-//! scope), the SPIFFE-mode authorization document, permissions.
+//! scope), the SPIFFE-mode authorization document, permissions, and the
+//! JWT-mode lifecycle (NatsIdentity records, actions, audit log).
 
+pub mod audit;
+pub mod cli;
 pub mod conf;
+pub mod jwt_actions;
 pub mod naming;
 pub mod permissions;
+pub mod record;
 pub mod spiffe_authz;

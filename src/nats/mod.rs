@@ -1,5 +1,6 @@
 //! NATS: connection, system-account requests, events, JWT.
 
+pub mod accounts;
 pub mod connect;
 pub mod jwt;
 pub mod subject;

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::app::table::{Clock, Column};
-use crate::app::{conns, servers};
+use crate::app::{accounts, conns, expiry, identities, servers};
 use crate::config::NatsSettings;
 use crate::config::file::KubeSection;
 use crate::kube::client::KubeSettings;
@@ -27,6 +27,9 @@ pub enum Output {
 pub enum Kind {
     Servers,
     Conns,
+    Accounts,
+    Identities,
+    Expiry,
     /// SPIRE entries, ClusterSPIFFEIDs and agents (Kubernetes + pods/exec)
     Spire,
 }
@@ -105,6 +108,7 @@ pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl
                 eprintln!("warning: {e}");
             }
         }
+        Kind::Accounts | Kind::Identities | Kind::Expiry => jwt_reports(&sys, kind, output, out, &clock).await?,
     }
     Ok(())
 }
@@ -113,5 +117,38 @@ async fn no_answer(sys: &SysClient) -> String {
     match sys.whoami().await {
         Ok(u) => format!("connected as account {}; server views need the system account", u.account),
         Err(_) => "no server answered $SYS.REQ.SERVER.PING: server views need system account credentials".into(),
+    }
+}
+
+/// The JWT-mode reports: accounts, identities (live users), expiry.
+async fn jwt_reports(sys: &SysClient, kind: Kind, output: Output, out: &mut impl Write, clock: &Clock) -> Result<()> {
+    let (accs, errors) = accounts::fetch(sys).await?;
+    if accs.is_empty() && errors.is_empty() && servers::fetch(sys).await?.is_empty() {
+        bail!("{}", no_answer(sys).await);
+    }
+    for e in &errors {
+        eprintln!("warning: {e}");
+    }
+    if kind == Kind::Accounts {
+        return match output {
+            Output::Table => write_table(out, &accounts::columns(), &accs, clock),
+            Output::Json => write_json(out, &accs),
+        };
+    }
+    let (conns, errors) = conns::fetch(sys).await?;
+    for e in errors {
+        eprintln!("warning: {e}");
+    }
+    let ids = identities::build(&conns, &[], &accs, clock.now_unix);
+    if kind == Kind::Identities {
+        return match output {
+            Output::Table => write_table(out, &identities::columns(), &ids, clock),
+            Output::Json => write_json(out, &ids),
+        };
+    }
+    let rows = expiry::build(&ids, &accs, &[], clock.now_unix);
+    match output {
+        Output::Table => write_table(out, &expiry::columns(), &rows, clock),
+        Output::Json => write_json(out, &rows),
     }
 }

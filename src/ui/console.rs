@@ -37,6 +37,8 @@ pub struct ConsoleOptions {
     pub refresh: Duration,
     pub theme: Theme,
     pub read_only: bool,
+    /// Signing keys for identity actions (from the config file).
+    pub signing: crate::identity::jwt_actions::SigningConfig,
 }
 
 /// Runs the interactive console until the user quits or a signal arrives.
@@ -45,6 +47,17 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     terminal::spawn_signal_task(tx.clone())?;
     let cmds = worker::spawn(opts.nats.clone(), opts.refresh, tx.clone());
     let kube_cmds = kube_worker::spawn(opts.kube.clone(), opts.kube_section.clone(), SPIRE_REFRESH, tx.clone());
+    let actions = crate::app::action_worker::spawn(
+        crate::app::action_worker::ActionSettings {
+            nats: opts.nats.clone(),
+            kube: opts.kube.clone(),
+            kube_section: opts.kube_section.clone(),
+            signing: opts.signing.clone(),
+            audit_log: crate::identity::audit::default_path(),
+        },
+        tx.clone(),
+    );
+    spawn_ticker(tx.clone());
     let mut state = AppState::new(redact_url(&opts.nats.url), opts.nats.source.clone(), Clock::system());
     state.read_only = opts.read_only;
     state.kube_contexts = crate::kube::client::context_names(&opts.kube);
@@ -54,9 +67,36 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     state.size = (size.width, size.height);
     terminal::spawn_input_thread(tx.clone());
     drop(tx);
-    let result = run_loop(&mut guard.terminal, rx, |c| route(c, &cmds, &kube_cmds), state, &opts.theme).await;
+    let result = run_loop(
+        &mut guard.terminal,
+        rx,
+        |c| match c {
+            Cmd::Action(req) => {
+                let _ = actions.send(req);
+            }
+            c => route(c, &cmds, &kube_cmds),
+        },
+        state,
+        &opts.theme,
+    )
+    .await;
     drop(guard);
     result.map(|_| ())
+}
+
+/// A one-second tick for live countdowns; `update` ignores it unless the
+/// Expiry view is shown, so other views stay idle.
+fn spawn_ticker(tx: mpsc::Sender<Msg>) {
+    tokio::spawn(async move {
+        let mut t = tokio::time::interval(Duration::from_secs(1));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            t.tick().await;
+            if tx.send(Msg::Tick(Clock::system())).await.is_err() {
+                break;
+            }
+        }
+    });
 }
 
 /// How often SPIRE entries and agents are re-read from the spire-server pod.

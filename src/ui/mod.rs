@@ -3,6 +3,7 @@
 
 pub mod chrome;
 pub mod console;
+pub mod dialog;
 pub mod overlay;
 pub mod render;
 pub mod table;

@@ -38,10 +38,16 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
             }
             None => draw_panel(f, list, side, s, th, &s.perms, "Permissions"),
         },
+        ViewId::Accounts => draw_panel(f, list, side, s, th, &s.accounts, "Accounts"),
+        ViewId::Identities => draw_panel(f, list, side, s, th, &s.identities, "Identities"),
+        ViewId::Expiry => draw_panel(f, list, side, s, th, &s.expiry, "Expiry"),
     }
     chrome::footer(f, foot, s, th);
     if s.help {
         overlay::help(f, area, th);
+    }
+    if let Some(d) = &s.dialog {
+        super::dialog::draw(f, area, th, d);
     }
 }
 

@@ -5,6 +5,7 @@ mod harness;
 
 mod foundation;
 mod jwt;
+mod jwt_actions;
 mod permissions;
 mod spiffe;
 mod views;

@@ -1,0 +1,163 @@
+//! The Accounts view's data: every account of an operator-mode deployment
+//! (CLAIMS.LIST + CLAIMS.LOOKUP + ACCOUNTZ), decoded.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::format;
+use super::table::{Clock, Column, Searchable, TableRow};
+use crate::nats::accounts::{self, AccountRecord, ServerView};
+use crate::nats::sys::SysClient;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AccountRow {
+    pub name: String,
+    pub key: String,
+    pub issuer: String,
+    pub signing_keys: Vec<String>,
+    pub system: bool,
+    pub jetstream: bool,
+    /// `mem/disk/streams/consumers` limits, `-1` unlimited.
+    pub jetstream_limits: String,
+    /// Number of revoked user keys.
+    pub revocations: usize,
+    pub connections: i64,
+    /// `exp` (unix seconds), None: never.
+    pub expires: Option<i64>,
+    pub issued_at: i64,
+    /// Servers disagree about the JWT.
+    pub drift: Option<String>,
+    pub servers: Vec<ServerView>,
+    pub error: Option<String>,
+    /// Revoked keys with their times (for the Identities view).
+    #[serde(skip)]
+    pub revoked: BTreeMap<String, i64>,
+    /// The claims as JSON (public), for the detail pane.
+    #[serde(skip)]
+    pub claims_json: String,
+    #[serde(skip)]
+    search: String,
+}
+
+impl AccountRow {
+    pub fn from_record(r: &AccountRecord) -> AccountRow {
+        let mut row = AccountRow {
+            key: r.id.clone(),
+            system: r.is_system,
+            connections: r.connections(),
+            drift: r.drift.clone(),
+            servers: r.servers.clone(),
+            error: r.decode_error.clone(),
+            ..Default::default()
+        };
+        if let Some(c) = &r.claims {
+            let js = &c.nats.limits.jetstream;
+            row.name = c.std.name.clone();
+            row.issuer = c.std.issuer.clone();
+            row.signing_keys = c.nats.signing_key_ids().map(str::to_string).collect();
+            row.jetstream = c.nats.limits.jetstream_enabled();
+            row.jetstream_limits = if row.jetstream {
+                format!(
+                    "mem {} disk {} streams {} consumers {}",
+                    js.mem_storage, js.disk_storage, js.streams, js.consumer
+                )
+            } else {
+                "disabled".into()
+            };
+            row.revocations = c.nats.revocations.len();
+            row.revoked = c.nats.revocations.clone();
+            row.expires = (c.std.expires > 0).then_some(c.std.expires);
+            row.issued_at = c.std.issued_at;
+            row.claims_json = serde_json::to_string_pretty(c).unwrap_or_default();
+        }
+        row.search = format!("{} {} {}", row.name, row.key, row.drift.as_deref().unwrap_or("")).to_lowercase();
+        row
+    }
+}
+
+impl Searchable for AccountRow {
+    fn search_text(&self) -> &str {
+        &self.search
+    }
+}
+
+/// Every account, system account first then by name, plus per-server errors.
+pub async fn fetch(sys: &SysClient) -> Result<(Vec<AccountRow>, Vec<String>)> {
+    let (records, errors) = accounts::fetch_all(sys).await?;
+    let mut rows: Vec<AccountRow> = records.iter().map(AccountRow::from_record).collect();
+    rows.sort_by(|a, b| b.system.cmp(&a.system).then(a.name.cmp(&b.name)).then(a.key.cmp(&b.key)));
+    Ok((rows, errors))
+}
+
+fn short(k: &str) -> String {
+    if k.len() > 12 { format!("{}…", &k[..11]) } else { k.to_string() }
+}
+
+pub fn columns() -> Vec<Column<AccountRow>> {
+    vec![
+        Column {
+            title: "NAME",
+            width: 14,
+            priority: 0,
+            cell: |r, _| if r.system { format!("{} (system)", r.name) } else { r.name.clone() },
+        },
+        Column { title: "KEY", width: 13, priority: 1, cell: |r, _| short(&r.key) },
+        Column { title: "CONNS", width: 5, priority: 1, cell: |r, _| r.connections.to_string() },
+        Column { title: "JS", width: 3, priority: 2, cell: |r, _| if r.jetstream { "on" } else { "-" }.into() },
+        Column { title: "SIGNERS", width: 7, priority: 3, cell: |r, _| r.signing_keys.len().to_string() },
+        Column { title: "REVOKED", width: 7, priority: 2, cell: |r, _| r.revocations.to_string() },
+        Column {
+            title: "EXPIRES",
+            width: 13,
+            priority: 2,
+            cell: |r, c| r.expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_else(|| "never".into()),
+        },
+        Column { title: "ISSUER", width: 13, priority: 4, cell: |r, _| short(&r.issuer) },
+        Column {
+            title: "DRIFT",
+            width: 20,
+            priority: 1,
+            cell: |r, _| r.drift.as_ref().map(|d| format!("⚠ {d}")).or(r.error.clone()).unwrap_or_default(),
+        },
+    ]
+}
+
+impl TableRow for AccountRow {
+    type Key = String;
+    fn key(&self) -> String {
+        self.key.clone()
+    }
+    fn columns() -> Vec<Column<Self>> {
+        columns()
+    }
+    fn detail_title(&self) -> String {
+        format!("account {}", self.name)
+    }
+    fn detail(&self, clock: &Clock) -> Vec<(&'static str, String)> {
+        let mut d = vec![
+            ("Name", self.name.clone()),
+            ("Key", self.key.clone()),
+            ("Issuer", self.issuer.clone()),
+            ("System", if self.system { "yes".into() } else { "no".into() }),
+            ("JetStream", self.jetstream_limits.clone()),
+            ("Revocations", self.revocations.to_string()),
+            ("Connections", self.connections.to_string()),
+            ("Expires", self.expires.map(|e| format::expiry(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
+        ];
+        for k in &self.signing_keys {
+            d.push(("Signing key", k.clone()));
+        }
+        for s in &self.servers {
+            d.push(("Server", format!("{}: {} conns, jti {}", s.server, s.connections, short(&s.jti))));
+        }
+        if let Some(x) = &self.drift {
+            d.push(("DRIFT", x.clone()));
+        }
+        if let Some(e) = &self.error {
+            d.push(("Error", e.clone()));
+        }
+        d
+    }
+}

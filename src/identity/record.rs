@@ -1,0 +1,88 @@
+//! The `NatsIdentity` resource (`warden.dev/v1alpha1`, namespaced): spec is
+//! what is asked, status is the lifecycle (phase, minted JWT (public),
+//! expiry, who approved/denied/revoked and when). Read from and written to
+//! Kubernetes as dynamic objects.
+
+use kube::api::DynamicObject;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::kube::resources::nats_identity;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IdentitySpec {
+    pub workload: String,
+    /// Account name or public key.
+    pub account: String,
+    /// NATS user name (`tentacle.{ns}.{wf}`).
+    pub user: String,
+    /// The workload-held user public key (for a Pending request).
+    pub public_key: String,
+    pub publish: Vec<String>,
+    pub subscribe: Vec<String>,
+    /// Lifetime of minted JWTs (humantime, e.g. "24h").
+    pub ttl: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IdentityStatus {
+    /// Pending, Active, Denied, Revoked.
+    pub phase: String,
+    pub user_public_key: String,
+    pub account_public_key: String,
+    /// The minted user JWT (public).
+    pub jwt: String,
+    /// `exp` of that JWT, unix seconds (0: none).
+    pub expires: i64,
+    pub approved_by: String,
+    pub approved_at: String,
+    pub denied_by: String,
+    pub denied_at: String,
+    pub revoked_by: String,
+    pub revoked_at: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IdentityRecord {
+    pub namespace: String,
+    pub name: String,
+    pub spec: IdentitySpec,
+    pub status: IdentityStatus,
+}
+
+impl IdentityRecord {
+    pub fn from_object(o: &DynamicObject) -> IdentityRecord {
+        let spec = o.data.get("spec").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+        let status = o.data.get("status").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+        IdentityRecord {
+            namespace: o.metadata.namespace.clone().unwrap_or_default(),
+            name: o.metadata.name.clone().unwrap_or_default(),
+            spec,
+            status,
+        }
+    }
+
+    /// Pending unless a phase was set.
+    pub fn phase(&self) -> &str {
+        if self.status.phase.is_empty() { "Pending" } else { &self.status.phase }
+    }
+
+    /// The user key this identity is about (minted, else requested).
+    pub fn user_key(&self) -> &str {
+        if self.status.user_public_key.is_empty() { &self.spec.public_key } else { &self.status.user_public_key }
+    }
+
+    pub fn to_object(&self) -> DynamicObject {
+        let mut o = DynamicObject::new(&self.name, &nats_identity()).within(&self.namespace);
+        o.data = json!({ "spec": self.spec });
+        o
+    }
+}
+
+/// The status as a merge patch body.
+pub fn status_patch(status: &IdentityStatus) -> Value {
+    json!({ "status": status })
+}

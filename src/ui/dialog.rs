@@ -1,0 +1,110 @@
+//! Drawing the identity-action dialogs: register form, confirmation (Cancel
+//! is the default and is drawn first), and the part-by-part result.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::theme::Theme;
+use crate::app::dialog::{Button, Dialog, FORM_FIELDS};
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+fn frame(f: &mut Frame, r: Rect, th: &Theme, title: &str) -> Rect {
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(th.border)
+        .title(Line::styled(format!(" {title} "), th.title));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    inner
+}
+
+pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
+    match d {
+        Dialog::Register(form) => {
+            let r = centered(area, 70, 14);
+            let inner = frame(f, r, th, "Register identity (JWT)");
+            let mut lines = Vec::new();
+            let mut cursor = None;
+            for (i, label) in FORM_FIELDS.iter().enumerate() {
+                let focused = i == form.focus;
+                lines.push(Line::styled(format!("{label}:"), if focused { th.accent } else { th.muted }));
+                let value = form.fields[i].value();
+                let style = if focused { th.selected } else { th.text };
+                lines.push(Line::from(vec![Span::raw("  "), Span::styled(format!("{value:<40}"), style)]));
+                if focused {
+                    let x = inner.x + 2 + form.fields[i].visual_cursor() as u16;
+                    cursor = Some(Position {
+                        x: x.min(inner.x + inner.width.saturating_sub(1)),
+                        y: inner.y + 2 * i as u16 + 1,
+                    });
+                }
+            }
+            lines.push(Line::raw(""));
+            match &form.error {
+                Some(e) => lines.push(Line::styled(e.clone(), th.error)),
+                None => lines.push(Line::styled("tab next field · enter register · esc cancel", th.muted)),
+            }
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            if let Some(p) = cursor {
+                f.set_cursor_position(p);
+            }
+        }
+        Dialog::Confirm { request, question, focus } => {
+            let r = centered(area, 64, 10);
+            let inner = frame(f, r, th, &format!("Confirm {}", request.verb()));
+            let button =
+                |label: &str, on: bool| Span::styled(format!(" {label} "), if on { th.selected } else { th.text });
+            let lines = vec![
+                Line::styled(question.clone(), th.text),
+                Line::raw(""),
+                Line::from(vec![
+                    button("Cancel", *focus == Button::Cancel),
+                    Span::raw("   "),
+                    button(&format!("{}", capital(request.verb())), *focus == Button::Confirm),
+                ]),
+                Line::styled("←/→ choose · enter · esc cancels", th.muted),
+            ];
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
+        Dialog::Progress { title, steps, done } => {
+            let h = (steps.len() as u16 + 5).clamp(7, area.height);
+            let r = centered(area, area.width.saturating_sub(4).min(100), h);
+            let inner = frame(f, r, th, title);
+            let mut lines: Vec<Line> = steps
+                .iter()
+                .map(|s| match &s.result {
+                    Ok(d) => Line::from(vec![
+                        Span::styled("ok   ", th.ok),
+                        Span::styled(format!("{}: ", s.step), th.accent),
+                        Span::styled(d.clone(), th.text),
+                    ]),
+                    Err(e) => Line::from(vec![
+                        Span::styled("FAIL ", th.error),
+                        Span::styled(format!("{}: ", s.step), th.accent),
+                        Span::styled(e.clone(), th.text),
+                    ]),
+                })
+                .collect();
+            lines.push(Line::raw(""));
+            lines.push(match done {
+                None => Line::styled("running…", th.warn),
+                Some("ok") => Line::styled("done · enter/esc closes", th.ok),
+                Some(o) => Line::styled(format!("{o} · enter/esc closes"), th.error),
+            });
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
+    }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
