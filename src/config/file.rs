@@ -18,6 +18,36 @@ pub struct ConfigFile {
     pub nats: NatsSection,
     pub kubernetes: KubeSection,
     pub signing: SigningSection,
+    pub identity: IdentitySection,
+}
+
+/// How identities are authorized and named.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentitySection {
+    /// `jwt` (operator mode, user JWTs) or `spiffe` (`verify_and_map`, the
+    /// authorization ConfigMap).
+    pub mode: crate::identity::actions::Mode,
+    /// SPIFFE trust domain (SPIFFE mode).
+    pub trust_domain: String,
+    /// Naming templates (SPIFFE ID, NATS user, subject scope).
+    pub naming: crate::identity::naming::NamingConfig,
+    /// The authorization include file as the NATS servers read it, when
+    /// warden can see it (sandbox, or a host with the volume): SPIFFE-mode
+    /// actions wait until it holds what the ConfigMap holds before asking the
+    /// servers to reload. Without it the kubelet's sync is not observed.
+    pub authz_file: Option<PathBuf>,
+}
+
+impl Default for IdentitySection {
+    fn default() -> Self {
+        IdentitySection {
+            mode: crate::identity::actions::Mode::Jwt,
+            trust_domain: "tentacular.local".into(),
+            naming: Default::default(),
+            authz_file: None,
+        }
+    }
 }
 
 /// Where the JWT-mode signing keys are (paths to nsc seed / creds files, or

@@ -535,6 +535,7 @@ async fn register(
                 publish: name.publish(),
                 subscribe: name.subscribe(),
                 ttl: humantime::format_duration(ttl).to_string(),
+                ..Default::default()
             },
             status: IdentityStatus {
                 phase: "Active".into(),

@@ -23,6 +23,25 @@ pub struct IdentitySpec {
     pub subscribe: Vec<String>,
     /// Lifetime of minted JWTs (humantime, e.g. "24h").
     pub ttl: String,
+    /// `jwt` (or empty) or `spiffe`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mode: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// SPIFFE mode: the SPIFFE ID (the authorization entry's user).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub spiffe_id: String,
+    /// Requested explicit grants (cross-tentacle).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<GrantSpec>,
+}
+
+/// One requested grant: `publish` or `subscribe` and a subject.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GrantSpec {
+    pub direction: String,
+    pub subject: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
