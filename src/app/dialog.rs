@@ -41,7 +41,7 @@ pub enum Button {
 
 #[derive(Debug, Clone)]
 pub enum Dialog {
-    Register(RegisterForm),
+    Register(Box<RegisterForm>),
     Confirm {
         request: Request,
         question: String,
@@ -133,7 +133,7 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
         return Outcome::redraw();
     }
     if a == Action::Register {
-        s.dialog = Some(Dialog::Register(RegisterForm::default()));
+        s.dialog = Some(Dialog::Register(Box::default()));
         return Outcome::redraw();
     }
     let Some(row) = s.identities.selected().cloned() else {

@@ -219,7 +219,7 @@ mod tests {
         assert_eq!(action_for(&k(KeyCode::Char('c'), C)), Some(Action::Quit));
         assert_eq!(action_for(&k(KeyCode::Char('d'), C)), None);
         assert_eq!(action_for(&k(KeyCode::Char('2'), N)), Some(Action::Show(ViewId::Conns)));
-        assert_eq!(action_for(&k(KeyCode::Char('9'), N)), None);
+        assert_eq!(action_for(&k(KeyCode::Char('9'), N)), Some(Action::Show(ViewId::Expiry)));
         assert_eq!(action_for(&k(KeyCode::Char('?'), S)), Some(Action::Help));
     }
 

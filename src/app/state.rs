@@ -65,6 +65,21 @@ impl ViewId {
         }
     }
 
+    /// Two to four letters, for narrow terminals.
+    pub fn short(self) -> &'static str {
+        match self {
+            ViewId::Servers => "srv",
+            ViewId::Conns => "con",
+            ViewId::Entries => "ent",
+            ViewId::SpiffeIds => "sid",
+            ViewId::Agents => "agt",
+            ViewId::Permissions => "perm",
+            ViewId::Accounts => "acct",
+            ViewId::Identities => "ids",
+            ViewId::Expiry => "exp",
+        }
+    }
+
     /// Data comes from Kubernetes / SPIRE rather than NATS.
     pub fn is_kube(self) -> bool {
         matches!(self, ViewId::Entries | ViewId::SpiffeIds | ViewId::Agents)
@@ -158,6 +173,8 @@ pub struct AppState {
     pub view: ViewId,
     pub mode: Mode,
     pub help: bool,
+    /// First line of the help shown (it scrolls when taller than the screen).
+    pub help_scroll: u16,
     pub detail: bool,
     pub conn: Connection,
     pub servers: Panel<ServerRow>,
@@ -193,6 +210,7 @@ impl AppState {
             view: ViewId::Servers,
             mode: Mode::Normal,
             help: false,
+            help_scroll: 0,
             detail: false,
             conn: Connection { link: Link::Connecting, url, source, account: None, user: None, notice: None },
             servers: Panel::default(),

@@ -178,8 +178,17 @@ fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
         Mode::Filter(input) => on_filter_key(s, input, k),
         Mode::Tester(input) => on_tester_key(s, input, k),
         Mode::Normal if s.help => {
-            if matches!(keys::action_for(&k), Some(Action::Back | Action::Help | Action::Quit)) {
-                s.help = false;
+            match keys::action_for(&k) {
+                Some(Action::Back | Action::Help | Action::Quit) => {
+                    s.help = false;
+                    s.help_scroll = 0;
+                }
+                Some(Action::Down) => s.help_scroll = s.help_scroll.saturating_add(1),
+                Some(Action::Up) => s.help_scroll = s.help_scroll.saturating_sub(1),
+                Some(Action::PageDown) => s.help_scroll = s.help_scroll.saturating_add(10),
+                Some(Action::PageUp) => s.help_scroll = s.help_scroll.saturating_sub(10),
+                Some(Action::Top) => s.help_scroll = 0,
+                _ => return Outcome::none(),
             }
             Outcome::redraw()
         }

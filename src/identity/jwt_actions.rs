@@ -740,7 +740,7 @@ async fn renew(
 
 /// Connections whose user is one of `keys` (the authorized user or the JWT subject).
 fn conn_matches(c: &ConnInfo, keys: &[String]) -> bool {
-    keys.iter().any(|k| *k == c.authorized_user)
+    keys.contains(&c.authorized_user)
         || (!c.jwt.is_empty() && jwt::decode_as::<jwt::User>(&c.jwt).is_ok_and(|u| keys.contains(&u.std.subject)))
 }
 

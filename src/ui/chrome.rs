@@ -38,21 +38,36 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     }
     f.render_widget(Paragraph::new(Line::from(banner)), Rect { height: 1, ..area });
 
-    // Counts when every tab fits, names alone when not, the current one last.
-    let with_counts: Vec<String> =
-        ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{}({}) ", n + 1, v.tab(), s.row_count(*v))).collect();
-    let names: Vec<String> = ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{} ", n + 1, v.tab())).collect();
-    let width = |l: &[String]| l.iter().map(|t| t.chars().count()).sum::<usize>();
-    let labels = if width(&with_counts) <= area.width as usize {
-        with_counts
-    } else if width(&names) <= area.width as usize {
-        names
-    } else {
+    // Every tab with its count when that fits; else names with the current
+    // one's count; else short names. Always the number to press.
+    let count = |v: ViewId| s.row_count(v);
+    let tiers: [Vec<String>; 3] = [
+        ViewId::ALL.iter().enumerate().map(|(n, v)| format!(" {}:{}({}) ", n + 1, v.tab(), count(*v))).collect(),
         ViewId::ALL
             .iter()
-            .map(|v| if *v == s.view { format!(" {}({}) ", v.tab(), s.row_count(*v)) } else { String::new() })
-            .collect()
-    };
+            .enumerate()
+            .map(|(n, v)| {
+                if *v == s.view {
+                    format!(" {}:{}({}) ", n + 1, v.tab(), count(*v))
+                } else {
+                    format!(" {}:{} ", n + 1, v.tab())
+                }
+            })
+            .collect(),
+        ViewId::ALL
+            .iter()
+            .enumerate()
+            .map(|(n, v)| {
+                if *v == s.view {
+                    format!(" {}:{}({}) ", n + 1, v.tab(), count(*v))
+                } else {
+                    format!(" {}:{} ", n + 1, v.short())
+                }
+            })
+            .collect(),
+    ];
+    let fits = |l: &Vec<String>| l.iter().map(|t| t.chars().count()).sum::<usize>() <= area.width as usize;
+    let labels = tiers.iter().find(|l| fits(l)).unwrap_or(&tiers[2]).clone();
     let mut tabs = Vec::new();
     for (label, v) in labels.into_iter().zip(ViewId::ALL) {
         let style = if v == s.view { th.selected.patch(th.accent) } else { th.muted };

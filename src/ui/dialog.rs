@@ -68,7 +68,7 @@ pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
                 Line::from(vec![
                     button("Cancel", *focus == Button::Cancel),
                     Span::raw("   "),
-                    button(&format!("{}", capital(request.verb())), *focus == Button::Confirm),
+                    button(&capital(request.verb()), *focus == Button::Confirm),
                 ]),
                 Line::styled("←/→ choose · enter · esc cancels", th.muted),
             ];

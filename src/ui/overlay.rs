@@ -25,39 +25,29 @@ pub fn too_small(f: &mut Frame, area: Rect, th: &Theme) {
     );
 }
 
-pub fn help(f: &mut Frame, area: Rect, th: &Theme) {
-    let keys: Vec<Line> = KEYMAP
-        .iter()
-        .map(|b| Line::from(vec![Span::styled(format!("{:<12}", b.label), th.accent), Span::styled(b.help, th.text)]))
-        .collect();
-    let mut cmds = vec![Line::raw(""), Line::styled("Commands", th.header)];
+/// The help, generated from the keymap and the command table; one column
+/// that scrolls (↑/↓) when it is taller than the screen.
+pub fn help(f: &mut Frame, area: Rect, th: &Theme, scroll: u16) {
+    let mut lines = vec![Line::styled("Keys", th.header)];
+    lines.extend(
+        KEYMAP.iter().map(|b| {
+            Line::from(vec![Span::styled(format!("{:<12}", b.label), th.accent), Span::styled(b.help, th.text)])
+        }),
+    );
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Commands", th.header));
     for (name, _, what) in COMMANDS {
-        cmds.push(Line::from(vec![Span::styled(format!(":{name:<10}"), th.accent), Span::styled(*what, th.text)]));
+        lines.push(Line::from(vec![Span::styled(format!(":{name:<11}"), th.accent), Span::styled(*what, th.text)]));
     }
-    // One column when it fits, else keys on the left and commands on the right.
-    let one_column = keys.len() + cmds.len() + 3 <= area.height as usize;
-    let w = if one_column { area.width.min(72) } else { area.width.min(110) };
-    let body_h = if one_column { keys.len() + cmds.len() + 1 } else { keys.len().max(cmds.len()) + 1 };
-    let h = (body_h as u16 + 2).min(area.height);
+    let w = area.width.min(72);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let fits = lines.len() as u16 + 2 <= area.height;
+    let max_scroll = (lines.len() as u16 + 2).saturating_sub(h);
     let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     f.render_widget(Clear, r);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(th.border)
-        .title(Line::styled(" Help (esc closes) ", th.title));
-    let inner = block.inner(r);
-    f.render_widget(block, r);
-    let mut left = vec![Line::styled("Keys", th.header)];
-    left.extend(keys);
-    if one_column {
-        left.extend(cmds);
-        f.render_widget(Paragraph::new(left), inner);
-    } else {
-        let half = inner.width * 11 / 20;
-        f.render_widget(Paragraph::new(left), Rect { width: half, ..inner });
-        let right = Rect { x: inner.x + half, width: inner.width - half, ..inner };
-        f.render_widget(Paragraph::new(cmds).wrap(Wrap { trim: false }), right);
-    }
+    let title = if fits { " Help (esc closes) " } else { " Help (↑↓ scroll, esc closes) " };
+    let block = Block::default().borders(Borders::ALL).border_style(th.border).title(Line::styled(title, th.title));
+    f.render_widget(Paragraph::new(lines).block(block).scroll((scroll.min(max_scroll), 0)), r);
 }
 
 pub fn detail(f: &mut Frame, area: Rect, th: &Theme, title: &str, fields: &[(&str, String)]) {

@@ -6,6 +6,7 @@ mod harness;
 mod foundation;
 mod jwt;
 mod jwt_actions;
+mod jwt_views;
 mod permissions;
 mod spiffe;
 mod views;

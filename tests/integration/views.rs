@@ -140,6 +140,13 @@ fn help_and_too_small_and_wrong_account() {
     let mut s = state();
     key(&mut s, KeyCode::Char('?'));
     assert_snapshot!("help_80x24", draw(&s, 80, 24));
+    // Taller than 24 rows: it scrolls to the commands at the end.
+    assert!(!draw(&s, 80, 24).contains(":quit"));
+    for _ in 0..40 {
+        key(&mut s, KeyCode::Down);
+    }
+    assert!(draw(&s, 80, 24).contains(":quit"));
+    key(&mut s, KeyCode::Char('g'));
     assert_snapshot!("help_200x50", draw(&s, 200, 50));
     assert_snapshot!("too_small_50x10", draw(&s, 50, 10));
 

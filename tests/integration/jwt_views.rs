@@ -1,0 +1,352 @@
+//! Issue 3 console: Accounts, Identities and Expiry views and the action
+//! dialogs, as snapshots from fixed state (fixed keys, fixed clock), and the
+//! console path (worker -> update -> render -> action) against a real
+//! operator-mode server.
+
+use std::time::Duration;
+
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc;
+use warden::app::accounts::AccountRow;
+use warden::app::conns::ConnRow;
+use warden::app::dialog::{Button, Dialog};
+use warden::app::msg::{Cmd, Msg};
+use warden::app::state::{AppState, Link, ViewId};
+use warden::app::table::Clock;
+use warden::app::update::update;
+use warden::identity::jwt_actions::{self, ActionContext, Request, SigningConfig};
+use warden::identity::record::{IdentityRecord, IdentitySpec};
+use warden::kube::resources::Watched;
+use warden::kube::watch::{Change, KubeEvent};
+use warden::nats::accounts::{AccountRecord, ServerView};
+use warden::nats::jwt::{self, AccountClaims, AccountSigningKey, JetStreamLimits, KeyKind, SigningKey, UserClaims};
+use warden::nats::types::ConnInfo;
+use warden::ui::render::render;
+use warden::ui::theme::Theme;
+
+const NOW: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
+
+fn fixed(kind: KeyKind, n: u8) -> SigningKey {
+    let t = match kind {
+        KeyKind::Operator => nkeys::KeyPairType::Operator,
+        KeyKind::Account => nkeys::KeyPairType::Account,
+        _ => nkeys::KeyPairType::User,
+    };
+    let kp = nkeys::KeyPair::new_from_raw(t, [n; 32]).unwrap();
+    SigningKey::from_seed(&kp.seed().unwrap(), "fixed").unwrap()
+}
+
+fn draw(s: &AppState, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(s, &Theme::builtin("default").unwrap(), f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>()).collect::<Vec<_>>().join("\n")
+}
+
+fn key(s: &mut AppState, code: KeyCode) -> Vec<Cmd> {
+    let m = if matches!(code, KeyCode::Char(c) if c.is_ascii_uppercase()) {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    update(s, Msg::Key(KeyEvent::new(code, m))).cmds
+}
+
+fn user(op_signing: &SigningKey, app: &SigningKey, n: u8, ns: &str, wf: &str, exp: i64) -> (String, String) {
+    let u = fixed(KeyKind::User, n);
+    let mut c = UserClaims::new_user(u.public_key(), &format!("tentacle.{ns}.{wf}"));
+    c.nats.permissions.publish = jwt::Permission::allow([format!("tentacular.{ns}.{wf}.>")]);
+    c.nats.permissions.subscribe = jwt::Permission::allow([format!("tentacular.{ns}.{wf}.>"), "_INBOX.>".into()]);
+    c.std.expires = exp;
+    let _ = op_signing;
+    let t = jwt::encode_user(&mut c, app, app.public_key(), NOW - 3600).unwrap();
+    (u.public_key().to_string(), t)
+}
+
+/// Two accounts (one drifted), five users (active, expiring, expired,
+/// revoked but still connected, pending record).
+fn state() -> AppState {
+    let mut s = AppState::new("nats://nats.prod:4222".into(), "context prod".into(), Clock { now_unix: NOW });
+    s.conn.link = Link::Connected;
+    s.conn.account = Some("SYS".into());
+    let op = fixed(KeyKind::Operator, 1);
+    let sys = fixed(KeyKind::Account, 2);
+    let app = fixed(KeyKind::Account, 3);
+    let app_signing = fixed(KeyKind::Account, 4);
+    let users = [
+        user(&op, &app, 10, "shop", "orders", NOW + 30 * 86400),
+        user(&op, &app, 11, "shop", "payments", NOW + 5 * 3600),
+        user(&op, &app, 12, "shop", "legacy", NOW - 600),
+        user(&op, &app, 13, "ops", "rogue", NOW + 3 * 86400),
+    ];
+    let mut app_claims = AccountClaims::new_account(app.public_key(), "APP");
+    app_claims.nats.limits.jetstream = JetStreamLimits::unlimited();
+    app_claims.nats.signing_keys.push(AccountSigningKey::Key(app_signing.public_key().to_string()));
+    app_claims.nats.revoke(&users[3].0, NOW - 60);
+    app_claims.std.expires = NOW + 200 * 86400;
+    let app_jwt = jwt::encode_at(&mut app_claims, &op, NOW - 86400).unwrap();
+    let mut sys_claims = AccountClaims::new_account(sys.public_key(), "SYS");
+    let sys_jwt = jwt::encode_at(&mut sys_claims, &op, NOW - 86400).unwrap();
+    let sv = |name: &str, conns: i64, jti: &str| ServerView {
+        server: name.into(),
+        server_id: format!("N{name}"),
+        connections: conns,
+        jti: jti.into(),
+        issued_at: NOW - 86400,
+    };
+    let app_rec = AccountRecord {
+        id: app.public_key().into(),
+        jwt: app_jwt,
+        claims: Some(app_claims.clone()),
+        distinct_jwts: 2,
+        servers: vec![sv("n1", 3, &app_claims.std.id), sv("n2", 1, "OLDJTI")],
+        drift: Some("older JWT served by n2".into()),
+        ..Default::default()
+    };
+    let sys_rec = AccountRecord {
+        id: sys.public_key().into(),
+        jwt: sys_jwt,
+        claims: Some(sys_claims.clone()),
+        distinct_jwts: 1,
+        servers: vec![sv("n1", 1, &sys_claims.std.id)],
+        is_system: true,
+        ..Default::default()
+    };
+    let mut accounts: Vec<AccountRow> = [sys_rec, app_rec].iter().map(AccountRow::from_record).collect();
+    accounts.sort_by_key(|a| !a.system);
+    update(&mut s, Msg::Accounts { at: Clock { now_unix: NOW }, result: Ok((accounts, vec![])) });
+    let conns: Vec<ConnRow> = users
+        .iter()
+        .enumerate()
+        .map(|(i, (k, t))| {
+            let info = ConnInfo {
+                cid: 20 + i as u64,
+                account: app.public_key().into(),
+                authorized_user: k.clone(),
+                jwt: t.clone(),
+                name: format!("c{i}"),
+                ..Default::default()
+            };
+            ConnRow::new("n1", "Nn1", info)
+        })
+        .collect();
+    update(&mut s, Msg::Conns { at: Clock { now_unix: NOW }, result: Ok((conns, vec![])) });
+    let pending = IdentityRecord {
+        namespace: "shop".into(),
+        name: "billing".into(),
+        spec: IdentitySpec {
+            workload: "billing".into(),
+            account: "APP".into(),
+            user: "tentacle.shop.billing".into(),
+            public_key: fixed(KeyKind::User, 20).public_key().into(),
+            publish: vec!["tentacular.shop.billing.>".into()],
+            subscribe: vec!["tentacular.shop.billing.>".into(), "_INBOX.>".into()],
+            ttl: "24h".into(),
+        },
+        status: Default::default(),
+    };
+    update(
+        &mut s,
+        Msg::Kube(KubeEvent { what: Watched::NatsIdentities, change: Change::Reset(vec![pending.to_object()]) }),
+    );
+    s
+}
+
+#[test]
+fn accounts_view() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('7'));
+    assert_eq!(s.view, ViewId::Accounts);
+    assert_snapshot!("accounts_80x24", draw(&s, 80, 24));
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Enter);
+    assert_snapshot!("accounts_detail_200x50", draw(&s, 200, 50));
+}
+
+#[test]
+fn identities_view_states() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('8'));
+    assert_eq!(s.view, ViewId::Identities);
+    let states: Vec<(String, &str)> =
+        s.identities.rows.iter().map(|r| (r.name().unwrap_or_default(), r.state.as_str())).collect();
+    assert_eq!(
+        states,
+        [
+            ("ops/rogue".to_string(), "Drifted"),
+            ("shop/billing".to_string(), "Pending"),
+            ("shop/legacy".to_string(), "Expired"),
+            ("shop/orders".to_string(), "Active"),
+            ("shop/payments".to_string(), "Expiring"),
+        ]
+    );
+    assert_snapshot!("identities_80x24", draw(&s, 80, 24));
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Enter);
+    assert_snapshot!("identities_detail_200x50", draw(&s, 200, 50));
+}
+
+#[test]
+fn expiry_view_counts_down_only_when_shown() {
+    let mut s = state();
+    // On another view the tick changes nothing and asks for no frame.
+    let out = update(&mut s, Msg::Tick(Clock { now_unix: NOW + 5 }));
+    assert!(!out.redraw);
+    assert_eq!(s.clock.now_unix, NOW);
+    key(&mut s, KeyCode::Char('9'));
+    assert_eq!(s.view, ViewId::Expiry);
+    let kinds: Vec<&str> = s.expiry.rows.iter().map(|r| r.status).collect();
+    assert_eq!(kinds, ["expired", "<24h", "<7d", "ok", "ok", "never", "never"]);
+    assert_snapshot!("expiry_80x24", draw(&s, 80, 24));
+    assert_snapshot!("expiry_200x50", draw(&s, 200, 50));
+    let out = update(&mut s, Msg::Tick(Clock { now_unix: NOW + 3600 }));
+    assert!(out.redraw);
+    assert!(draw(&s, 80, 24).contains("expired 1h10m ago"));
+}
+
+#[test]
+fn register_form_and_revoke_confirmation() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('8'));
+    key(&mut s, KeyCode::Char('n'));
+    for c in "shop/new-wf".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Tab);
+    for c in "APP".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    assert_snapshot!("register_form_80x24", draw(&s, 80, 24));
+    assert_snapshot!("register_form_200x50", draw(&s, 200, 50));
+    let cmds = key(&mut s, KeyCode::Enter);
+    match cmds.as_slice() {
+        [Cmd::Action(Request::Register { name, account, ttl, creds_out })] => {
+            assert_eq!(name.to_string(), "shop/new-wf");
+            assert_eq!(account, "APP");
+            assert_eq!(*ttl, Duration::from_secs(86400));
+            assert_eq!(*creds_out, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(s.dialog, Some(Dialog::Progress { .. })));
+    // Running: keys do not close it.
+    key(&mut s, KeyCode::Esc);
+    assert!(s.dialog.is_some());
+    update(&mut s, Msg::ActionDone(jwt_actions::ActionReport::new("register", "shop/new-wf")));
+    key(&mut s, KeyCode::Esc);
+    assert!(s.dialog.is_none());
+
+    // Revoke asks first; Cancel is the default; enter on it does nothing.
+    key(&mut s, KeyCode::Char('g'));
+    key(&mut s, KeyCode::Char('X'));
+    assert!(matches!(s.dialog, Some(Dialog::Confirm { focus: Button::Cancel, .. })));
+    assert_snapshot!("revoke_confirm_80x24", draw(&s, 80, 24));
+    assert_snapshot!("revoke_confirm_200x50", draw(&s, 200, 50));
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    assert!(s.dialog.is_none());
+    key(&mut s, KeyCode::Char('X'));
+    key(&mut s, KeyCode::Right);
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(matches!(cmds.as_slice(), [Cmd::Action(Request::Revoke { .. })]), "{cmds:?}");
+
+    // ctrl-d does nothing; read-only offers nothing.
+    s.dialog = None;
+    assert!(update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL))).cmds.is_empty());
+    s.read_only = true;
+    key(&mut s, KeyCode::Char('X'));
+    key(&mut s, KeyCode::Char('n'));
+    assert!(s.dialog.is_none());
+    assert!(draw(&s, 80, 24).contains("read-only"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() {
+    use crate::jwt_actions::op_world;
+    let op = op_world();
+    let creds = op.dir.path().join("c.creds");
+    let (ok, out, err) = op.warden(&[
+        "identity",
+        "register",
+        "shop/orders",
+        "--account",
+        "APP",
+        "--creds-out",
+        &creds.display().to_string(),
+        "--account-signing-key",
+        &op.account_key.display().to_string(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let client = async_nats::ConnectOptions::with_credentials_file(&creds)
+        .await
+        .unwrap()
+        .connect(op.server.url())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+
+    let settings = warden::config::NatsSettings {
+        url: op.server.url(),
+        auth: warden::config::NatsAuth::Creds(op.world.sys_creds_path.clone()),
+        ca: None,
+        cert: None,
+        key: None,
+        source: "test".into(),
+    };
+    let (tx, mut rx) = mpsc::channel(1024);
+    let cmds = warden::app::worker::spawn(settings.clone(), Duration::from_secs(1), tx);
+    let mut s = AppState::new(op.server.url(), "test".into(), Clock::system());
+    s.size = (120, 30);
+    key(&mut s, KeyCode::Char('8'));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !(s.identities.rows.iter().any(|r| r.user == "tentacle.shop.orders" && r.connections == 1)
+        && s.accounts.rows.len() == 2)
+    {
+        let msg = tokio::time::timeout_at(deadline, rx.recv()).await.expect("identities in time").unwrap();
+        for c in update(&mut s, msg).cmds {
+            let _ = cmds.send(c);
+        }
+    }
+    let screen = draw(&s, 120, 30);
+    assert!(screen.contains("shop/orders") && screen.contains("Expiring"), "{screen}");
+
+    // Select it, revoke through the dialog, run the command as the action worker would.
+    let pos =
+        s.identities.table.visible.iter().position(|&i| s.identities.rows[i].user == "tentacle.shop.orders").unwrap();
+    s.identities.table.selected = pos;
+    key(&mut s, KeyCode::Char('X'));
+    key(&mut s, KeyCode::Left);
+    let mut out = key(&mut s, KeyCode::Enter);
+    let Some(Cmd::Action(req)) = out.pop() else { panic!("no action") };
+    let sys = warden::nats::sys::SysClient::new(
+        async_nats::ConnectOptions::with_credentials_file(&op.world.sys_creds_path)
+            .await
+            .unwrap()
+            .connect(op.server.url())
+            .await
+            .unwrap(),
+    );
+    let ctx = ActionContext {
+        sys,
+        kube: None,
+        signing: SigningConfig { account: None, operator: Some(jwt_actions::KeyRef::File(op.operator_key.clone())) },
+        actor: "test@host".into(),
+        settle: Duration::from_secs(3),
+    };
+    let (stx, mut srx) = mpsc::unbounded_channel();
+    let report = jwt_actions::run(&ctx, &req, |st| {
+        let _ = stx.send(st.clone());
+    })
+    .await;
+    while let Ok(st) = srx.try_recv() {
+        update(&mut s, Msg::ActionStep(st));
+    }
+    assert!(report.ok(), "{:?}", report.lines());
+    update(&mut s, Msg::ActionDone(report));
+    let screen = draw(&s, 120, 30);
+    assert!(screen.contains("push to op1") && screen.contains("done"), "{screen}");
+}
