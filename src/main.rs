@@ -43,6 +43,7 @@ fn run(cli: Cli) -> Result<()> {
                         account_signing_key: None,
                         operator_signing_key: None,
                         no_kube: false,
+                        mode: None,
                     },
                     &file.signing,
                 )?,
@@ -66,6 +67,8 @@ fn run(cli: Cli) -> Result<()> {
                 signing: warden::identity::cli::signing_config(&keys, &file.signing)?,
                 read_only: cli.read_only || file.read_only,
                 no_kube: keys.no_kube,
+                mode: keys.mode.unwrap_or(file.identity.mode),
+                identity: file.identity.clone(),
             };
             let mut out = std::io::stdout().lock();
             rt.block_on(warden::identity::cli::run(env, &action, &mut out)).map(|_| ())
