@@ -4,5 +4,7 @@
 pub mod kube_double;
 pub mod nats_server;
 pub mod operator_mode;
+pub mod run;
+pub mod scenario;
 pub mod spiffe_mode;
 pub mod workloads;

@@ -1,0 +1,510 @@
+//! The object store: JSON objects keyed by (group, plural, namespace, name),
+//! one global monotonic resourceVersion (like etcd's revision), and a bounded
+//! event history that watches resume from.
+//!
+//! One stored version per resource: a CRD serving several versions shows the
+//! same objects under each, with `apiVersion` rewritten (no conversion).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde_json::{Value, json};
+
+use super::errors::ApiError;
+use super::patch::{self, PatchKind};
+use super::resources::{self, ResourceDef};
+use super::selectors::{FieldSelector, LabelSelector};
+use super::util;
+
+/// (group, plural, namespace or "", name)
+pub type ObjKey = (String, String, String, String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, as kept in the watch history.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub rv: u64,
+    pub group: String,
+    pub plural: String,
+    pub kind: EventType,
+    pub object: Value,
+    /// The object before a MODIFIED, so filtered watches can turn a change
+    /// that leaves or enters the selection into DELETED or ADDED.
+    pub prev: Option<Value>,
+}
+
+/// An RBAC-style denial rule; `*` matches any verb or resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Denial {
+    pub verb: String,
+    pub group: String,
+    pub resource: String,
+    /// None: everywhere (all namespaces and the cluster scope).
+    pub namespace: Option<String>,
+}
+
+/// Filters for list and watch.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub namespace: Option<String>,
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+}
+
+impl Filter {
+    pub fn matches(&self, obj: &Value) -> bool {
+        let ns_ok = match &self.namespace {
+            Some(ns) => obj["metadata"]["namespace"].as_str().unwrap_or("") == ns,
+            None => true,
+        };
+        ns_ok && self.labels.matches(obj) && self.fields.matches(obj)
+    }
+}
+
+/// Which part of an object a write targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Main,
+    Status,
+}
+
+pub struct Store {
+    pub objects: BTreeMap<ObjKey, Value>,
+    pub rv: u64,
+    pub history: VecDeque<Event>,
+    /// Watches may resume from any resourceVersion >= floor.
+    pub floor: u64,
+    pub max_history: usize,
+    uid_seq: u64,
+    pub denials: Vec<Denial>,
+    /// (group, resource or "*") -> HTTP code
+    pub outages: HashMap<(String, String), u16>,
+}
+
+fn key(def: &ResourceDef, ns: &str, name: &str) -> ObjKey {
+    let ns = if def.namespaced { ns } else { "" };
+    (def.group.clone(), def.plural.clone(), ns.into(), name.into())
+}
+
+fn name_of(obj: &Value) -> &str {
+    obj["metadata"]["name"].as_str().unwrap_or("")
+}
+
+fn rv_of(obj: &Value) -> &str {
+    obj["metadata"]["resourceVersion"].as_str().unwrap_or("")
+}
+
+/// Everything but metadata and status: a change there bumps `generation`.
+fn spec_part(obj: &Value) -> Value {
+    let mut o = obj.clone();
+    if let Some(m) = o.as_object_mut() {
+        m.remove("metadata");
+        m.remove("status");
+    }
+    o
+}
+
+impl Store {
+    pub fn new(max_history: usize) -> Self {
+        Store {
+            objects: BTreeMap::new(),
+            rv: 1,
+            history: VecDeque::new(),
+            floor: 0,
+            max_history: max_history.max(1),
+            uid_seq: 0,
+            denials: Vec::new(),
+            outages: HashMap::new(),
+        }
+    }
+
+    /// Built-ins plus the resources of every stored CRD.
+    pub fn resources(&self) -> Vec<ResourceDef> {
+        let mut all = resources::builtins();
+        let crds = self.objects.range(
+            (
+                "apiextensions.k8s.io".to_string(),
+                "customresourcedefinitions".to_string(),
+                String::new(),
+                String::new(),
+            )..,
+        );
+        for ((g, p, _, _), crd) in crds {
+            if g != "apiextensions.k8s.io" || p != "customresourcedefinitions" {
+                break;
+            }
+            for d in resources::from_crd(crd) {
+                if !all.iter().any(|b| b.group == d.group && b.version == d.version && b.plural == d.plural) {
+                    all.push(d);
+                }
+            }
+        }
+        all
+    }
+
+    pub fn resource(&self, group: &str, version: &str, plural: &str) -> Option<ResourceDef> {
+        self.resources().into_iter().find(|d| d.group == group && d.version == version && d.plural == plural)
+    }
+
+    /// The served object: `apiVersion` of the version asked for.
+    pub fn present(def: &ResourceDef, obj: &Value) -> Value {
+        let mut o = obj.clone();
+        o["apiVersion"] = json!(def.api_version());
+        o["kind"] = json!(def.kind);
+        o
+    }
+
+    fn commit(&mut self, kind: EventType, k: &ObjKey, obj: Value, prev: Option<Value>) {
+        if kind == EventType::Deleted {
+            self.objects.remove(k);
+        } else {
+            self.objects.insert(k.clone(), obj.clone());
+        }
+        self.history.push_back(Event { rv: self.rv, group: k.0.clone(), plural: k.1.clone(), kind, object: obj, prev });
+        while self.history.len() > self.max_history {
+            if let Some(e) = self.history.pop_front() {
+                self.floor = e.rv;
+            }
+        }
+    }
+
+    /// Drops the whole history: every open watch and every resume from an
+    /// older resourceVersion gets 410 Gone (as after an etcd compaction).
+    pub fn compact(&mut self) {
+        self.rv += 1;
+        self.floor = self.rv;
+        self.history.clear();
+    }
+
+    fn next_rv(&mut self) -> String {
+        self.rv += 1;
+        self.rv.to_string()
+    }
+
+    pub fn get(&self, def: &ResourceDef, ns: &str, name: &str) -> Result<Value, ApiError> {
+        self.objects
+            .get(&key(def, ns, name))
+            .map(|o| Self::present(def, o))
+            .ok_or_else(|| ApiError::not_found(&def.group, &def.plural, name))
+    }
+
+    /// Matching objects, ordered by namespace then name, and the list's RV.
+    pub fn list(&self, def: &ResourceDef, filter: &Filter) -> (Vec<Value>, u64) {
+        let items = self
+            .objects
+            .iter()
+            .filter(|((g, p, _, _), _)| *g == def.group && *p == def.plural)
+            .map(|(_, o)| o)
+            .filter(|o| filter.matches(o))
+            .map(|o| Self::present(def, o))
+            .collect();
+        (items, self.rv)
+    }
+
+    fn namespace_exists(&self, ns: &str) -> bool {
+        self.objects.contains_key(&("".into(), "namespaces".into(), "".into(), ns.into()))
+    }
+
+    pub fn create(&mut self, def: &ResourceDef, ns: &str, mut obj: Value) -> Result<Value, ApiError> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        }
+        if !obj["metadata"].is_object() {
+            obj["metadata"] = json!({});
+        }
+        let meta = &mut obj["metadata"];
+        if meta["name"].as_str().unwrap_or("").is_empty() {
+            match meta["generateName"].as_str() {
+                Some(prefix) if !prefix.is_empty() => {
+                    let suffix: String =
+                        util::new_uid(self.uid_seq).chars().filter(|c| c.is_ascii_alphanumeric()).take(5).collect();
+                    meta["name"] = json!(format!("{prefix}{suffix}"));
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        &def.group,
+                        &def.plural,
+                        "",
+                        format!(
+                            "{} \"\" is invalid: metadata.name: Required value: name or generateName is required",
+                            def.kind
+                        ),
+                    ));
+                }
+            }
+        }
+        if def.namespaced {
+            match meta["namespace"].as_str() {
+                Some(n) if !n.is_empty() && n != ns => {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
+                }
+                _ => meta["namespace"] = json!(ns),
+            }
+            if !self.namespace_exists(ns) {
+                return Err(ApiError::not_found("", "namespaces", ns));
+            }
+        } else if let Some(m) = meta.as_object_mut() {
+            m.remove("namespace");
+        }
+        let name = name_of(&obj).to_string();
+        let k = key(def, ns, &name);
+        if self.objects.contains_key(&k) {
+            return Err(ApiError::already_exists(&def.group, &def.plural, &name));
+        }
+        self.uid_seq += 1;
+        let rv = self.next_rv();
+        let meta = &mut obj["metadata"];
+        meta["uid"] = json!(util::new_uid(self.uid_seq));
+        meta["resourceVersion"] = json!(rv);
+        meta["creationTimestamp"] = json!(util::now_rfc3339());
+        meta["generation"] = json!(1);
+        if let Some(m) = meta.as_object_mut() {
+            m.remove("deletionTimestamp");
+        }
+        obj["apiVersion"] = json!(def.api_version());
+        obj["kind"] = json!(def.kind);
+        defaults(def, &mut obj);
+        self.commit(EventType::Added, &k, obj.clone(), None);
+        Ok(obj)
+    }
+
+    /// PUT. An empty `metadata.resourceVersion` is an unconditional update.
+    pub fn update(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        part: Part,
+        body: Value,
+    ) -> Result<Value, ApiError> {
+        let k = key(def, ns, name);
+        let Some(old) = self.objects.get(&k).cloned() else {
+            return Err(ApiError::not_found(&def.group, &def.plural, name));
+        };
+        if !body.is_object() {
+            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        }
+        let body_name = name_of(&body);
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let want_rv = rv_of(&body);
+        if !want_rv.is_empty() && want_rv != rv_of(&old) {
+            return Err(ApiError::conflict(&def.group, &def.plural, name));
+        }
+        let mut new = match part {
+            Part::Status => {
+                let mut n = old.clone();
+                n["status"] = body["status"].clone();
+                n
+            }
+            Part::Main => {
+                let mut n = body;
+                if def.status {
+                    match old.get("status") {
+                        Some(s) => n["status"] = s.clone(),
+                        None => {
+                            if let Some(m) = n.as_object_mut() {
+                                m.remove("status");
+                            }
+                        }
+                    }
+                }
+                n
+            }
+        };
+        if !new["metadata"].is_object() {
+            new["metadata"] = json!({});
+        }
+        for f in ["uid", "creationTimestamp", "namespace", "name", "deletionTimestamp", "generation"] {
+            match old["metadata"].get(f) {
+                Some(v) => new["metadata"][f] = v.clone(),
+                None => {
+                    if let Some(m) = new["metadata"].as_object_mut() {
+                        m.remove(f);
+                    }
+                }
+            }
+        }
+        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+        new["apiVersion"] = old["apiVersion"].clone();
+        new["kind"] = old["kind"].clone();
+        if new == old {
+            // A no-op write does not bump the resourceVersion.
+            return Ok(Self::present(def, &old));
+        }
+        if spec_part(&new) != spec_part(&old) {
+            let g = old["metadata"]["generation"].as_i64().unwrap_or(0);
+            new["metadata"]["generation"] = json!(g + 1);
+        }
+        new["metadata"]["resourceVersion"] = json!(self.next_rv());
+        let finalized = new["metadata"]["deletionTimestamp"].is_string()
+            && new["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty());
+        let kind = if finalized { EventType::Deleted } else { EventType::Modified };
+        self.commit(kind, &k, new.clone(), Some(old));
+        Ok(Self::present(def, &new))
+    }
+
+    pub fn patch(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        part: Part,
+        kind: PatchKind,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
+        let Some(old) = self.objects.get(&key(def, ns, name)).cloned() else {
+            if kind == PatchKind::Apply && part == Part::Main {
+                let obj = patch::apply(kind, &json!({}), body)?;
+                return self.create(def, ns, obj);
+            }
+            return Err(ApiError::not_found(&def.group, &def.plural, name));
+        };
+        let patched = patch::apply(kind, &old, body)?;
+        if rv_of(&patched) != rv_of(&old) {
+            // The patch carried a resourceVersion precondition.
+            return Err(ApiError::conflict(&def.group, &def.plural, name));
+        }
+        self.update(def, ns, name, part, patched)
+    }
+
+    /// DELETE: with finalizers the object only gets a deletionTimestamp.
+    pub fn delete(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        precondition_rv: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let k = key(def, ns, name);
+        let Some(old) = self.objects.get(&k).cloned() else {
+            return Err(ApiError::not_found(&def.group, &def.plural, name));
+        };
+        if let Some(want) = precondition_rv
+            && !want.is_empty()
+            && want != rv_of(&old)
+        {
+            return Err(ApiError::conflict(&def.group, &def.plural, name));
+        }
+        let mut obj = old.clone();
+        let has_finalizers = obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        if has_finalizers {
+            if obj["metadata"]["deletionTimestamp"].is_string() {
+                return Ok(Self::present(def, &obj));
+            }
+            obj["metadata"]["deletionTimestamp"] = json!(util::now_rfc3339());
+            obj["metadata"]["resourceVersion"] = json!(self.next_rv());
+            self.commit(EventType::Modified, &k, obj.clone(), Some(old));
+            return Ok(Self::present(def, &obj));
+        }
+        if def.group.is_empty() && def.plural == "namespaces" {
+            // Namespace deletion takes its contents with it.
+            let inside: Vec<ObjKey> = self.objects.keys().filter(|(_, _, n, _)| n == name).cloned().collect();
+            for ik in inside {
+                if let Some(mut o) = self.objects.get(&ik).cloned() {
+                    o["metadata"]["resourceVersion"] = json!(self.next_rv());
+                    self.commit(EventType::Deleted, &ik, o, None);
+                }
+            }
+        }
+        obj["metadata"]["resourceVersion"] = json!(self.next_rv());
+        self.commit(EventType::Deleted, &k, obj.clone(), None);
+        Ok(Self::present(def, &obj))
+    }
+
+    /// Writes an object as given (seeding from Rust): creates or replaces
+    /// without preconditions, status included, namespace auto-created.
+    pub fn upsert(&mut self, def: &ResourceDef, mut obj: Value) -> Result<Value, ApiError> {
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+        if def.namespaced && !self.namespace_exists(&ns) {
+            let nsdef = self.resource("", "v1", "namespaces").ok_or_else(ApiError::no_route)?;
+            self.create(&nsdef, "", json!({"metadata": {"name": ns}}))?;
+        }
+        let name = name_of(&obj).to_string();
+        match self.objects.get(&key(def, &ns, &name)).cloned() {
+            None => self.create(def, &ns, obj),
+            Some(old) => {
+                if let Some(m) = obj["metadata"].as_object_mut() {
+                    m.remove("resourceVersion");
+                }
+                let status = obj.get("status").cloned();
+                let mut out = self.update(def, &ns, &name, Part::Main, obj)?;
+                if let Some(s) = status
+                    && def.status
+                    && Some(&s) != old.get("status")
+                {
+                    out = self.update(def, &ns, &name, Part::Status, json!({"status": s}))?;
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The first denial matching a request, if any.
+    pub fn denied(&self, verb: &str, group: &str, resource: &str, ns: Option<&str>) -> bool {
+        self.denials.iter().any(|d| {
+            (d.verb == "*" || d.verb == verb)
+                && d.group == group
+                && (d.resource == "*" || d.resource == resource)
+                && match &d.namespace {
+                    None => true,
+                    Some(n) => ns == Some(n.as_str()),
+                }
+        })
+    }
+
+    pub fn outage(&self, group: &str, resource: &str) -> Option<u16> {
+        let base = resource.split('/').next().unwrap_or(resource);
+        self.outages
+            .get(&(group.to_string(), base.to_string()))
+            .or_else(|| self.outages.get(&(group.to_string(), "*".to_string())))
+            .copied()
+    }
+}
+
+/// What the apiserver (or its controllers) fill in on create.
+fn defaults(def: &ResourceDef, obj: &mut Value) {
+    match (def.group.as_str(), def.plural.as_str()) {
+        ("", "namespaces") if obj["status"].is_null() => {
+            obj["status"] = json!({"phase": "Active"});
+        }
+        ("", "pods") if obj["status"].is_null() => {
+            obj["status"] = json!({"phase": "Pending"});
+        }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            let names = obj["spec"]["names"].clone();
+            obj["status"] = json!({
+                "acceptedNames": names,
+                "storedVersions": obj["spec"]["versions"].as_array().into_iter().flatten()
+                    .filter(|v| v["storage"] == json!(true)).map(|v| v["name"].clone()).collect::<Vec<_>>(),
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                     "message": "no conflicts found", "lastTransitionTime": util::now_rfc3339()},
+                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                     "message": "the initial names have been accepted", "lastTransitionTime": util::now_rfc3339()},
+                ],
+            });
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,213 @@
+//! `warden sandbox`: a real nats-server, the Kubernetes API double seeded
+//! with a fleet, simulated workloads, and (unless headless) the console, all
+//! in one process that cleans up after itself.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
+use super::nats_server::NatsServer;
+use super::operator_mode::{OperatorWorld, push_account_jwt};
+use super::scenario::{self, Kind, Tentacle};
+use super::workloads::{self, Behaviour, Workload};
+use crate::nats::jwt::{render_seed, write_secret_file};
+
+/// How long the ExpiringSoon tentacle's JWT lives after the start.
+pub const EXPIRING_IN: i64 = 4 * 60;
+
+/// Everything a second warden, kubectl or natscli needs to connect.
+#[derive(Debug, Clone)]
+pub struct SandboxInfo {
+    pub dir: PathBuf,
+    pub nats_url: String,
+    pub system_creds: PathBuf,
+    pub kubeconfig: PathBuf,
+    pub warden_config: PathBuf,
+    pub nats_log: PathBuf,
+    pub nats_pid: Option<u32>,
+}
+
+impl SandboxInfo {
+    /// What `--headless` prints (tests read these lines).
+    pub fn describe(&self) -> String {
+        format!(
+            "warden sandbox is running (JWT mode). Ctrl-C stops it and removes everything it started.\n\
+             NATS URL:      {}\n\
+             system creds:  {}\n\
+             kubeconfig:    {}\n\
+             warden config: {}\n\
+             nats log:      {}\n\
+             \n\
+             Try:\n  WARDEN_CONFIG={} KUBECONFIG={} warden\n  kubectl --kubeconfig {} get natsidentities -A\n",
+            self.nats_url,
+            self.system_creds.display(),
+            self.kubeconfig.display(),
+            self.warden_config.display(),
+            self.nats_log.display(),
+            self.warden_config.display(),
+            self.kubeconfig.display(),
+            self.kubeconfig.display(),
+        )
+    }
+}
+
+/// The running world. Dropping it stops the workloads, the double and the
+/// nats-server.
+pub struct Sandbox {
+    pub info: SandboxInfo,
+    pub double: KubeDouble,
+    pub server: NatsServer,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.server.stop();
+    }
+}
+
+fn toml_str(p: &Path) -> String {
+    toml::Value::String(p.display().to_string()).to_string()
+}
+
+fn write_warden_config(dir: &Path, world: &OperatorWorld, url: &str, kubeconfig: &Path) -> Result<PathBuf> {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    let acc_key = keys.join("app-signing.nk");
+    let op_key = keys.join("operator-signing.nk");
+    write_secret_file(&acc_key, render_seed(&world.app_signing).expose().as_bytes())?;
+    write_secret_file(&op_key, render_seed(&world.operator_signing).expose().as_bytes())?;
+    let text = format!(
+        "# Written by `warden sandbox`: connects a second warden to the sandbox.\n\
+         [nats]\nurl = {url}\ncreds = {creds}\n\n\
+         [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\n\n\
+         [signing]\naccount_signing_key = {acc}\noperator_signing_key = {op}\n",
+        url = toml::Value::String(url.to_string()),
+        creds = toml_str(&world.sys_creds_path),
+        kc = toml_str(kubeconfig),
+        acc = toml_str(&acc_key),
+        op = toml_str(&op_key),
+    );
+    let path = dir.join("warden.toml");
+    write_secret_file(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// Starts everything in `dir` (created 0700).
+pub async fn start(dir: &Path) -> Result<Sandbox> {
+    crate::logging::create_private_dir(dir)?;
+    let now = chrono::Utc::now().timestamp();
+    let mut world = OperatorWorld::generate(dir).context("generating the operator, accounts and keys")?;
+    let fleet = scenario::mint_fleet(&world, now, EXPIRING_IN)?;
+    let server = NatsServer::start(&dir.join("nats"), "nats-0", world.config_body()).context("starting nats-server")?;
+
+    // Revocations go through the server like an operator's would.
+    let sys = async_nats::ConnectOptions::with_credentials_file(&world.sys_creds_path)
+        .await?
+        .connect(server.url())
+        .await
+        .context("connecting as the system account")?;
+    for t in fleet.iter().filter(|t| t.kind == Kind::Revoked) {
+        let jwt = world.revoke_user(t.key.public_key(), now)?;
+        push_account_jwt(&sys, &jwt, Duration::from_millis(300), Duration::from_secs(5)).await?;
+    }
+
+    let double = KubeDouble::start(KubeDoubleConfig::default()).await.context("starting the Kubernetes API double")?;
+    let kubeconfig = dir.join("kubeconfig");
+    double.write_kubeconfig(&kubeconfig, "sandbox")?;
+    scenario::seed(&double.state(), &world, &fleet, now, now)?;
+    let warden_config = write_warden_config(dir, &world, &server.url(), &kubeconfig)?;
+
+    let mut tasks = vec![follow_server_log(server.log_path.clone(), double.state())];
+    tasks.extend(start_workloads(&server.url(), fleet, double.state()));
+    let info = SandboxInfo {
+        dir: dir.to_path_buf(),
+        nats_url: server.url(),
+        system_creds: world.sys_creds_path.clone(),
+        kubeconfig,
+        warden_config,
+        nats_log: server.log_path.clone(),
+        nats_pid: server.pid(),
+    };
+    Ok(Sandbox { info, double, server, tasks })
+}
+
+/// The NATS pod's log is the real server's log, line by line.
+fn follow_server_log(path: PathBuf, k: KubeState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let opts = crate::violations::follow_file::FollowOptions { from_start: true, ..Default::default() };
+        let Ok(mut f) = crate::violations::follow_file::Follower::open(&path, opts).await else { return };
+        while let Ok(line) = f.next_line().await {
+            k.append_pod_log("tentacular-system", "nats-0", "nats", &line.text);
+        }
+    })
+}
+
+/// Each tentacle's client, and a watcher that hands a workload its new JWT
+/// when its NatsIdentity status gets one (approval, renewal).
+fn start_workloads(url: &str, fleet: Vec<Tentacle>, k: KubeState) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    let mut senders: HashMap<(String, String), watch::Sender<Option<String>>> = HashMap::new();
+    for t in fleet {
+        match t.kind {
+            Kind::Drifted => {}
+            Kind::Revoked => {
+                if let Some(jwt) = t.jwt.clone() {
+                    tasks.push(workloads::spawn_refused(
+                        url.to_string(),
+                        t.name(),
+                        jwt,
+                        t.key.clone(),
+                        Duration::from_secs(15),
+                    ));
+                }
+            }
+            _ => {
+                let (tx, rx) = watch::channel(t.jwt.clone());
+                let behaviour = match t.kind {
+                    Kind::Violator => Behaviour::Violator { forbidden: "tentacular.payments.ledger.commands".into() },
+                    _ => Behaviour::Steady,
+                };
+                let w = Workload {
+                    name: t.name(),
+                    prefix: t.prefix(),
+                    behaviour,
+                    key: t.key.clone(),
+                    jwt: rx,
+                    every: Duration::from_secs(3),
+                };
+                tasks.push(workloads::spawn(url.to_string(), w));
+                senders.insert((t.namespace.to_string(), t.workload.to_string()), tx);
+            }
+        }
+    }
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            for obj in k.list("warden.dev/v1alpha1", "NatsIdentity", None) {
+                let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                let jwt = obj["status"]["jwt"].as_str().filter(|j| !j.is_empty()).map(str::to_string);
+                if let (Some(tx), Some(jwt)) = (senders.get(&(ns, name)), jwt) {
+                    tx.send_if_modified(|cur| {
+                        let changed = cur.as_deref() != Some(jwt.as_str());
+                        if changed {
+                            *cur = Some(jwt.clone());
+                        }
+                        changed
+                    });
+                }
+            }
+        }
+    }));
+    tasks
+}

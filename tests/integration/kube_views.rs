@@ -1,0 +1,114 @@
+//! The Kubernetes side of the console through warden's real kube client
+//! against the API double: SPIRE entries and agents over pods/exec,
+//! ClusterSPIFFEIDs over watch (create/update/delete, 410 relist), per-panel
+//! RBAC errors, and `warden report spire`.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+use warden::app::kube_worker;
+use warden::app::msg::Msg;
+use warden::app::state::AppState;
+use warden::app::table::Clock;
+use warden::app::update::update;
+use warden::config::file::KubeSection;
+use warden::kube::client::KubeSettings;
+use warden::sandbox::kube_double::{KubeDouble, KubeDoubleConfig, KubeState, spire_agent, spire_entry};
+
+fn cspiffeid(name: &str, pods: i64) -> serde_json::Value {
+    json!({
+        "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
+        "metadata": {"name": name},
+        "spec": {"spiffeIDTemplate": "spiffe://td/ns/{{ .PodMeta.Namespace }}/wf/x",
+                 "podSelector": {"matchLabels": {"tentacular.io/workflow": name}}},
+        "status": {"stats": {"podsSelected": pods, "entriesToSet": pods}}
+    })
+}
+
+async fn double() -> (KubeDouble, tempfile::TempDir, KubeSettings) {
+    let d = KubeDouble::start(KubeDoubleConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    d.write_kubeconfig(&kc, "double").unwrap();
+    let k = d.state();
+    k.add_pod("spire-system", "spire-server-0", &[("app", "spire-server")], &["spire-server"]);
+    k.set_spire_entries(vec![spire_entry("e1", "spiffe://td/ns/a/wf/one", "spiffe://td/spire/agent/x", &["k8s:ns:a"])]);
+    k.set_spire_agents(vec![spire_agent("spiffe://td/spire/agent/x", "k8s_psat", "7", 1_900_000_000, &[])]);
+    k.upsert(cspiffeid("one", 1)).unwrap();
+    (d, dir, KubeSettings { kubeconfig: Some(kc), context: None })
+}
+
+async fn pump(s: &mut AppState, rx: &mut mpsc::Receiver<Msg>, what: &str, done: impl Fn(&AppState) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done(s) {
+        let msg =
+            tokio::time::timeout_at(deadline, rx.recv()).await.unwrap_or_else(|_| panic!("timed out: {what}")).unwrap();
+        update(s, msg);
+    }
+}
+
+fn names(s: &AppState) -> Vec<String> {
+    s.spiffe_ids.rows.iter().map(|r| r.name.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spire_views_follow_the_cluster() {
+    let (d, _dir, settings) = double().await;
+    let k: KubeState = d.state();
+    let (tx, mut rx) = mpsc::channel(1024);
+    let _cmds = kube_worker::spawn(settings, KubeSection::default(), Duration::from_secs(1), tx);
+    let mut s = AppState::new("nats://x".into(), "test".into(), Clock::system());
+
+    pump(&mut s, &mut rx, "entries, agents and ClusterSPIFFEIDs", |s| {
+        s.entries.rows.len() == 1 && s.agents.rows.len() == 1 && s.spiffe_ids.rows.len() == 1
+    })
+    .await;
+    assert_eq!(s.entries.rows[0].entry.spiffe_id.uri(), "spiffe://td/ns/a/wf/one");
+    assert_eq!(s.agents.rows[0].agent.x509svid_expires_at, 1_900_000_000);
+    assert_eq!(s.spiffe_ids.rows[0].pods_selected, 1);
+
+    // Watch: create, update, delete.
+    k.upsert(cspiffeid("two", 3)).unwrap();
+    pump(&mut s, &mut rx, "created", |s| names(s) == ["one", "two"]).await;
+    k.upsert(cspiffeid("two", 5)).unwrap();
+    pump(&mut s, &mut rx, "updated", |s| s.spiffe_ids.rows.iter().any(|r| r.name == "two" && r.pods_selected == 5))
+        .await;
+    k.delete("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "one").unwrap();
+    pump(&mut s, &mut rx, "deleted", |s| names(s) == ["two"]).await;
+
+    // 410 Gone: the watch relists and converges on what changed meanwhile.
+    k.expire_watch_history();
+    k.upsert(cspiffeid("three", 1)).unwrap();
+    pump(&mut s, &mut rx, "relisted after 410", |s| names(s) == ["three", "two"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forbidden_resource_fails_its_panel_only() {
+    let (d, _dir, settings) = double().await;
+    d.state().deny("list", "spire.spiffe.io", "clusterspiffeids", None);
+    let (tx, mut rx) = mpsc::channel(1024);
+    let _cmds = kube_worker::spawn(settings, KubeSection::default(), Duration::from_secs(1), tx);
+    let mut s = AppState::new("nats://x".into(), "test".into(), Clock::system());
+    pump(&mut s, &mut rx, "403 named on its panel, entries still shown", |s| {
+        s.spiffe_ids.stale.as_deref().is_some_and(|e| e.starts_with("forbidden: list clusterspiffeids.spire.spiffe.io"))
+            && s.entries.rows.len() == 1
+    })
+    .await;
+    assert!(s.entries.stale.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_spire_through_the_binary() {
+    let (_d, dir, settings) = double().await;
+    let kc = settings.kubeconfig.unwrap();
+    let kc = kc.to_str().unwrap();
+    let home = dir.path().join("home");
+    let out = crate::harness::warden(&home, &["report", "spire", "-o", "json", "--kubeconfig", kc], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["entries"][0]["spiffe_id"]["path"], "/ns/a/wf/one");
+    assert_eq!(v["cluster_spiffe_ids"][0]["name"], "one");
+    assert_eq!(v["agents"][0]["attestation_type"], "k8s_psat");
+    assert_eq!(v["errors"], json!([]));
+}
