@@ -145,6 +145,7 @@ fn state() -> AppState {
             publish: vec!["tentacular.shop.billing.>".into()],
             subscribe: vec!["tentacular.shop.billing.>".into(), "_INBOX.>".into()],
             ttl: "24h".into(),
+            ..Default::default()
         },
         status: Default::default(),
     };

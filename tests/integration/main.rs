@@ -10,5 +10,6 @@ mod jwt_views;
 mod kube_views;
 mod permissions;
 mod spiffe;
+mod spiffe_actions;
 mod views;
 mod violations;
