@@ -47,6 +47,7 @@ fn run(cli: Cli) -> Result<()> {
                     },
                     &file.signing,
                 )?,
+                identity: file.identity.clone(),
             };
             tracing::info!("console starting");
             rt.block_on(console::run(opts))

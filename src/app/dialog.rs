@@ -12,7 +12,9 @@ use tui_input::backend::crossterm::EventHandler;
 use super::keys::Action;
 use super::msg::{Cmd, Outcome};
 use super::state::{AppState, Level, ViewId};
+use crate::identity::actions::{AnyRequest, Mode};
 use crate::identity::jwt_actions::{ActionReport, IdentityName, Request, RevokeTarget, Step};
+use crate::identity::spiffe_actions;
 
 pub const FORM_FIELDS: [&str; 4] = ["identity (namespace/workload)", "account", "ttl", "creds file (optional)"];
 
@@ -43,7 +45,7 @@ pub enum Button {
 pub enum Dialog {
     Register(Box<RegisterForm>),
     Confirm {
-        request: Request,
+        request: AnyRequest,
         question: String,
         focus: Button,
     },
@@ -66,6 +68,18 @@ impl RegisterForm {
         let creds_out = (!v(3).is_empty()).then(|| v(3).into());
         Ok(Request::Register { name, account: v(1), ttl, creds_out })
     }
+
+    /// The request in `mode`: SPIFFE mode needs only the identity.
+    pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
+        match mode {
+            Mode::Jwt => self.request().map(AnyRequest::Jwt),
+            Mode::Spiffe => {
+                let name = crate::identity::naming::IdentityName::parse(self.fields[0].value().trim())
+                    .map_err(|e| e.to_string())?;
+                Ok(AnyRequest::Spiffe(spiffe_actions::Request::Register { name }))
+            }
+        }
+    }
 }
 
 /// Keys while a dialog is open.
@@ -82,7 +96,7 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
                 form.focus = (form.focus + form.fields.len() - 1) % form.fields.len();
                 s.dialog = Some(Dialog::Register(form));
             }
-            KeyCode::Enter => match form.request() {
+            KeyCode::Enter => match form.request_in(s.identity_mode) {
                 Ok(req) => return start(s, req),
                 Err(e) => {
                     form.error = Some(e);
@@ -117,7 +131,8 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
     Outcome::redraw()
 }
 
-fn start(s: &mut AppState, req: Request) -> Outcome {
+fn start(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
+    let req = req.into();
     s.dialog = Some(Dialog::Progress { title: format!("{} {}", req.verb(), req.target()), steps: vec![], done: None });
     Outcome::cmd(Cmd::Action(req))
 }
@@ -135,6 +150,9 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
     if a == Action::Register {
         s.dialog = Some(Dialog::Register(Box::default()));
         return Outcome::redraw();
+    }
+    if s.identity_mode == Mode::Spiffe {
+        return on_spiffe_action(s, a);
     }
     let Some(row) = s.identities.selected().cloned() else {
         s.status = Some((Level::Warn, "no identity selected".into()));
@@ -181,7 +199,44 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
             ),
             _ => format!("Deny the pending request {}?", req.target()),
         };
-        s.dialog = Some(Dialog::Confirm { request: req, question, focus: Button::Cancel });
+        s.dialog = Some(Dialog::Confirm { request: req.into(), question, focus: Button::Cancel });
+        return Outcome::redraw();
+    }
+    start(s, req)
+}
+
+/// SPIFFE mode: the selected identity's NAMESPACE/WORKLOAD is all an action needs.
+fn on_spiffe_action(s: &mut AppState, a: Action) -> Outcome {
+    let Some(row) = s.identities.selected().cloned() else {
+        s.status = Some((Level::Warn, "no identity selected".into()));
+        return Outcome::redraw();
+    };
+    let Some(name) = row.name().and_then(|n| crate::identity::naming::IdentityName::parse(&n).ok()) else {
+        s.status = Some((Level::Warn, format!("{} has no NAMESPACE/WORKLOAD", row.user)));
+        return Outcome::redraw();
+    };
+    let req = match a {
+        Action::Approve => spiffe_actions::Request::Approve { name },
+        Action::Deny => spiffe_actions::Request::Deny {
+            name,
+            reason: format!("denied in the console by {}", s.conn.user.clone().unwrap_or_default()),
+        },
+        Action::Revoke => spiffe_actions::Request::Revoke { name },
+        Action::Renew => {
+            s.status = Some((Level::Info, "SPIFFE mode: SPIRE rotates SVIDs; there is no JWT to renew".into()));
+            return Outcome::redraw();
+        }
+        _ => return Outcome::none(),
+    };
+    if req.is_destructive() {
+        let question = match &req {
+            spiffe_actions::Request::Revoke { name } => format!(
+                "Revoke {name}? Its authorization entry and ClusterSPIFFEID are removed, every server reloads, and its {} live connection(s) are closed.",
+                row.connections
+            ),
+            _ => format!("{} {}?", req.verb(), req.target()),
+        };
+        s.dialog = Some(Dialog::Confirm { request: req.into(), question, focus: Button::Cancel });
         return Outcome::redraw();
     }
     start(s, req)

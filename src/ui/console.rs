@@ -39,6 +39,8 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     /// Signing keys for identity actions (from the config file).
     pub signing: crate::identity::jwt_actions::SigningConfig,
+    /// `[identity]`: mode of the actions, naming, include file.
+    pub identity: crate::config::file::IdentitySection,
 }
 
 /// Runs the interactive console until the user quits or a signal arrives.
@@ -54,12 +56,15 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
             kube_section: opts.kube_section.clone(),
             signing: opts.signing.clone(),
             audit_log: crate::identity::audit::default_path(),
+            identity: opts.identity.clone(),
         },
         tx.clone(),
     );
     spawn_ticker(tx.clone());
     let mut state = AppState::new(redact_url(&opts.nats.url), opts.nats.source.clone(), Clock::system());
     state.read_only = opts.read_only;
+    state.identity_mode = opts.identity.mode;
+    state.authz_key = opts.kube_section.authz_key.clone();
     state.kube_contexts = crate::kube::client::context_names(&opts.kube);
 
     let mut guard = terminal::enter()?;
