@@ -42,6 +42,17 @@ pub enum Command {
         #[arg(long, short = 'o', value_enum, default_value = "table")]
         output: report::Output,
     },
+    /// A whole world on this machine: nats-server, a Kubernetes API double
+    /// seeded with a fleet, simulated workloads, and the console
+    Sandbox {
+        /// Run the world without the console and print how to reach it
+        #[arg(long)]
+        headless: bool,
+        /// Where to keep its files (default: a fresh temporary directory,
+        /// removed on exit)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Identity actions (JWT mode): register, approve, deny, renew, revoke
     Identity {
         #[command(flatten)]

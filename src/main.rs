@@ -20,38 +20,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(mut cli: Cli) -> Result<()> {
     let config_path = cli.config.clone().unwrap_or_else(paths::config_file);
     let file = ConfigFile::load(&config_path)?;
     let _log = logging::init(&paths::state_dir())?;
     let nats = config::resolve_nats(&cli.nats, &file)?;
     let rt = tokio::runtime::Runtime::new()?;
     let kube = kube_settings(&cli, &file);
-    match cli.command.unwrap_or(Command::Console) {
+    match cli.command.take().unwrap_or(Command::Console) {
         Command::Console => {
-            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            let theme = Theme::choose(cli.theme.as_deref().or(file.theme.as_deref()), no_color)?;
-            let opts = ConsoleOptions {
-                nats,
-                kube,
-                kube_section: file.kubernetes.clone(),
-                refresh: config::refresh_interval(&file)?,
-                theme,
-                read_only: cli.read_only || file.read_only,
-                signing: warden::identity::cli::signing_config(
-                    &warden::identity::cli::KeyFlags {
-                        account_signing_key: None,
-                        operator_signing_key: None,
-                        no_kube: false,
-                        mode: None,
-                    },
-                    &file.signing,
-                )?,
-                identity: file.identity.clone(),
-            };
+            let opts = console_options(&cli, &file, nats, kube)?;
             tracing::info!("console starting");
             rt.block_on(console::run(opts))
         }
+        Command::Sandbox { headless, dir } => rt.block_on(sandbox(&cli, headless, dir)),
         Command::Report { kind, output } => {
             let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone() };
             let mut out = std::io::stdout().lock();
@@ -75,6 +57,76 @@ fn run(cli: Cli) -> Result<()> {
             rt.block_on(warden::identity::cli::run(env, &action, &mut out)).map(|_| ())
         }
     }
+}
+
+fn console_options(
+    cli: &Cli,
+    file: &ConfigFile,
+    nats: config::NatsSettings,
+    kube: warden::kube::client::KubeSettings,
+) -> Result<ConsoleOptions> {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = Theme::choose(cli.theme.as_deref().or(file.theme.as_deref()), no_color)?;
+    let no_keys = warden::identity::cli::KeyFlags {
+        account_signing_key: None,
+        operator_signing_key: None,
+        no_kube: false,
+        mode: None,
+    };
+    Ok(ConsoleOptions {
+        nats,
+        kube,
+        kube_section: file.kubernetes.clone(),
+        refresh: config::refresh_interval(file)?,
+        theme,
+        read_only: cli.read_only || file.read_only,
+        signing: warden::identity::cli::signing_config(&no_keys, &file.signing)?,
+        identity: file.identity.clone(),
+    })
+}
+
+/// `warden sandbox`: starts the world, then the console on it (connected
+/// exactly as a second warden would be, through the config file it wrote),
+/// or with `--headless` prints how to reach it and waits for a signal.
+async fn sandbox(cli: &Cli, headless: bool, dir: Option<std::path::PathBuf>) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let owned = dir.is_none();
+    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("warden-sandbox-{}", std::process::id())));
+    let started = warden::sandbox::run::start(&dir).await;
+    let result = match started {
+        Err(e) => Err(e),
+        Ok(sb) => {
+            let r = if headless {
+                println!("{}", sb.info.describe());
+                let (mut term, mut hup) = (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                }
+                Ok(())
+            } else {
+                let file = ConfigFile::load(&sb.info.warden_config)?;
+                let nats = config::resolve_nats_with(
+                    &config::NatsFlags::default(),
+                    &file,
+                    &dir.join("no-natscli-contexts"),
+                    None,
+                )?;
+                let kube = warden::kube::client::KubeSettings {
+                    kubeconfig: file.kubernetes.kubeconfig.clone(),
+                    context: file.kubernetes.context.clone(),
+                };
+                console::run(console_options(cli, &file, nats, kube)?).await
+            };
+            drop(sb);
+            r
+        }
+    };
+    if owned {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
 }
 
 fn kube_settings(cli: &Cli, file: &ConfigFile) -> warden::kube::client::KubeSettings {

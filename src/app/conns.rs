@@ -16,6 +16,8 @@ pub struct ConnRow {
     pub info: ConnInfo,
     /// `exp` of the connection's user JWT (unix seconds), when it has one.
     pub jwt_expires: Option<i64>,
+    /// `name` of the user JWT (operator mode shows users by public key).
+    pub user_name: Option<String>,
     #[serde(skip)]
     search: String,
 }
@@ -28,13 +30,23 @@ impl Searchable for ConnRow {
 
 impl ConnRow {
     pub fn new(server: &str, server_id: &str, info: ConnInfo) -> ConnRow {
-        let jwt_expires = jwt_expiry(&info.jwt);
+        let claims = jwt_claims(&info.jwt);
+        let jwt_expires = claims.as_ref().and_then(|v| v.get("exp")?.as_i64()).filter(|e| *e > 0);
+        let user_name =
+            claims.as_ref().and_then(|v| v.get("name")?.as_str().map(str::to_string)).filter(|n| !n.is_empty());
         let search = format!(
-            "{} {} {} {} {} {} {}",
-            server, info.cid, info.account, info.authorized_user, info.name, info.ip, info.lang
+            "{} {} {} {} {} {} {} {}",
+            server,
+            info.cid,
+            info.account,
+            info.authorized_user,
+            user_name.as_deref().unwrap_or_default(),
+            info.name,
+            info.ip,
+            info.lang
         )
         .to_lowercase();
-        ConnRow { server: server.to_string(), server_id: server_id.to_string(), info, jwt_expires, search }
+        ConnRow { server: server.to_string(), server_id: server_id.to_string(), info, jwt_expires, user_name, search }
     }
 }
 
@@ -55,12 +67,12 @@ impl TableRow for ConnRow {
     }
 }
 
-/// `exp` claim of a JWT, read without verification (display only).
-fn jwt_expiry(token: &str) -> Option<i64> {
+/// The claims of a JWT, read without verification (display only: the
+/// server verified it when the client connected).
+fn jwt_claims(token: &str) -> Option<serde_json::Value> {
     let payload = token.split('.').nth(1)?;
     let bytes = data_encoding::BASE64URL_NOPAD.decode(payload.trim_end_matches('=').as_bytes()).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    v.get("exp")?.as_i64().filter(|e| *e > 0)
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// All connections of all servers, sorted by server then cid, plus the
@@ -90,7 +102,12 @@ pub fn columns() -> Vec<Column<ConnRow>> {
         Column { title: "SERVER", width: 6, priority: 2, cell: |r, _| r.server.clone() },
         Column { title: "CID", width: 5, priority: 0, cell: |r, _| r.info.cid.to_string() },
         Column { title: "ACCOUNT", width: 8, priority: 1, cell: |r, _| r.info.account.clone() },
-        Column { title: "USER", width: 28, priority: 0, cell: |r, _| r.info.authorized_user.clone() },
+        Column {
+            title: "USER",
+            width: 28,
+            priority: 0,
+            cell: |r, _| r.user_name.clone().unwrap_or_else(|| r.info.authorized_user.clone()),
+        },
         Column { title: "NAME", width: 12, priority: 2, cell: |r, _| r.info.name.clone() },
         Column { title: "LANG", width: 11, priority: 4, cell: |r, _| lang(r) },
         Column { title: "IP", width: 15, priority: 3, cell: |r, _| format!("{}:{}", r.info.ip, r.info.port) },
@@ -117,6 +134,7 @@ pub fn detail(r: &ConnRow, clock: &Clock) -> Vec<(&'static str, String)> {
         ("Kind", format!("{} {}", i.kind, i.conn_type)),
         ("Account", i.account.clone()),
         ("User", i.authorized_user.clone()),
+        ("User name (JWT)", r.user_name.clone().unwrap_or_default()),
         ("Name", i.name.clone()),
         ("Client", lang(r)),
         ("Address", format!("{}:{}", i.ip, i.port)),
@@ -148,12 +166,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jwt_expiry_reads_exp_and_survives_garbage() {
-        let payload = data_encoding::BASE64URL_NOPAD.encode(br#"{"exp":1900000000,"sub":"U"}"#);
-        assert_eq!(jwt_expiry(&format!("h.{payload}.s")), Some(1_900_000_000));
-        assert_eq!(jwt_expiry(""), None);
-        assert_eq!(jwt_expiry("a.!!!.c"), None);
-        let no_exp = data_encoding::BASE64URL_NOPAD.encode(br#"{"sub":"U"}"#);
-        assert_eq!(jwt_expiry(&format!("h.{no_exp}.s")), None);
+    fn jwt_name_and_expiry_are_read_and_garbage_survives() {
+        let row = |jwt: String| {
+            ConnRow::new("n1", "N", ConnInfo { jwt, authorized_user: "UKEY".into(), ..Default::default() })
+        };
+        let payload = data_encoding::BASE64URL_NOPAD.encode(br#"{"exp":1900000000,"name":"tentacle.a.b"}"#);
+        let r = row(format!("h.{payload}.s"));
+        assert_eq!((r.jwt_expires, r.user_name.as_deref()), (Some(1_900_000_000), Some("tentacle.a.b")));
+        for junk in ["".to_string(), "a.!!!.c".into(), format!("h.{}.s", data_encoding::BASE64URL_NOPAD.encode(b"[1]"))]
+        {
+            let r = row(junk);
+            assert_eq!((r.jwt_expires, r.user_name), (None, None));
+        }
     }
 }

@@ -7,6 +7,7 @@ mod foundation;
 mod jwt;
 mod jwt_actions;
 mod jwt_views;
+mod kube_double;
 mod kube_views;
 mod permissions;
 mod spiffe;

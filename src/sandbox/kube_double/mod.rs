@@ -16,6 +16,7 @@ mod errors;
 mod exec;
 mod kubeconfig;
 mod logs;
+mod openapi;
 mod patch;
 mod resources;
 mod selectors;
@@ -47,6 +48,9 @@ pub struct KubeDoubleConfig {
     pub user: String,
     /// The bearer token the kubeconfig carries; other tokens get 401.
     pub token: String,
+    /// Also answer 401 to requests without a token. Off by default because
+    /// kubectl sends no credentials to a plain-http server.
+    pub require_token: bool,
     /// Watch events kept; resuming from before them is 410 Gone.
     pub watch_history: usize,
     /// Period of BOOKMARK events on watches that allow them.
@@ -62,6 +66,7 @@ impl Default for KubeDoubleConfig {
         KubeDoubleConfig {
             user: "warden".into(),
             token: "warden-double-token".into(),
+            require_token: false,
             watch_history: 1000,
             bookmark_interval: Duration::from_secs(1),
             namespaces: vec!["default".into(), "kube-system".into()],

@@ -17,6 +17,7 @@ use super::discovery;
 use super::errors::{ApiError, json_response};
 use super::exec::{self, ExecRequest};
 use super::logs::{self, LogParams};
+use super::openapi;
 use super::patch::PatchKind;
 use super::resources::ResourceDef;
 use super::selectors::{FieldSelector, LabelSelector};
@@ -47,6 +48,8 @@ enum Route {
     Group(String),
     Resources(String, String),
     Resource(Target),
+    OpenApiRoot,
+    OpenApi(String, String),
     NotFound,
 }
 
@@ -59,6 +62,9 @@ fn parse_path(path: &str) -> Route {
         ["apis", g] => return Route::Group(g.to_string()),
         ["api", v] => return Route::Resources(String::new(), v.to_string()),
         ["apis", g, v] => return Route::Resources(g.to_string(), v.to_string()),
+        ["openapi", "v3"] => return Route::OpenApiRoot,
+        ["openapi", "v3", "api", v] => return Route::OpenApi(String::new(), v.to_string()),
+        ["openapi", "v3", "apis", g, v] => return Route::OpenApi(g.to_string(), v.to_string()),
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return Route::NotFound,
@@ -123,9 +129,14 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
     }
 }
 
+/// A wrong token is 401. No token at all is accepted unless configured
+/// otherwise: client-go (kubectl) never sends credentials over plain http.
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     let want = format!("Bearer {}", shared.config.token);
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|v| v == want)
+    match headers.get(header::AUTHORIZATION) {
+        Some(v) => v.to_str().is_ok_and(|v| v == want),
+        None => !shared.config.require_token,
+    }
 }
 
 async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
@@ -146,6 +157,8 @@ async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, ApiErro
         Route::Groups => ok(discovery::group_list(&defs)),
         Route::Group(g) => discovery::group(&defs, &g).map_or_else(|| Err(ApiError::no_route()), ok),
         Route::Resources(g, v) => discovery::resource_list(&defs, &g, &v).map_or_else(|| Err(ApiError::no_route()), ok),
+        Route::OpenApiRoot => ok(openapi::root(&defs)),
+        Route::OpenApi(g, v) => openapi::group_version(&defs, &g, &v).map_or_else(|| Err(ApiError::no_route()), ok),
         Route::NotFound => Err(ApiError::no_route()),
         Route::Resource(t) => {
             let def = defs

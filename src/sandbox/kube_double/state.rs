@@ -168,7 +168,7 @@ impl KubeState {
         let now = super::util::now_rfc3339();
         let mut names = Vec::new();
         if let Some(cs) = obj["status"]["containerStatuses"].as_array_mut() {
-            for c in cs {
+            for c in cs.iter_mut().filter(|c| c.is_object()) {
                 let n = c["restartCount"].as_i64().unwrap_or(0);
                 c["restartCount"] = json!(n + 1);
                 c["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now}});

@@ -220,7 +220,19 @@ impl Store {
         self.objects.contains_key(&("".into(), "namespaces".into(), "".into(), ns.into()))
     }
 
-    pub fn create(&mut self, def: &ResourceDef, ns: &str, mut obj: Value) -> Result<Value, ApiError> {
+    /// POST: like the apiserver's PrepareForCreate, a kind with a status
+    /// subresource starts with its default status, whatever the body says.
+    pub fn create(&mut self, def: &ResourceDef, ns: &str, obj: Value) -> Result<Value, ApiError> {
+        self.create_inner(def, ns, obj, false)
+    }
+
+    fn create_inner(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        mut obj: Value,
+        keep_status: bool,
+    ) -> Result<Value, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request("the body of the request must be a JSON object"));
         }
@@ -274,12 +286,20 @@ impl Store {
         meta["uid"] = json!(util::new_uid(self.uid_seq));
         meta["resourceVersion"] = json!(rv);
         meta["creationTimestamp"] = json!(util::now_rfc3339());
-        meta["generation"] = json!(1);
+        if tracks_generation(def) {
+            meta["generation"] = json!(1);
+        }
         if let Some(m) = meta.as_object_mut() {
             m.remove("deletionTimestamp");
         }
         obj["apiVersion"] = json!(def.api_version());
         obj["kind"] = json!(def.kind);
+        if def.status
+            && !keep_status
+            && let Some(m) = obj.as_object_mut()
+        {
+            m.remove("status");
+        }
         defaults(def, &mut obj);
         self.commit(EventType::Added, &k, obj.clone(), None);
         Ok(obj)
@@ -352,7 +372,7 @@ impl Store {
             // A no-op write does not bump the resourceVersion.
             return Ok(Self::present(def, &old));
         }
-        if spec_part(&new) != spec_part(&old) {
+        if tracks_generation(def) && spec_part(&new) != spec_part(&old) {
             let g = old["metadata"]["generation"].as_i64().unwrap_or(0);
             new["metadata"]["generation"] = json!(g + 1);
         }
@@ -381,7 +401,7 @@ impl Store {
             return Err(ApiError::not_found(&def.group, &def.plural, name));
         };
         let patched = patch::apply(kind, &old, body)?;
-        if rv_of(&patched) != rv_of(&old) {
+        if !rv_of(&patched).is_empty() && rv_of(&patched) != rv_of(&old) {
             // The patch carried a resourceVersion precondition.
             return Err(ApiError::conflict(&def.group, &def.plural, name));
         }
@@ -442,7 +462,7 @@ impl Store {
         }
         let name = name_of(&obj).to_string();
         match self.objects.get(&key(def, &ns, &name)).cloned() {
-            None => self.create(def, &ns, obj),
+            None => self.create_inner(def, &ns, obj, true),
             Some(old) => {
                 if let Some(m) = obj["metadata"].as_object_mut() {
                     m.remove("resourceVersion");
@@ -482,6 +502,12 @@ impl Store {
     }
 }
 
+/// Kinds without a spec/status split carry no `metadata.generation`.
+fn tracks_generation(def: &ResourceDef) -> bool {
+    !(def.group.is_empty()
+        && matches!(def.plural.as_str(), "configmaps" | "secrets" | "serviceaccounts" | "namespaces"))
+}
+
 /// What the apiserver (or its controllers) fill in on create.
 fn defaults(def: &ResourceDef, obj: &mut Value) {
     match (def.group.as_str(), def.plural.as_str()) {
@@ -506,5 +532,51 @@ fn defaults(def: &ResourceDef, obj: &mut Value) {
             });
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cm_def(st: &Store) -> ResourceDef {
+        st.resource("", "v1", "configmaps").unwrap()
+    }
+
+    #[test]
+    fn odd_bodies_are_errors_or_values_never_panics() {
+        let mut st = Store::new(10);
+        let ns = st.resource("", "v1", "namespaces").unwrap();
+        st.create(&ns, "", json!({"metadata": {"name": "default"}})).unwrap();
+        let d = cm_def(&st);
+        assert!(st.create(&d, "default", json!(5)).is_err());
+        assert!(st.create(&d, "default", json!({"metadata": 5})).is_err());
+        st.create(&d, "default", json!({"metadata": {"name": "a"}})).unwrap();
+        assert!(st.update(&d, "default", "a", Part::Main, json!([])).is_err());
+        st.update(&d, "default", "a", Part::Main, json!({"metadata": 7, "data": {"x": "1"}})).unwrap();
+        for (kind, body) in [
+            (PatchKind::Json, &br#"[{"op":"replace","path":"","value":5}]"#[..]),
+            (PatchKind::Merge, &br#"{"metadata":5}"#[..]),
+            (PatchKind::Merge, &br#"{"metadata":{"resourceVersion":null},"data":{"y":"2"}}"#[..]),
+            (PatchKind::Strategic, &b"\x00"[..]),
+        ] {
+            let _ = st.patch(&d, "default", "a", Part::Main, kind, body);
+        }
+        let a = st.get(&d, "default", "a").unwrap();
+        assert_eq!(a["metadata"]["name"], "a");
+        assert_eq!(a["data"]["y"], "2", "a patch removing resourceVersion is unconditional");
+    }
+
+    #[test]
+    fn history_eviction_moves_the_floor() {
+        let mut st = Store::new(2);
+        let ns = st.resource("", "v1", "namespaces").unwrap();
+        for n in ["a", "b", "c"] {
+            st.create(&ns, "", json!({"metadata": {"name": n}})).unwrap();
+        }
+        assert_eq!(st.history.len(), 2);
+        assert_eq!(st.floor, st.history[0].rv - 1);
+        st.compact();
+        assert!(st.history.is_empty() && st.floor == st.rv);
     }
 }
