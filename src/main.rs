@@ -27,6 +27,7 @@ fn run(mut cli: Cli) -> Result<()> {
     let nats = config::resolve_nats(&cli.nats, &file)?;
     let rt = tokio::runtime::Runtime::new()?;
     let kube = kube_settings(&cli, &file);
+    let naming = file.naming()?;
     match cli.command.take().unwrap_or(Command::Console) {
         Command::Console => {
             let opts = console_options(&cli, &file, nats, kube)?;
@@ -35,7 +36,7 @@ fn run(mut cli: Cli) -> Result<()> {
         }
         Command::Sandbox { headless, dir } => rt.block_on(sandbox(&cli, headless, dir)),
         Command::Report { kind, output } => {
-            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone() };
+            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
             let mut out = std::io::stdout().lock();
             rt.block_on(report::run(&ctx, kind, output, &mut out))
         }
@@ -52,6 +53,7 @@ fn run(mut cli: Cli) -> Result<()> {
                 no_kube: keys.no_kube,
                 mode: keys.mode.unwrap_or(file.identity.mode),
                 identity: file.identity.clone(),
+                naming,
             };
             let mut out = std::io::stdout().lock();
             rt.block_on(warden::identity::cli::run(env, &action, &mut out)).map(|_| ())
@@ -82,6 +84,7 @@ fn console_options(
         read_only: cli.read_only || file.read_only,
         signing: warden::identity::cli::signing_config(&no_keys, &file.signing)?,
         identity: file.identity.clone(),
+        naming: file.naming()?,
     })
 }
 

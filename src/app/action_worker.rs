@@ -26,8 +26,10 @@ pub struct ActionSettings {
     pub kube_section: KubeSection,
     pub signing: SigningConfig,
     pub audit_log: PathBuf,
-    /// Mode, naming and include file for SPIFFE-mode actions.
+    /// Mode and include file for SPIFFE-mode actions (`[identity]`).
     pub identity: IdentitySection,
+    /// `[naming]`: trust domain and templates, for both modes.
+    pub naming: crate::identity::naming::Naming,
 }
 
 pub fn spawn(settings: ActionSettings, tx: mpsc::Sender<Msg>) -> mpsc::UnboundedSender<AnyRequest> {
@@ -84,29 +86,25 @@ async fn run_one(
                 signing: s.signing.clone(),
                 actor: actor.clone(),
                 settle: Duration::from_secs(3),
+                naming: s.naming.clone(),
             };
             jwt_actions::run(&ctx, req, progress).await
         }
-        AnyRequest::Spiffe(req) => match (kube, crate::identity::cli::naming_of(&s.identity)) {
-            (Some(kube), Ok(naming)) => {
+        AnyRequest::Spiffe(req) => match kube {
+            Some(kube) => {
                 let ctx = SpiffeContext {
                     sys,
                     kube,
-                    naming,
+                    naming: s.naming.clone(),
                     actor: actor.clone(),
                     settle: Duration::from_secs(5),
                     authz_file: s.identity.authz_file.clone(),
                 };
                 spiffe_actions::run(&ctx, req, progress).await
             }
-            (None, _) => {
+            None => {
                 let mut r = ActionReport::new(req.verb(), &req.target());
                 r.steps.push(Step::err("kubernetes", "SPIFFE mode needs Kubernetes (the authorization ConfigMap)"));
-                r
-            }
-            (_, Err(e)) => {
-                let mut r = ActionReport::new(req.verb(), &req.target());
-                r.steps.push(Step::err("naming", format!("{e:#}")));
                 r
             }
         },

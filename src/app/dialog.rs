@@ -13,7 +13,7 @@ use super::keys::Action;
 use super::msg::{Cmd, Outcome};
 use super::state::{AppState, Level, ViewId};
 use crate::identity::actions::{AnyRequest, Mode};
-use crate::identity::jwt_actions::{ActionReport, IdentityName, Request, RevokeTarget, Step};
+use crate::identity::jwt_actions::{ActionReport, Dir, IdentityName, Request, RevokeTarget, Step};
 use crate::identity::spiffe_actions;
 
 pub const FORM_FIELDS: [&str; 4] = ["identity (namespace/workload)", "account", "ttl", "creds file (optional)"];
@@ -35,6 +35,56 @@ impl Default for RegisterForm {
     }
 }
 
+pub const GRANT_FIELDS: [&str; 2] = ["direction (publish / subscribe)", "subject"];
+
+/// The grant / ungrant form for one identity.
+#[derive(Debug, Clone)]
+pub struct GrantForm {
+    pub name: IdentityName,
+    pub remove: bool,
+    pub fields: [Input; 2],
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+impl GrantForm {
+    pub fn new(name: IdentityName, remove: bool) -> GrantForm {
+        GrantForm { name, remove, fields: [Input::new("publish".into()), Input::default()], focus: 1, error: None }
+    }
+
+    /// The JWT-mode request (see [`GrantForm::request_in`]).
+    pub fn request(&self) -> Result<Request, String> {
+        let dir = match self.fields[0].value().trim() {
+            "publish" | "pub" | "p" => Dir::Publish,
+            "subscribe" | "sub" | "s" => Dir::Subscribe,
+            other => return Err(format!("direction {other:?}: publish or subscribe")),
+        };
+        let subject = self.fields[1].value().trim().to_string();
+        crate::nats::subject::validate_pattern(&subject).map_err(|e| format!("subject {subject:?}: {e}"))?;
+        Ok(if self.remove {
+            Request::ungrant(self.name.clone(), dir, subject)
+        } else {
+            Request::grant(self.name.clone(), dir, subject)
+        })
+    }
+
+    /// The request in `mode`: JWT mode re-mints the user JWT, SPIFFE mode
+    /// changes the identity's authorization entry.
+    pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
+        let req = self.request()?;
+        Ok(match (mode, req) {
+            (Mode::Jwt, req) => AnyRequest::Jwt(req),
+            (Mode::Spiffe, Request::Grant { name, dir, subject, .. }) => {
+                AnyRequest::Spiffe(spiffe_actions::Request::Grant { name, direction: dir.into(), subject })
+            }
+            (Mode::Spiffe, Request::Ungrant { name, dir, subject, .. }) => {
+                AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { name, direction: dir.into(), subject })
+            }
+            (Mode::Spiffe, other) => AnyRequest::Jwt(other),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Button {
     Cancel,
@@ -44,6 +94,7 @@ pub enum Button {
 #[derive(Debug, Clone)]
 pub enum Dialog {
     Register(Box<RegisterForm>),
+    Grant(Box<GrantForm>),
     Confirm {
         request: AnyRequest,
         question: String,
@@ -109,6 +160,25 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
                 s.dialog = Some(Dialog::Register(form));
             }
         },
+        Dialog::Grant(mut form) => match k.code {
+            KeyCode::Esc => {}
+            KeyCode::Tab | KeyCode::Down | KeyCode::BackTab | KeyCode::Up => {
+                form.focus = 1 - form.focus;
+                s.dialog = Some(Dialog::Grant(form));
+            }
+            KeyCode::Enter => match form.request_in(s.identity_mode) {
+                Ok(req) => return propose(s, req),
+                Err(e) => {
+                    form.error = Some(e);
+                    s.dialog = Some(Dialog::Grant(form));
+                }
+            },
+            _ => {
+                form.fields[form.focus].handle_event(&Event::Key(k));
+                form.error = None;
+                s.dialog = Some(Dialog::Grant(form));
+            }
+        },
         Dialog::Confirm { request, question, focus } => match k.code {
             KeyCode::Esc | KeyCode::Char('n') => {}
             KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab | KeyCode::Char('h' | 'l') => {
@@ -129,6 +199,76 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
     }
     let _ = KeyModifiers::NONE;
     Outcome::redraw()
+}
+
+/// Any view's way to run an identity action (e.g. the Violations view's
+/// "grant this subject to this identity": `propose(s, Request::grant(name,
+/// dir, subject))`): refused in read-only mode; destructive actions and
+/// over-broad grants ask first (Cancel is the default); the rest start.
+/// Either mode's request: a JWT-mode one, or a SPIFFE-mode one.
+pub fn propose(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
+    if s.read_only {
+        s.status = Some((Level::Warn, "read-only: no changes are offered".into()));
+        return Outcome::redraw();
+    }
+    let req = match req.into() {
+        AnyRequest::Jwt(req) => req,
+        AnyRequest::Spiffe(req) => return propose_spiffe(s, req),
+    };
+    let question = match &req {
+        Request::Grant { name, dir, subject, .. } if req.needs_broad_confirmation() => Some(format!(
+            "{subject} is over-broad: it reaches beyond one tentacle's subjects. Grant {} {subject} to {name} anyway?",
+            crate::identity::jwt_actions::dir_word(*dir)
+        )),
+        Request::Ungrant { name, dir, subject, .. } => Some(format!(
+            "Remove {} {subject} from {name}? Its JWT is re-minted without it.",
+            crate::identity::jwt_actions::dir_word(*dir)
+        )),
+        r if r.is_destructive() => Some(format!("{} {}?", capitalized(r.verb()), r.target())),
+        _ => None,
+    };
+    match question {
+        Some(question) => {
+            // The confirmation is the explicit consent an over-broad grant needs.
+            let request = match req {
+                Request::Grant { name, dir, subject, creds_out, .. } => {
+                    Request::Grant { name, dir, subject, allow_broad: true, creds_out }
+                }
+                other => other,
+            };
+            s.dialog = Some(Dialog::Confirm { request: request.into(), question, focus: Button::Cancel });
+            Outcome::redraw()
+        }
+        None => start(s, req),
+    }
+}
+
+/// [`propose`] in SPIFFE mode: the confirmation of an over-broad grant is
+/// its consent (the request has no flag for it).
+fn propose_spiffe(s: &mut AppState, req: spiffe_actions::Request) -> Outcome {
+    use spiffe_actions::Request as R;
+    let question = match &req {
+        R::Grant { name, direction, subject } if crate::nats::subject::is_over_broad(subject) => Some(format!(
+            "{subject} is over-broad: it reaches beyond one tentacle's subjects. Grant {direction} {subject} to {name} anyway?"
+        )),
+        R::Ungrant { name, direction, subject } => Some(format!(
+            "Remove {direction} {subject} from {name}? Its authorization entry loses it and every server reloads."
+        )),
+        r if r.is_destructive() => Some(format!("{} {}?", capitalized(r.verb()), r.target())),
+        _ => None,
+    };
+    match question {
+        Some(question) => {
+            s.dialog = Some(Dialog::Confirm { request: req.into(), question, focus: Button::Cancel });
+            Outcome::redraw()
+        }
+        None => start(s, req),
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
 fn start(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
@@ -179,6 +319,13 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
             },
             None => return need_name(s),
         },
+        Action::Grant | Action::Ungrant => match name {
+            Some(name) => {
+                s.dialog = Some(Dialog::Grant(Box::new(GrantForm::new(name, a == Action::Ungrant))));
+                return Outcome::redraw();
+            }
+            None => return need_name(s),
+        },
         Action::Revoke => {
             let target = match (&name, row.user_key.is_empty()) {
                 (Some(n), true) => RevokeTarget::Identity(n.clone()),
@@ -222,6 +369,10 @@ fn on_spiffe_action(s: &mut AppState, a: Action) -> Outcome {
             reason: format!("denied in the console by {}", s.conn.user.clone().unwrap_or_default()),
         },
         Action::Revoke => spiffe_actions::Request::Revoke { name },
+        Action::Grant | Action::Ungrant => {
+            s.dialog = Some(Dialog::Grant(Box::new(GrantForm::new(name, a == Action::Ungrant))));
+            return Outcome::redraw();
+        }
         Action::Renew => {
             s.status = Some((Level::Info, "SPIFFE mode: SPIRE rotates SVIDs; there is no JWT to renew".into()));
             return Outcome::redraw();
@@ -270,4 +421,34 @@ pub fn on_done(s: &mut AppState, report: ActionReport) -> Outcome {
         }
     }
     Outcome { cmds: vec![Cmd::Refresh(ViewId::Identities)], redraw: true }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_form_builds_the_request_of_the_mode() {
+        let name = IdentityName::parse("shop/orders").unwrap();
+        let mut f = GrantForm::new(name.clone(), false);
+        f.fields = [Input::new("sub".into()), Input::new("tentacular.shop.cart.>".into())];
+        assert!(matches!(
+            f.request_in(Mode::Jwt).unwrap(),
+            AnyRequest::Jwt(Request::Grant { dir: Dir::Subscribe, .. })
+        ));
+        match f.request_in(Mode::Spiffe).unwrap() {
+            AnyRequest::Spiffe(spiffe_actions::Request::Grant { name: n, direction, subject }) => {
+                assert_eq!(
+                    (n, direction.to_string(), subject.as_str()),
+                    (name.clone(), "subscribe".into(), "tentacular.shop.cart.>")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        f.remove = true;
+        assert!(matches!(
+            f.request_in(Mode::Spiffe).unwrap(),
+            AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { .. })
+        ));
+    }
 }

@@ -11,6 +11,7 @@ use super::accounts::AccountRow;
 use super::conns::ConnRow;
 use super::format;
 use super::table::{Clock, Column, Searchable, TableRow};
+use crate::identity::naming::{IdentityName, Naming};
 use crate::identity::record::IdentityRecord;
 use crate::nats::jwt::{self, UserClaims};
 
@@ -44,7 +45,7 @@ impl IdState {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IdentityRow {
-    /// From the record, or parsed from `tentacle.{ns}.{wf}`.
+    /// From the record, or parsed from the user name (`[naming] nats_user`).
     pub namespace: String,
     pub workload: String,
     /// NATS user name.
@@ -75,11 +76,10 @@ impl Searchable for IdentityRow {
     }
 }
 
-fn split_user(user: &str) -> (String, String) {
-    let mut p = user.splitn(3, '.');
-    match (p.next(), p.next(), p.next()) {
-        (Some("tentacle"), Some(ns), Some(wf)) => (ns.to_string(), wf.to_string()),
-        _ => (String::new(), String::new()),
+fn split_user(naming: &Naming, user: &str) -> (String, String) {
+    match naming.parse_nats_user(user) {
+        Some(n) => (n.namespace, n.workload),
+        None => (String::new(), String::new()),
     }
 }
 
@@ -91,8 +91,150 @@ struct Acc {
     record: Option<IdentityRecord>,
 }
 
+/// What Kubernetes says besides the `NatsIdentity` records: the JWTs in
+/// creds Secrets (seeds are stripped before they get here) and the SPIRE
+/// registrations (ClusterSPIFFEIDs) by workload.
+#[derive(Debug, Clone, Default)]
+pub struct KubeFacts {
+    pub creds: Vec<CredsJwt>,
+    pub registrations: Vec<SpireRegistration>,
+}
+
+/// The JWT inside one creds Secret, and the workload it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredsJwt {
+    pub namespace: String,
+    /// The Secret's name.
+    pub name: String,
+    pub workload: String,
+    pub jwt: String,
+}
+
+/// A ClusterSPIFFEID attributed to one workload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpireRegistration {
+    /// The ClusterSPIFFEID's name.
+    pub name: String,
+    pub namespace: String,
+    pub workload: String,
+}
+
+impl CredsJwt {
+    /// From a stripped creds Secret: the workload is the value of
+    /// `creds_label` (key of `key=value` or bare key), else the Secret name
+    /// without `-nats-creds`.
+    pub fn from_object(o: &kube::api::DynamicObject, creds_label: &str) -> Option<CredsJwt> {
+        let jwt = o.data.get("jwt")?.as_str()?.to_string();
+        let name = o.metadata.name.clone().unwrap_or_default();
+        let key = creds_label.split('=').next().unwrap_or(creds_label);
+        let workload = o
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .or_else(|| name.strip_suffix("-nats-creds").map(str::to_string))?;
+        Some(CredsJwt { namespace: o.metadata.namespace.clone().unwrap_or_default(), name, workload, jwt })
+    }
+}
+
+impl SpireRegistration {
+    /// The workload from `podSelector.matchLabels[workload_label]`; the
+    /// namespace from `namespaceSelector.matchLabels["kubernetes.io/metadata.name"]`,
+    /// else from the name `{namespace}-{workload}`.
+    pub fn from_object(o: &kube::api::DynamicObject, workload_label: &str) -> Option<SpireRegistration> {
+        let name = o.metadata.name.clone().unwrap_or_default();
+        let spec = o.data.get("spec")?;
+        let workload = spec.pointer("/podSelector/matchLabels")?.get(workload_label)?.as_str()?.to_string();
+        let namespace = spec
+            .pointer("/namespaceSelector/matchLabels")
+            .and_then(|m| m.get("kubernetes.io/metadata.name"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .or_else(|| name.strip_suffix(&format!("-{workload}")).map(str::to_string))?;
+        (!namespace.is_empty()).then_some(SpireRegistration { name, namespace, workload })
+    }
+}
+
 /// Joins live connections, `NatsIdentity` records and accounts.
-pub fn build(conns: &[ConnRow], records: &[IdentityRecord], accounts: &[AccountRow], now: i64) -> Vec<IdentityRow> {
+pub fn build(
+    naming: &Naming,
+    conns: &[ConnRow],
+    records: &[IdentityRecord],
+    accounts: &[AccountRow],
+    now: i64,
+) -> Vec<IdentityRow> {
+    build_with(naming, conns, records, accounts, &KubeFacts::default(), now)
+}
+
+/// [`build`], plus the Kubernetes facts: a SPIRE registration with neither a
+/// `NatsIdentity` nor a live user is Drifted, and so is an Active
+/// `NatsIdentity` whose creds Secret holds a different JWT.
+pub fn build_with(
+    naming: &Naming,
+    conns: &[ConnRow],
+    records: &[IdentityRecord],
+    accounts: &[AccountRow],
+    kube: &KubeFacts,
+    now: i64,
+) -> Vec<IdentityRow> {
+    let mut rows = build_rows(naming, conns, records, accounts, now);
+    for row in rows.iter_mut().filter(|r| r.recorded && r.state != IdState::Drifted) {
+        let Some(rec) = records
+            .iter()
+            .find(|x| x.namespace == row.namespace && (x.name == row.workload || x.spec.workload == row.workload))
+        else {
+            continue;
+        };
+        if rec.phase() != "Active" || rec.status.jwt.is_empty() {
+            continue;
+        }
+        if let Some(c) = kube.creds.iter().find(|c| c.namespace == row.namespace && c.workload == row.workload)
+            && c.jwt != rec.status.jwt
+        {
+            row.state = IdState::Drifted;
+            row.reason = format!("creds Secret {}/{} holds a different JWT than the NatsIdentity", c.namespace, c.name);
+        }
+    }
+    for reg in &kube.registrations {
+        if rows.iter().any(|r| r.namespace == reg.namespace && r.workload == reg.workload) {
+            continue;
+        }
+        let name = IdentityName { namespace: reg.namespace.clone(), workload: reg.workload.clone() };
+        let user = naming.nats_user(&name);
+        let search = format!("{name} {user} drifted").to_lowercase();
+        rows.push(IdentityRow {
+            namespace: reg.namespace.clone(),
+            workload: reg.workload.clone(),
+            user,
+            user_key: String::new(),
+            account: String::new(),
+            account_key: String::new(),
+            scope: naming.subject_scope(&name),
+            state: IdState::Drifted,
+            reason: format!("ClusterSPIFFEID {} but no NatsIdentity and no live user", reg.name),
+            expires: None,
+            connections: 0,
+            live: false,
+            recorded: false,
+            publish: vec![],
+            subscribe: vec![],
+            claims_json: String::new(),
+            search,
+        });
+    }
+    rows.sort_by(|a, b| (&a.namespace, &a.workload, &a.user_key).cmp(&(&b.namespace, &b.workload, &b.user_key)));
+    rows
+}
+
+fn build_rows(
+    naming: &Naming,
+    conns: &[ConnRow],
+    records: &[IdentityRecord],
+    accounts: &[AccountRow],
+    now: i64,
+) -> Vec<IdentityRow> {
     let mut by_key: BTreeMap<String, Acc> = BTreeMap::new();
     let mut pending: Vec<IdentityRecord> = Vec::new();
     for c in conns {
@@ -135,25 +277,25 @@ pub fn build(conns: &[ConnRow], records: &[IdentityRecord], accounts: &[AccountR
                 .iter()
                 .find(|x| x.key == a.account_key)
                 .and_then(|x| x.revoked.get(&key).or(x.revoked.get("*")).copied());
-            row(&key, &a, revoked_at, acc_name(&a.account_key), now)
+            row(naming, &key, &a, revoked_at, acc_name(&a.account_key), now)
         })
         .collect();
     for r in pending {
         let a = Acc { record: Some(r), ..Default::default() };
-        rows.push(row("", &a, None, String::new(), now));
+        rows.push(row(naming, "", &a, None, String::new(), now));
     }
     rows.sort_by(|a, b| (&a.namespace, &a.workload, &a.user_key).cmp(&(&b.namespace, &b.workload, &b.user_key)));
     rows
 }
 
-fn row(key: &str, a: &Acc, revoked_at: Option<i64>, account: String, now: i64) -> IdentityRow {
+fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: String, now: i64) -> IdentityRow {
     let user = a
         .claims
         .as_ref()
         .map(|c| c.std.name.clone())
         .or_else(|| a.record.as_ref().map(|r| r.spec.user.clone()))
         .unwrap_or_default();
-    let (mut namespace, mut workload) = split_user(&user);
+    let (mut namespace, mut workload) = split_user(naming, &user);
     if let Some(r) = &a.record {
         namespace = r.namespace.clone();
         workload = if r.spec.workload.is_empty() { r.name.clone() } else { r.spec.workload.clone() };
@@ -282,6 +424,18 @@ pub fn rebuild(s: &mut super::state::AppState) {
     use crate::kube::resources::Watched;
     let records: Vec<IdentityRecord> =
         s.kube.objects(Watched::NatsIdentities).map(IdentityRecord::from_object).collect();
+    let facts = KubeFacts {
+        creds: s
+            .kube
+            .objects(Watched::CredsSecrets)
+            .filter_map(|o| CredsJwt::from_object(o, &s.kube_section.creds_label))
+            .collect(),
+        registrations: s
+            .kube
+            .objects(Watched::ClusterSpiffeIds)
+            .filter_map(|o| SpireRegistration::from_object(o, &s.kube_section.workload_label))
+            .collect(),
+    };
     let creds: Vec<(String, String)> = s
         .kube
         .objects(Watched::CredsSecrets)
@@ -298,7 +452,7 @@ pub fn rebuild(s: &mut super::state::AppState) {
         })
         .collect();
     let now = s.clock.now_unix;
-    let ids = build(&s.conns.rows, &records, &s.accounts.rows, now);
+    let ids = build_with(&s.naming, &s.conns.rows, &records, &s.accounts.rows, &facts, now);
     let exp = super::expiry::build(&ids, &s.accounts.rows, &creds, now);
     let at = s.conns.fetched_at.max(s.accounts.fetched_at).unwrap_or(now);
     s.identities.replace(ids, at);

@@ -28,6 +28,8 @@ pub enum Action {
     Deny,
     Renew,
     Revoke,
+    Grant,
+    Ungrant,
 }
 
 pub struct Binding {
@@ -137,6 +139,18 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Char('X'), S)],
         action: Action::Revoke,
         help: "revoke, asks first (identities)",
+    },
+    Binding {
+        label: "+",
+        keys: &[(KeyCode::Char('+'), N), (KeyCode::Char('+'), S)],
+        action: Action::Grant,
+        help: "grant a subject (identities)",
+    },
+    Binding {
+        label: "-",
+        keys: &[(KeyCode::Char('-'), N)],
+        action: Action::Ungrant,
+        help: "ungrant a subject, asks first (identities)",
     },
     Binding {
         label: "q ctrl-c",

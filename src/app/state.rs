@@ -208,6 +208,10 @@ pub struct AppState {
     /// Which mode the identity actions run in.
     pub identity_mode: crate::identity::actions::Mode,
     pub quit: bool,
+    /// Naming templates (`[naming]`): user name <-> identity, scope.
+    pub naming: crate::identity::naming::Naming,
+    /// Kubernetes names (workload label, creds label) from the config.
+    pub kube_section: crate::config::file::KubeSection,
 }
 
 impl AppState {
@@ -242,6 +246,9 @@ impl AppState {
             authz_error: None,
             identity_mode: crate::identity::actions::Mode::Jwt,
             quit: false,
+            naming: crate::identity::naming::Naming::with_defaults(crate::config::file::DEFAULT_TRUST_DOMAIN)
+                .expect("default naming compiles"),
+            kube_section: Default::default(),
         }
     }
 

@@ -93,7 +93,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             if what == Watched::AuthzConfigMap {
                 rebuild_permissions(s);
             }
-            if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets) {
+            if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets | Watched::ClusterSpiffeIds) {
                 super::identities::rebuild(s);
             }
             Outcome::redraw()
@@ -239,7 +239,13 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         Action::Tester if s.view == ViewId::Permissions => {
             s.mode = Mode::Tester(Input::new(s.tester_subject.clone().unwrap_or_default()))
         }
-        Action::Register | Action::Approve | Action::Deny | Action::Renew | Action::Revoke => {
+        Action::Register
+        | Action::Approve
+        | Action::Deny
+        | Action::Renew
+        | Action::Revoke
+        | Action::Grant
+        | Action::Ungrant => {
             return super::dialog::on_action(s, a);
         }
         Action::Tester => {

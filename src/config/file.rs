@@ -18,20 +18,19 @@ pub struct ConfigFile {
     pub nats: NatsSection,
     pub kubernetes: KubeSection,
     pub signing: SigningSection,
+    pub naming: NamingSection,
     pub identity: IdentitySection,
 }
 
-/// How identities are authorized and named.
-#[derive(Debug, Clone, Deserialize)]
+/// `[identity]`: which authorization mode the identity actions run in. The
+/// trust domain and the naming templates are `[naming]`'s, shared by both
+/// modes (see [`ConfigFile::naming`]).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentitySection {
     /// `jwt` (operator mode, user JWTs) or `spiffe` (`verify_and_map`, the
     /// authorization ConfigMap).
     pub mode: crate::identity::actions::Mode,
-    /// SPIFFE trust domain (SPIFFE mode).
-    pub trust_domain: String,
-    /// Naming templates (SPIFFE ID, NATS user, subject scope).
-    pub naming: crate::identity::naming::NamingConfig,
     /// The authorization include file as the NATS servers read it, when
     /// warden can see it (sandbox, or a host with the volume): SPIFFE-mode
     /// actions wait until it holds what the ConfigMap holds before asking the
@@ -39,14 +38,24 @@ pub struct IdentitySection {
     pub authz_file: Option<PathBuf>,
 }
 
-impl Default for IdentitySection {
-    fn default() -> Self {
-        IdentitySection {
-            mode: crate::identity::actions::Mode::Jwt,
-            trust_domain: "tentacular.local".into(),
-            naming: Default::default(),
-            authz_file: None,
-        }
+/// The trust domain used when `[naming] trust_domain` is not set.
+pub const DEFAULT_TRUST_DOMAIN: &str = "tentacular.local";
+
+/// `[naming]`: the trust domain and the naming templates (every field
+/// optional; defaults from the brief, section 1).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct NamingSection {
+    pub trust_domain: Option<String>,
+    #[serde(flatten)]
+    pub templates: crate::identity::naming::NamingConfig,
+}
+
+impl NamingSection {
+    /// The compiled templates (errors name the bad template or trust domain).
+    pub fn naming(&self) -> Result<crate::identity::naming::Naming> {
+        let td = self.trust_domain.as_deref().unwrap_or(DEFAULT_TRUST_DOMAIN);
+        crate::identity::naming::Naming::new(td, &self.templates).context("[naming] in the config file")
     }
 }
 
@@ -125,6 +134,11 @@ pub struct NatsSection {
 }
 
 impl ConfigFile {
+    /// The naming templates of `[naming]`.
+    pub fn naming(&self) -> Result<crate::identity::naming::Naming> {
+        self.naming.naming()
+    }
+
     /// Reads the file; a missing file is an empty config, a malformed one an error.
     pub fn load(path: &Path) -> Result<ConfigFile> {
         match std::fs::read_to_string(path) {
@@ -132,5 +146,39 @@ impl ConfigFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
+    }
+}
+
+#[cfg(test)]
+mod naming_tests {
+    use super::*;
+
+    #[test]
+    fn naming_section_deserializes_into_naming_config() {
+        let f: ConfigFile =
+            toml::from_str("[naming]\ntrust_domain = \"prod.example\"\nnats_user = \"wf.{namespace}.{workload}\"\n")
+                .unwrap();
+        let nm = f.naming().unwrap();
+        let id = crate::identity::naming::IdentityName::parse("a/b").unwrap();
+        assert_eq!(nm.trust_domain, "prod.example");
+        assert_eq!(nm.nats_user(&id), "wf.a.b");
+        assert_eq!(nm.subject_scope(&id), "tentacular.a.b.>");
+        assert_eq!(ConfigFile::default().naming().unwrap().trust_domain, DEFAULT_TRUST_DOMAIN);
+        let bad: ConfigFile = toml::from_str("[naming]\nspiffe_id = \"nope\"\n").unwrap();
+        assert!(bad.naming().is_err());
+    }
+
+    #[test]
+    fn identity_section_has_mode_and_authz_file_and_reads_the_trust_domain_from_naming() {
+        let f: ConfigFile = toml::from_str(
+            "[naming]\ntrust_domain = \"prod.example\"\n[identity]\nmode = \"spiffe\"\nauthz_file = \"/x/authz.conf\"\n",
+        )
+        .unwrap();
+        assert_eq!(f.identity.mode, crate::identity::actions::Mode::Spiffe);
+        assert_eq!(f.identity.authz_file.as_deref(), Some(Path::new("/x/authz.conf")));
+        assert_eq!(f.naming().unwrap().trust_domain, "prod.example");
+        assert_eq!(ConfigFile::default().identity.mode, crate::identity::actions::Mode::Jwt);
+        // One trust domain: `[identity]` does not take its own.
+        assert!(toml::from_str::<ConfigFile>("[identity]\ntrust_domain = \"x\"\n").is_err());
     }
 }

@@ -10,7 +10,7 @@ use clap::Subcommand;
 use super::actions::{AnyRequest, Mode};
 use super::audit;
 use super::jwt_actions::{
-    ActionContext, ActionReport, IdentityName, KeyRef, KubeCtx, Request, RevokeTarget, SigningConfig,
+    ActionContext, ActionReport, Dir, IdentityName, KeyRef, KubeCtx, Request, RevokeTarget, SigningConfig,
 };
 use super::naming::{self, Naming};
 use super::spiffe_actions;
@@ -95,21 +95,33 @@ pub enum IdentityCmd {
         #[arg(long = "identity-creds", id = "identity_creds")]
         creds: Option<PathBuf>,
     },
-    /// Allow an extra subject (cross-tentacle; SPIFFE mode)
+    /// Add an explicit (cross-tentacle) subject: JWT mode re-mints the user
+    /// JWT with it; SPIFFE mode adds it to the authorization entry
     Grant {
+        /// NAMESPACE/WORKLOAD
         name: String,
         #[command(flatten)]
         subject: GrantSubject,
+        /// Allow an over-broad subject (`>`, `*.>`, a leading wildcard)
+        #[arg(long)]
+        allow_broad: bool,
+        /// The identity's creds file (JWT mode, when Kubernetes is not used)
+        #[arg(long)]
+        creds_out: Option<PathBuf>,
     },
-    /// Remove an extra subject granted before (SPIFFE mode)
+    /// Remove an explicit subject granted before (the scope stays)
     Ungrant {
+        /// NAMESPACE/WORKLOAD
         name: String,
         #[command(flatten)]
         subject: GrantSubject,
+        /// The identity's creds file (JWT mode, when Kubernetes is not used)
+        #[arg(long)]
+        creds_out: Option<PathBuf>,
     },
 }
 
-/// `--publish SUBJECT` or `--subscribe SUBJECT`.
+/// Exactly one of `--publish SUBJECT` / `--subscribe SUBJECT`.
 #[derive(Debug, Clone, clap::Args)]
 #[group(required = true, multiple = false)]
 pub struct GrantSubject {
@@ -120,12 +132,18 @@ pub struct GrantSubject {
 }
 
 impl GrantSubject {
-    fn split(&self) -> (Direction, String) {
+    fn get(&self) -> (Dir, String) {
         match (&self.publish, &self.subscribe) {
-            (Some(p), _) => (Direction::Publish, p.clone()),
-            (None, Some(s)) => (Direction::Subscribe, s.clone()),
-            (None, None) => (Direction::Publish, String::new()),
+            (Some(p), _) => (Dir::Publish, p.clone()),
+            (None, Some(s)) => (Dir::Subscribe, s.clone()),
+            (None, None) => unreachable!("clap requires one"),
         }
+    }
+
+    /// The same, as the authorization document's direction (SPIFFE mode).
+    fn direction(&self) -> (Direction, String) {
+        let (dir, subject) = self.get();
+        (dir.into(), subject)
     }
 }
 
@@ -164,10 +182,19 @@ impl IdentityCmd {
                 account: need_account(account)?,
                 creds: creds.clone(),
             },
-            IdentityCmd::Grant { .. } | IdentityCmd::Ungrant { .. } => {
-                bail!(
-                    "grant/ungrant are SPIFFE-mode actions (--mode spiffe); in JWT mode permissions live in the user JWT"
-                )
+            IdentityCmd::Grant { name, subject, allow_broad, creds_out } => {
+                let (dir, subject) = subject.get();
+                Request::Grant {
+                    name: IdentityName::parse(name)?,
+                    dir,
+                    subject,
+                    allow_broad: *allow_broad,
+                    creds_out: creds_out.clone(),
+                }
+            }
+            IdentityCmd::Ungrant { name, subject, creds_out } => {
+                let (dir, subject) = subject.get();
+                Request::Ungrant { name: IdentityName::parse(name)?, dir, subject, creds_out: creds_out.clone() }
             }
         })
     }
@@ -184,12 +211,17 @@ impl IdentityCmd {
                 bail!("renew is a JWT-mode action: in SPIFFE mode SPIRE rotates the SVIDs (see the Expiry view)")
             }
             IdentityCmd::Revoke { target, .. } => spiffe_actions::Request::Revoke { name: parse(target)? },
-            IdentityCmd::Grant { name, subject } => {
-                let (direction, subject) = subject.split();
+            IdentityCmd::Grant { name, subject, allow_broad, .. } => {
+                let (direction, subject) = subject.direction();
+                if !allow_broad && crate::nats::subject::is_over_broad(&subject) {
+                    bail!(
+                        "{subject} is over-broad (it reaches beyond one tentacle's subjects): pass --allow-broad to grant it anyway"
+                    );
+                }
                 spiffe_actions::Request::Grant { name: parse(name)?, direction, subject }
             }
-            IdentityCmd::Ungrant { name, subject } => {
-                let (direction, subject) = subject.split();
+            IdentityCmd::Ungrant { name, subject, .. } => {
+                let (direction, subject) = subject.direction();
                 spiffe_actions::Request::Ungrant { name: parse(name)?, direction, subject }
             }
         })
@@ -218,15 +250,12 @@ pub struct CliEnv {
     pub signing: SigningConfig,
     pub read_only: bool,
     pub no_kube: bool,
-    /// `[identity]` (mode, trust domain, naming, authz_file).
+    /// `[identity]` (mode, authz_file).
     pub identity: IdentitySection,
     /// `--mode`, else `[identity] mode`.
     pub mode: Mode,
-}
-
-/// The naming of `[identity]`, compiled.
-pub fn naming_of(section: &IdentitySection) -> Result<Naming> {
-    Naming::new(&section.trust_domain, &section.naming).map_err(|e| anyhow::anyhow!("[identity] naming: {e}"))
+    /// `[naming]` (trust domain and templates), for both modes.
+    pub naming: Naming,
 }
 
 /// A Kubernetes connection when one is configured and reachable.
@@ -262,6 +291,7 @@ pub async fn run(env: CliEnv, cmd: &IdentityCmd, out: &mut impl std::io::Write) 
                 signing: env.signing,
                 actor: actor.clone(),
                 settle: Duration::from_secs(3),
+                naming: env.naming.clone(),
             };
             super::jwt_actions::run(&ctx, req, |_| {}).await
         }
@@ -279,7 +309,7 @@ pub async fn run(env: CliEnv, cmd: &IdentityCmd, out: &mut impl std::io::Write) 
             let ctx = spiffe_actions::SpiffeContext {
                 sys: SysClient::new(client),
                 kube,
-                naming: naming_of(&env.identity)?,
+                naming: env.naming.clone(),
                 actor: actor.clone(),
                 settle: Duration::from_secs(5),
                 authz_file: env.identity.authz_file.clone(),
@@ -298,4 +328,49 @@ pub async fn run(env: CliEnv, cmd: &IdentityCmd, out: &mut impl std::io::Write) 
         bail!("{} {}: {}", report.action, report.target, report.outcome());
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(subcommand)]
+        cmd: IdentityCmd,
+    }
+
+    fn cmd(args: &[&str]) -> IdentityCmd {
+        T::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap().cmd
+    }
+
+    #[test]
+    fn grant_and_ungrant_in_both_modes() {
+        let g = cmd(&["grant", "shop/orders", "--subscribe", "tentacular.shop.cart.>"]);
+        match g.request(Mode::Jwt).unwrap() {
+            AnyRequest::Jwt(Request::Grant { dir: Dir::Subscribe, subject, allow_broad: false, .. }) => {
+                assert_eq!(subject, "tentacular.shop.cart.>")
+            }
+            other => panic!("{other:?}"),
+        }
+        match g.request(Mode::Spiffe).unwrap() {
+            AnyRequest::Spiffe(spiffe_actions::Request::Grant { direction: Direction::Subscribe, subject, .. }) => {
+                assert_eq!(subject, "tentacular.shop.cart.>")
+            }
+            other => panic!("{other:?}"),
+        }
+        let u = cmd(&["ungrant", "shop/orders", "--publish", "x.y"]);
+        assert!(matches!(u.request(Mode::Jwt).unwrap(), AnyRequest::Jwt(Request::Ungrant { dir: Dir::Publish, .. })));
+        assert!(matches!(
+            u.request(Mode::Spiffe).unwrap(),
+            AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { direction: Direction::Publish, .. })
+        ));
+        // Over-broad needs --allow-broad in SPIFFE mode too (JWT mode refuses in the action).
+        let broad = cmd(&["grant", "shop/orders", "--publish", ">"]);
+        assert!(broad.request(Mode::Spiffe).unwrap_err().to_string().contains("--allow-broad"));
+        let broad = cmd(&["grant", "shop/orders", "--publish", ">", "--allow-broad"]);
+        assert!(matches!(broad.request(Mode::Spiffe).unwrap(), AnyRequest::Spiffe(_)));
+        assert!(cmd(&["renew", "shop/orders"]).request(Mode::Spiffe).is_err());
+    }
 }

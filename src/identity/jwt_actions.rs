@@ -11,61 +11,23 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde::Serialize;
 use serde_json::json;
 
-use super::record::{IdentityRecord, IdentitySpec, IdentityStatus, status_patch};
+use super::record::{GrantEntry, IdentityRecord, IdentitySpec, IdentityStatus, status_patch};
 use crate::config::file::KubeSection;
+pub use crate::identity::permissions::Dir;
 use crate::nats::accounts;
 use crate::nats::jwt::{self, AccountClaims, KeyKind, Permission, SigningKey, UserClaims};
 use crate::nats::sys::{SysClient, decode_api};
 use crate::nats::types::ConnInfo;
 
-/// `NAMESPACE/WORKLOAD`.
-///
-/// A private stand-in for `identity::naming` (being written elsewhere): the
-/// default templates of the brief, user `tentacle.{ns}.{wf}` and scope
-/// `tentacular.{ns}.{wf}.>` (+ `_INBOX.>` to subscribe).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IdentityName {
-    pub namespace: String,
-    pub workload: String,
-}
+pub use crate::identity::naming::{IdentityName, Naming};
 
-impl IdentityName {
-    pub fn parse(s: &str) -> Result<IdentityName> {
-        let (ns, wf) = s.split_once('/').ok_or_else(|| anyhow!("{s:?} is not NAMESPACE/WORKLOAD"))?;
-        let ok = |p: &str| {
-            !p.is_empty()
-                && p.len() <= 63
-                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !p.starts_with('-')
-                && !p.ends_with('-')
-        };
-        if !ok(ns) || !ok(wf) {
-            bail!("{s:?}: namespace and workload must be Kubernetes names (a-z, 0-9, -)");
-        }
-        Ok(IdentityName { namespace: ns.into(), workload: wf.into() })
-    }
-    pub fn user(&self) -> String {
-        format!("tentacle.{}.{}", self.namespace, self.workload)
-    }
-    pub fn scope(&self) -> String {
-        format!("tentacular.{}.{}.>", self.namespace, self.workload)
-    }
-    pub fn publish(&self) -> Vec<String> {
-        vec![self.scope()]
-    }
-    pub fn subscribe(&self) -> Vec<String> {
-        vec![self.scope(), "_INBOX.>".into()]
-    }
-    /// Name of the credentials Secret in the workload's namespace.
-    pub fn secret_name(&self) -> String {
-        format!("{}-nats-creds", self.workload)
-    }
-}
+/// Name of the workload's ClusterSPIFFEID (cluster-scoped), one convention
+/// in both modes and the sandbox: `{namespace}.{workload}`.
+pub use super::spiffe_actions::cluster_spiffe_id_name;
 
-impl std::fmt::Display for IdentityName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.workload)
-    }
+/// Name of the credentials Secret in the workload's namespace.
+pub fn creds_secret_name(name: &IdentityName) -> String {
+    format!("{}-nats-creds", name.workload)
 }
 
 /// What revoke acts on.
@@ -81,7 +43,7 @@ impl RevokeTarget {
             jwt::check_public(s, KeyKind::User)?;
             return Ok(RevokeTarget::UserKey(s.to_string()));
         }
-        IdentityName::parse(s).map(RevokeTarget::Identity)
+        Ok(RevokeTarget::Identity(IdentityName::parse(s)?))
     }
 }
 
@@ -97,11 +59,47 @@ impl std::fmt::Display for RevokeTarget {
 /// An action request, from a key press or a subcommand.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
-    Register { name: IdentityName, account: String, ttl: Duration, creds_out: Option<PathBuf> },
-    Approve { name: IdentityName, ttl: Option<Duration> },
-    Deny { name: IdentityName, reason: String },
-    Renew { name: IdentityName, account: Option<String>, ttl: Duration, creds_out: Option<PathBuf> },
-    Revoke { target: RevokeTarget, account: String, creds: Option<PathBuf> },
+    Register {
+        name: IdentityName,
+        account: String,
+        ttl: Duration,
+        creds_out: Option<PathBuf>,
+    },
+    Approve {
+        name: IdentityName,
+        ttl: Option<Duration>,
+    },
+    Deny {
+        name: IdentityName,
+        reason: String,
+    },
+    Renew {
+        name: IdentityName,
+        account: Option<String>,
+        ttl: Duration,
+        creds_out: Option<PathBuf>,
+    },
+    Revoke {
+        target: RevokeTarget,
+        account: String,
+        creds: Option<PathBuf>,
+    },
+    /// Add an explicit (cross-tentacle) subject to the user JWT. Over-broad
+    /// subjects (`nats::subject::is_over_broad`) need `allow_broad`.
+    Grant {
+        name: IdentityName,
+        dir: Dir,
+        subject: String,
+        allow_broad: bool,
+        creds_out: Option<PathBuf>,
+    },
+    /// Remove an explicit subject (never the identity's own scope).
+    Ungrant {
+        name: IdentityName,
+        dir: Dir,
+        subject: String,
+        creds_out: Option<PathBuf>,
+    },
 }
 
 impl Request {
@@ -112,6 +110,8 @@ impl Request {
             Request::Deny { .. } => "deny",
             Request::Renew { .. } => "renew",
             Request::Revoke { .. } => "revoke",
+            Request::Grant { .. } => "grant",
+            Request::Ungrant { .. } => "ungrant",
         }
     }
     pub fn target(&self) -> String {
@@ -120,12 +120,39 @@ impl Request {
             | Request::Approve { name, .. }
             | Request::Deny { name, .. }
             | Request::Renew { name, .. } => name.to_string(),
+            Request::Grant { name, dir, subject, .. } | Request::Ungrant { name, dir, subject, .. } => {
+                format!("{name} {} {subject}", dir_word(*dir))
+            }
             Request::Revoke { target, .. } => target.to_string(),
         }
     }
     /// Destructive actions ask for confirmation (Cancel by default).
     pub fn is_destructive(&self) -> bool {
-        matches!(self, Request::Revoke { .. } | Request::Deny { .. })
+        matches!(self, Request::Revoke { .. } | Request::Deny { .. } | Request::Ungrant { .. })
+    }
+
+    /// The grant any view can send ("grant this subject to this identity"):
+    /// written where the identity's JWT lives, not over-broad unless
+    /// confirmed (see [`Request::needs_broad_confirmation`]).
+    pub fn grant(name: IdentityName, dir: Dir, subject: impl Into<String>) -> Request {
+        Request::Grant { name, dir, subject: subject.into(), allow_broad: false, creds_out: None }
+    }
+
+    pub fn ungrant(name: IdentityName, dir: Dir, subject: impl Into<String>) -> Request {
+        Request::Ungrant { name, dir, subject: subject.into(), creds_out: None }
+    }
+
+    /// A grant of an over-broad subject not yet confirmed as such.
+    pub fn needs_broad_confirmation(&self) -> bool {
+        matches!(self, Request::Grant { subject, allow_broad: false, .. } if crate::nats::subject::is_over_broad(subject))
+    }
+}
+
+/// `publish` / `subscribe` (the words of `spec.grants[].direction`).
+pub fn dir_word(d: Dir) -> &'static str {
+    match d {
+        Dir::Publish => "publish",
+        Dir::Subscribe => "subscribe",
     }
 }
 
@@ -229,6 +256,8 @@ pub struct ActionContext {
     pub actor: String,
     /// How long revoke waits for the servers to close revoked clients before kicking.
     pub settle: Duration,
+    /// Naming templates (user name, subject scope, SPIFFE ID).
+    pub naming: Naming,
 }
 
 /// Runs `req`; `progress` sees each step as it completes.
@@ -244,6 +273,14 @@ pub async fn run(ctx: &ActionContext, req: &Request, mut progress: impl FnMut(&S
             renew(ctx, &mut r, name, account.as_deref(), *ttl, creds_out.as_deref()).await
         }
         Request::Revoke { target, account, creds } => revoke(ctx, &mut r, target, account, creds.as_deref()).await,
+        Request::Grant { name, dir, subject, allow_broad, creds_out } => {
+            let g = GrantReq { name, dir: *dir, subject, add: true, allow_broad: *allow_broad };
+            grant(ctx, &mut r, &g, creds_out.as_deref()).await
+        }
+        Request::Ungrant { name, dir, subject, creds_out } => {
+            let g = GrantReq { name, dir: *dir, subject, add: false, allow_broad: false };
+            grant(ctx, &mut r, &g, creds_out.as_deref()).await
+        }
     };
     if let Err(e) = result {
         r.push(Step::err("stopped", format!("{e:#}")));
@@ -413,22 +450,22 @@ async fn write_status(k: &KubeCtx, ns: &str, name: &str, status: &IdentityStatus
 async fn apply_creds_secret(k: &KubeCtx, name: &IdentityName, creds: &jwt::CredsText) -> Result<String> {
     let ar = crate::kube::resources::Watched::CredsSecrets.api_resource();
     let api: Api<DynamicObject> = Api::namespaced_with(k.client.clone(), &name.namespace, &ar);
-    let mut o = DynamicObject::new(&name.secret_name(), &ar).within(&name.namespace);
+    let mut o = DynamicObject::new(&creds_secret_name(name), &ar).within(&name.namespace);
     let label = k.section.creds_label.split('=').next().unwrap_or("warden.dev/identity").to_string();
     o.metadata.labels = Some([(label, name.workload.clone())].into_iter().collect());
     o.data = json!({
         "type": "Opaque",
         "data": { "user.creds": data_encoding::BASE64.encode(creds.expose().as_bytes()) },
     });
-    api.patch(&name.secret_name(), &PatchParams::apply("warden").force(), &Patch::Apply(o))
+    api.patch(&creds_secret_name(name), &PatchParams::apply("warden").force(), &Patch::Apply(o))
         .await
-        .with_context(|| format!("writing Secret {}/{}", name.namespace, name.secret_name()))?;
-    Ok(format!("{}/{}", name.namespace, name.secret_name()))
+        .with_context(|| format!("writing Secret {}/{}", name.namespace, creds_secret_name(name)))?;
+    Ok(format!("{}/{}", name.namespace, creds_secret_name(name)))
 }
 
 async fn read_creds_secret(k: &KubeCtx, name: &IdentityName) -> Result<Option<jwt::Creds>> {
     let api: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(k.client.clone(), &name.namespace);
-    let Some(s) = api.get_opt(&name.secret_name()).await? else { return Ok(None) };
+    let Some(s) = api.get_opt(&creds_secret_name(name)).await? else { return Ok(None) };
     let Some(data) = s.data else { return Ok(None) };
     for v in data.values() {
         if let Ok(text) = std::str::from_utf8(&v.0)
@@ -468,7 +505,7 @@ async fn register(
     let now = jwt::unix_now();
     // Already registered? (a valid, unrevoked JWT for this user in this account)
     let usable = |c: &jwt::Creds| {
-        c.claims.std.name == name.user()
+        c.claims.std.name == ctx.naming.nats_user(name)
             && user_account(&c.claims) == acc_id
             && (c.claims.std.expires == 0 || c.claims.std.expires > now)
             && !acc.nats.is_revoked(&c.claims.std.subject, c.claims.std.issued_at)
@@ -507,12 +544,24 @@ async fn register(
     r.ok("account signing key", format!("{} loaded", signer.public_key()));
     let user = SigningKey::generate(KeyKind::User);
     let exp = ttl_exp(ttl);
-    let mut claims = user_claims(user.public_key(), &name.user(), &name.publish(), &name.subscribe(), exp);
+    let mut claims = user_claims(
+        user.public_key(),
+        &ctx.naming.nats_user(name),
+        &ctx.naming.scope(name).publish_allow,
+        &ctx.naming.scope(name).subscribe_allow,
+        exp,
+    );
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
     r.ok(
         "mint user JWT",
-        format!("user {} ({}), scope {}, expires {}", name.user(), user.public_key(), name.scope(), rfc3339(exp)),
+        format!(
+            "user {} ({}), scope {}, expires {}",
+            ctx.naming.nats_user(name),
+            user.public_key(),
+            ctx.naming.subject_scope(name),
+            rfc3339(exp)
+        ),
     );
     let creds = step!(r, "credentials", jwt::render_creds(&token, &user));
     if let Some(p) = creds_out {
@@ -530,10 +579,10 @@ async fn register(
             spec: IdentitySpec {
                 workload: name.workload.clone(),
                 account: acc.std.name.clone(),
-                user: name.user(),
+                user: ctx.naming.nats_user(name),
                 public_key: String::new(),
-                publish: name.publish(),
-                subscribe: name.subscribe(),
+                publish: ctx.naming.scope(name).publish_allow,
+                subscribe: ctx.naming.scope(name).subscribe_allow,
                 ttl: humantime::format_duration(ttl).to_string(),
                 ..Default::default()
             },
@@ -584,8 +633,8 @@ async fn approve(ctx: &ActionContext, r: &mut Recorder<'_>, name: &IdentityName,
     step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
     let ttl = ttl.or_else(|| humantime::parse_duration(&rec.spec.ttl).ok()).unwrap_or(Duration::from_secs(24 * 3600));
     let exp = ttl_exp(ttl);
-    let (publish, subscribe) = perms_of(&rec.spec, name);
-    let user = if rec.spec.user.is_empty() { name.user() } else { rec.spec.user.clone() };
+    let (publish, subscribe) = perms_of(&ctx.naming, &rec.spec, name);
+    let user = if rec.spec.user.is_empty() { ctx.naming.nats_user(name) } else { rec.spec.user.clone() };
     let mut claims = user_claims(&public, &user, &publish, &subscribe, exp);
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
@@ -605,9 +654,16 @@ async fn approve(ctx: &ActionContext, r: &mut Recorder<'_>, name: &IdentityName,
     Ok(())
 }
 
-fn perms_of(spec: &IdentitySpec, name: &IdentityName) -> (Vec<String>, Vec<String>) {
-    let p = if spec.publish.is_empty() { name.publish() } else { spec.publish.clone() };
-    let s = if spec.subscribe.is_empty() { name.subscribe() } else { spec.subscribe.clone() };
+fn perms_of(naming: &Naming, spec: &IdentitySpec, name: &IdentityName) -> (Vec<String>, Vec<String>) {
+    let p = if spec.publish.is_empty() { naming.scope(name).publish_allow } else { spec.publish.clone() };
+    let s = if spec.subscribe.is_empty() { naming.scope(name).subscribe_allow } else { spec.subscribe.clone() };
+    let (mut p, mut s) = (p, s);
+    for g in &spec.grants {
+        let list = if g.direction == "publish" { &mut p } else { &mut s };
+        if !list.contains(&g.subject) {
+            list.push(g.subject.clone());
+        }
+    }
     (p, s)
 }
 
@@ -705,8 +761,8 @@ async fn renew(
         }
         None => {
             let spec = rec.as_ref().map(|r| r.spec.clone()).unwrap_or_default();
-            let (p, s) = perms_of(&spec, name);
-            user_claims(&user_public, &name.user(), &p, &s, exp)
+            let (p, s) = perms_of(&ctx.naming, &spec, name);
+            user_claims(&user_public, &ctx.naming.nats_user(name), &p, &s, exp)
         }
     };
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
@@ -735,6 +791,187 @@ async fn renew(
             Err(e) => r.push(Step::err("NatsIdentity status", format!("{e:#}"))),
         }
     }
+    Ok(())
+}
+
+struct GrantReq<'a> {
+    name: &'a IdentityName,
+    dir: Dir,
+    subject: &'a str,
+    add: bool,
+    allow_broad: bool,
+}
+
+/// grant / ungrant: re-mint the current user JWT (same key, scope and expiry)
+/// with `subject` added to / removed from one direction's allow list; write
+/// it where the current one lives; record it in `spec.grants`.
+async fn grant(
+    ctx: &ActionContext,
+    r: &mut Recorder<'_>,
+    g: &GrantReq<'_>,
+    creds_out: Option<&std::path::Path>,
+) -> Result<()> {
+    let (name, word) = (g.name, dir_word(g.dir));
+    step!(r, "subject", crate::nats::subject::validate_pattern(g.subject).map_err(|e| anyhow!("{:?}: {e}", g.subject)));
+    if g.add && crate::nats::subject::is_over_broad(g.subject) && !g.allow_broad {
+        return Err(r.fail(
+            "subject",
+            format!(
+                "{} is over-broad (it reaches beyond one tentacle's subjects): pass --allow-broad to grant it anyway",
+                g.subject
+            ),
+        ));
+    }
+    let scope = ctx.naming.scope(name);
+    let own = match g.dir {
+        Dir::Publish => &scope.publish_allow,
+        Dir::Subscribe => &scope.subscribe_allow,
+    };
+    if !g.add && own.iter().any(|s| s == g.subject) {
+        return Err(r.fail(
+            "ungrant",
+            format!("{} is {name}'s own scope, not a grant (revoke the identity to take it away)", g.subject),
+        ));
+    }
+    // The current JWT: a creds file, else the NatsIdentity (+ its Secret).
+    let mut creds = None;
+    if let Some(p) = creds_out {
+        creds = step!(r, "creds file", read_creds_file(p));
+        if creds.is_none() {
+            return Err(r.fail("creds file", format!("{} does not exist: register first", p.display())));
+        }
+    }
+    let rec = match &ctx.kube {
+        Some(k) if creds_out.is_none() => step!(r, "NatsIdentity", get_record(k, name).await),
+        _ => None,
+    };
+    if creds_out.is_none() && rec.is_none() {
+        return Err(r.fail(
+            "identity",
+            match ctx.kube {
+                Some(_) => format!("no NatsIdentity {name}: register it first, or pass --creds-out FILE"),
+                None => format!("nothing known about {name}: pass --creds-out FILE or configure Kubernetes"),
+            },
+        ));
+    }
+    if let Some(rec) = &rec
+        && rec.phase() != "Active"
+    {
+        return Err(r.fail(word, format!("{name} is {}; {} needs an Active identity", rec.phase(), r.report.action)));
+    }
+    let mut secret = None;
+    if let (Some(k), Some(rec)) = (&ctx.kube, &rec) {
+        // The seed, when warden holds it: the Secret is rewritten only if it
+        // belongs to the same user key.
+        secret = step!(r, "creds Secret", read_creds_secret(k, name).await)
+            .filter(|c: &jwt::Creds| c.claims.std.subject == rec.user_key());
+    }
+    let current: UserClaims = match (&creds, &rec) {
+        (Some(c), _) => c.claims.clone(),
+        (None, Some(rec)) => step!(
+            r,
+            "current JWT",
+            jwt::decode_as::<jwt::User>(&rec.status.jwt).map_err(|e| anyhow!("NatsIdentity status.jwt: {e}"))
+        ),
+        (None, None) => unreachable!("checked above"),
+    };
+    let mut claims = current.clone();
+    let list = match g.dir {
+        Dir::Publish => &mut claims.nats.permissions.publish.allow,
+        Dir::Subscribe => &mut claims.nats.permissions.subscribe.allow,
+    };
+    let present = list.iter().any(|s| s == g.subject);
+    let change = g.add != present;
+    if !change {
+        r.ok(
+            "user JWT",
+            if g.add {
+                format!("already granted: {word} {} is in the JWT", g.subject)
+            } else {
+                format!("already absent: {word} {} is not in the JWT", g.subject)
+            },
+        );
+    } else {
+        if g.add {
+            list.push(g.subject.to_string());
+        } else {
+            list.retain(|s| s != g.subject);
+        }
+        let acc_id = user_account(&current).to_string();
+        let (acc_id, acc) = step!(r, "account", resolve_account(&ctx.sys, &acc_id).await);
+        r.ok("account", format!("{} ({})", acc.std.name, acc_id));
+        if acc.nats.revocations.contains_key(&current.std.subject) {
+            return Err(r.fail(word, format!("user {} is revoked in {}", current.std.subject, acc.std.name)));
+        }
+        let signer = step!(
+            r,
+            "account signing key",
+            load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
+        );
+        step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
+        let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
+        drop(signer);
+        r.ok(
+            "mint user JWT",
+            format!(
+                "user {}: {word} {} {}, expiry kept ({})",
+                current.std.subject,
+                if g.add { "added" } else { "removed" },
+                g.subject,
+                if claims.std.expires == 0 { "never".to_string() } else { rfc3339(claims.std.expires) }
+            ),
+        );
+        if let (Some(c), Some(p)) = (&creds, creds_out) {
+            let text = step!(r, "credentials", jwt::render_creds(&token, &c.key));
+            step!(r, "creds file", jwt::write_creds_file(p, &text).with_context(|| format!("writing {}", p.display())));
+            r.ok("creds file", format!("{} (0600)", p.display()));
+        }
+        if let Some(c) = &secret
+            && let Some(k) = &ctx.kube
+        {
+            match jwt::render_creds(&token, &c.key) {
+                Ok(text) => match apply_creds_secret(k, name, &text).await {
+                    Ok(s) => r.ok("creds Secret", s),
+                    Err(e) => r.push(Step::err("creds Secret", format!("{e:#}"))),
+                },
+                Err(e) => r.push(Step::err("creds Secret", format!("{e:#}"))),
+            }
+        }
+        if let (Some(k), Some(rec)) = (&ctx.kube, &rec) {
+            let mut status = rec.status.clone();
+            status.jwt = token;
+            match write_status(k, &name.namespace, &name.workload, &status).await {
+                Ok(()) => r.ok("NatsIdentity status", "JWT replaced"),
+                Err(e) => r.push(Step::err("NatsIdentity status", format!("{e:#}"))),
+            }
+        }
+    }
+    if let (Some(k), Some(rec)) = (&ctx.kube, &rec) {
+        let entry = GrantEntry { direction: word.to_string(), subject: g.subject.to_string() };
+        let mut grants = rec.spec.grants.clone();
+        let had = grants.contains(&entry);
+        if g.add && !had {
+            grants.push(entry);
+        } else if !g.add && had {
+            grants.retain(|e| *e != entry);
+        }
+        if had == g.add {
+            r.ok("NatsIdentity spec", format!("spec.grants {} it", if had { "already has" } else { "already lacks" }));
+        } else {
+            match write_grants(k, name, &grants).await {
+                Ok(()) => r.ok("NatsIdentity spec", format!("spec.grants: {} entries", grants.len())),
+                Err(e) => r.push(Step::err("NatsIdentity spec", format!("{e:#}"))),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn write_grants(k: &KubeCtx, name: &IdentityName, grants: &[GrantEntry]) -> Result<()> {
+    kube_api(k, &name.namespace)
+        .patch(&name.workload, &PatchParams::default(), &Patch::Merge(json!({ "spec": { "grants": grants } })))
+        .await
+        .with_context(|| format!("writing NatsIdentity {name} spec.grants"))?;
     Ok(())
 }
 
@@ -812,7 +1049,7 @@ async fn revoke(
                     keys.push(rc.user_key().to_string());
                 }
             }
-            for k in step!(r, "live connections", keys_by_name(&ctx.sys, &acc_id, &name.user()).await) {
+            for k in step!(r, "live connections", keys_by_name(&ctx.sys, &acc_id, &ctx.naming.nats_user(name)).await) {
                 if !keys.contains(&k) {
                     keys.push(k);
                 }
@@ -850,7 +1087,7 @@ async fn revoke(
         let replies = step!(
             r,
             "push",
-            crate::sandbox::operator_mode::push_account_jwt(
+            crate::nats::claims_update::push_account_jwt(
                 ctx.sys.client(),
                 &token,
                 Duration::from_millis(300),
@@ -909,6 +1146,15 @@ async fn revoke(
             }
         }
     }
+    if let RevokeTarget::Identity(name) = target {
+        match &ctx.kube {
+            Some(k) => match super::spiffe_actions::delete_cluster_spiffe_ids(k, name).await {
+                Ok(d) => r.ok("SPIRE registration", d),
+                Err(e) => r.push(Step::err("SPIRE registration", format!("{e:#}"))),
+            },
+            None => r.ok("SPIRE registration", "not checked: no Kubernetes configured"),
+        }
+    }
     Ok(())
 }
 
@@ -935,9 +1181,7 @@ mod tests {
     #[test]
     fn names_and_targets_parse() {
         let n = IdentityName::parse("tent-dev/orders").unwrap();
-        assert_eq!(n.user(), "tentacle.tent-dev.orders");
-        assert_eq!(n.scope(), "tentacular.tent-dev.orders.>");
-        assert_eq!(n.subscribe(), vec!["tentacular.tent-dev.orders.>", "_INBOX.>"]);
+        assert_eq!(creds_secret_name(&n), "orders-nats-creds");
         assert!(IdentityName::parse("nope").is_err());
         assert!(IdentityName::parse("a/B").is_err());
         assert!(IdentityName::parse("/x").is_err());

@@ -31,15 +31,17 @@ pub struct IdentitySpec {
     /// SPIFFE mode: the SPIFFE ID (the authorization entry's user).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub spiffe_id: String,
-    /// Requested explicit grants (cross-tentacle).
+    /// Explicit cross-tentacle subjects added by grant (removed by ungrant),
+    /// in either mode (JWT: in the re-minted user JWT; SPIFFE: in the
+    /// authorization ConfigMap).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub grants: Vec<GrantSpec>,
+    pub grants: Vec<GrantEntry>,
 }
 
-/// One requested grant: `publish` or `subscribe` and a subject.
+/// One explicit grant: `direction` is `publish` or `subscribe`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GrantSpec {
+#[serde(default, rename_all = "camelCase")]
+pub struct GrantEntry {
     pub direction: String,
     pub subject: String,
 }

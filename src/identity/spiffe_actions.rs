@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use super::jwt_actions::{ActionReport, KubeCtx, Step};
 use super::naming::{IdentityName, Naming};
-use super::record::{GrantSpec, IdentityRecord, IdentitySpec, IdentityStatus, status_patch};
+use super::record::{GrantEntry, IdentityRecord, IdentitySpec, IdentityStatus, status_patch};
 use super::spiffe_authz::{AuthzDocument, AuthzError, Direction, DocumentShape};
 use crate::config::file::KubeSection;
 use crate::kube::resources::{cluster_spiffe_id, nats_identity};
@@ -330,13 +330,53 @@ async fn ensure_cluster_spiffe_id(ctx: &SpiffeContext, name: &IdentityName) -> R
     Ok(format!("{oname} {} ({template})", if existing.is_some() { "updated" } else { "created" }))
 }
 
-async fn delete_cluster_spiffe_id(ctx: &SpiffeContext, name: &IdentityName) -> Result<String> {
+/// Whether a ClusterSPIFFEID spec selects exactly this workload: its pod
+/// selector's `matchLabels[workload_label]` is the workload and its namespace
+/// selector names the namespace (`kubernetes.io/metadata.name`).
+pub fn selects_workload(spec: &Value, workload_label: &str, name: &IdentityName) -> bool {
+    spec["podSelector"]["matchLabels"][workload_label].as_str() == Some(name.workload.as_str())
+        && spec["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str()
+            == Some(name.namespace.as_str())
+}
+
+/// The names of the workload's ClusterSPIFFEIDs: the one named
+/// [`cluster_spiffe_id_name`] (`{ns}.{wf}`) when present, else any whose
+/// selectors pick exactly this workload ([`selects_workload`]), so objects
+/// named by older conventions (`{ns}-{wf}`) are found too.
+pub async fn find_cluster_spiffe_ids(kube: &KubeCtx, name: &IdentityName) -> Result<Vec<String>> {
+    let api: Api<DynamicObject> = Api::all_with(kube.client.clone(), &cluster_spiffe_id());
     let oname = cluster_spiffe_id_name(name);
-    match cspiffeid_api(&ctx.kube).delete(&oname, &Default::default()).await {
-        Ok(_) => Ok(format!("{oname} deleted")),
-        Err(e) if is_not_found(&e) => Ok(format!("{oname} already gone")),
-        Err(e) => Err(e).with_context(|| format!("deleting ClusterSPIFFEID {oname}")),
+    if api.get_opt(&oname).await.with_context(|| format!("reading ClusterSPIFFEID {oname}"))?.is_some() {
+        return Ok(vec![oname]);
     }
+    let list = api.list(&Default::default()).await.context("listing ClusterSPIFFEIDs")?;
+    let mut names: Vec<String> = list
+        .items
+        .iter()
+        .filter(|o| o.data.get("spec").is_some_and(|sp| selects_workload(sp, &kube.section.workload_label, name)))
+        .filter_map(|o| o.metadata.name.clone())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Deletes the workload's ClusterSPIFFEIDs (see [`find_cluster_spiffe_ids`]);
+/// none left is "already gone". Both modes' revoke use it.
+pub async fn delete_cluster_spiffe_ids(kube: &KubeCtx, name: &IdentityName) -> Result<String> {
+    let api: Api<DynamicObject> = Api::all_with(kube.client.clone(), &cluster_spiffe_id());
+    let found = find_cluster_spiffe_ids(kube, name).await?;
+    if found.is_empty() {
+        return Ok(format!("ClusterSPIFFEID {} already gone", cluster_spiffe_id_name(name)));
+    }
+    let mut done = Vec::new();
+    for oname in found {
+        match api.delete(&oname, &Default::default()).await {
+            Ok(_) => done.push(format!("ClusterSPIFFEID {oname} deleted")),
+            Err(e) if is_not_found(&e) => done.push(format!("ClusterSPIFFEID {oname} already gone")),
+            Err(e) => return Err(e).with_context(|| format!("deleting ClusterSPIFFEID {oname}")),
+        }
+    }
+    Ok(done.join("; "))
 }
 
 fn record_api(k: &KubeCtx, ns: &str) -> Api<DynamicObject> {
@@ -368,18 +408,18 @@ async fn write_status(ctx: &SpiffeContext, name: &IdentityName, status: &Identit
     }
 }
 
-fn grant_specs(doc: &AuthzDocument, user: &str) -> Vec<GrantSpec> {
+fn grant_specs(doc: &AuthzDocument, user: &str) -> Vec<GrantEntry> {
     doc.get(user)
         .map(|e| {
             e.grants
                 .iter()
-                .map(|g| GrantSpec { direction: g.direction.to_string(), subject: g.subject.clone() })
+                .map(|g| GrantEntry { direction: g.direction.to_string(), subject: g.subject.clone() })
                 .collect()
         })
         .unwrap_or_default()
 }
 
-fn spec_for(ctx: &SpiffeContext, name: &IdentityName, grants: Vec<GrantSpec>) -> IdentitySpec {
+fn spec_for(ctx: &SpiffeContext, name: &IdentityName, grants: Vec<GrantEntry>) -> IdentitySpec {
     let scope = ctx.naming.scope(name);
     IdentitySpec {
         workload: name.workload.clone(),
@@ -617,8 +657,8 @@ async fn activate(
     existing: Option<&IdentityRecord>,
 ) {
     match ensure_cluster_spiffe_id(ctx, name).await {
-        Ok(d) => r.ok("ClusterSPIFFEID", d),
-        Err(e) => r.err("ClusterSPIFFEID", format!("{e:#}")),
+        Ok(d) => r.ok("SPIRE registration", d),
+        Err(e) => r.err("SPIRE registration", format!("{e:#}")),
     }
     let id = ctx.naming.spiffe_id(name);
     let rec = match existing {
@@ -835,9 +875,9 @@ async fn revoke<S: AuthzStore>(ctx: &SpiffeContext, store: &S, r: &mut Recorder<
             Err(e) => r.err(&step, format!("{e:#}")),
         }
     }
-    match delete_cluster_spiffe_id(ctx, name).await {
-        Ok(d) => r.ok("ClusterSPIFFEID", d),
-        Err(e) => r.err("ClusterSPIFFEID", format!("{e:#}")),
+    match delete_cluster_spiffe_ids(&ctx.kube, name).await {
+        Ok(d) => r.ok("SPIRE registration", d),
+        Err(e) => r.err("SPIRE registration", format!("{e:#}")),
     }
     match get_record(ctx, name).await {
         Ok(Some(rec)) if rec.phase() == "Revoked" => {
@@ -1033,6 +1073,13 @@ mod tests {
         assert_eq!(spec["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "tent-dev");
         assert!(spec["spiffeIDTemplate"].as_str().unwrap().contains("{{ .PodMeta.Namespace }}"));
         assert_eq!(cluster_spiffe_id_name(&a), "tent-dev.hn-digest");
+        assert_eq!(crate::identity::jwt_actions::cluster_spiffe_id_name(&a), "tent-dev.hn-digest");
+        // Older objects are found by their selectors: same workload and namespace only.
+        let label = &KubeSection::default().workload_label;
+        assert!(selects_workload(&spec, label, &a));
+        assert!(!selects_workload(&spec, label, &name("other/hn-digest")));
+        assert!(!selects_workload(&spec, label, &name("tent-dev/other")));
+        assert!(!selects_workload(&json!({"podSelector": spec["podSelector"].clone()}), label, &a));
         assert_eq!(configmap_ref("ns/cm").unwrap(), ("ns".into(), "cm".into()));
         assert!(configmap_ref("cm").is_err());
     }

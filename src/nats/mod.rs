@@ -1,6 +1,7 @@
 //! NATS: connection, system-account requests, events, JWT.
 
 pub mod accounts;
+pub mod claims_update;
 pub mod connect;
 pub mod jwt;
 pub mod subject;

@@ -42,6 +42,8 @@ pub struct ReportContext {
     pub nats: NatsSettings,
     pub kube: KubeSettings,
     pub kube_section: KubeSection,
+    /// Naming templates (`[naming]`).
+    pub naming: crate::identity::naming::Naming,
 }
 
 /// Writes rows as an aligned table with the console's column titles.
@@ -114,7 +116,7 @@ pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl
                 eprintln!("warning: {e}");
             }
         }
-        Kind::Accounts | Kind::Identities | Kind::Expiry => jwt_reports(&sys, kind, output, out, &clock).await?,
+        Kind::Accounts | Kind::Identities | Kind::Expiry => jwt_reports(ctx, &sys, kind, output, out, &clock).await?,
     }
     Ok(())
 }
@@ -203,7 +205,15 @@ async fn no_answer(sys: &SysClient) -> String {
 }
 
 /// The JWT-mode reports: accounts, identities (live users), expiry.
-async fn jwt_reports(sys: &SysClient, kind: Kind, output: Output, out: &mut impl Write, clock: &Clock) -> Result<()> {
+async fn jwt_reports(
+    ctx: &ReportContext,
+    sys: &SysClient,
+    kind: Kind,
+    output: Output,
+    out: &mut impl Write,
+    clock: &Clock,
+) -> Result<()> {
+    let naming = &ctx.naming;
     let (accs, errors) = accounts::fetch(sys).await?;
     if accs.is_empty() && errors.is_empty() && servers::fetch(sys).await?.is_empty() {
         bail!("{}", no_answer(sys).await);
@@ -221,16 +231,73 @@ async fn jwt_reports(sys: &SysClient, kind: Kind, output: Output, out: &mut impl
     for e in errors {
         eprintln!("warning: {e}");
     }
-    let ids = identities::build(&conns, &[], &accs, clock.now_unix);
+    let (records, facts) = kube_identity_facts(ctx).await;
+    let creds: Vec<(String, String)> =
+        facts.creds.iter().map(|c| (format!("{}/{}", c.namespace, c.name), c.jwt.clone())).collect();
+    let ids = identities::build_with(naming, &conns, &records, &accs, &facts, clock.now_unix);
     if kind == Kind::Identities {
         return match output {
             Output::Table => write_table(out, &identities::columns(), &ids, clock),
             Output::Json => write_json(out, &ids),
         };
     }
-    let rows = expiry::build(&ids, &accs, &[], clock.now_unix);
+    let rows = expiry::build(&ids, &accs, &creds, clock.now_unix);
     match output {
         Output::Table => write_table(out, &expiry::columns(), &rows, clock),
         Output::Json => write_json(out, &rows),
     }
+}
+
+/// NatsIdentity records, creds Secrets (JWTs only: seeds are stripped as
+/// they are read) and SPIRE registrations, when Kubernetes is configured
+/// (`--kubeconfig`, the config file, KUBECONFIG, in-cluster). What cannot be
+/// listed is a warning on stderr; the NATS side is reported anyway.
+async fn kube_identity_facts(
+    ctx: &ReportContext,
+) -> (Vec<crate::identity::record::IdentityRecord>, identities::KubeFacts) {
+    use kube::api::{Api, DynamicObject, ListParams};
+
+    use crate::kube::resources::Watched;
+    let mut facts = identities::KubeFacts::default();
+    if !ctx.kube_section.enabled {
+        return (vec![], facts);
+    }
+    let client = match crate::kube::client::connect(&ctx.kube).await {
+        Ok(Ok(c)) => c.client,
+        Ok(Err(_)) => return (vec![], facts), // no Kubernetes configured: NATS only
+        Err(e) => {
+            eprintln!("warning: Kubernetes: {e:#}");
+            return (vec![], facts);
+        }
+    };
+    let list = |what: Watched, lp: ListParams| {
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &what.api_resource());
+        async move {
+            match api.list(&lp).await {
+                Ok(l) => l.items,
+                Err(e) => {
+                    eprintln!("warning: {}", crate::kube::errors::describe(&e, "list", &what.resource_name()));
+                    vec![]
+                }
+            }
+        }
+    };
+    let records = list(Watched::NatsIdentities, ListParams::default())
+        .await
+        .iter()
+        .map(crate::identity::record::IdentityRecord::from_object)
+        .collect();
+    let label = ctx.kube_section.creds_label.clone();
+    facts.creds = list(Watched::CredsSecrets, ListParams::default().labels(&label))
+        .await
+        .into_iter()
+        .map(crate::kube::secrets::strip)
+        .filter_map(|o| identities::CredsJwt::from_object(&o, &label))
+        .collect();
+    facts.registrations = list(Watched::ClusterSpiffeIds, ListParams::default())
+        .await
+        .iter()
+        .filter_map(|o| identities::SpireRegistration::from_object(o, &ctx.kube_section.workload_label))
+        .collect();
+    (records, facts)
 }

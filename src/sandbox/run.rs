@@ -42,6 +42,7 @@ impl SandboxInfo {
              kubeconfig:    {}\n\
              warden config: {}\n\
              nats log:      {}\n\
+             nats pid:      {}\n\
              \n\
              Try:\n  WARDEN_CONFIG={} KUBECONFIG={} warden\n  kubectl --kubeconfig {} get natsidentities -A\n",
             self.nats_url,
@@ -49,6 +50,7 @@ impl SandboxInfo {
             self.kubeconfig.display(),
             self.warden_config.display(),
             self.nats_log.display(),
+            self.nats_pid.map(|p| p.to_string()).unwrap_or_default(),
             self.warden_config.display(),
             self.kubeconfig.display(),
             self.kubeconfig.display(),

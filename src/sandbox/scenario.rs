@@ -144,7 +144,7 @@ pub fn seed(k: &KubeState, world: &OperatorWorld, fleet: &[Tentacle], now: i64, 
         k.add_pod(ns, &format!("{wf}-7d9f{i}"), &[(WORKLOAD_LABEL, wf)], &["tentacle"]);
         up(json!({
             "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
-            "metadata": {"name": format!("{ns}-{wf}")},
+            "metadata": {"name": format!("{ns}.{wf}")},
             "spec": {
                 "spiffeIDTemplate": format!("spiffe://{{{{ .TrustDomain }}}}/ns/{{{{ .PodMeta.Namespace }}}}/wf/{wf}"),
                 "podSelector": {"matchLabels": labels},

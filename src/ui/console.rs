@@ -39,8 +39,10 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     /// Signing keys for identity actions (from the config file).
     pub signing: crate::identity::jwt_actions::SigningConfig,
-    /// `[identity]`: mode of the actions, naming, include file.
+    /// `[identity]`: mode of the actions, include file.
     pub identity: crate::config::file::IdentitySection,
+    /// Naming templates and trust domain (`[naming]` in the config file).
+    pub naming: crate::identity::naming::Naming,
 }
 
 /// Runs the interactive console until the user quits or a signal arrives.
@@ -57,6 +59,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
             signing: opts.signing.clone(),
             audit_log: crate::identity::audit::default_path(),
             identity: opts.identity.clone(),
+            naming: opts.naming.clone(),
         },
         tx.clone(),
     );
@@ -65,6 +68,8 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     state.read_only = opts.read_only;
     state.identity_mode = opts.identity.mode;
     state.authz_key = opts.kube_section.authz_key.clone();
+    state.naming = opts.naming.clone();
+    state.kube_section = opts.kube_section.clone();
     state.kube_contexts = crate::kube::client::context_names(&opts.kube);
 
     let mut guard = terminal::enter()?;

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme::Theme;
-use crate::app::dialog::{Button, Dialog, FORM_FIELDS};
+use crate::app::dialog::{Button, Dialog, FORM_FIELDS, GRANT_FIELDS};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
@@ -51,6 +51,39 @@ pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
             match &form.error {
                 Some(e) => lines.push(Line::styled(e.clone(), th.error)),
                 None => lines.push(Line::styled("tab next field · enter register · esc cancel", th.muted)),
+            }
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            if let Some(p) = cursor {
+                f.set_cursor_position(p);
+            }
+        }
+        Dialog::Grant(form) => {
+            let r = centered(area, 70, 10);
+            let verb = if form.remove { "Ungrant" } else { "Grant" };
+            let inner = frame(f, r, th, &format!("{verb} a subject: {}", form.name));
+            let mut lines = Vec::new();
+            let mut cursor = None;
+            for (i, label) in GRANT_FIELDS.iter().enumerate() {
+                let focused = i == form.focus;
+                lines.push(Line::styled(format!("{label}:"), if focused { th.accent } else { th.muted }));
+                let value = form.fields[i].value();
+                let style = if focused { th.selected } else { th.text };
+                lines.push(Line::from(vec![Span::raw("  "), Span::styled(format!("{value:<40}"), style)]));
+                if focused {
+                    let x = inner.x + 2 + form.fields[i].visual_cursor() as u16;
+                    cursor = Some(Position {
+                        x: x.min(inner.x + inner.width.saturating_sub(1)),
+                        y: inner.y + 2 * i as u16 + 1,
+                    });
+                }
+            }
+            lines.push(Line::raw(""));
+            match &form.error {
+                Some(e) => lines.push(Line::styled(e.clone(), th.error)),
+                None => lines.push(Line::styled(
+                    format!("tab next field · enter {} · esc cancel", verb.to_lowercase()),
+                    th.muted,
+                )),
             }
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
             if let Some(p) = cursor {

@@ -318,3 +318,89 @@ async fn cli_reports_accounts_list_every_account() {
     let (ok, out, _) = op.warden(&["report", "accounts"]);
     assert!(ok && out.starts_with("NAME"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_grant_and_ungrant_a_cross_tentacle_subject() {
+    let op = op_world();
+    let creds = op.dir.path().join("orders.creds");
+    let (acc_key, creds_s) = (op.account_key.display().to_string(), creds.display().to_string());
+    let (ok, out, err) = op.warden(&[
+        "identity",
+        "register",
+        "shop/orders",
+        "--account",
+        "APP",
+        "--creds-out",
+        &creds_s,
+        "--account-signing-key",
+        &acc_key,
+    ]);
+    assert!(ok, "{out}{err}");
+    let first_text = std::fs::read_to_string(&creds).unwrap();
+    let first = jwt::parse_creds(&first_text).unwrap();
+    let grant = |verb: &str, extra: &[&str]| {
+        let mut a = vec!["identity", verb, "shop/orders", "--creds-out", &creds_s, "--account-signing-key", &acc_key];
+        a.extend_from_slice(extra);
+        op.warden(&a)
+    };
+    // Neither or both directions: clap refuses.
+    let (ok, _, err) = grant("grant", &[]);
+    assert!(!ok && err.contains("--publish"), "{err}");
+    // Over-broad needs --allow-broad; nothing is written without it.
+    let (ok, out, _) = grant("grant", &["--publish", "*.>"]);
+    assert!(!ok && out.contains("over-broad") && out.contains("--allow-broad"), "{out}");
+    assert_eq!(std::fs::read_to_string(&creds).unwrap(), first_text);
+    // Grant publish on another tentacle's inbox.
+    let (ok, out, err) = grant("grant", &["--publish", "tentacular.shop.payments.inbox"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("publish added tentacular.shop.payments.inbox"), "{out}");
+    let granted = jwt::parse_creds(&std::fs::read_to_string(&creds).unwrap()).unwrap();
+    assert_eq!(granted.claims.std.subject, first.claims.std.subject, "same user key");
+    assert_eq!(granted.claims.std.expires, first.claims.std.expires, "expiry kept");
+    assert_eq!(
+        granted.claims.nats.permissions.publish.allow,
+        ["tentacular.shop.orders.>", "tentacular.shop.payments.inbox"],
+        "scope kept, grant added"
+    );
+    assert_eq!(granted.claims.nats.permissions.subscribe, first.claims.nats.permissions.subscribe);
+    jwt::verify_user(&granted.jwt, &op.world.app_claims, jwt::unix_now()).expect("verifies");
+    let (ok, out, err) = grant("grant", &["--subscribe", "tentacular.shop.payments.inbox"]);
+    assert!(ok, "{out}{err}");
+    // The server accepts the new JWT and the granted subjects.
+    let (client, events) = connect_events(&op.server, &creds).await.expect("connects");
+    round_trip(&client, "tentacular.shop.payments.inbox").await;
+    round_trip(&client, "tentacular.shop.orders.x").await;
+    // Idempotent.
+    let (ok, out, _) = grant("grant", &["--publish", "tentacular.shop.payments.inbox"]);
+    assert!(ok && out.contains("already granted"), "{out}");
+    // The scope cannot be ungranted.
+    let (ok, out, _) = grant("ungrant", &["--publish", "tentacular.shop.orders.>"]);
+    assert!(!ok && out.contains("own scope"), "{out}");
+    // Ungrant removes it; the old connection keeps its JWT until reconnect,
+    // a new one is refused the subject.
+    let (ok, out, err) = grant("ungrant", &["--publish", "tentacular.shop.payments.inbox"]);
+    assert!(ok, "{out}{err}");
+    let after = jwt::parse_creds(&std::fs::read_to_string(&creds).unwrap()).unwrap();
+    assert_eq!(after.claims.nats.permissions.publish.allow, ["tentacular.shop.orders.>"]);
+    drop((client, events));
+    let (client, mut events) = connect_events(&op.server, &creds).await.expect("connects");
+    client.publish("tentacular.shop.payments.inbox", "no".into()).await.unwrap();
+    client.flush().await.unwrap();
+    wait_event(
+        &mut events,
+        "permissions violation",
+        |e| matches!(e, Event::ServerError(ServerError::Other(m)) if m.contains("Permissions Violation")),
+    )
+    .await;
+    let (ok, out, _) = grant("ungrant", &["--publish", "tentacular.shop.payments.inbox"]);
+    assert!(ok && out.contains("already absent"), "{out}");
+    // Audited, without secrets.
+    let audit = op.audit();
+    let actions: Vec<String> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions, ["register", "grant", "grant", "grant", "grant", "ungrant", "ungrant", "ungrant"], "{audit}");
+    assert!(audit.contains("shop/orders publish tentacular.shop.payments.inbox"), "{audit}");
+    assert_no_secrets(&audit, &op);
+}

@@ -139,6 +139,7 @@ fn state() -> AppState {
         namespace: "shop".into(),
         name: "billing".into(),
         spec: IdentitySpec {
+            grants: vec![],
             workload: "billing".into(),
             account: "APP".into(),
             user: "tentacle.shop.billing".into(),
@@ -191,6 +192,65 @@ fn identities_view_states() {
     key(&mut s, KeyCode::Char('j'));
     key(&mut s, KeyCode::Enter);
     assert_snapshot!("identities_detail_200x50", draw(&s, 200, 50));
+}
+
+#[test]
+fn identities_drift_from_spire_registrations_and_creds_secrets() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('8'));
+    let app_signing = fixed(KeyKind::Account, 3);
+    let op = fixed(KeyKind::Operator, 1);
+    let (k1, minted) = user(&op, &app_signing, 30, "shop", "cart", NOW + 30 * 86400);
+    let (_, other) = user(&op, &app_signing, 31, "shop", "cart", NOW + 30 * 86400);
+    let mut rec = IdentityRecord {
+        namespace: "shop".into(),
+        name: "cart".into(),
+        spec: IdentitySpec { workload: "cart".into(), account: "APP".into(), ..Default::default() },
+        status: Default::default(),
+    };
+    rec.status.phase = "Active".into();
+    rec.status.user_public_key = k1;
+    rec.status.jwt = minted.clone();
+    let mut obj = rec.to_object();
+    obj.data["status"] = serde_json::to_value(&rec.status).unwrap();
+    let records = vec![s.kube.objects(Watched::NatsIdentities).next().unwrap().clone(), obj];
+    update(&mut s, Msg::Kube(KubeEvent { what: Watched::NatsIdentities, change: Change::Reset(records) }));
+    let secret = |jwt: &str| {
+        let mut o =
+            kube::api::DynamicObject::new("cart-nats-creds", &Watched::CredsSecrets.api_resource()).within("shop");
+        o.metadata.labels = Some([("warden.dev/identity".to_string(), "cart".to_string())].into_iter().collect());
+        o.data = serde_json::json!({ "jwt": jwt, "type": "Opaque" });
+        o
+    };
+    let cart = |s: &AppState| s.identities.rows.iter().find(|r| r.workload == "cart").unwrap().clone();
+    update(&mut s, Msg::Kube(KubeEvent { what: Watched::CredsSecrets, change: Change::Reset(vec![secret(&minted)]) }));
+    assert_eq!(cart(&s).state.as_str(), "Active");
+    update(&mut s, Msg::Kube(KubeEvent { what: Watched::CredsSecrets, change: Change::Reset(vec![secret(&other)]) }));
+    let row = cart(&s);
+    assert_eq!(row.state.as_str(), "Drifted");
+    assert!(row.reason.contains("creds Secret shop/cart-nats-creds holds a different JWT"), "{}", row.reason);
+
+    // A ClusterSPIFFEID for a workload nobody knows is Drifted; one for a live user is not.
+    let csid = |name: &str, wf: &str| {
+        let mut o = kube::api::DynamicObject::new(name, &warden::kube::resources::cluster_spiffe_id());
+        o.data = serde_json::json!({ "spec": {
+            "spiffeIDTemplate": "spiffe://td/ns/{{ .PodMeta.Namespace }}/wf/x",
+            "podSelector": { "matchLabels": { "tentacular.io/workflow": wf } } } });
+        o
+    };
+    update(
+        &mut s,
+        Msg::Kube(KubeEvent {
+            what: Watched::ClusterSpiffeIds,
+            change: Change::Reset(vec![csid("shop-ghost", "ghost"), csid("shop-orders", "orders")]),
+        }),
+    );
+    let ghost = s.identities.rows.iter().find(|r| r.workload == "ghost").expect("ghost row");
+    assert_eq!((ghost.namespace.as_str(), ghost.state.as_str()), ("shop", "Drifted"));
+    assert!(ghost.reason.contains("ClusterSPIFFEID shop-ghost but no NatsIdentity"), "{}", ghost.reason);
+    assert_eq!(ghost.user, "tentacle.shop.ghost");
+    assert_eq!(s.identities.rows.iter().filter(|r| r.workload == "orders").count(), 1);
+    assert_eq!(s.identities.rows.iter().find(|r| r.workload == "orders").unwrap().state.as_str(), "Active");
 }
 
 #[test]
@@ -266,6 +326,61 @@ fn register_form_and_revoke_confirmation() {
     assert!(draw(&s, 80, 24).contains("read-only"));
 }
 
+#[test]
+fn grant_form_and_over_broad_confirmation() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('8'));
+    let pos = s.identities.table.visible.iter().position(|&i| s.identities.rows[i].workload == "orders").unwrap();
+    s.identities.table.selected = pos;
+    key(&mut s, KeyCode::Char('+'));
+    assert!(matches!(s.dialog, Some(Dialog::Grant(_))));
+    for c in "tentacular.shop.payments.inbox".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    assert_snapshot!("grant_form_80x24", draw(&s, 80, 24));
+    let cmds = key(&mut s, KeyCode::Enter);
+    match cmds.as_slice() {
+        [Cmd::Action(AnyRequest::Jwt(Request::Grant { name, dir, subject, allow_broad: false, creds_out: None }))] => {
+            assert_eq!(name.to_string(), "shop/orders");
+            assert_eq!(*dir, jwt_actions::Dir::Publish);
+            assert_eq!(subject, "tentacular.shop.payments.inbox");
+        }
+        other => panic!("{other:?}"),
+    }
+    s.dialog = None;
+    // Over-broad: a second confirmation, Cancel by default; confirming sets allow_broad.
+    key(&mut s, KeyCode::Char('+'));
+    key(&mut s, KeyCode::Char('>'));
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    assert!(matches!(s.dialog, Some(Dialog::Confirm { focus: Button::Cancel, .. })));
+    assert!(draw(&s, 80, 24).contains("over-broad"));
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    assert!(s.dialog.is_none());
+    // Any view can propose the same request (e.g. Violations).
+    key(&mut s, KeyCode::Char('1'));
+    let name = jwt_actions::IdentityName::parse("shop/orders").unwrap();
+    let out = warden::app::dialog::propose(&mut s, Request::grant(name.clone(), jwt_actions::Dir::Subscribe, "*.>"));
+    assert!(out.cmds.is_empty());
+    key(&mut s, KeyCode::Right);
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Action(AnyRequest::Jwt(Request::Grant { allow_broad: true, .. }))]),
+        "{cmds:?}"
+    );
+    // Ungrant asks first.
+    s.dialog = None;
+    let out = warden::app::dialog::propose(&mut s, Request::ungrant(name, jwt_actions::Dir::Publish, "a.b"));
+    assert!(out.cmds.is_empty());
+    assert!(matches!(s.dialog, Some(Dialog::Confirm { focus: Button::Cancel, .. })));
+    s.dialog = None;
+    s.read_only = true;
+    let out = warden::app::dialog::propose(
+        &mut s,
+        Request::grant(jwt_actions::IdentityName::parse("a/b").unwrap(), jwt_actions::Dir::Publish, "x"),
+    );
+    assert!(out.cmds.is_empty() && s.dialog.is_none());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() {
     use crate::jwt_actions::op_world;
@@ -338,6 +453,7 @@ async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() 
         signing: SigningConfig { account: None, operator: Some(jwt_actions::KeyRef::File(op.operator_key.clone())) },
         actor: "test@host".into(),
         settle: Duration::from_secs(3),
+        naming: jwt_actions::Naming::with_defaults("tentacular.local").unwrap(),
     };
     let (stx, mut srx) = mpsc::unbounded_channel();
     let report = jwt_actions::run(&ctx, &req, |st| {

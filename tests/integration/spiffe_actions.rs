@@ -101,7 +101,7 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
         &config,
         format!(
             "[kubernetes]\nkubeconfig = {kc:?}\nauthz_configmap = \"{CM_NS}/{CM_NAME}\"\n\n\
-             [identity]\nmode = \"spiffe\"\ntrust_domain = \"{TD}\"\nauthz_file = {:?}\n",
+             [naming]\ntrust_domain = \"{TD}\"\n\n[identity]\nmode = \"spiffe\"\nauthz_file = {:?}\n",
             world.authz_file
         ),
     )
