@@ -63,6 +63,8 @@ fn run(mut cli: Cli) -> Result<()> {
                 signing: warden::identity::cli::signing_config(&keys, &file.signing)?,
                 read_only: cli.read_only || file.read_only,
                 no_kube: keys.no_kube,
+                mode: keys.mode.unwrap_or(file.identity.mode),
+                identity: file.identity.clone(),
                 naming,
             };
             let mut out = std::io::stdout().lock();
@@ -79,8 +81,12 @@ fn console_options(
 ) -> Result<ConsoleOptions> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref().or(file.theme.as_deref()), no_color)?;
-    let no_keys =
-        warden::identity::cli::KeyFlags { account_signing_key: None, operator_signing_key: None, no_kube: false };
+    let no_keys = warden::identity::cli::KeyFlags {
+        account_signing_key: None,
+        operator_signing_key: None,
+        no_kube: false,
+        mode: None,
+    };
     Ok(ConsoleOptions {
         nats,
         kube,
@@ -90,6 +96,7 @@ fn console_options(
         read_only: cli.read_only || file.read_only,
         signing: warden::identity::cli::signing_config(&no_keys, &file.signing)?,
         server_logs: cli.server_logs.clone(),
+        identity: file.identity.clone(),
         naming: file.naming()?,
     })
 }

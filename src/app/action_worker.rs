@@ -9,9 +9,12 @@ use tokio::sync::mpsc;
 
 use super::msg::Msg;
 use crate::config::NatsSettings;
+use crate::config::file::IdentitySection;
 use crate::config::file::KubeSection;
+use crate::identity::actions::AnyRequest;
 use crate::identity::audit;
-use crate::identity::jwt_actions::{self, ActionContext, ActionReport, Request, SigningConfig, Step};
+use crate::identity::jwt_actions::{self, ActionContext, ActionReport, SigningConfig, Step};
+use crate::identity::spiffe_actions::{self, SpiffeContext};
 use crate::kube::client::KubeSettings;
 use crate::nats::connect;
 use crate::nats::sys::SysClient;
@@ -23,11 +26,14 @@ pub struct ActionSettings {
     pub kube_section: KubeSection,
     pub signing: SigningConfig,
     pub audit_log: PathBuf,
+    /// Mode and include file for SPIFFE-mode actions (`[identity]`).
+    pub identity: IdentitySection,
+    /// `[naming]`: trust domain and templates, for both modes.
     pub naming: crate::identity::naming::Naming,
 }
 
-pub fn spawn(settings: ActionSettings, tx: mpsc::Sender<Msg>) -> mpsc::UnboundedSender<Request> {
-    let (req_tx, mut req_rx) = mpsc::unbounded_channel::<Request>();
+pub fn spawn(settings: ActionSettings, tx: mpsc::Sender<Msg>) -> mpsc::UnboundedSender<AnyRequest> {
+    let (req_tx, mut req_rx) = mpsc::unbounded_channel::<AnyRequest>();
     tokio::spawn(async move {
         let mut sys: Option<SysClient> = None;
         while let Some(req) = req_rx.recv().await {
@@ -43,7 +49,7 @@ pub fn spawn(settings: ActionSettings, tx: mpsc::Sender<Msg>) -> mpsc::Unbounded
 async fn run_one(
     s: &ActionSettings,
     sys: &mut Option<SysClient>,
-    req: &Request,
+    req: &AnyRequest,
     tx: &mpsc::Sender<Msg>,
 ) -> ActionReport {
     let actor = audit::actor();
@@ -59,14 +65,7 @@ async fn run_one(
         }
     }
     let kube = crate::identity::cli::kube_ctx(&s.kube, &s.kube_section).await.ok().flatten();
-    let ctx = ActionContext {
-        sys: sys.clone().expect("connected above"),
-        kube,
-        signing: s.signing.clone(),
-        actor: actor.clone(),
-        settle: Duration::from_secs(3),
-        naming: s.naming.clone(),
-    };
+    let sys = sys.clone().expect("connected above");
     let (step_tx, mut step_rx) = mpsc::unbounded_channel::<Step>();
     let fwd_tx = tx.clone();
     let fwd = tokio::spawn(async move {
@@ -76,10 +75,40 @@ async fn run_one(
             }
         }
     });
-    let report = jwt_actions::run(&ctx, req, |st| {
+    let progress = |st: &Step| {
         let _ = step_tx.send(st.clone());
-    })
-    .await;
+    };
+    let report = match req {
+        AnyRequest::Jwt(req) => {
+            let ctx = ActionContext {
+                sys,
+                kube,
+                signing: s.signing.clone(),
+                actor: actor.clone(),
+                settle: Duration::from_secs(3),
+                naming: s.naming.clone(),
+            };
+            jwt_actions::run(&ctx, req, progress).await
+        }
+        AnyRequest::Spiffe(req) => match kube {
+            Some(kube) => {
+                let ctx = SpiffeContext {
+                    sys,
+                    kube,
+                    naming: s.naming.clone(),
+                    actor: actor.clone(),
+                    settle: Duration::from_secs(5),
+                    authz_file: s.identity.authz_file.clone(),
+                };
+                spiffe_actions::run(&ctx, req, progress).await
+            }
+            None => {
+                let mut r = ActionReport::new(req.verb(), &req.target());
+                r.steps.push(Step::err("kubernetes", "SPIFFE mode needs Kubernetes (the authorization ConfigMap)"));
+                r
+            }
+        },
+    };
     drop(step_tx);
     let _ = fwd.await;
     if let Err(e) = audit::append(&s.audit_log, &actor, &report) {

@@ -12,7 +12,9 @@ use tui_input::backend::crossterm::EventHandler;
 use super::keys::Action;
 use super::msg::{Cmd, Outcome};
 use super::state::{AppState, Level, ViewId};
+use crate::identity::actions::{AnyRequest, Mode};
 use crate::identity::jwt_actions::{ActionReport, Dir, IdentityName, Request, RevokeTarget, Step};
+use crate::identity::spiffe_actions;
 
 pub const FORM_FIELDS: [&str; 4] = ["identity (namespace/workload)", "account", "ttl", "creds file (optional)"];
 
@@ -50,6 +52,7 @@ impl GrantForm {
         GrantForm { name, remove, fields: [Input::new("publish".into()), Input::default()], focus: 1, error: None }
     }
 
+    /// The JWT-mode request (see [`GrantForm::request_in`]).
     pub fn request(&self) -> Result<Request, String> {
         let dir = match self.fields[0].value().trim() {
             "publish" | "pub" | "p" => Dir::Publish,
@@ -62,6 +65,22 @@ impl GrantForm {
             Request::ungrant(self.name.clone(), dir, subject)
         } else {
             Request::grant(self.name.clone(), dir, subject)
+        })
+    }
+
+    /// The request in `mode`: JWT mode re-mints the user JWT, SPIFFE mode
+    /// changes the identity's authorization entry.
+    pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
+        let req = self.request()?;
+        Ok(match (mode, req) {
+            (Mode::Jwt, req) => AnyRequest::Jwt(req),
+            (Mode::Spiffe, Request::Grant { name, dir, subject, .. }) => {
+                AnyRequest::Spiffe(spiffe_actions::Request::Grant { name, direction: dir.into(), subject })
+            }
+            (Mode::Spiffe, Request::Ungrant { name, dir, subject, .. }) => {
+                AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { name, direction: dir.into(), subject })
+            }
+            (Mode::Spiffe, other) => AnyRequest::Jwt(other),
         })
     }
 }
@@ -77,7 +96,7 @@ pub enum Dialog {
     Register(Box<RegisterForm>),
     Grant(Box<GrantForm>),
     Confirm {
-        request: Request,
+        request: AnyRequest,
         question: String,
         focus: Button,
     },
@@ -100,6 +119,18 @@ impl RegisterForm {
         let creds_out = (!v(3).is_empty()).then(|| v(3).into());
         Ok(Request::Register { name, account: v(1), ttl, creds_out })
     }
+
+    /// The request in `mode`: SPIFFE mode needs only the identity.
+    pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
+        match mode {
+            Mode::Jwt => self.request().map(AnyRequest::Jwt),
+            Mode::Spiffe => {
+                let name = crate::identity::naming::IdentityName::parse(self.fields[0].value().trim())
+                    .map_err(|e| e.to_string())?;
+                Ok(AnyRequest::Spiffe(spiffe_actions::Request::Register { name }))
+            }
+        }
+    }
 }
 
 /// Keys while a dialog is open.
@@ -116,7 +147,7 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
                 form.focus = (form.focus + form.fields.len() - 1) % form.fields.len();
                 s.dialog = Some(Dialog::Register(form));
             }
-            KeyCode::Enter => match form.request() {
+            KeyCode::Enter => match form.request_in(s.identity_mode) {
                 Ok(req) => return start(s, req),
                 Err(e) => {
                     form.error = Some(e);
@@ -135,7 +166,7 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
                 form.focus = 1 - form.focus;
                 s.dialog = Some(Dialog::Grant(form));
             }
-            KeyCode::Enter => match form.request() {
+            KeyCode::Enter => match form.request_in(s.identity_mode) {
                 Ok(req) => return propose(s, req),
                 Err(e) => {
                     form.error = Some(e);
@@ -174,11 +205,16 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
 /// "grant this subject to this identity": `propose(s, Request::grant(name,
 /// dir, subject))`): refused in read-only mode; destructive actions and
 /// over-broad grants ask first (Cancel is the default); the rest start.
-pub fn propose(s: &mut AppState, req: Request) -> Outcome {
+/// Either mode's request: a JWT-mode one, or a SPIFFE-mode one.
+pub fn propose(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
     if s.read_only {
         s.status = Some((Level::Warn, "read-only: no changes are offered".into()));
         return Outcome::redraw();
     }
+    let req = match req.into() {
+        AnyRequest::Jwt(req) => req,
+        AnyRequest::Spiffe(req) => return propose_spiffe(s, req),
+    };
     let question = match &req {
         Request::Grant { name, dir, subject, .. } if req.needs_broad_confirmation() => Some(format!(
             "{subject} is over-broad: it reaches beyond one tentacle's subjects. Grant {} {subject} to {name} anyway?",
@@ -200,7 +236,30 @@ pub fn propose(s: &mut AppState, req: Request) -> Outcome {
                 }
                 other => other,
             };
-            s.dialog = Some(Dialog::Confirm { request, question, focus: Button::Cancel });
+            s.dialog = Some(Dialog::Confirm { request: request.into(), question, focus: Button::Cancel });
+            Outcome::redraw()
+        }
+        None => start(s, req),
+    }
+}
+
+/// [`propose`] in SPIFFE mode: the confirmation of an over-broad grant is
+/// its consent (the request has no flag for it).
+fn propose_spiffe(s: &mut AppState, req: spiffe_actions::Request) -> Outcome {
+    use spiffe_actions::Request as R;
+    let question = match &req {
+        R::Grant { name, direction, subject } if crate::nats::subject::is_over_broad(subject) => Some(format!(
+            "{subject} is over-broad: it reaches beyond one tentacle's subjects. Grant {direction} {subject} to {name} anyway?"
+        )),
+        R::Ungrant { name, direction, subject } => Some(format!(
+            "Remove {direction} {subject} from {name}? Its authorization entry loses it and every server reloads."
+        )),
+        r if r.is_destructive() => Some(format!("{} {}?", capitalized(r.verb()), r.target())),
+        _ => None,
+    };
+    match question {
+        Some(question) => {
+            s.dialog = Some(Dialog::Confirm { request: req.into(), question, focus: Button::Cancel });
             Outcome::redraw()
         }
         None => start(s, req),
@@ -212,7 +271,8 @@ fn capitalized(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
-fn start(s: &mut AppState, req: Request) -> Outcome {
+fn start(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
+    let req = req.into();
     s.dialog = Some(Dialog::Progress { title: format!("{} {}", req.verb(), req.target()), steps: vec![], done: None });
     Outcome::cmd(Cmd::Action(req))
 }
@@ -230,6 +290,9 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
     if a == Action::Register {
         s.dialog = Some(Dialog::Register(Box::default()));
         return Outcome::redraw();
+    }
+    if s.identity_mode == Mode::Spiffe {
+        return on_spiffe_action(s, a);
     }
     let Some(row) = s.identities.selected().cloned() else {
         s.status = Some((Level::Warn, "no identity selected".into()));
@@ -283,7 +346,48 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
             ),
             _ => format!("Deny the pending request {}?", req.target()),
         };
-        s.dialog = Some(Dialog::Confirm { request: req, question, focus: Button::Cancel });
+        s.dialog = Some(Dialog::Confirm { request: req.into(), question, focus: Button::Cancel });
+        return Outcome::redraw();
+    }
+    start(s, req)
+}
+
+/// SPIFFE mode: the selected identity's NAMESPACE/WORKLOAD is all an action needs.
+fn on_spiffe_action(s: &mut AppState, a: Action) -> Outcome {
+    let Some(row) = s.identities.selected().cloned() else {
+        s.status = Some((Level::Warn, "no identity selected".into()));
+        return Outcome::redraw();
+    };
+    let Some(name) = row.name().and_then(|n| crate::identity::naming::IdentityName::parse(&n).ok()) else {
+        s.status = Some((Level::Warn, format!("{} has no NAMESPACE/WORKLOAD", row.user)));
+        return Outcome::redraw();
+    };
+    let req = match a {
+        Action::Approve => spiffe_actions::Request::Approve { name },
+        Action::Deny => spiffe_actions::Request::Deny {
+            name,
+            reason: format!("denied in the console by {}", s.conn.user.clone().unwrap_or_default()),
+        },
+        Action::Revoke => spiffe_actions::Request::Revoke { name },
+        Action::Grant | Action::Ungrant => {
+            s.dialog = Some(Dialog::Grant(Box::new(GrantForm::new(name, a == Action::Ungrant))));
+            return Outcome::redraw();
+        }
+        Action::Renew => {
+            s.status = Some((Level::Info, "SPIFFE mode: SPIRE rotates SVIDs; there is no JWT to renew".into()));
+            return Outcome::redraw();
+        }
+        _ => return Outcome::none(),
+    };
+    if req.is_destructive() {
+        let question = match &req {
+            spiffe_actions::Request::Revoke { name } => format!(
+                "Revoke {name}? Its authorization entry and ClusterSPIFFEID are removed, every server reloads, and its {} live connection(s) are closed.",
+                row.connections
+            ),
+            _ => format!("{} {}?", req.verb(), req.target()),
+        };
+        s.dialog = Some(Dialog::Confirm { request: req.into(), question, focus: Button::Cancel });
         return Outcome::redraw();
     }
     start(s, req)
@@ -317,4 +421,34 @@ pub fn on_done(s: &mut AppState, report: ActionReport) -> Outcome {
         }
     }
     Outcome { cmds: vec![Cmd::Refresh(ViewId::Identities)], redraw: true }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_form_builds_the_request_of_the_mode() {
+        let name = IdentityName::parse("shop/orders").unwrap();
+        let mut f = GrantForm::new(name.clone(), false);
+        f.fields = [Input::new("sub".into()), Input::new("tentacular.shop.cart.>".into())];
+        assert!(matches!(
+            f.request_in(Mode::Jwt).unwrap(),
+            AnyRequest::Jwt(Request::Grant { dir: Dir::Subscribe, .. })
+        ));
+        match f.request_in(Mode::Spiffe).unwrap() {
+            AnyRequest::Spiffe(spiffe_actions::Request::Grant { name: n, direction, subject }) => {
+                assert_eq!(
+                    (n, direction.to_string(), subject.as_str()),
+                    (name.clone(), "subscribe".into(), "tentacular.shop.cart.>")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        f.remove = true;
+        assert!(matches!(
+            f.request_in(Mode::Spiffe).unwrap(),
+            AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { .. })
+        ));
+    }
 }

@@ -54,7 +54,7 @@ pub enum Cmd {
     Refresh(ViewId),
     SwitchContext(String),
     /// Run an identity action in the action worker.
-    Action(crate::identity::jwt_actions::Request),
+    Action(crate::identity::actions::AnyRequest),
     Quit,
 }
 

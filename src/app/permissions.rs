@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::conns::ConnRow;
 use super::table::{Clock, Column, Searchable, TableRow};
 use crate::identity::permissions::{Decision, Dir, PermissionSet, Source};
+use crate::identity::spiffe_authz::{AuthzDocument, Direction, DocumentShape};
 use crate::nats::jwt::{User, decode_as};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,6 +129,62 @@ pub fn sets_from_conns(conns: &[ConnRow]) -> Vec<PermissionSet> {
     sets
 }
 
+/// `spiffe://{td}/ns/{ns}/wf/{wf}` -> `ns/wf` (the default naming); other IDs as they are.
+pub fn identity_of_spiffe_id(id: &str) -> String {
+    let td = id.strip_prefix("spiffe://").and_then(|r| r.split('/').next()).unwrap_or_default();
+    crate::identity::naming::Naming::with_defaults(td)
+        .ok()
+        .and_then(|n| n.parse_spiffe_id(id))
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// Permission sets of the SPIFFE-mode authorization document: scope
+/// subjects (and deny lists) from the ConfigMap, explicit grants apart.
+pub fn sets_from_authz(doc: &AuthzDocument) -> Vec<PermissionSet> {
+    let account = match doc.shape {
+        DocumentShape::AuthorizationBlock => "$G",
+        DocumentShape::UsersArray => "",
+    };
+    let mut sets: Vec<PermissionSet> = doc
+        .entries()
+        .map(|e| {
+            let mut set = PermissionSet {
+                identity: identity_of_spiffe_id(&e.user),
+                user: e.user.clone(),
+                account: account.to_string(),
+                rules: vec![],
+            };
+            let grants = |d: Direction| -> Vec<String> {
+                e.grants.iter().filter(|g| g.direction == d).map(|g| g.subject.clone()).collect()
+            };
+            set.push(Dir::Publish, true, &e.publish_allow, Source::AuthzConfigMap);
+            set.push(Dir::Publish, true, &grants(Direction::Publish), Source::Grant);
+            set.push(Dir::Publish, false, &e.publish_deny, Source::AuthzConfigMap);
+            set.push(Dir::Subscribe, true, &e.subscribe_allow, Source::AuthzConfigMap);
+            set.push(Dir::Subscribe, true, &grants(Direction::Subscribe), Source::Grant);
+            set.push(Dir::Subscribe, false, &e.subscribe_deny, Source::AuthzConfigMap);
+            set
+        })
+        .collect();
+    sets.sort_by(|a, b| a.identity.cmp(&b.identity));
+    sets
+}
+
+/// The authorization document in a ConfigMap object under `key` (`None`
+/// when the key is absent).
+pub fn authz_doc_of(cm: &kube::api::DynamicObject, key: &str) -> Option<Result<AuthzDocument, String>> {
+    let text = cm.data.get("data").and_then(|d| d.get(key)).and_then(|v| v.as_str())?;
+    Some(AuthzDocument::parse(text).map_err(|e| e.to_string()))
+}
+
+/// JWT users and SPIFFE entries together, by identity.
+pub fn merge_sets(mut a: Vec<PermissionSet>, b: Vec<PermissionSet>) -> Vec<PermissionSet> {
+    a.extend(b);
+    a.sort_by(|x, y| (&x.identity, &x.user).cmp(&(&y.identity, &y.user)));
+    a
+}
+
 /// The subject tester's answer for one identity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TestRow {
@@ -194,5 +251,28 @@ mod tests {
         assert_eq!(identity_of_user("tentacle.tent-dev.hn-digest"), "tent-dev/hn-digest");
         assert_eq!(identity_of_user("tentacle.a.b.c"), "tentacle.a.b.c");
         assert_eq!(identity_of_user("sys"), "sys");
+    }
+
+    #[test]
+    fn authz_entries_become_rules_with_their_source() {
+        let naming = crate::identity::naming::Naming::with_defaults("td.local").unwrap();
+        let a = crate::identity::naming::IdentityName::parse("tent-dev/a").unwrap();
+        let id = naming.spiffe_id(&a);
+        let mut doc = AuthzDocument::new(DocumentShape::UsersArray);
+        doc.upsert_scope(&id, &naming.scope(&a)).unwrap();
+        doc.grant(&id, Direction::Publish, "tentacular.tent-dev.b.in").unwrap();
+        let sets = sets_from_authz(&doc);
+        assert_eq!(sets.len(), 1);
+        assert_eq!(sets[0].identity, "tent-dev/a");
+        assert_eq!(sets[0].user, id);
+        let rows = rows(&sets);
+        let find =
+            |subj: &str, dir: Dir| rows.iter().find(|r| r.subject == subj && r.dir == dir).unwrap().source.clone();
+        assert_eq!(find("tentacular.tent-dev.a.>", Dir::Publish), Source::AuthzConfigMap);
+        assert_eq!(find("_INBOX.>", Dir::Subscribe), Source::AuthzConfigMap);
+        assert_eq!(find("tentacular.tent-dev.b.in", Dir::Publish), Source::Grant);
+        assert!(sets[0].decide(Dir::Publish, "tentacular.tent-dev.b.in").allowed());
+        assert!(!sets[0].decide(Dir::Publish, "tentacular.tent-dev.c.in").allowed());
+        assert_eq!(identity_of_spiffe_id("spiffe://x/other"), "spiffe://x/other");
     }
 }

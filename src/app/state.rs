@@ -208,6 +208,12 @@ pub struct AppState {
     pub size: (u16, u16),
     pub status: Option<(Level, String)>,
     pub read_only: bool,
+    /// Key of the authorization ConfigMap holding the SPIFFE-mode document.
+    pub authz_key: String,
+    /// Why the authorization ConfigMap could not be read as rules, if so.
+    pub authz_error: Option<String>,
+    /// Which mode the identity actions run in.
+    pub identity_mode: crate::identity::actions::Mode,
     pub quit: bool,
     /// Naming templates (`[naming]`): user name <-> identity, scope.
     pub naming: crate::identity::naming::Naming,
@@ -244,6 +250,9 @@ impl AppState {
             size: (80, 24),
             status: None,
             read_only: false,
+            authz_key: crate::config::file::KubeSection::default().authz_key,
+            authz_error: None,
+            identity_mode: crate::identity::actions::Mode::Jwt,
             quit: false,
             naming: crate::identity::naming::Naming::with_defaults(crate::config::file::DEFAULT_TRUST_DOMAIN)
                 .expect("default naming compiles"),

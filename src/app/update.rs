@@ -91,6 +91,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             let what = ev.what;
             s.kube.apply(ev);
             rebuild_kube_panels(s, Some(what));
+            if what == Watched::AuthzConfigMap {
+                rebuild_permissions(s);
+            }
             if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets | Watched::ClusterSpiffeIds) {
                 super::identities::rebuild(s);
                 super::violations_view::refresh_attributor(s);
@@ -353,8 +356,17 @@ fn retest(s: &mut AppState) {
 
 /// Rebuilds the permission sets from everything that carries rules.
 pub fn rebuild_permissions(s: &mut AppState) {
-    let sets = permissions::sets_from_conns(&s.conns.rows);
-    set_permissions(s, sets);
+    let from_conns = permissions::sets_from_conns(&s.conns.rows);
+    let mut from_authz = Vec::new();
+    s.authz_error = None;
+    for cm in s.kube.objects(Watched::AuthzConfigMap) {
+        match permissions::authz_doc_of(cm, &s.authz_key) {
+            Some(Ok(doc)) => from_authz.extend(permissions::sets_from_authz(&doc)),
+            Some(Err(e)) => s.authz_error = Some(format!("authorization ConfigMap key {}: {e}", s.authz_key)),
+            None => {}
+        }
+    }
+    set_permissions(s, permissions::merge_sets(from_conns, from_authz));
 }
 
 /// Replaces every identity's rules and what is derived from them.

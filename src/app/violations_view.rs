@@ -8,6 +8,7 @@
 //! from the store (O(groups), at most `group_capacity`) only while that
 //! sub-view is shown, at most once a second.
 
+use crate::identity::actions::{AnyRequest, Mode as IdentityMode};
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
@@ -647,8 +648,20 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                 // (Cancel is the default); over-broad subjects say so.
                 Ok(name) => {
                     let req = Request::grant(name.clone(), dir, subject.clone());
-                    if s.read_only || req.needs_broad_confirmation() {
-                        return super::dialog::propose(s, req);
+                    // SPIFFE mode edits the authorization ConfigMap instead;
+                    // `propose` asks first there too.
+                    if s.read_only || req.needs_broad_confirmation() || s.identity_mode == IdentityMode::Spiffe {
+                        let any = match s.identity_mode {
+                            IdentityMode::Spiffe => {
+                                AnyRequest::Spiffe(crate::identity::spiffe_actions::Request::Grant {
+                                    name,
+                                    direction: dir.into(),
+                                    subject,
+                                })
+                            }
+                            IdentityMode::Jwt => AnyRequest::Jwt(req),
+                        };
+                        return super::dialog::propose(s, any);
                     }
                     let question = format!(
                         "Grant {} {subject} to {name}? It was denied: {}. The identity's JWT is re-minted with it.",
@@ -656,7 +669,7 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                         t.kind.as_str()
                     );
                     s.dialog = Some(super::dialog::Dialog::Confirm {
-                        request: req,
+                        request: AnyRequest::Jwt(req),
                         question,
                         focus: super::dialog::Button::Cancel,
                     });

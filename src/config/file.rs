@@ -19,6 +19,23 @@ pub struct ConfigFile {
     pub kubernetes: KubeSection,
     pub signing: SigningSection,
     pub naming: NamingSection,
+    pub identity: IdentitySection,
+}
+
+/// `[identity]`: which authorization mode the identity actions run in. The
+/// trust domain and the naming templates are `[naming]`'s, shared by both
+/// modes (see [`ConfigFile::naming`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentitySection {
+    /// `jwt` (operator mode, user JWTs) or `spiffe` (`verify_and_map`, the
+    /// authorization ConfigMap).
+    pub mode: crate::identity::actions::Mode,
+    /// The authorization include file as the NATS servers read it, when
+    /// warden can see it (sandbox, or a host with the volume): SPIFFE-mode
+    /// actions wait until it holds what the ConfigMap holds before asking the
+    /// servers to reload. Without it the kubelet's sync is not observed.
+    pub authz_file: Option<PathBuf>,
 }
 
 /// The trust domain used when `[naming] trust_domain` is not set.
@@ -149,5 +166,19 @@ mod naming_tests {
         assert_eq!(ConfigFile::default().naming().unwrap().trust_domain, DEFAULT_TRUST_DOMAIN);
         let bad: ConfigFile = toml::from_str("[naming]\nspiffe_id = \"nope\"\n").unwrap();
         assert!(bad.naming().is_err());
+    }
+
+    #[test]
+    fn identity_section_has_mode_and_authz_file_and_reads_the_trust_domain_from_naming() {
+        let f: ConfigFile = toml::from_str(
+            "[naming]\ntrust_domain = \"prod.example\"\n[identity]\nmode = \"spiffe\"\nauthz_file = \"/x/authz.conf\"\n",
+        )
+        .unwrap();
+        assert_eq!(f.identity.mode, crate::identity::actions::Mode::Spiffe);
+        assert_eq!(f.identity.authz_file.as_deref(), Some(Path::new("/x/authz.conf")));
+        assert_eq!(f.naming().unwrap().trust_domain, "prod.example");
+        assert_eq!(ConfigFile::default().identity.mode, crate::identity::actions::Mode::Jwt);
+        // One trust domain: `[identity]` does not take its own.
+        assert!(toml::from_str::<ConfigFile>("[identity]\ntrust_domain = \"x\"\n").is_err());
     }
 }

@@ -7,12 +7,16 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use clap::Subcommand;
 
+use super::actions::{AnyRequest, Mode};
 use super::audit;
 use super::jwt_actions::{
-    ActionContext, ActionReport, IdentityName, KeyRef, KubeCtx, Request, RevokeTarget, SigningConfig,
+    ActionContext, ActionReport, Dir, IdentityName, KeyRef, KubeCtx, Request, RevokeTarget, SigningConfig,
 };
+use super::naming::{self, Naming};
+use super::spiffe_actions;
+use super::spiffe_authz::Direction;
 use crate::config::NatsSettings;
-use crate::config::file::{KubeSection, SigningSection};
+use crate::config::file::{IdentitySection, KubeSection, SigningSection};
 use crate::kube::client::KubeSettings;
 use crate::nats::connect;
 use crate::nats::sys::SysClient;
@@ -25,9 +29,13 @@ pub struct KeyFlags {
     /// Operator signing key (nsc seed file); overrides [signing] operator_signing_key
     #[arg(long, global = true)]
     pub operator_signing_key: Option<PathBuf>,
-    /// Do not use Kubernetes for this action (no Secret, no NatsIdentity)
+    /// Do not use Kubernetes for this action (no Secret, no NatsIdentity; JWT mode only)
     #[arg(long, global = true)]
     pub no_kube: bool,
+    /// Authorization mode: jwt (operator mode) or spiffe (verify_and_map +
+    /// the authorization ConfigMap); overrides [identity] mode
+    #[arg(long, global = true, value_enum)]
+    pub mode: Option<Mode>,
 }
 
 fn parse_ttl(s: &str) -> Result<Duration, String> {
@@ -36,13 +44,15 @@ fn parse_ttl(s: &str) -> Result<Duration, String> {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum IdentityCmd {
-    /// New identity: nkey user, JWT signed by the account signing key, creds
+    /// New identity. JWT mode: nkey user, JWT signed by the account signing
+    /// key, creds. SPIFFE mode: authorization entry, ClusterSPIFFEID,
+    /// NatsIdentity, servers reloaded
     Register {
         /// NAMESPACE/WORKLOAD
         name: String,
-        /// Account name or public key
+        /// Account name or public key (JWT mode)
         #[arg(long)]
-        account: String,
+        account: Option<String>,
         #[arg(long, default_value = "24h", value_parser = parse_ttl)]
         ttl: Duration,
         /// Write the creds file here (mode 0600)
@@ -73,17 +83,20 @@ pub enum IdentityCmd {
         #[arg(long)]
         creds_out: Option<PathBuf>,
     },
-    /// Revoke a user: account revocation, pushed to every server; live connections closed
+    /// Revoke: JWT mode, account revocation pushed to every server; SPIFFE
+    /// mode, authorization entry and ClusterSPIFFEID removed. Live connections closed
     Revoke {
-        /// NAMESPACE/WORKLOAD or a user public key (U...)
+        /// NAMESPACE/WORKLOAD or a user public key (U..., JWT mode)
         target: String,
+        /// Account name or public key (JWT mode)
         #[arg(long)]
-        account: String,
+        account: Option<String>,
         /// A creds file of the identity (to find its user key)
         #[arg(long = "identity-creds", id = "identity_creds")]
         creds: Option<PathBuf>,
     },
-    /// Add an explicit (cross-tentacle) subject to the identity's user JWT
+    /// Add an explicit (cross-tentacle) subject: JWT mode re-mints the user
+    /// JWT with it; SPIFFE mode adds it to the authorization entry
     Grant {
         /// NAMESPACE/WORKLOAD
         name: String,
@@ -92,7 +105,7 @@ pub enum IdentityCmd {
         /// Allow an over-broad subject (`>`, `*.>`, a leading wildcard)
         #[arg(long)]
         allow_broad: bool,
-        /// The identity's creds file (when Kubernetes is not used)
+        /// The identity's creds file (JWT mode, when Kubernetes is not used)
         #[arg(long)]
         creds_out: Option<PathBuf>,
     },
@@ -102,7 +115,7 @@ pub enum IdentityCmd {
         name: String,
         #[command(flatten)]
         subject: GrantSubject,
-        /// The identity's creds file (when Kubernetes is not used)
+        /// The identity's creds file (JWT mode, when Kubernetes is not used)
         #[arg(long)]
         creds_out: Option<PathBuf>,
     },
@@ -119,22 +132,38 @@ pub struct GrantSubject {
 }
 
 impl GrantSubject {
-    fn get(&self) -> (super::jwt_actions::Dir, String) {
-        use super::jwt_actions::Dir;
+    fn get(&self) -> (Dir, String) {
         match (&self.publish, &self.subscribe) {
             (Some(p), _) => (Dir::Publish, p.clone()),
             (None, Some(s)) => (Dir::Subscribe, s.clone()),
             (None, None) => unreachable!("clap requires one"),
         }
     }
+
+    /// The same, as the authorization document's direction (SPIFFE mode).
+    fn direction(&self) -> (Direction, String) {
+        let (dir, subject) = self.get();
+        (dir.into(), subject)
+    }
 }
 
 impl IdentityCmd {
-    pub fn request(&self) -> Result<Request> {
+    /// The request in `mode`; what a mode cannot do is refused here, before
+    /// anything connects.
+    pub fn request(&self, mode: Mode) -> Result<AnyRequest> {
+        match mode {
+            Mode::Jwt => self.jwt_request().map(AnyRequest::Jwt),
+            Mode::Spiffe => self.spiffe_request().map(AnyRequest::Spiffe),
+        }
+    }
+
+    fn jwt_request(&self) -> Result<Request> {
+        let need_account =
+            |a: &Option<String>| a.clone().ok_or_else(|| anyhow::anyhow!("--account is required in JWT mode"));
         Ok(match self {
             IdentityCmd::Register { name, account, ttl, creds_out } => Request::Register {
                 name: IdentityName::parse(name)?,
-                account: account.clone(),
+                account: need_account(account)?,
                 ttl: *ttl,
                 creds_out: creds_out.clone(),
             },
@@ -148,9 +177,11 @@ impl IdentityCmd {
                 ttl: *ttl,
                 creds_out: creds_out.clone(),
             },
-            IdentityCmd::Revoke { target, account, creds } => {
-                Request::Revoke { target: RevokeTarget::parse(target)?, account: account.clone(), creds: creds.clone() }
-            }
+            IdentityCmd::Revoke { target, account, creds } => Request::Revoke {
+                target: RevokeTarget::parse(target)?,
+                account: need_account(account)?,
+                creds: creds.clone(),
+            },
             IdentityCmd::Grant { name, subject, allow_broad, creds_out } => {
                 let (dir, subject) = subject.get();
                 Request::Grant {
@@ -164,6 +195,34 @@ impl IdentityCmd {
             IdentityCmd::Ungrant { name, subject, creds_out } => {
                 let (dir, subject) = subject.get();
                 Request::Ungrant { name: IdentityName::parse(name)?, dir, subject, creds_out: creds_out.clone() }
+            }
+        })
+    }
+
+    fn spiffe_request(&self) -> Result<spiffe_actions::Request> {
+        let parse = |s: &str| -> Result<naming::IdentityName> { Ok(naming::IdentityName::parse(s)?) };
+        Ok(match self {
+            IdentityCmd::Register { name, .. } => spiffe_actions::Request::Register { name: parse(name)? },
+            IdentityCmd::Approve { name, .. } => spiffe_actions::Request::Approve { name: parse(name)? },
+            IdentityCmd::Deny { name, reason } => {
+                spiffe_actions::Request::Deny { name: parse(name)?, reason: reason.clone() }
+            }
+            IdentityCmd::Renew { .. } => {
+                bail!("renew is a JWT-mode action: in SPIFFE mode SPIRE rotates the SVIDs (see the Expiry view)")
+            }
+            IdentityCmd::Revoke { target, .. } => spiffe_actions::Request::Revoke { name: parse(target)? },
+            IdentityCmd::Grant { name, subject, allow_broad, .. } => {
+                let (direction, subject) = subject.direction();
+                if !allow_broad && crate::nats::subject::is_over_broad(&subject) {
+                    bail!(
+                        "{subject} is over-broad (it reaches beyond one tentacle's subjects): pass --allow-broad to grant it anyway"
+                    );
+                }
+                spiffe_actions::Request::Grant { name: parse(name)?, direction, subject }
+            }
+            IdentityCmd::Ungrant { name, subject, .. } => {
+                let (direction, subject) = subject.direction();
+                spiffe_actions::Request::Ungrant { name: parse(name)?, direction, subject }
             }
         })
     }
@@ -191,7 +250,12 @@ pub struct CliEnv {
     pub signing: SigningConfig,
     pub read_only: bool,
     pub no_kube: bool,
-    pub naming: super::naming::Naming,
+    /// `[identity]` (mode, authz_file).
+    pub identity: IdentitySection,
+    /// `--mode`, else `[identity] mode`.
+    pub mode: Mode,
+    /// `[naming]` (trust domain and templates), for both modes.
+    pub naming: Naming,
 }
 
 /// A Kubernetes connection when one is configured and reachable.
@@ -208,7 +272,7 @@ pub async fn kube_ctx(settings: &KubeSettings, section: &KubeSection) -> Result<
 /// Runs one action, prints its steps, appends it to the audit log. Errors
 /// when any step failed (exit status non-zero).
 pub async fn run(env: CliEnv, cmd: &IdentityCmd, out: &mut impl std::io::Write) -> Result<ActionReport> {
-    let req = cmd.request()?;
+    let req = cmd.request(env.mode)?;
     if env.read_only {
         bail!(
             "refusing to {} {}: --read-only (or read_only in the config file) forbids every change",
@@ -217,25 +281,96 @@ pub async fn run(env: CliEnv, cmd: &IdentityCmd, out: &mut impl std::io::Write) 
         );
     }
     let client = connect::connect(&env.nats, None).await?;
-    let kube = if env.no_kube { None } else { kube_ctx(&env.kube, &env.kube_section).await? };
-    let ctx = ActionContext {
-        sys: SysClient::new(client),
-        kube,
-        signing: env.signing,
-        actor: audit::actor(),
-        settle: Duration::from_secs(3),
-        naming: env.naming.clone(),
+    let actor = audit::actor();
+    let report = match &req {
+        AnyRequest::Jwt(req) => {
+            let kube = if env.no_kube { None } else { kube_ctx(&env.kube, &env.kube_section).await? };
+            let ctx = ActionContext {
+                sys: SysClient::new(client),
+                kube,
+                signing: env.signing,
+                actor: actor.clone(),
+                settle: Duration::from_secs(3),
+                naming: env.naming.clone(),
+            };
+            super::jwt_actions::run(&ctx, req, |_| {}).await
+        }
+        AnyRequest::Spiffe(req) => {
+            if env.no_kube {
+                bail!(
+                    "SPIFFE mode keeps identities in Kubernetes (the authorization ConfigMap): --no-kube does not apply"
+                );
+            }
+            let Some(kube) = kube_ctx(&env.kube, &env.kube_section).await? else {
+                bail!(
+                    "SPIFFE mode needs Kubernetes (the authorization ConfigMap), and none is configured or reachable"
+                );
+            };
+            let ctx = spiffe_actions::SpiffeContext {
+                sys: SysClient::new(client),
+                kube,
+                naming: env.naming.clone(),
+                actor: actor.clone(),
+                settle: Duration::from_secs(5),
+                authz_file: env.identity.authz_file.clone(),
+            };
+            spiffe_actions::run(&ctx, req, |_| {}).await
+        }
     };
-    let report = super::jwt_actions::run(&ctx, &req, |_| {}).await;
     for l in report.lines() {
         writeln!(out, "{l}")?;
     }
     let audit_path = audit::default_path();
-    if let Err(e) = audit::append(&audit_path, &ctx.actor, &report) {
+    if let Err(e) = audit::append(&audit_path, &actor, &report) {
         eprintln!("warning: audit log: {e:#}");
     }
     if !report.ok() {
         bail!("{} {}: {}", report.action, report.target, report.outcome());
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(subcommand)]
+        cmd: IdentityCmd,
+    }
+
+    fn cmd(args: &[&str]) -> IdentityCmd {
+        T::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap().cmd
+    }
+
+    #[test]
+    fn grant_and_ungrant_in_both_modes() {
+        let g = cmd(&["grant", "shop/orders", "--subscribe", "tentacular.shop.cart.>"]);
+        match g.request(Mode::Jwt).unwrap() {
+            AnyRequest::Jwt(Request::Grant { dir: Dir::Subscribe, subject, allow_broad: false, .. }) => {
+                assert_eq!(subject, "tentacular.shop.cart.>")
+            }
+            other => panic!("{other:?}"),
+        }
+        match g.request(Mode::Spiffe).unwrap() {
+            AnyRequest::Spiffe(spiffe_actions::Request::Grant { direction: Direction::Subscribe, subject, .. }) => {
+                assert_eq!(subject, "tentacular.shop.cart.>")
+            }
+            other => panic!("{other:?}"),
+        }
+        let u = cmd(&["ungrant", "shop/orders", "--publish", "x.y"]);
+        assert!(matches!(u.request(Mode::Jwt).unwrap(), AnyRequest::Jwt(Request::Ungrant { dir: Dir::Publish, .. })));
+        assert!(matches!(
+            u.request(Mode::Spiffe).unwrap(),
+            AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { direction: Direction::Publish, .. })
+        ));
+        // Over-broad needs --allow-broad in SPIFFE mode too (JWT mode refuses in the action).
+        let broad = cmd(&["grant", "shop/orders", "--publish", ">"]);
+        assert!(broad.request(Mode::Spiffe).unwrap_err().to_string().contains("--allow-broad"));
+        let broad = cmd(&["grant", "shop/orders", "--publish", ">", "--allow-broad"]);
+        assert!(matches!(broad.request(Mode::Spiffe).unwrap(), AnyRequest::Spiffe(_)));
+        assert!(cmd(&["renew", "shop/orders"]).request(Mode::Spiffe).is_err());
+    }
 }

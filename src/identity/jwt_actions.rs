@@ -21,11 +21,9 @@ use crate::nats::types::ConnInfo;
 
 pub use crate::identity::naming::{IdentityName, Naming};
 
-/// Name of the workload's ClusterSPIFFEID (cluster-scoped): the sandbox and
-/// the tentacular deploy tooling name them `{namespace}-{workload}`.
-pub fn cluster_spiffe_id_name(name: &IdentityName) -> String {
-    format!("{}-{}", name.namespace, name.workload)
-}
+/// Name of the workload's ClusterSPIFFEID (cluster-scoped), one convention
+/// in both modes and the sandbox: `{namespace}.{workload}`.
+pub use super::spiffe_actions::cluster_spiffe_id_name;
 
 /// Name of the credentials Secret in the workload's namespace.
 pub fn creds_secret_name(name: &IdentityName) -> String {
@@ -586,7 +584,7 @@ async fn register(
                 publish: ctx.naming.scope(name).publish_allow,
                 subscribe: ctx.naming.scope(name).subscribe_allow,
                 ttl: humantime::format_duration(ttl).to_string(),
-                grants: vec![],
+                ..Default::default()
             },
             status: IdentityStatus {
                 phase: "Active".into(),
@@ -1150,7 +1148,7 @@ async fn revoke(
     }
     if let RevokeTarget::Identity(name) = target {
         match &ctx.kube {
-            Some(k) => match delete_cluster_spiffe_id(k, name).await {
+            Some(k) => match super::spiffe_actions::delete_cluster_spiffe_ids(k, name).await {
                 Ok(d) => r.ok("SPIRE registration", d),
                 Err(e) => r.push(Step::err("SPIRE registration", format!("{e:#}"))),
             },
@@ -1158,17 +1156,6 @@ async fn revoke(
         }
     }
     Ok(())
-}
-
-/// Deletes the workload's ClusterSPIFFEID; a missing one is "already gone".
-async fn delete_cluster_spiffe_id(k: &KubeCtx, name: &IdentityName) -> Result<String> {
-    let api: Api<DynamicObject> = Api::all_with(k.client.clone(), &crate::kube::resources::cluster_spiffe_id());
-    let n = cluster_spiffe_id_name(name);
-    match api.delete(&n, &kube::api::DeleteParams::default()).await {
-        Ok(_) => Ok(format!("ClusterSPIFFEID {n} deleted")),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(format!("ClusterSPIFFEID {n} already gone")),
-        Err(e) => Err(e).with_context(|| format!("deleting ClusterSPIFFEID {n}")),
-    }
 }
 
 /// `$SYS.REQ.SERVER.<id>.KICK {"cid":N}` (nats-server 2.10+).

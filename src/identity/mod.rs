@@ -2,6 +2,7 @@
 //! scope), the SPIFFE-mode authorization document, permissions, and the
 //! JWT-mode lifecycle (NatsIdentity records, actions, audit log).
 
+pub mod actions;
 pub mod audit;
 pub mod cli;
 pub mod conf;
@@ -9,4 +10,5 @@ pub mod jwt_actions;
 pub mod naming;
 pub mod permissions;
 pub mod record;
+pub mod spiffe_actions;
 pub mod spiffe_authz;

@@ -188,6 +188,27 @@ impl Template {
         out
     }
 
+    /// The template in the SPIRE controller manager's Go-template syntax
+    /// (ClusterSPIFFEID `spiffeIDTemplate`): `{{ .TrustDomain }}`,
+    /// `{{ .PodMeta.Namespace }}`, and the workload as the value of
+    /// `workload_label` on the pod.
+    pub fn render_spire(&self, workload_label: &str) -> String {
+        let mut out = String::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Lit(s) => out.push_str(s),
+                Piece::Var(Var::TrustDomain) => out.push_str("{{ .TrustDomain }}"),
+                Piece::Var(Var::Namespace) => out.push_str("{{ .PodMeta.Namespace }}"),
+                Piece::Var(Var::Workload) => {
+                    out.push_str("{{ index .PodMeta.Labels ");
+                    out.push_str(&serde_json::to_string(workload_label).unwrap_or_default());
+                    out.push_str(" }}");
+                }
+            }
+        }
+        out
+    }
+
     /// Matches `s` against the template. Captures must be valid (DNS-1123
     /// labels for namespace/workload, a trust-domain name), and a placeholder
     /// used twice must capture the same text both times.
@@ -354,6 +375,11 @@ impl Naming {
         Scope { publish_allow: vec![s], subscribe_allow: sub }
     }
 
+    /// The SPIFFE ID template for a ClusterSPIFFEID `spiffeIDTemplate`.
+    pub fn spire_id_template(&self, workload_label: &str) -> String {
+        self.spiffe_id.render_spire(workload_label)
+    }
+
     /// SPIFFE ID -> identity, if the ID matches the template in this trust
     /// domain. Inputs longer than 2048 bytes (the SPIFFE limit) are refused.
     pub fn parse_spiffe_id(&self, id: &str) -> Option<IdentityName> {
@@ -476,5 +502,14 @@ mod tests {
         let c: NamingConfig = serde_json::from_str(r#"{"nats_user":"u.{workload}"}"#).unwrap();
         assert_eq!(c.nats_user, "u.{workload}");
         assert_eq!(c.spiffe_id, DEFAULT_SPIFFE_ID);
+    }
+
+    #[test]
+    fn spire_template_uses_go_template_fields() {
+        let n = Naming::with_defaults("td.local").unwrap();
+        assert_eq!(
+            n.spire_id_template("tentacular.io/workflow"),
+            "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/wf/{{ index .PodMeta.Labels \"tentacular.io/workflow\" }}"
+        );
     }
 }

@@ -23,7 +23,17 @@ pub struct IdentitySpec {
     pub subscribe: Vec<String>,
     /// Lifetime of minted JWTs (humantime, e.g. "24h").
     pub ttl: String,
-    /// Explicit cross-tentacle subjects added by grant (removed by ungrant).
+    /// `jwt` (or empty) or `spiffe`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mode: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// SPIFFE mode: the SPIFFE ID (the authorization entry's user).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub spiffe_id: String,
+    /// Explicit cross-tentacle subjects added by grant (removed by ungrant),
+    /// in either mode (JWT: in the re-minted user JWT; SPIFFE: in the
+    /// authorization ConfigMap).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<GrantEntry>,
 }

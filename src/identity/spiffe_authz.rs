@@ -54,6 +54,15 @@ impl std::fmt::Display for Direction {
     }
 }
 
+impl From<crate::identity::permissions::Dir> for Direction {
+    fn from(d: crate::identity::permissions::Dir) -> Direction {
+        match d {
+            crate::identity::permissions::Dir::Publish => Direction::Publish,
+            crate::identity::permissions::Dir::Subscribe => Direction::Subscribe,
+        }
+    }
+}
+
 /// An explicit cross-tentacle permission.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Grant {

@@ -36,6 +36,9 @@ pub enum Kind {
     /// Authorization violations seen live for a while (--duration) or
     /// followed (--follow): system events, --server-log files, NATS pod logs
     Violations,
+    /// Every identity's rules with their source: user JWTs of live
+    /// connections, and the SPIFFE-mode authorization ConfigMap
+    Permissions,
 }
 
 /// Everything a report may need to connect to.
@@ -90,6 +93,9 @@ pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl
         let opts = violations::Options::new(&violations::ViolationsFlags::default(), vec![])?;
         return violations::run(ctx, opts, output, out).await;
     }
+    if kind == Kind::Permissions {
+        return permissions_report(ctx, output, out).await;
+    }
     let client = connect::connect(&ctx.nats, None).await?;
     let sys = SysClient::new(client);
     let clock = Clock::system();
@@ -104,8 +110,7 @@ pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl
                 Output::Json => write_json(out, &rows)?,
             }
         }
-        Kind::Spire => unreachable!("handled above"),
-        Kind::Violations => unreachable!("handled above"),
+        Kind::Spire | Kind::Violations | Kind::Permissions => unreachable!("handled above"),
         Kind::Conns => {
             let (rows, errors) = conns::fetch(&sys).await?;
             if rows.is_empty() && errors.is_empty() && servers::fetch(&sys).await?.is_empty() {
@@ -122,6 +127,82 @@ pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl
         Kind::Accounts | Kind::Identities | Kind::Expiry => jwt_reports(ctx, &sys, kind, output, out, &clock).await?,
     }
     Ok(())
+}
+
+/// Rules from both places: the user JWTs of live connections (NATS) and the
+/// authorization ConfigMap (Kubernetes). Either source may be missing (a
+/// warning says why); with neither it is an error.
+async fn permissions_report(ctx: &ReportContext, output: Output, out: &mut impl Write) -> Result<()> {
+    use crate::app::permissions;
+    let clock = Clock::system();
+    let mut problems = Vec::new();
+    let from_conns = match connect::connect(&ctx.nats, None).await {
+        Ok(client) => {
+            let sys = SysClient::new(client);
+            match conns::fetch(&sys).await {
+                Ok((rows, errors)) => {
+                    for e in errors {
+                        eprintln!("warning: {e}");
+                    }
+                    if rows.is_empty() && servers::fetch(&sys).await.map(|s| s.is_empty()).unwrap_or(true) {
+                        problems.push(no_answer(&sys).await);
+                        None
+                    } else {
+                        Some(permissions::sets_from_conns(&rows))
+                    }
+                }
+                Err(e) => {
+                    problems.push(format!("connections: {e:#}"));
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            problems.push(format!("NATS: {e:#}"));
+            None
+        }
+    };
+    let from_authz = match authz_document(ctx).await {
+        Ok(Some(doc)) => Some(permissions::sets_from_authz(&doc)),
+        Ok(None) => None,
+        Err(e) => {
+            problems.push(format!("authorization ConfigMap: {e:#}"));
+            None
+        }
+    };
+    if from_conns.is_none() && from_authz.is_none() {
+        bail!("no permissions to show: {}", problems.join("; "));
+    }
+    for p in &problems {
+        eprintln!("warning: {p}");
+    }
+    let sets = permissions::merge_sets(from_conns.unwrap_or_default(), from_authz.unwrap_or_default());
+    let rows = permissions::rows(&sets);
+    match output {
+        Output::Table => {
+            write_table(out, &<permissions::PermRow as crate::app::table::TableRow>::columns(), &rows, &clock)
+        }
+        Output::Json => write_json(out, &rows),
+    }
+}
+
+/// The SPIFFE-mode document from `[kubernetes] authz_configmap` /
+/// `authz_key`; `None` when Kubernetes is off, or the ConfigMap or key is absent.
+async fn authz_document(ctx: &ReportContext) -> Result<Option<crate::identity::spiffe_authz::AuthzDocument>> {
+    if !ctx.kube_section.enabled {
+        return Ok(None);
+    }
+    let conn = match crate::kube::client::connect(&ctx.kube).await? {
+        Ok(c) => c,
+        Err(_) => return Ok(None),
+    };
+    let (ns, name) = crate::identity::spiffe_actions::configmap_ref(&ctx.kube_section.authz_configmap)?;
+    let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(conn.client, &ns);
+    let Some(cm) = api.get_opt(&name).await.map_err(|e| anyhow::anyhow!("{ns}/{name}: {e}"))? else {
+        return Ok(None);
+    };
+    let Some(text) = cm.data.as_ref().and_then(|d| d.get(&ctx.kube_section.authz_key)) else { return Ok(None) };
+    Ok(Some(crate::identity::spiffe_authz::AuthzDocument::parse(text)?))
 }
 
 async fn no_answer(sys: &SysClient) -> String {

@@ -248,6 +248,64 @@ pub fn signal_reload(pid: u32) -> Result<()> {
     Ok(())
 }
 
+/// Mirrors the authorization ConfigMap's key into the servers' include
+/// files, as the kubelet does for a mounted ConfigMap (in a real cluster
+/// nothing like this runs: the pods mount the ConfigMap). Polls the
+/// Kubernetes API every `every`; a file is rewritten (atomically) only when
+/// the text changed. Stops when dropped.
+pub struct ConfigSync {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ConfigSync {
+    /// `configmap` is `namespace/name`.
+    pub fn spawn(
+        client: kube::Client,
+        configmap: &str,
+        key: &str,
+        files: Vec<PathBuf>,
+        every: Duration,
+    ) -> Result<ConfigSync> {
+        let (ns, name) = crate::identity::spiffe_actions::configmap_ref(configmap)?;
+        let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(client, &ns);
+        let key = key.to_string();
+        let task = tokio::spawn(async move {
+            let mut last: Option<String> = None;
+            loop {
+                match api.get_opt(&name).await {
+                    Ok(Some(cm)) => {
+                        let text = cm.data.as_ref().and_then(|d| d.get(&key)).cloned();
+                        if let Some(text) = text
+                            && last.as_deref() != Some(text.as_str())
+                        {
+                            let mut ok = true;
+                            for f in &files {
+                                if let Err(e) = write_file(f, text.as_bytes(), 0o644) {
+                                    tracing::warn!("config sync: {e:#}");
+                                    ok = false;
+                                }
+                            }
+                            if ok {
+                                last = Some(text);
+                            }
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::debug!("config sync: reading ConfigMap {ns}/{name}: {e}"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        Ok(ConfigSync { task })
+    }
+}
+
+impl Drop for ConfigSync {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

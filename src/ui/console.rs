@@ -41,7 +41,9 @@ pub struct ConsoleOptions {
     pub signing: crate::identity::jwt_actions::SigningConfig,
     /// nats-server log files followed for permission violations.
     pub server_logs: Vec<std::path::PathBuf>,
-    /// Naming templates (`[naming]` in the config file).
+    /// `[identity]`: mode of the actions, include file.
+    pub identity: crate::config::file::IdentitySection,
+    /// Naming templates and trust domain (`[naming]` in the config file).
     pub naming: crate::identity::naming::Naming,
 }
 
@@ -68,6 +70,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
             kube_section: opts.kube_section.clone(),
             signing: opts.signing.clone(),
             audit_log: crate::identity::audit::default_path(),
+            identity: opts.identity.clone(),
             naming: opts.naming.clone(),
         },
         tx.clone(),
@@ -75,6 +78,8 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     spawn_ticker(tx.clone());
     let mut state = AppState::new(redact_url(&opts.nats.url), opts.nats.source.clone(), Clock::system());
     state.read_only = opts.read_only;
+    state.identity_mode = opts.identity.mode;
+    state.authz_key = opts.kube_section.authz_key.clone();
     state.naming = opts.naming.clone();
     state.kube_section = opts.kube_section.clone();
     state.kube_contexts = crate::kube::client::context_names(&opts.kube);

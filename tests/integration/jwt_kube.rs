@@ -82,11 +82,12 @@ impl World {
             .expect("seed NatsIdentity");
     }
 
-    fn cluster_spiffe_id(&self, ns: &str, wf: &str) {
+    /// A ClusterSPIFFEID named `name` selecting workload `wf` in namespace `ns`.
+    fn cluster_spiffe_id(&self, name: &str, ns: &str, wf: &str) {
         self.k
             .upsert(json!({
                 "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
-                "metadata": {"name": format!("{ns}-{wf}")},
+                "metadata": {"name": name},
                 "spec": {
                     "spiffeIDTemplate": format!("spiffe://tentacular.local/ns/{{{{ .PodMeta.Namespace }}}}/wf/{wf}"),
                     "podSelector": {"matchLabels": {"tentacular.io/workflow": wf}},
@@ -173,8 +174,9 @@ async fn approve_and_deny_pending_natsidentities() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn register_with_kubernetes_grant_and_revoke_removes_the_spire_registration() {
     let w = World::new().await;
-    w.cluster_spiffe_id("shop", "orders");
-    w.cluster_spiffe_id("shop", "ghost");
+    // orders is registered under the older `{ns}-{wf}` name: revoke finds it by its selectors.
+    w.cluster_spiffe_id("shop-orders", "shop", "orders");
+    w.cluster_spiffe_id("shop.ghost", "shop", "ghost");
 
     // Before: a SPIRE registration with nothing on the NATS side is Drifted.
     let rows = w.report("identities").await;
@@ -251,15 +253,18 @@ async fn register_with_kubernetes_grant_and_revoke_removes_the_spire_registratio
     assert_eq!(row["state"], "Drifted", "{row}");
     assert!(row["reason"].as_str().unwrap().contains("different JWT"), "{row}");
 
-    // Revoke: account revocation, connection closed, ClusterSPIFFEID deleted.
+    // Revoke: account revocation, connection closed, ClusterSPIFFEID deleted
+    // (not another namespace's registration of a workload with the same name).
+    w.cluster_spiffe_id("other.orders", "other", "orders");
     let (ok, out, err) = w.warden(&["identity", "revoke", "shop/orders", "--account", "APP"]).await;
     assert!(ok, "revoke: {out}{err}");
     assert!(out.contains("ok    SPIRE registration: ClusterSPIFFEID shop-orders deleted"), "{out}");
     assert!(w.k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "shop-orders").is_none());
-    assert!(w.k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "shop-ghost").is_some());
+    assert!(w.k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "shop.ghost").is_some());
+    assert!(w.k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "other.orders").is_some());
     assert_eq!(w.identity("shop", "orders").unwrap()["status"]["phase"], "Revoked");
     let (ok, out, err) = w.warden(&["identity", "revoke", "shop/orders", "--account", "APP"]).await;
     assert!(ok, "{out}{err}");
-    assert!(out.contains("ClusterSPIFFEID shop-orders already gone") && out.contains("already revoked"), "{out}");
+    assert!(out.contains("ClusterSPIFFEID shop.orders already gone") && out.contains("already revoked"), "{out}");
     assert!(!w.op.audit().contains(&user_seed_line));
 }

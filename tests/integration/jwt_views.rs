@@ -4,6 +4,7 @@
 //! operator-mode server.
 
 use std::time::Duration;
+use warden::identity::actions::AnyRequest;
 
 use insta::assert_snapshot;
 use ratatui::Terminal;
@@ -146,6 +147,7 @@ fn state() -> AppState {
             publish: vec!["tentacular.shop.billing.>".into()],
             subscribe: vec!["tentacular.shop.billing.>".into(), "_INBOX.>".into()],
             ttl: "24h".into(),
+            ..Default::default()
         },
         status: Default::default(),
     };
@@ -285,7 +287,7 @@ fn register_form_and_revoke_confirmation() {
     assert_snapshot!("register_form_200x50", draw(&s, 200, 50));
     let cmds = key(&mut s, KeyCode::Enter);
     match cmds.as_slice() {
-        [Cmd::Action(Request::Register { name, account, ttl, creds_out })] => {
+        [Cmd::Action(AnyRequest::Jwt(Request::Register { name, account, ttl, creds_out }))] => {
             assert_eq!(name.to_string(), "shop/new-wf");
             assert_eq!(account, "APP");
             assert_eq!(*ttl, Duration::from_secs(86400));
@@ -312,7 +314,7 @@ fn register_form_and_revoke_confirmation() {
     key(&mut s, KeyCode::Char('X'));
     key(&mut s, KeyCode::Right);
     let cmds = key(&mut s, KeyCode::Enter);
-    assert!(matches!(cmds.as_slice(), [Cmd::Action(Request::Revoke { .. })]), "{cmds:?}");
+    assert!(matches!(cmds.as_slice(), [Cmd::Action(AnyRequest::Jwt(Request::Revoke { .. }))]), "{cmds:?}");
 
     // ctrl-d does nothing; read-only offers nothing.
     s.dialog = None;
@@ -338,7 +340,7 @@ fn grant_form_and_over_broad_confirmation() {
     assert_snapshot!("grant_form_80x24", draw(&s, 80, 24));
     let cmds = key(&mut s, KeyCode::Enter);
     match cmds.as_slice() {
-        [Cmd::Action(Request::Grant { name, dir, subject, allow_broad: false, creds_out: None })] => {
+        [Cmd::Action(AnyRequest::Jwt(Request::Grant { name, dir, subject, allow_broad: false, creds_out: None }))] => {
             assert_eq!(name.to_string(), "shop/orders");
             assert_eq!(*dir, jwt_actions::Dir::Publish);
             assert_eq!(subject, "tentacular.shop.payments.inbox");
@@ -361,7 +363,10 @@ fn grant_form_and_over_broad_confirmation() {
     assert!(out.cmds.is_empty());
     key(&mut s, KeyCode::Right);
     let cmds = key(&mut s, KeyCode::Enter);
-    assert!(matches!(cmds.as_slice(), [Cmd::Action(Request::Grant { allow_broad: true, .. })]), "{cmds:?}");
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Action(AnyRequest::Jwt(Request::Grant { allow_broad: true, .. }))]),
+        "{cmds:?}"
+    );
     // Ungrant asks first.
     s.dialog = None;
     let out = warden::app::dialog::propose(&mut s, Request::ungrant(name, jwt_actions::Dir::Publish, "a.b"));
@@ -433,7 +438,7 @@ async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() 
     key(&mut s, KeyCode::Char('X'));
     key(&mut s, KeyCode::Left);
     let mut out = key(&mut s, KeyCode::Enter);
-    let Some(Cmd::Action(req)) = out.pop() else { panic!("no action") };
+    let Some(Cmd::Action(AnyRequest::Jwt(req))) = out.pop() else { panic!("no action") };
     let sys = warden::nats::sys::SysClient::new(
         async_nats::ConnectOptions::with_credentials_file(&op.world.sys_creds_path)
             .await

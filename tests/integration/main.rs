@@ -13,6 +13,7 @@ mod kube_views;
 mod permissions;
 mod sandbox;
 mod spiffe;
+mod spiffe_actions;
 mod views;
 mod violations;
 mod violations_live;

@@ -1,0 +1,229 @@
+//! SPIFFE-mode identity actions end to end: a real nats-server in TLS
+//! `verify_and_map` mode, the Kubernetes API double, warden's real kube
+//! client, and the real `warden identity` binary. The sandbox's config sync
+//! plays the kubelet (ConfigMap key -> the server's include file).
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_nats::{Client, ConnectOptions, Event};
+use futures::StreamExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use warden::identity::naming::{IdentityName, Naming};
+use warden::identity::spiffe_authz::{AuthzDocument, DocumentShape};
+use warden::kube::client::KubeSettings;
+use warden::sandbox::kube_double::{KubeDouble, KubeDoubleConfig};
+use warden::sandbox::nats_server::NatsServer;
+use warden::sandbox::spiffe_mode::{ConfigSync, SpiffeWorld, Svid};
+
+use super::harness::{eventually, warden};
+
+const TD: &str = "tentacular.local";
+const CM_NS: &str = "tentacular-system";
+const CM_NAME: &str = "nats-authz";
+
+async fn connect(w: &SpiffeWorld, svid: &Svid, url: &str) -> anyhow::Result<(Client, mpsc::UnboundedReceiver<Event>)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let opts = ConnectOptions::new()
+        .add_root_certificates(w.bundle_file.clone())
+        .add_client_certificate(svid.cert_file.clone(), svid.key_file.clone())
+        .require_tls(true)
+        .connection_timeout(Duration::from_secs(5))
+        .max_reconnects(Some(0))
+        .event_callback(move |e| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(e);
+            }
+        });
+    let c = timeout(Duration::from_secs(10), opts.connect(url)).await??;
+    Ok((c, rx))
+}
+
+/// Publishes from `from`; whether `sub` (on `to`) got it.
+async fn delivered(from: &Client, to: &Client, sub: &mut async_nats::Subscriber, subject: &str) -> bool {
+    from.publish(subject.to_string(), "x".into()).await.unwrap();
+    from.flush().await.unwrap();
+    to.flush().await.unwrap();
+    matches!(timeout(Duration::from_millis(300), sub.next()).await, Ok(Some(_)))
+}
+
+fn run(home: &Path, env: &[(&str, String)], args: &[&str]) -> (bool, String) {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = warden(home, args, &env);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("$ warden {}\n{text}", args.join(" "));
+    (out.status.success(), text)
+}
+
+fn authz_in_double(k: &warden::sandbox::kube_double::KubeState) -> Option<AuthzDocument> {
+    let cm = k.get("v1", "ConfigMap", CM_NS, CM_NAME)?;
+    Some(AuthzDocument::parse(cm["data"]["authz.conf"].as_str()?).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spiffe_register_grant_revoke_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = SpiffeWorld::generate(dir.path(), TD).unwrap();
+    world.write_authz(&AuthzDocument::new(DocumentShape::UsersArray)).unwrap();
+    let server = NatsServer::start(dir.path(), "spiffe", &world.config_body()).unwrap();
+    let url = server.url();
+
+    let double = KubeDouble::start(KubeDoubleConfig {
+        namespaces: vec!["default".into(), CM_NS.into(), "tent-dev".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let kc = dir.path().join("kubeconfig");
+    double.write_kubeconfig(&kc, "double").unwrap();
+    let k = double.state();
+    let client = warden::kube::client::connect(&KubeSettings { kubeconfig: Some(kc.clone()), context: None })
+        .await
+        .unwrap()
+        .unwrap()
+        .client;
+    let _sync = ConfigSync::spawn(
+        client,
+        &format!("{CM_NS}/{CM_NAME}"),
+        "authz.conf",
+        vec![world.authz_file.clone()],
+        Duration::from_millis(50),
+    )
+    .unwrap();
+
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join("warden.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kubernetes]\nkubeconfig = {kc:?}\nauthz_configmap = \"{CM_NS}/{CM_NAME}\"\n\n\
+             [naming]\ntrust_domain = \"{TD}\"\n\n[identity]\nmode = \"spiffe\"\nauthz_file = {:?}\n",
+            world.authz_file
+        ),
+    )
+    .unwrap();
+    let env = vec![
+        ("WARDEN_CONFIG", config.display().to_string()),
+        ("NATS_URL", url.clone()),
+        ("NATS_CERT", world.system.cert_file.display().to_string()),
+        ("NATS_KEY", world.system.key_file.display().to_string()),
+        ("NATS_CA", world.bundle_file.display().to_string()),
+    ];
+
+    let naming = Naming::with_defaults(TD).unwrap();
+    let a = IdentityName::parse("tent-dev/hn-digest").unwrap();
+    let b = IdentityName::parse("tent-dev/summarizer").unwrap();
+    let (a_id, b_id) = (naming.spiffe_id(&a), naming.spiffe_id(&b));
+
+    // --read-only refuses before anything is touched.
+    let (ok, text) = run(&home, &env, &["--read-only", "identity", "register", "tent-dev/hn-digest"]);
+    assert!(!ok && text.contains("--read-only"), "{text}");
+    assert!(k.get("v1", "ConfigMap", CM_NS, CM_NAME).is_none());
+
+    // Register both: ConfigMap entry, ClusterSPIFFEID, NatsIdentity, reload.
+    let reloads = server.log().matches("Reloaded server configuration").count();
+    for n in ["tent-dev/hn-digest", "tent-dev/summarizer"] {
+        let (ok, text) = run(&home, &env, &["identity", "register", n]);
+        assert!(ok, "{text}");
+        assert!(text.contains("ok    config sync"), "{text}");
+        assert!(text.contains("ok    reload spiffe"), "{text}");
+    }
+    assert!(server.log().matches("Reloaded server configuration").count() >= reloads + 2, "{}", server.log());
+    let doc = authz_in_double(&k).expect("ConfigMap written");
+    assert_eq!(doc.get(&a_id).unwrap().publish_allow, vec!["tentacular.tent-dev.hn-digest.>"]);
+    assert!(doc.get(&b_id).is_some());
+    let cs = k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "tent-dev.hn-digest").expect("ClusterSPIFFEID");
+    assert_eq!(cs["spec"]["podSelector"]["matchLabels"]["tentacular.io/workflow"], "hn-digest");
+    assert_eq!(cs["spec"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "tent-dev");
+    assert_eq!(
+        cs["spec"]["spiffeIDTemplate"],
+        "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/wf/{{ index .PodMeta.Labels \"tentacular.io/workflow\" }}"
+    );
+    let rec = k.get("warden.dev/v1alpha1", "NatsIdentity", "tent-dev", "hn-digest").expect("NatsIdentity");
+    assert_eq!(rec["spec"]["mode"], "spiffe", "{rec}");
+    assert_eq!(rec["spec"]["spiffeId"], a_id.as_str(), "{rec}");
+    assert_eq!(rec["status"]["phase"], "Active", "{rec}");
+    assert!(!rec["status"]["approvedBy"].as_str().unwrap_or_default().is_empty(), "{rec}");
+
+    // Idempotent: a second register changes nothing.
+    let (ok, text) = run(&home, &env, &["identity", "register", "tent-dev/hn-digest"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("already present") && text.contains("already Active"), "{text}");
+
+    // The workload connects with its SVID: own prefix yes, another's no.
+    let a_svid = world.issue_svid(&a_id).unwrap();
+    let b_svid = world.issue_svid(&b_id).unwrap();
+    let (ca, mut a_events) = connect(&world, &a_svid, &url).await.unwrap();
+    let (cb, _b_events) = connect(&world, &b_svid, &url).await.unwrap();
+    let own = "tentacular.tent-dev.hn-digest.events";
+    let mut own_sub = ca.subscribe(own).await.unwrap();
+    assert!(delivered(&ca, &ca, &mut own_sub, own).await, "own prefix refused");
+    let other = "tentacular.tent-dev.summarizer.in";
+    let mut b_sub = cb.subscribe(other).await.unwrap();
+    cb.flush().await.unwrap();
+    assert!(!delivered(&ca, &cb, &mut b_sub, other).await, "cross publish allowed before grant");
+
+    // Grant: the same live connection may now publish there.
+    let (ok, text) = run(&home, &env, &["identity", "grant", "tent-dev/hn-digest", "--publish", other]);
+    assert!(ok, "{text}");
+    assert!(delivered(&ca, &cb, &mut b_sub, other).await, "grant not in force");
+    let rec = k.get("warden.dev/v1alpha1", "NatsIdentity", "tent-dev", "hn-digest").unwrap();
+    assert_eq!(rec["spec"]["grants"][0]["subject"], other, "{rec}");
+    let (ok, text) = run(&home, &env, &["identity", "grant", "tent-dev/hn-digest", "--publish", other]);
+    assert!(ok && text.contains("may already publish"), "{text}");
+
+    // The permissions report shows the scope and the grant with their sources.
+    let (ok, text) = run(&home, &env, &["report", "permissions", "-o", "json"]);
+    assert!(ok, "{text}");
+    let rows: Vec<Value> = serde_json::from_str(&text[text.find('[').unwrap()..]).unwrap();
+    let source_of = |subject: &str| {
+        rows.iter()
+            .find(|r| r["identity"] == "tent-dev/hn-digest" && r["subject"] == subject && r["dir"] == "Publish")
+            .map(|r| r["source"].clone())
+    };
+    assert_eq!(source_of(other), Some(Value::from("Grant")), "{text}");
+    assert_eq!(source_of("tentacular.tent-dev.hn-digest.>"), Some(Value::from("AuthzConfigMap")), "{text}");
+
+    // Revoke: the live connection is closed, a new one refused, the
+    // registration is gone, the record says who.
+    while a_events.try_recv().is_ok() {}
+    let (ok, text) = run(&home, &env, &["identity", "revoke", "tent-dev/hn-digest"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("ok    connections") || text.contains("kicked"), "{text}");
+    eventually(Duration::from_secs(5), "the revoked connection closes", || {
+        let closed = std::iter::from_fn(|| a_events.try_recv().ok()).any(|e| matches!(e, Event::Disconnected));
+        let gone = ca.connection_state() != async_nats::connection::State::Connected;
+        async move { (closed || gone).then_some(()) }
+    })
+    .await;
+    let refused = connect(&world, &a_svid, &url).await;
+    assert!(refused.is_err(), "revoked identity could connect");
+    assert!(k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "tent-dev.hn-digest").is_none());
+    assert!(authz_in_double(&k).unwrap().get(&a_id).is_none());
+    let rec = k.get("warden.dev/v1alpha1", "NatsIdentity", "tent-dev", "hn-digest").unwrap();
+    assert_eq!(rec["status"]["phase"], "Revoked", "{rec}");
+    assert!(!rec["status"]["revokedBy"].as_str().unwrap_or_default().is_empty(), "{rec}");
+    // The other identity is untouched.
+    let mut b_own = cb.subscribe("tentacular.tent-dev.summarizer.still").await.unwrap();
+    assert!(delivered(&cb, &cb, &mut b_own, "tentacular.tent-dev.summarizer.still").await);
+
+    // Revoke again: idempotent.
+    let (ok, text) = run(&home, &env, &["identity", "revoke", "tent-dev/hn-digest"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("already removed") && text.contains("already gone"), "{text}");
+
+    // JWT-only verbs are refused in SPIFFE mode.
+    let (ok, text) = run(&home, &env, &["identity", "renew", "tent-dev/summarizer"]);
+    assert!(!ok && text.contains("SPIRE rotates"), "{text}");
+
+    // Every action is in the audit log, without secrets.
+    let audit = std::fs::read_to_string(home.join("state/warden/audit.log")).unwrap();
+    for verb in ["register", "grant", "revoke"] {
+        assert!(audit.contains(&format!("\"action\":\"{verb}\"")), "{audit}");
+    }
+    assert!(!audit.contains("PRIVATE KEY"));
+}
