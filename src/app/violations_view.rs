@@ -583,8 +583,10 @@ pub fn identity_records(s: &AppState) -> Vec<IdentityRecord> {
         if user.is_empty() {
             continue;
         }
+        // Operator mode lists users by public key; the JWT's name says who.
+        let name = c.user_name.as_deref().unwrap_or(user);
         add(IdentityRecord {
-            key: super::permissions::identity_of_user(user),
+            key: super::permissions::identity_of_user(name),
             account: ne(&c.info.account),
             user: ne(user),
             client_name: ne(&c.info.name),
@@ -782,6 +784,31 @@ mod tests {
             queue: None,
             reason: None,
         }
+    }
+
+    #[test]
+    fn operator_mode_users_are_attributed_by_their_jwt_name() {
+        use crate::app::conns::ConnRow;
+        use crate::app::table::Clock;
+        use crate::nats::types::ConnInfo;
+        let claims = data_encoding::BASE64URL_NOPAD.encode(br#"{"name":"tentacle.tent-dev.summarizer","exp":0}"#);
+        let ukey = format!("U{}", "A".repeat(55));
+        let info = ConnInfo {
+            authorized_user: ukey.clone(),
+            account: format!("A{}", "B".repeat(55)),
+            jwt: format!("h.{claims}.s"),
+            ..Default::default()
+        };
+        let mut s = AppState::new("nats://x".into(), "t".into(), Clock { now_unix: 0 });
+        s.conns.replace(vec![ConnRow::new("n1", "N", info)], 0);
+        refresh_attributor(&mut s);
+        // The operator-mode log line names the user by key only.
+        let line = format!(
+            r#"[1] 2026/11/23 10:14:47.000000 [ERR] 127.0.0.1:5 - cid:9 - "v0.51.0:rust:tent-dev/summarizer" - "A{}/APP/jwt:{ukey}" - Publish Violation - Subject "tentacular.payments.ledger.commands""#,
+            "B".repeat(55)
+        );
+        let v = Violation::from_log(crate::violations::log_line::parse(&line).unwrap(), Some("n1"));
+        assert_eq!(s.violations.pipeline.attributor.attribute(&v).key, "tent-dev/summarizer");
     }
 
     #[test]
