@@ -195,4 +195,7 @@ fn permissions_view_with_the_subject_tester() {
     assert_eq!(yes, ["payments/wf-3", "payments/wf-5", "tent-dev/wf-0"]);
     assert_snapshot!("permissions_tester_80x24", draw(&s, 80, 24));
     assert_snapshot!("permissions_tester_200x50", draw(&s, 200, 50));
+    // Half a 120-column screen: the essential SUBJECT column is cut, never dropped.
+    let mid = draw(&s, 120, 32);
+    assert!(mid.lines().nth(3).unwrap().contains("SUBJECT"), "{mid}");
 }
