@@ -52,7 +52,7 @@ impl TableRow for EntryRow {
     }
     fn columns() -> Vec<Column<Self>> {
         vec![
-            Column { title: "SPIFFE ID", width: 40, priority: 0, cell: |r, _| r.entry.spiffe_id.uri() },
+            Column { title: "SPIFFE ID", width: 52, priority: 0, cell: |r, _| r.entry.spiffe_id.uri() },
             Column {
                 title: "SELECTORS",
                 width: 30,
@@ -127,7 +127,7 @@ impl TableRow for AgentRow {
     }
     fn columns() -> Vec<Column<Self>> {
         vec![
-            Column { title: "AGENT", width: 44, priority: 0, cell: |r, _| r.agent.id.uri() },
+            Column { title: "AGENT", width: 54, priority: 0, cell: |r, _| r.agent.id.uri() },
             Column { title: "ATTESTATION", width: 12, priority: 2, cell: |r, _| r.agent.attestation_type.clone() },
             Column { title: "SVID EXPIRES", width: 16, priority: 0, cell: |r, c| when(r.agent.x509svid_expires_at, c) },
             Column {

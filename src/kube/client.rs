@@ -78,6 +78,11 @@ pub async fn connect(s: &KubeSettings) -> Result<Result<KubeConn, NoKube>> {
         }
     };
     let default_namespace = config.default_namespace.clone();
+    // kube-rs retries 429/503/504 inside each request (up to minutes); the
+    // watch tasks have their own backoff and must see an outage at once so
+    // the panel can say its data is stale.
+    let mut config = config;
+    config.default_retry = false;
     let client = Client::try_from(config).context("building the Kubernetes client")?;
     Ok(Ok(KubeConn { client, context, default_namespace }))
 }

@@ -112,3 +112,24 @@ async fn report_spire_through_the_binary() {
     assert_eq!(v["agents"][0]["attestation_type"], "k8s_psat");
     assert_eq!(v["errors"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_outage_keeps_the_rows_marked_stale_and_recovers() {
+    let (d, _dir, settings) = double().await;
+    let k = d.state();
+    let (tx, mut rx) = mpsc::channel(1024);
+    let _cmds = kube_worker::spawn(settings, KubeSection::default(), Duration::from_secs(1), tx);
+    let mut s = AppState::new("nats://x".into(), "test".into(), Clock::system());
+    pump(&mut s, &mut rx, "listed", |s| names(s) == ["one"]).await;
+
+    // The API answers 503 for ClusterSPIFFEIDs; the watch restarts (410) and cannot relist.
+    k.set_outage("spire.spiffe.io", "clusterspiffeids", Some(503));
+    k.expire_watch_history();
+    pump(&mut s, &mut rx, "stale, rows kept", |s| s.spiffe_ids.stale.is_some() && names(s) == ["one"]).await;
+    assert!(s.spiffe_ids.stale.as_deref().unwrap().contains("503"), "{:?}", s.spiffe_ids.stale);
+    assert!(s.entries.stale.is_none(), "other panels keep working");
+
+    k.set_outage("spire.spiffe.io", "clusterspiffeids", None);
+    k.upsert(cspiffeid("two", 1)).unwrap();
+    pump(&mut s, &mut rx, "recovered", |s| s.spiffe_ids.stale.is_none() && names(s) == ["one", "two"]).await;
+}

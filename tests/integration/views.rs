@@ -199,3 +199,60 @@ fn permissions_view_with_the_subject_tester() {
     let mid = draw(&s, 120, 32);
     assert!(mid.lines().nth(3).unwrap().contains("SUBJECT"), "{mid}");
 }
+
+#[test]
+fn spire_views() {
+    use warden::app::kube_state::KubeLink;
+    use warden::app::spire_views::SpiffeIdRow;
+    use warden::kube::resources::cluster_spiffe_id;
+    use warden::spire::model::{parse_agents, parse_entries};
+    let mut s = state();
+    update(&mut s, Msg::KubeLink(KubeLink::Connected { context: "prod".into() }));
+    let entries = parse_entries(
+        format!(
+            r#"{{"entries":[{}]}}"#,
+            (0..30)
+                .map(|i| format!(
+                    r#"{{"id":"e{i:03}","spiffe_id":{{"trust_domain":"tentacular.local","path":"/ns/tent-dev/wf/wf-{i}"}},
+                    "parent_id":{{"trust_domain":"tentacular.local","path":"/spire/agent/k8s_psat/prod/node-{}"}},
+                    "selectors":[{{"type":"k8s","value":"ns:tent-dev"}},{{"type":"k8s","value":"pod-label:tentacular.io/workflow:wf-{i}"}}],
+                    "x509_svid_ttl":3600,"jwt_svid_ttl":300,"admin":{},"downstream":false,"expires_at":"{}"}}"#,
+                    i % 3,
+                    i == 0,
+                    if i == 1 { NOW + 600 } else { 0 }
+                ))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let agents = parse_agents(
+        format!(
+            r#"{{"agents":[{{"id":{{"trust_domain":"tentacular.local","path":"/spire/agent/k8s_psat/prod/node-0"}},"attestation_type":"k8s_psat","x509svid_serial_number":"11","x509svid_expires_at":"{}","banned":false}},
+            {{"id":{{"trust_domain":"tentacular.local","path":"/spire/agent/k8s_psat/prod/node-1"}},"attestation_type":"k8s_psat","x509svid_serial_number":"12","x509svid_expires_at":"{}","banned":true}}]}}"#,
+            NOW + 1200,
+            NOW + 86_400 * 5
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    update(&mut s, Msg::Spire { at: Clock { now_unix: NOW }, entries: Ok(entries), agents: Ok(agents) });
+    let rows = (0..8)
+        .map(|i| {
+            let mut o = kube::api::DynamicObject::new(&format!("tent-dev.wf-{i}"), &cluster_spiffe_id());
+            o.data = serde_json::json!({
+                "spec": {"spiffeIDTemplate": format!("spiffe://{{{{ .TrustDomain }}}}/ns/{{{{ .PodMeta.Namespace }}}}/wf/wf-{i}"),
+                         "podSelector": {"matchLabels": {"tentacular.io/workflow": format!("wf-{i}")}}},
+                "status": {"stats": {"podsSelected": 2, "entriesToSet": 2, "entryFailures": if i == 3 { 1 } else { 0 }}}
+            });
+            SpiffeIdRow::from_object(&o)
+        })
+        .collect();
+    s.spiffe_ids.replace(rows, NOW);
+    for (n, name) in [('3', "entries"), ('4', "spiffeids"), ('5', "agents")] {
+        key(&mut s, KeyCode::Char(n));
+        assert_snapshot!(format!("spire_{name}_80x24"), draw(&s, 80, 24));
+        assert_snapshot!(format!("spire_{name}_200x50"), draw(&s, 200, 50));
+    }
+}
