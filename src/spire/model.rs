@@ -149,4 +149,18 @@ mod tests {
         assert_eq!(parse_entries(b"{}").unwrap(), vec![]);
         assert_eq!(parse_entries(br#"{"entries":[{"expires_at":null}]}"#).unwrap()[0].expires_at, 0);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_garbage_or_mutations(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512), cut in 0usize..400, flip in 0usize..400) {
+            let _ = parse_entries(&bytes);
+            let _ = parse_agents(&bytes);
+            let mut valid = br#"{"entries":[{"id":"e","spiffe_id":{"trust_domain":"t","path":"/p"},"x509_svid_ttl":"9223372036854775807","expires_at":"-1","selectors":[{"type":"k8s","value":"ns:a"}]}],"agents":[{"x509svid_expires_at":18446744073709551615}]}"#.to_vec();
+            let n = valid.len();
+            valid[flip % n] ^= 0x5a;
+            valid.truncate(cut.max(1) % (n + 1));
+            let _ = parse_entries(&valid);
+            let _ = parse_agents(&valid);
+        }
+    }
 }
