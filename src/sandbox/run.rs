@@ -14,8 +14,8 @@ use super::kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
 use super::nats_server::NatsServer;
 use super::operator_mode::{OperatorWorld, push_account_jwt};
 use super::scenario::{self, Kind, Tentacle};
-use super::workloads::{self, Behaviour, Workload};
-use crate::nats::jwt::{render_seed, write_secret_file};
+use super::workloads::{self, Behaviour, Credentials, Workload};
+use crate::nats::jwt::{SigningKey, render_seed, write_secret_file};
 
 /// How long the ExpiringSoon tentacle's JWT lives after the start.
 pub const EXPIRING_IN: i64 = 4 * 60;
@@ -157,23 +157,19 @@ fn follow_server_log(path: PathBuf, k: KubeState) -> JoinHandle<()> {
 /// when its NatsIdentity status gets one (approval, renewal).
 fn start_workloads(url: &str, fleet: Vec<Tentacle>, k: KubeState) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
-    let mut senders: HashMap<(String, String), watch::Sender<Option<String>>> = HashMap::new();
+    let mut senders: HashMap<(String, String), (watch::Sender<Option<Credentials>>, SigningKey)> = HashMap::new();
     for t in fleet {
         match t.kind {
             Kind::Drifted => {}
             Kind::Revoked => {
                 if let Some(jwt) = t.jwt.clone() {
-                    tasks.push(workloads::spawn_refused(
-                        url.to_string(),
-                        t.name(),
-                        jwt,
-                        t.key.clone(),
-                        Duration::from_secs(15),
-                    ));
+                    let creds = Credentials::Jwt { jwt, key: t.key.clone() };
+                    tasks.push(workloads::spawn_refused(url.to_string(), t.name(), creds, Duration::from_secs(15)));
                 }
             }
             _ => {
-                let (tx, rx) = watch::channel(t.jwt.clone());
+                let creds = t.jwt.clone().map(|jwt| Credentials::Jwt { jwt, key: t.key.clone() });
+                let (tx, rx) = watch::channel(creds);
                 let behaviour = match t.kind {
                     Kind::Violator => Behaviour::Violator { forbidden: "tentacular.payments.ledger.commands".into() },
                     _ => Behaviour::Steady,
@@ -182,12 +178,11 @@ fn start_workloads(url: &str, fleet: Vec<Tentacle>, k: KubeState) -> Vec<JoinHan
                     name: t.name(),
                     prefix: t.prefix(),
                     behaviour,
-                    key: t.key.clone(),
-                    jwt: rx,
+                    credentials: rx,
                     every: Duration::from_secs(3),
                 };
                 tasks.push(workloads::spawn(url.to_string(), w));
-                senders.insert((t.namespace.to_string(), t.workload.to_string()), tx);
+                senders.insert((t.namespace.to_string(), t.workload.to_string()), (tx, t.key.clone()));
             }
         }
     }
@@ -199,11 +194,11 @@ fn start_workloads(url: &str, fleet: Vec<Tentacle>, k: KubeState) -> Vec<JoinHan
                 let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
                 let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
                 let jwt = obj["status"]["jwt"].as_str().filter(|j| !j.is_empty()).map(str::to_string);
-                if let (Some(tx), Some(jwt)) = (senders.get(&(ns, name)), jwt) {
+                if let (Some((tx, key)), Some(jwt)) = (senders.get(&(ns, name)), jwt) {
                     tx.send_if_modified(|cur| {
-                        let changed = cur.as_deref() != Some(jwt.as_str());
+                        let changed = cur.as_ref().and_then(Credentials::jwt) != Some(jwt.as_str());
                         if changed {
-                            *cur = Some(jwt.clone());
+                            *cur = Some(Credentials::Jwt { jwt: jwt.clone(), key: key.clone() });
                         }
                         changed
                     });
