@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -194,22 +195,26 @@ fn follow_server_log(path: PathBuf, k: KubeState) -> JoinHandle<()> {
     })
 }
 
+/// A workload's credentials channel and its own key (to wrap a new JWT).
+type CredentialsSender = (watch::Sender<Option<Credentials>>, Arc<SigningKey>);
+
 /// Each tentacle's client, and a watcher that hands a workload its new JWT
 /// when its NatsIdentity status gets one (approval, renewal).
 fn start_workloads(url: &str, fleet: Vec<Tentacle>, k: KubeState) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
-    let mut senders: HashMap<(String, String), (watch::Sender<Option<Credentials>>, SigningKey)> = HashMap::new();
+    let mut senders: HashMap<(String, String), CredentialsSender> = HashMap::new();
     for t in fleet {
         match t.kind {
             Kind::Drifted => {}
             Kind::Revoked => {
                 if let Some(jwt) = t.jwt.clone() {
-                    let creds = Credentials::Jwt { jwt, key: t.key.clone() };
+                    let creds = Credentials::Jwt { jwt, key: Arc::new(t.key.clone()) };
                     tasks.push(workloads::spawn_refused(url.to_string(), t.name(), creds, Duration::from_secs(15)));
                 }
             }
             _ => {
-                let creds = t.jwt.clone().map(|jwt| Credentials::Jwt { jwt, key: t.key.clone() });
+                let key = Arc::new(t.key.clone());
+                let creds = t.jwt.clone().map(|jwt| Credentials::Jwt { jwt, key: key.clone() });
                 let (tx, rx) = watch::channel(creds);
                 let behaviour = match t.kind {
                     Kind::Violator => Behaviour::Violator { forbidden: "tentacular.payments.ledger.commands".into() },
@@ -223,7 +228,7 @@ fn start_workloads(url: &str, fleet: Vec<Tentacle>, k: KubeState) -> Vec<JoinHan
                     every: Duration::from_secs(3),
                 };
                 tasks.push(workloads::spawn(url.to_string(), w));
-                senders.insert((t.namespace.to_string(), t.workload.to_string()), (tx, t.key.clone()));
+                senders.insert((t.namespace.to_string(), t.workload.to_string()), (tx, key));
             }
         }
     }

@@ -26,7 +26,7 @@ pub enum Behaviour {
 #[derive(Clone)]
 pub enum Credentials {
     /// JWT mode: a user JWT and the workload's own key (its seed never leaves it).
-    Jwt { jwt: String, key: SigningKey },
+    Jwt { jwt: String, key: Arc<SigningKey> },
     /// SPIFFE mode: an X.509 SVID (client certificate and key) and the trust bundle.
     Svid { cert: PathBuf, key: PathBuf, bundle: PathBuf },
 }
@@ -45,7 +45,7 @@ impl Credentials {
         let base = ConnectOptions::new().name(name);
         match self {
             Credentials::Jwt { jwt, key } => {
-                let key = Arc::new(key.clone());
+                let key = key.clone();
                 base.jwt(jwt.clone(), move |nonce| {
                     let key = key.clone();
                     async move { Ok(key.sign(&nonce)) }
