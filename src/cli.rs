@@ -58,6 +58,10 @@ pub enum Command {
         /// removed on exit)
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Authorization mode of the world: `jwt` (operator mode, user JWTs)
+        /// or `spiffe` (`verify_and_map`, X.509 SVIDs, the authorization ConfigMap)
+        #[arg(long, value_enum, default_value_t = crate::identity::actions::Mode::Jwt)]
+        mode: crate::identity::actions::Mode,
     },
     /// Identity actions (JWT mode): register, approve, deny, renew, revoke
     Identity {

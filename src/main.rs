@@ -40,7 +40,7 @@ fn run(mut cli: Cli) -> Result<()> {
             tracing::info!("console starting");
             rt.block_on(console::run(opts))
         }
-        Command::Sandbox { headless, dir } => rt.block_on(sandbox(&cli, headless, dir)),
+        Command::Sandbox { headless, dir, mode } => rt.block_on(sandbox(&cli, headless, dir, mode)),
         Command::Report { kind: report::Kind::Violations, output, violations } => {
             let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
             let mut out = std::io::stdout();
@@ -104,11 +104,16 @@ fn console_options(
 /// `warden sandbox`: starts the world, then the console on it (connected
 /// exactly as a second warden would be, through the config file it wrote),
 /// or with `--headless` prints how to reach it and waits for a signal.
-async fn sandbox(cli: &Cli, headless: bool, dir: Option<std::path::PathBuf>) -> Result<()> {
+async fn sandbox(
+    cli: &Cli,
+    headless: bool,
+    dir: Option<std::path::PathBuf>,
+    mode: warden::identity::actions::Mode,
+) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let owned = dir.is_none();
     let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("warden-sandbox-{}", std::process::id())));
-    let started = warden::sandbox::run::start(&dir).await;
+    let started = warden::sandbox::run::start_mode(&dir, mode).await;
     let result = match started {
         Err(e) => Err(e),
         Ok(sb) => {

@@ -6,6 +6,12 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::kube_double::{KubeState, spire_agent, spire_entry};
+use super::spiffe_mode::{SpiffeWorld, Svid};
+use crate::config::file::KubeSection;
+use crate::identity::naming::{IdentityName, Naming};
+use crate::identity::record::{IdentitySpec, IdentityStatus};
+use crate::identity::spiffe_actions::{cluster_spiffe_id_spec, configmap_ref};
+use crate::identity::spiffe_authz::{AuthzDocument, DocumentShape};
 use crate::nats::jwt::{KeyKind, SigningKey, render_creds};
 use crate::sandbox::operator_mode::{OperatorWorld, UserSpec};
 
@@ -100,12 +106,10 @@ pub fn mint_fleet(world: &OperatorWorld, now: i64, expiring_in: i64) -> Result<V
     Ok(out)
 }
 
-/// Seeds the double with every part of every tentacle, the NATS and SPIRE
-/// server pods, and the SPIRE agents.
-pub fn seed(k: &KubeState, world: &OperatorWorld, fleet: &[Tentacle], now: i64, revoked_at: i64) -> Result<()> {
-    let up = |v: Value| k.upsert(v).map_err(|e| anyhow::anyhow!("seeding the double: {e:?}"));
+/// Namespaces, the NATS and SPIRE server pods, and the SPIRE agents (both modes).
+pub fn seed_infrastructure(k: &KubeState, now: i64) -> Result<()> {
     for ns in NAMESPACES {
-        up(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))?;
+        upsert(k, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))?;
     }
     k.add_pod("tentacular-system", "nats-0", &[("app.kubernetes.io/name", "nats")], &["nats"]);
     k.add_pod("spire-system", "spire-server-0", &[("app.kubernetes.io/name", "spire-server")], &["spire-server"]);
@@ -129,38 +133,71 @@ pub fn seed(k: &KubeState, world: &OperatorWorld, fleet: &[Tentacle], now: i64, 
             })
             .collect(),
     );
+    Ok(())
+}
 
-    let mut entries = Vec::new();
-    for (i, t) in fleet.iter().enumerate() {
-        let (ns, wf) = (t.namespace, t.workload);
-        let labels = json!({ WORKLOAD_LABEL: wf });
-        up(json!({
+fn upsert(k: &KubeState, v: Value) -> Result<()> {
+    k.upsert(v).map(drop).map_err(|e| anyhow::anyhow!("seeding the double: {e:?}"))
+}
+
+/// The `i`-th tentacle's Deployment and pod; with `registration` (a
+/// ClusterSPIFFEID spec) also its ClusterSPIFFEID, and then its SPIRE entry
+/// is returned (for [`KubeState::set_spire_entries`]).
+pub fn seed_workload(
+    k: &KubeState,
+    i: usize,
+    ns: &str,
+    wf: &str,
+    spiffe_id: &str,
+    registration: Option<Value>,
+) -> Result<Option<Value>> {
+    let labels = json!({ WORKLOAD_LABEL: wf });
+    upsert(
+        k,
+        json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": wf, "namespace": ns, "labels": labels},
             "spec": {"replicas": 1, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "tentacle", "image": "tentacular/tentacle:1"}]}}},
             "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
-        }))?;
-        k.add_pod(ns, &format!("{wf}-7d9f{i}"), &[(WORKLOAD_LABEL, wf)], &["tentacle"]);
-        up(json!({
+        }),
+    )?;
+    k.add_pod(ns, &format!("{wf}-7d9f{i}"), &[(WORKLOAD_LABEL, wf)], &["tentacle"]);
+    let Some(spec) = registration else { return Ok(None) };
+    upsert(
+        k,
+        json!({
             "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
             "metadata": {"name": format!("{ns}.{wf}")},
-            "spec": {
-                "spiffeIDTemplate": format!("spiffe://{{{{ .TrustDomain }}}}/ns/{{{{ .PodMeta.Namespace }}}}/wf/{wf}"),
-                "podSelector": {"matchLabels": labels},
-                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
-                "ttl": "1h"
-            },
+            "spec": spec,
             "status": {"stats": {"namespacesSelected": 1, "podsSelected": 1, "entriesToSet": 1,
                                  "entryFailures": 0, "podEntryRenderFailures": 0, "entriesMasked": 0}}
-        }))?;
-        let node = ["node-a", "node-b"][i % 2];
-        entries.push(spire_entry(
-            &format!("e{:04}-{wf}", i + 1),
-            &t.spiffe_id(),
-            &format!("spiffe://{TRUST_DOMAIN}/spire/agent/k8s_psat/sandbox/{node}"),
-            &[&format!("k8s:ns:{ns}"), &format!("k8s:pod-label:{WORKLOAD_LABEL}:{wf}")],
-        ));
+        }),
+    )?;
+    let node = ["node-a", "node-b"][i % 2];
+    Ok(Some(spire_entry(
+        &format!("e{:04}-{wf}", i + 1),
+        spiffe_id,
+        &format!("spiffe://{TRUST_DOMAIN}/spire/agent/k8s_psat/sandbox/{node}"),
+        &[&format!("k8s:ns:{ns}"), &format!("k8s:pod-label:{WORKLOAD_LABEL}:{wf}")],
+    )))
+}
+
+/// Seeds the double with every part of every tentacle, the NATS and SPIRE
+/// server pods, and the SPIRE agents.
+pub fn seed(k: &KubeState, world: &OperatorWorld, fleet: &[Tentacle], now: i64, revoked_at: i64) -> Result<()> {
+    let up = |v: Value| upsert(k, v);
+    seed_infrastructure(k, now)?;
+    let mut entries = Vec::new();
+    for (i, t) in fleet.iter().enumerate() {
+        let (ns, wf) = (t.namespace, t.workload);
+        let registration = json!({
+            "spiffeIDTemplate": format!("spiffe://{{{{ .TrustDomain }}}}/ns/{{{{ .PodMeta.Namespace }}}}/wf/{wf}"),
+            "podSelector": {"matchLabels": { WORKLOAD_LABEL: wf }},
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+            "ttl": "1h"
+        });
+        entries.extend(seed_workload(k, i, ns, wf, &t.spiffe_id(), Some(registration))?);
         if t.kind == Kind::Drifted {
             continue;
         }
@@ -196,4 +233,124 @@ pub fn seed(k: &KubeState, world: &OperatorWorld, fleet: &[Tentacle], now: i64, 
     }
     k.set_spire_entries(entries);
     Ok(())
+}
+
+/// A tentacle of the SPIFFE-mode fleet.
+pub struct SpiffeTentacle {
+    pub name: IdentityName,
+    pub kind: Kind,
+    pub spiffe_id: String,
+    /// The SVID its workload holds (None: drifted, no workload runs).
+    pub svid: Option<Svid>,
+}
+
+impl SpiffeTentacle {
+    pub fn prefix(&self) -> String {
+        format!("tentacular.{}.{}", self.name.namespace, self.name.workload)
+    }
+}
+
+/// Which parts a SPIFFE-mode tentacle has: an authorization entry (Active).
+/// SPIRE rotates SVIDs, so there is no "expired" identity in this mode: the
+/// Expired tentacle of the JWT fleet is an active one here; ExpiringSoon's
+/// SVID is short-lived (`expiring_in` seconds).
+fn spiffe_active(kind: Kind) -> bool {
+    matches!(kind, Kind::Steady | Kind::Violator | Kind::ExpiringSoon | Kind::Expired)
+}
+
+/// Issues each tentacle's SVID in `world` and returns the fleet.
+pub fn mint_spiffe_fleet(world: &SpiffeWorld, naming: &Naming, expiring_in: i64) -> Result<Vec<SpiffeTentacle>> {
+    let mut out = Vec::new();
+    for &(ns, wf, kind) in FLEET {
+        let name = IdentityName::parse(&format!("{ns}/{wf}"))?;
+        let spiffe_id = naming.spiffe_id(&name);
+        let svid = match kind {
+            Kind::Drifted => None,
+            Kind::ExpiringSoon => Some(world.issue_svid_as(
+                &spiffe_id,
+                &format!("{ns}_{wf}"),
+                std::time::Duration::from_secs(expiring_in.max(60) as u64),
+            )?),
+            _ => Some(world.issue_svid(&spiffe_id)?),
+        };
+        out.push(SpiffeTentacle { name, kind, spiffe_id, svid });
+    }
+    Ok(out)
+}
+
+/// Seeds the double for SPIFFE mode: active tentacles have an entry in the
+/// authorization ConfigMap, a ClusterSPIFFEID and an Active NatsIdentity;
+/// pending ones only a NatsIdentity (approve writes the rest); the revoked
+/// one a Revoked NatsIdentity and nothing else; the drifted one a
+/// ClusterSPIFFEID and nothing else. Returns the authorization document
+/// the ConfigMap holds (the server's include file starts equal to it).
+pub fn seed_spiffe(
+    k: &KubeState,
+    naming: &Naming,
+    section: &KubeSection,
+    fleet: &[SpiffeTentacle],
+    now: i64,
+) -> Result<AuthzDocument> {
+    seed_infrastructure(k, now)?;
+    let mut doc = AuthzDocument::new(DocumentShape::UsersArray);
+    let mut entries = Vec::new();
+    for (i, t) in fleet.iter().enumerate() {
+        let (ns, wf) = (t.name.namespace.as_str(), t.name.workload.as_str());
+        let registered = spiffe_active(t.kind) || t.kind == Kind::Drifted;
+        let registration = registered.then(|| cluster_spiffe_id_spec(naming, section, &t.name));
+        entries.extend(seed_workload(k, i, ns, wf, &t.spiffe_id, registration)?);
+        if t.kind == Kind::Drifted {
+            continue;
+        }
+        let scope = naming.scope(&t.name);
+        if spiffe_active(t.kind) {
+            doc.upsert_scope(&t.spiffe_id, &scope)?;
+        }
+        let spec = IdentitySpec {
+            workload: wf.to_string(),
+            user: naming.nats_user(&t.name),
+            publish: scope.publish_allow.clone(),
+            subscribe: scope.subscribe_allow.clone(),
+            mode: "spiffe".into(),
+            namespace: ns.to_string(),
+            spiffe_id: t.spiffe_id.clone(),
+            ..Default::default()
+        };
+        let approved = || IdentityStatus {
+            phase: "Active".into(),
+            approved_by: "sandbox".into(),
+            approved_at: rfc3339(now - 86_400),
+            ..Default::default()
+        };
+        let status = match t.kind {
+            Kind::Pending => None,
+            Kind::Revoked => Some(IdentityStatus {
+                phase: "Revoked".into(),
+                revoked_by: "sandbox".into(),
+                revoked_at: rfc3339(now),
+                ..approved()
+            }),
+            _ => Some(approved()),
+        };
+        let mut obj = json!({
+            "apiVersion": "warden.dev/v1alpha1", "kind": "NatsIdentity",
+            "metadata": {"name": wf, "namespace": ns},
+            "spec": spec,
+        });
+        if let Some(status) = status {
+            obj["status"] = serde_json::to_value(status)?;
+        }
+        upsert(k, obj)?;
+    }
+    k.set_spire_entries(entries);
+    let (cm_ns, cm_name) = configmap_ref(&section.authz_configmap)?;
+    upsert(
+        k,
+        json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": cm_name, "namespace": cm_ns},
+            "data": { section.authz_key.as_str(): doc.render() }
+        }),
+    )?;
+    Ok(doc)
 }

@@ -12,6 +12,7 @@ mod kube_double;
 mod kube_views;
 mod permissions;
 mod sandbox;
+mod sandbox_spiffe;
 mod spiffe;
 mod spiffe_actions;
 mod views;
