@@ -77,3 +77,103 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// `warden sandbox --headless` run as a child process, with what it printed.
+/// Killed on drop if the test fails before `stop`.
+pub struct HeadlessSandbox {
+    child: Option<std::process::Child>,
+    pub info: std::collections::HashMap<String, String>,
+    pub home: std::path::PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl HeadlessSandbox {
+    /// Starts it with `extra` arguments and reads its `key: value` lines.
+    pub fn start(extra: &[&str]) -> HeadlessSandbox {
+        use std::io::{BufRead, BufReader};
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("world");
+        let home = tmp.path().join("home");
+        let mut args = vec!["sandbox", "--headless", "--dir", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(&args)
+            .env("HOME", &home)
+            .env("XDG_STATE_HOME", home.join("state"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut sb = HeadlessSandbox { child: Some(child), info: Default::default(), home, _tmp: tmp };
+        while !sb.info.contains_key("nats pid") {
+            let line = rx.recv_timeout(Duration::from_secs(60)).expect("the sandbox prints how to reach it");
+            if let Some((k, v)) = line.split_once(':').filter(|(k, _)| !k.starts_with(' ')) {
+                sb.info.insert(k.trim().to_string(), v.trim().to_string());
+            }
+        }
+        sb
+    }
+
+    /// WARDEN_CONFIG and KUBECONFIG, as a second warden uses them.
+    pub fn env(&self) -> [(&'static str, &str); 2] {
+        [("WARDEN_CONFIG", self.info["warden config"].as_str()), ("KUBECONFIG", self.info["kubeconfig"].as_str())]
+    }
+
+    /// Runs the real binary against the sandbox.
+    pub fn warden(&self, args: &[&str]) -> Output {
+        warden(&self.home, args, &self.env())
+    }
+
+    /// `field` of every connection in `warden report conns` (empty on failure).
+    pub fn conns(&self, field: &str) -> Vec<String> {
+        let out = self.warden(&["report", "conns", "-o", "json"]);
+        if !out.status.success() {
+            return vec![];
+        }
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        rows.iter().filter_map(|r| r[field].as_str().map(str::to_string)).collect()
+    }
+
+    /// Waits until `user` is (or is no longer) among the connections' `field`.
+    pub async fn wait_connected(&self, field: &str, user: &str, connected: bool) {
+        let what = format!("{user} {}", if connected { "connected" } else { "gone" });
+        eventually(Duration::from_secs(30), &what, || {
+            let now = self.conns(field);
+            async move { (!now.is_empty() && now.iter().any(|u| u == user) == connected).then_some(()) }
+        })
+        .await;
+    }
+
+    /// SIGTERM; the sandbox must exit cleanly and take nats-server with it.
+    pub async fn stop(mut self) {
+        let pid: i32 = self.info["nats pid"].parse().unwrap();
+        let alive = move || unsafe { libc::kill(pid, 0) == 0 };
+        assert!(alive(), "nats-server runs until the sandbox stops");
+        let mut child = self.child.take().unwrap();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+        assert!(status.success(), "{status}");
+        eventually(Duration::from_secs(10), "nats-server gone", || async move { (!alive()).then_some(()) }).await;
+    }
+}
+
+impl Drop for HeadlessSandbox {
+    fn drop(&mut self) {
+        if let Some(c) = &self.child {
+            // SAFETY: signalling our own child (a no-op if it already exited).
+            unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
+        }
+    }
+}

@@ -288,22 +288,26 @@ pub async fn run(ctx: &ActionContext, req: &Request, mut progress: impl FnMut(&S
     r.report
 }
 
-struct Recorder<'a> {
-    report: ActionReport,
-    progress: &'a mut (dyn FnMut(&Step) + Send),
+/// Collects an action's steps and shows each as it happens (both modes).
+pub(crate) struct Recorder<'a> {
+    pub(crate) report: ActionReport,
+    pub(crate) progress: &'a mut (dyn FnMut(&Step) + Send),
 }
 
 impl Recorder<'_> {
-    fn push(&mut self, s: Step) {
+    pub(crate) fn push(&mut self, s: Step) {
         (self.progress)(&s);
         self.report.steps.push(s);
     }
-    fn ok(&mut self, step: &str, detail: impl Into<String>) {
+    pub(crate) fn ok(&mut self, step: &str, detail: impl Into<String>) {
         self.push(Step::ok(step, detail));
     }
-    /// Records a failed step and returns an error that stops the action.
-    fn fail(&mut self, step: &str, e: impl std::fmt::Display) -> anyhow::Error {
+    pub(crate) fn err(&mut self, step: &str, e: impl std::fmt::Display) {
         self.push(Step::err(step, e.to_string()));
+    }
+    /// Records a failed step and returns an error that stops the action.
+    pub(crate) fn fail(&mut self, step: &str, e: impl std::fmt::Display) -> anyhow::Error {
+        self.err(step, e);
         anyhow!("{step} failed")
     }
 }

@@ -120,9 +120,6 @@ pub struct SpiffeContext {
     pub authz_file: Option<PathBuf>,
 }
 
-// ---------------------------------------------------------------------------
-// The authorization ConfigMap: read-modify-write with conflict retry.
-
 mod authz_store;
 mod kube_objects;
 mod servers;
@@ -131,23 +128,7 @@ pub use authz_store::*;
 pub use kube_objects::*;
 pub use servers::*;
 
-struct Recorder<'a> {
-    report: ActionReport,
-    progress: &'a mut (dyn FnMut(&Step) + Send),
-}
-
-impl Recorder<'_> {
-    fn push(&mut self, s: Step) {
-        (self.progress)(&s);
-        self.report.steps.push(s);
-    }
-    fn ok(&mut self, step: &str, detail: impl Into<String>) {
-        self.push(Step::ok(step, detail));
-    }
-    fn err(&mut self, step: &str, e: impl std::fmt::Display) {
-        self.push(Step::err(step, e.to_string()));
-    }
-}
+use crate::identity::jwt_actions::Recorder;
 
 /// Stops the action after a failed step (recorded).
 macro_rules! step {
