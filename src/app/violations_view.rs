@@ -650,28 +650,27 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                 // (Cancel is the default); over-broad subjects say so.
                 Ok(name) => {
                     let req = Request::grant(name.clone(), dir, subject.clone());
-                    // SPIFFE mode edits the authorization ConfigMap instead;
-                    // `propose` asks first there too.
-                    if s.read_only || req.needs_broad_confirmation() || s.identity_mode == IdentityMode::Spiffe {
-                        let any = match s.identity_mode {
-                            IdentityMode::Spiffe => {
-                                AnyRequest::Spiffe(crate::identity::spiffe_actions::Request::Grant {
-                                    name,
-                                    direction: dir.into(),
-                                    subject,
-                                })
-                            }
-                            IdentityMode::Jwt => AnyRequest::Jwt(req),
-                        };
-                        return super::dialog::propose(s, any);
+                    if s.read_only || req.needs_broad_confirmation() {
+                        return super::dialog::propose(s, req);
                     }
+                    let (any, how) = match s.identity_mode {
+                        IdentityMode::Spiffe => (
+                            AnyRequest::Spiffe(crate::identity::spiffe_actions::Request::Grant {
+                                name: name.clone(),
+                                direction: dir.into(),
+                                subject: subject.clone(),
+                            }),
+                            "Its authorization entry gains it and every server reloads.",
+                        ),
+                        IdentityMode::Jwt => (AnyRequest::Jwt(req), "The identity's JWT is re-minted with it."),
+                    };
                     let question = format!(
-                        "Grant {} {subject} to {name}? It was denied: {}. The identity's JWT is re-minted with it.",
+                        "Grant {} {subject} to {name}? It was denied: {}. {how}",
                         crate::identity::jwt_actions::dir_word(dir),
                         t.kind.as_str()
                     );
                     s.dialog = Some(super::dialog::Dialog::Confirm {
-                        request: AnyRequest::Jwt(req),
+                        request: any,
                         question,
                         focus: super::dialog::Button::Cancel,
                     });
