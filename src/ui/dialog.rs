@@ -26,27 +26,37 @@ fn frame(f: &mut Frame, r: Rect, th: &Theme, title: &str) -> Rect {
     inner
 }
 
+/// A form's labelled inputs, the focused one in reverse video, and where
+/// the terminal cursor goes.
+fn field_lines(
+    labels: &[&str],
+    fields: &[tui_input::Input],
+    focus: usize,
+    inner: Rect,
+    th: &Theme,
+) -> (Vec<Line<'static>>, Option<Position>) {
+    let mut lines = Vec::new();
+    let mut cursor = None;
+    for (i, (label, field)) in labels.iter().zip(fields).enumerate() {
+        let focused = i == focus;
+        lines.push(Line::styled(format!("{label}:"), if focused { th.accent } else { th.muted }));
+        let style = if focused { th.selected } else { th.text };
+        lines.push(Line::from(vec![Span::raw("  "), Span::styled(format!("{:<40}", field.value()), style)]));
+        if focused {
+            let x = inner.x + 2 + field.visual_cursor() as u16;
+            cursor =
+                Some(Position { x: x.min(inner.x + inner.width.saturating_sub(1)), y: inner.y + 2 * i as u16 + 1 });
+        }
+    }
+    (lines, cursor)
+}
+
 pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
     match d {
         Dialog::Register(form) => {
             let r = centered(area, 70, 14);
             let inner = frame(f, r, th, "Register identity (JWT)");
-            let mut lines = Vec::new();
-            let mut cursor = None;
-            for (i, label) in FORM_FIELDS.iter().enumerate() {
-                let focused = i == form.focus;
-                lines.push(Line::styled(format!("{label}:"), if focused { th.accent } else { th.muted }));
-                let value = form.fields[i].value();
-                let style = if focused { th.selected } else { th.text };
-                lines.push(Line::from(vec![Span::raw("  "), Span::styled(format!("{value:<40}"), style)]));
-                if focused {
-                    let x = inner.x + 2 + form.fields[i].visual_cursor() as u16;
-                    cursor = Some(Position {
-                        x: x.min(inner.x + inner.width.saturating_sub(1)),
-                        y: inner.y + 2 * i as u16 + 1,
-                    });
-                }
-            }
+            let (mut lines, cursor) = field_lines(&FORM_FIELDS, &form.fields, form.focus, inner, th);
             lines.push(Line::raw(""));
             match &form.error {
                 Some(e) => lines.push(Line::styled(e.clone(), th.error)),
@@ -61,22 +71,7 @@ pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
             let r = centered(area, 70, 10);
             let verb = if form.remove { "Ungrant" } else { "Grant" };
             let inner = frame(f, r, th, &format!("{verb} a subject: {}", form.name));
-            let mut lines = Vec::new();
-            let mut cursor = None;
-            for (i, label) in GRANT_FIELDS.iter().enumerate() {
-                let focused = i == form.focus;
-                lines.push(Line::styled(format!("{label}:"), if focused { th.accent } else { th.muted }));
-                let value = form.fields[i].value();
-                let style = if focused { th.selected } else { th.text };
-                lines.push(Line::from(vec![Span::raw("  "), Span::styled(format!("{value:<40}"), style)]));
-                if focused {
-                    let x = inner.x + 2 + form.fields[i].visual_cursor() as u16;
-                    cursor = Some(Position {
-                        x: x.min(inner.x + inner.width.saturating_sub(1)),
-                        y: inner.y + 2 * i as u16 + 1,
-                    });
-                }
-            }
+            let (mut lines, cursor) = field_lines(&GRANT_FIELDS, &form.fields, form.focus, inner, th);
             lines.push(Line::raw(""));
             match &form.error {
                 Some(e) => lines.push(Line::styled(e.clone(), th.error)),
