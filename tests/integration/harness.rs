@@ -78,6 +78,21 @@ where
     }
 }
 
+/// Lines of a child's output stream, read on a thread of their own so a test
+/// can wait for them with a deadline.
+pub fn lines_of(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::{BufRead, BufReader};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// `warden sandbox --headless` run as a child process, with what it printed.
 /// Killed on drop if the test fails before `stop`.
 pub struct HeadlessSandbox {
@@ -90,7 +105,6 @@ pub struct HeadlessSandbox {
 impl HeadlessSandbox {
     /// Starts it with `extra` arguments and reads its `key: value` lines.
     pub fn start(extra: &[&str]) -> HeadlessSandbox {
-        use std::io::{BufRead, BufReader};
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("world");
         let home = tmp.path().join("home");
@@ -106,15 +120,7 @@ impl HeadlessSandbox {
             .stderr(std::process::Stdio::inherit())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = lines_of(child.stdout.take().unwrap());
         let mut sb = HeadlessSandbox { child: Some(child), info: Default::default(), home, _tmp: tmp };
         while !sb.info.contains_key("nats pid") {
             let line = rx.recv_timeout(Duration::from_secs(60)).expect("the sandbox prints how to reach it");

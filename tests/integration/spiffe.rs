@@ -15,6 +15,17 @@ use warden::sandbox::spiffe_mode::{SpiffeWorld, Svid, signal_reload};
 const TD: &str = "tentacular.local";
 
 async fn connect(w: &SpiffeWorld, svid: &Svid, url: &str) -> anyhow::Result<(Client, mpsc::UnboundedReceiver<Event>)> {
+    connect_with(w, svid, url, |o| o).await
+}
+
+/// Connects with `svid` over mTLS (options adjusted by `tweak`), forwarding
+/// every client event to the returned channel.
+pub(crate) async fn connect_with(
+    w: &SpiffeWorld,
+    svid: &Svid,
+    url: &str,
+    tweak: impl FnOnce(ConnectOptions) -> ConnectOptions,
+) -> anyhow::Result<(Client, mpsc::UnboundedReceiver<Event>)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let opts = ConnectOptions::new()
         .add_root_certificates(w.bundle_file.clone())
@@ -27,14 +38,14 @@ async fn connect(w: &SpiffeWorld, svid: &Svid, url: &str) -> anyhow::Result<(Cli
                 let _ = tx.send(e);
             }
         });
-    let c = timeout(Duration::from_secs(10), opts.connect(url)).await??;
+    let c = timeout(Duration::from_secs(10), tweak(opts).connect(url)).await??;
     Ok((c, rx))
 }
 
 /// Publishes from `from` and reports whether `sub` got it. The flushes order
 /// things: the server routes the PUB before answering `from`'s PING, and
 /// queues the MSG to the subscriber before its PONG.
-async fn delivered(from: &Client, to: &Client, sub: &mut async_nats::Subscriber, subject: &str) -> bool {
+pub(crate) async fn delivered(from: &Client, to: &Client, sub: &mut async_nats::Subscriber, subject: &str) -> bool {
     from.publish(subject.to_string(), "x".into()).await.unwrap();
     from.flush().await.unwrap();
     to.flush().await.unwrap();

@@ -6,11 +6,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use async_nats::{Client, ConnectOptions, Event};
-use futures::StreamExt;
+use async_nats::{Client, Event};
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio::time::timeout;
 use warden::identity::naming::{IdentityName, Naming};
 use warden::identity::spiffe_authz::{AuthzDocument, DocumentShape};
 use warden::kube::client::KubeSettings;
@@ -19,35 +17,15 @@ use warden::sandbox::nats_server::NatsServer;
 use warden::sandbox::spiffe_mode::{ConfigSync, SpiffeWorld, Svid};
 
 use super::harness::{eventually, warden};
+use super::spiffe::{connect_with, delivered};
 
 const TD: &str = "tentacular.local";
 const CM_NS: &str = "tentacular-system";
 const CM_NAME: &str = "nats-authz";
 
 async fn connect(w: &SpiffeWorld, svid: &Svid, url: &str) -> anyhow::Result<(Client, mpsc::UnboundedReceiver<Event>)> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let opts = ConnectOptions::new()
-        .add_root_certificates(w.bundle_file.clone())
-        .add_client_certificate(svid.cert_file.clone(), svid.key_file.clone())
-        .require_tls(true)
-        .connection_timeout(Duration::from_secs(5))
-        .max_reconnects(Some(0))
-        .event_callback(move |e| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(e);
-            }
-        });
-    let c = timeout(Duration::from_secs(10), opts.connect(url)).await??;
-    Ok((c, rx))
-}
-
-/// Publishes from `from`; whether `sub` (on `to`) got it.
-async fn delivered(from: &Client, to: &Client, sub: &mut async_nats::Subscriber, subject: &str) -> bool {
-    from.publish(subject.to_string(), "x".into()).await.unwrap();
-    from.flush().await.unwrap();
-    to.flush().await.unwrap();
-    matches!(timeout(Duration::from_millis(300), sub.next()).await, Ok(Some(_)))
+    // No reconnects: a revoked workload's closed connection must stay closed.
+    connect_with(w, svid, url, |o| o.max_reconnects(Some(0))).await
 }
 
 fn run(home: &Path, env: &[(&str, String)], args: &[&str]) -> (bool, String) {

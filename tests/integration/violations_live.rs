@@ -4,7 +4,6 @@
 //! violations`). Every violation once, attributed, right kind and subject;
 //! log rotation.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -195,13 +194,7 @@ async fn report_violations_json_through_the_binary() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (etx, erx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = etx.send(l);
-        }
-    });
+    let erx = crate::harness::lines_of(child.stderr.take().unwrap());
     let mut watching = 0;
     let mut seen = vec![];
     while watching < 2 {
@@ -249,13 +242,7 @@ async fn report_follow_prints_json_lines() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (etx, erx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = etx.send(l);
-        }
-    });
+    let erx = crate::harness::lines_of(child.stderr.take().unwrap());
     loop {
         let l = erx.recv_timeout(Duration::from_secs(10)).expect("report not ready");
         if l.starts_with("watching file") {
@@ -502,13 +489,7 @@ async fn report_follow_reads_pod_logs_through_the_binary() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (etx, erx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = etx.send(l);
-        }
-    });
+    let erx = crate::harness::lines_of(child.stderr.take().unwrap());
     let mut seen = vec![];
     loop {
         let l = tokio::task::block_in_place(|| erx.recv_timeout(Duration::from_secs(10)))
