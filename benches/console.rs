@@ -12,9 +12,9 @@ use warden::app::msg::Msg;
 use warden::app::state::{AppState, ViewId};
 use warden::app::table::Clock;
 use warden::app::update::update;
-use warden::nats::types::ConnInfo;
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
+use warden_core::nats::types::ConnInfo;
 
 fn rows(n: u64) -> Vec<ConnRow> {
     (0..n)

@@ -7,11 +7,11 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use warden::violations::pipeline::Input;
-use warden::violations::{Attributor, IdentityRecord, Pipeline, StoreConfig};
+use warden_core::violations::pipeline::Input;
+use warden_core::violations::{Attributor, IdentityRecord, Pipeline, StoreConfig};
 
-const AUTH_ERR: &str = include_str!("../src/violations/testdata/cfg_auth_err.txt");
-const KICKED: &str = include_str!("../src/violations/testdata/op_kicked.txt");
+const AUTH_ERR: &str = include_str!("../crates/warden-core/src/violations/testdata/cfg_auth_err.txt");
+const KICKED: &str = include_str!("../crates/warden-core/src/violations/testdata/op_kicked.txt");
 
 /// 1 000 inputs: 70% ordinary log lines (INF/connection noise), 25%
 /// violation lines over 200 users and 50 subjects, 5% events.
@@ -113,7 +113,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("parse_violation_lines", |b| {
         b.iter(|| {
             for l in &lines {
-                black_box(warden::violations::log_line::parse(l));
+                black_box(warden_core::violations::log_line::parse(l));
             }
         })
     });

@@ -19,7 +19,7 @@ use warden::app::update::update;
 use warden::app::violations_feed::Batch;
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
-use warden::violations::{Attributor, IdentityRecord, Violation, ViolationKind};
+use warden_core::violations::{Attributor, IdentityRecord, Violation, ViolationKind};
 
 const NOW: i64 = 1_795_420_800;
 

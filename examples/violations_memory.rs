@@ -9,8 +9,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
-use warden::violations::pipeline::Input;
-use warden::violations::{Attributor, IdentityRecord, Pipeline, StoreConfig};
+use warden_core::violations::pipeline::Input;
+use warden_core::violations::{Attributor, IdentityRecord, Pipeline, StoreConfig};
 
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);

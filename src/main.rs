@@ -3,10 +3,15 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 use warden::cli::{Cli, Command};
-use warden::config::{self, ConfigFile, paths};
+use warden::report;
 use warden::ui::console::{self, ConsoleOptions};
 use warden::ui::theme::Theme;
-use warden::{logging, report};
+use warden_core::config::NatsFlags;
+use warden_core::config::{self, ConfigFile, paths};
+use warden_core::identity::actions::Mode;
+use warden_core::identity::naming::Naming;
+use warden_core::identity::runner::{self, ActionEnv};
+use warden_core::logging;
 
 fn main() -> ExitCode {
     logging::restrict_umask();
@@ -24,23 +29,24 @@ fn run(mut cli: Cli) -> Result<()> {
     let config_path = cli.config.clone().unwrap_or_else(paths::config_file);
     let file = ConfigFile::load(&config_path)?;
     let _log = logging::init(&paths::state_dir())?;
-    let nats = config::resolve_nats(&cli.nats, &file)?;
-    if matches!(cli.command, Some(Command::Sandbox { .. })) && std::env::var_os("NATS_SERVER_BIN").is_none() {
-        // The README's first command must work on a fresh machine.
-        let bin = warden::sandbox::nats_server::binary_or_install()?;
-        // SAFETY: no other thread reads the environment yet (the runtime is created below).
-        unsafe { std::env::set_var("NATS_SERVER_BIN", bin) };
+    let nats = config::resolve_nats(&NatsFlags::from(&cli.nats), &file)?;
+    #[cfg(feature = "sandbox")]
+    if matches!(cli.command, Some(Command::Sandbox { .. })) {
+        // The README's first command must work on a fresh machine: installs
+        // into the XDG data dir, where the sandbox then finds it.
+        warden_sandbox::nats_server::binary_or_install()?;
     }
     let rt = tokio::runtime::Runtime::new()?;
     let kube = kube_settings(&cli, &file);
-    let naming = file.naming()?;
+    let naming = Naming::from_section(&file.naming)?;
     match cli.command.take().unwrap_or(Command::Console) {
         Command::Console => {
             let opts = console_options(&cli, &file, nats, kube)?;
             tracing::info!("console starting");
             rt.block_on(console::run(opts))
         }
-        Command::Sandbox { headless, dir, mode } => rt.block_on(sandbox(&cli, headless, dir, mode)),
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox { headless, dir, mode } => rt.block_on(sandbox(&cli, headless, dir, mode.into())),
         Command::Report { kind: report::Kind::Violations, output, violations } => {
             let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
             let mut out = std::io::stdout();
@@ -53,22 +59,22 @@ fn run(mut cli: Cli) -> Result<()> {
             rt.block_on(report::run(&ctx, kind, output, &mut out))
         }
         Command::Identity { keys, action } => {
-            let env = warden::identity::cli::CliEnv {
+            let env = ActionEnv {
                 nats,
-                kube: warden::kube::client::KubeSettings {
+                kube: warden_core::kube::client::KubeSettings {
                     kubeconfig: cli.kubeconfig.clone().or(file.kubernetes.kubeconfig.clone()),
                     context: cli.kube_context.clone().or(file.kubernetes.context.clone()),
                 },
                 kube_section: file.kubernetes.clone(),
-                signing: warden::identity::cli::signing_config(&keys, &file.signing)?,
+                signing: keys.signing_config(&file.signing)?,
                 read_only: cli.read_only || file.read_only,
                 no_kube: keys.no_kube,
-                mode: keys.mode.unwrap_or(file.identity.mode),
+                mode: keys.mode.map(Mode::from).unwrap_or(file.identity.mode),
                 identity: file.identity.clone(),
                 naming,
             };
             let mut out = std::io::stdout().lock();
-            rt.block_on(warden::identity::cli::run(env, &action, &mut out)).map(|_| ())
+            rt.block_on(warden::cli::identity::run(env, &action, &mut out)).map(|_| ())
         }
     }
 }
@@ -77,16 +83,10 @@ fn console_options(
     cli: &Cli,
     file: &ConfigFile,
     nats: config::NatsSettings,
-    kube: warden::kube::client::KubeSettings,
+    kube: warden_core::kube::client::KubeSettings,
 ) -> Result<ConsoleOptions> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::choose(cli.theme.as_deref().or(file.theme.as_deref()), no_color)?;
-    let no_keys = warden::identity::cli::KeyFlags {
-        account_signing_key: None,
-        operator_signing_key: None,
-        no_kube: false,
-        mode: None,
-    };
     Ok(ConsoleOptions {
         nats,
         kube,
@@ -94,26 +94,22 @@ fn console_options(
         refresh: config::refresh_interval(file)?,
         theme,
         read_only: cli.read_only || file.read_only,
-        signing: warden::identity::cli::signing_config(&no_keys, &file.signing)?,
+        signing: runner::signing_config(None, None, &file.signing)?,
         server_logs: cli.server_logs.clone(),
         identity: file.identity.clone(),
-        naming: file.naming()?,
+        naming: Naming::from_section(&file.naming)?,
     })
 }
 
+#[cfg(feature = "sandbox")]
 /// `warden sandbox`: starts the world, then the console on it (connected
 /// exactly as a second warden would be, through the config file it wrote),
 /// or with `--headless` prints how to reach it and waits for a signal.
-async fn sandbox(
-    cli: &Cli,
-    headless: bool,
-    dir: Option<std::path::PathBuf>,
-    mode: warden::identity::actions::Mode,
-) -> Result<()> {
+async fn sandbox(cli: &Cli, headless: bool, dir: Option<std::path::PathBuf>, mode: Mode) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let owned = dir.is_none();
     let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("warden-sandbox-{}", std::process::id())));
-    let started = warden::sandbox::run::start_mode(&dir, mode).await;
+    let started = warden_sandbox::run::start_mode(&dir, mode).await;
     let result = match started {
         Err(e) => Err(e),
         Ok(sb) => {
@@ -128,13 +124,9 @@ async fn sandbox(
                 Ok(())
             } else {
                 let file = ConfigFile::load(&sb.info.warden_config)?;
-                let nats = config::resolve_nats_with(
-                    &config::NatsFlags::default(),
-                    &file,
-                    &dir.join("no-natscli-contexts"),
-                    None,
-                )?;
-                let kube = warden::kube::client::KubeSettings {
+                let nats =
+                    config::resolve_nats_with(&NatsFlags::default(), &file, &dir.join("no-natscli-contexts"), None)?;
+                let kube = warden_core::kube::client::KubeSettings {
                     kubeconfig: file.kubernetes.kubeconfig.clone(),
                     context: file.kubernetes.context.clone(),
                 };
@@ -150,8 +142,8 @@ async fn sandbox(
     result
 }
 
-fn kube_settings(cli: &Cli, file: &ConfigFile) -> warden::kube::client::KubeSettings {
-    warden::kube::client::KubeSettings {
+fn kube_settings(cli: &Cli, file: &ConfigFile) -> warden_core::kube::client::KubeSettings {
+    warden_core::kube::client::KubeSettings {
         kubeconfig: cli.kubeconfig.clone().or(file.kubernetes.kubeconfig.clone()),
         context: cli.kube_context.clone().or(file.kubernetes.context.clone()),
     }

@@ -1,7 +1,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use warden::violations::events::parse_event;
+use warden_core::violations::events::parse_event;
 
 fuzz_target!(|data: &[u8]| {
     // First line (if any) is used as the subject, the rest as the payload.

@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use warden::identity::spiffe_authz::AuthzDocument;
+use warden_core::identity::spiffe_authz::AuthzDocument;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = warden::identity::conf::parse(text);
+    let _ = warden_core::identity::conf::parse(text);
     if let Ok(doc) = AuthzDocument::parse(text) {
         let rendered = doc.render();
         let back = AuthzDocument::parse(&rendered).expect("a rendering parses");

@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    warden::nats::jwt::fuzz_creds_parse(data);
+    warden_core::nats::jwt::fuzz_creds_parse(data);
 });

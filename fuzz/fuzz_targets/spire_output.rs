@@ -3,6 +3,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = warden::spire::model::parse_entries(data);
-    let _ = warden::spire::model::parse_agents(data);
+    let _ = warden_core::spire::model::parse_entries(data);
+    let _ = warden_core::spire::model::parse_agents(data);
 });

@@ -1,8 +1,8 @@
 #![no_main]
 //! Replies to system-account requests (VARZ, CONNZ, STATSZ) from the wire.
 use libfuzzer_sys::fuzz_target;
-use warden::nats::sys::decode_api;
-use warden::nats::types::{Connz, StatszMsg, Varz};
+use warden_core::nats::sys::decode_api;
+use warden_core::nats::types::{Connz, StatszMsg, Varz};
 
 fuzz_target!(|data: &[u8]| {
     let _ = decode_api::<Varz>(data);

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::format;
 use super::table::{Clock, Column, Searchable, TableRow};
-use crate::nats::accounts::{self, AccountRecord, ServerView};
-use crate::nats::sys::SysClient;
+use warden_core::nats::accounts::{self, AccountRecord, ServerView};
+use warden_core::nats::sys::SysClient;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AccountRow {

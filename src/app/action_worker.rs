@@ -8,16 +8,18 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::msg::Msg;
-use crate::config::NatsSettings;
-use crate::config::file::IdentitySection;
-use crate::config::file::KubeSection;
-use crate::identity::actions::AnyRequest;
-use crate::identity::audit;
-use crate::identity::jwt_actions::{self, ActionContext, ActionReport, SigningConfig, Step};
-use crate::identity::spiffe_actions::{self, SpiffeContext};
-use crate::kube::client::KubeSettings;
-use crate::nats::connect;
-use crate::nats::sys::SysClient;
+use warden_core::config::NatsSettings;
+use warden_core::config::file::IdentitySection;
+use warden_core::config::file::KubeSection;
+use warden_core::identity::action::report::{ActionReport, Step};
+use warden_core::identity::action::request::ActionRequest;
+use warden_core::identity::actions::AnyRequest;
+use warden_core::identity::audit;
+use warden_core::identity::jwt_actions::{self, ActionContext, SigningConfig};
+use warden_core::identity::spiffe_actions::{self, SpiffeContext};
+use warden_core::kube::client::KubeSettings;
+use warden_core::nats::connect;
+use warden_core::nats::sys::SysClient;
 
 #[derive(Clone)]
 pub struct ActionSettings {
@@ -29,7 +31,7 @@ pub struct ActionSettings {
     /// Mode and include file for SPIFFE-mode actions (`[identity]`).
     pub identity: IdentitySection,
     /// `[naming]`: trust domain and templates, for both modes.
-    pub naming: crate::identity::naming::Naming,
+    pub naming: warden_core::identity::naming::Naming,
 }
 
 pub fn spawn(settings: ActionSettings, tx: mpsc::Sender<Msg>) -> mpsc::UnboundedSender<AnyRequest> {
@@ -64,7 +66,7 @@ async fn run_one(
             }
         }
     }
-    let kube = crate::identity::cli::kube_ctx(&s.kube, &s.kube_section).await.ok().flatten();
+    let kube = warden_core::identity::runner::kube_ctx(&s.kube, &s.kube_section).await.ok().flatten();
     let sys = sys.clone().expect("connected above");
     let (step_tx, mut step_rx) = mpsc::unbounded_channel::<Step>();
     let fwd_tx = tx.clone();

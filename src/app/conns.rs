@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::format;
 use super::table::{Clock, Column, Searchable, TableRow};
-use crate::nats::sys::SysClient;
-use crate::nats::types::ConnInfo;
+use warden_core::nats::sys::SysClient;
+use warden_core::nats::types::ConnInfo;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConnRow {

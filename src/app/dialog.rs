@@ -12,9 +12,13 @@ use tui_input::backend::crossterm::EventHandler;
 use super::keys::Action;
 use super::msg::{Cmd, Outcome};
 use super::state::{AppState, Level, ViewId};
-use crate::identity::actions::{AnyRequest, Mode};
-use crate::identity::jwt_actions::{ActionReport, Dir, IdentityName, Request, RevokeTarget, Step};
-use crate::identity::spiffe_actions;
+use warden_core::identity::action::report::{ActionReport, Step};
+use warden_core::identity::action::request::ActionRequest;
+use warden_core::identity::actions::{AnyRequest, Mode};
+use warden_core::identity::jwt_actions::{Request, RevokeTarget};
+use warden_core::identity::naming::IdentityName;
+use warden_core::identity::spiffe_actions;
+use warden_core::nats::subject::Direction;
 
 pub const FORM_FIELDS: [&str; 4] = ["identity (namespace/workload)", "account", "ttl", "creds file (optional)"];
 
@@ -55,12 +59,12 @@ impl GrantForm {
     /// The JWT-mode request (see [`GrantForm::request_in`]).
     pub fn request(&self) -> Result<Request, String> {
         let dir = match self.fields[0].value().trim() {
-            "publish" | "pub" | "p" => Dir::Publish,
-            "subscribe" | "sub" | "s" => Dir::Subscribe,
+            "publish" | "pub" | "p" => Direction::Publish,
+            "subscribe" | "sub" | "s" => Direction::Subscribe,
             other => return Err(format!("direction {other:?}: publish or subscribe")),
         };
         let subject = self.fields[1].value().trim().to_string();
-        crate::nats::subject::validate_pattern(&subject).map_err(|e| format!("subject {subject:?}: {e}"))?;
+        warden_core::nats::subject::validate_grant(&subject).map_err(|e| format!("subject {subject:?}: {e}"))?;
         Ok(if self.remove {
             Request::ungrant(self.name.clone(), dir, subject)
         } else {
@@ -125,7 +129,7 @@ impl RegisterForm {
         match mode {
             Mode::Jwt => self.request().map(AnyRequest::Jwt),
             Mode::Spiffe => {
-                let name = crate::identity::naming::IdentityName::parse(self.fields[0].value().trim())
+                let name = warden_core::identity::naming::IdentityName::parse(self.fields[0].value().trim())
                     .map_err(|e| e.to_string())?;
                 Ok(AnyRequest::Spiffe(spiffe_actions::Request::Register { name }))
             }
@@ -218,12 +222,11 @@ pub fn propose(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
     let question = match &req {
         Request::Grant { name, dir, subject, .. } if req.needs_broad_confirmation() => Some(format!(
             "{subject} is over-broad: it reaches beyond one tentacle's subjects. Grant {} {subject} to {name} anyway?",
-            crate::identity::jwt_actions::dir_word(*dir)
+            dir.word()
         )),
-        Request::Ungrant { name, dir, subject, .. } => Some(format!(
-            "Remove {} {subject} from {name}? Its JWT is re-minted without it.",
-            crate::identity::jwt_actions::dir_word(*dir)
-        )),
+        Request::Ungrant { name, dir, subject, .. } => {
+            Some(format!("Remove {} {subject} from {name}? Its JWT is re-minted without it.", dir.word()))
+        }
         r if r.is_destructive() => Some(format!("{} {}?", capitalized(r.verb()), r.target())),
         _ => None,
     };
@@ -248,7 +251,7 @@ pub fn propose(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
 fn propose_spiffe(s: &mut AppState, req: spiffe_actions::Request) -> Outcome {
     use spiffe_actions::Request as R;
     let question = match &req {
-        R::Grant { name, direction, subject } if crate::nats::subject::is_over_broad(subject) => Some(format!(
+        R::Grant { name, direction, subject } if warden_core::nats::subject::is_over_broad(subject) => Some(format!(
             "{subject} is over-broad: it reaches beyond one tentacle's subjects. Grant {direction} {subject} to {name} anyway?"
         )),
         R::Ungrant { name, direction, subject } => Some(format!(
@@ -358,7 +361,7 @@ fn on_spiffe_action(s: &mut AppState, a: Action) -> Outcome {
         s.status = Some((Level::Warn, "no identity selected".into()));
         return Outcome::redraw();
     };
-    let Some(name) = row.name().and_then(|n| crate::identity::naming::IdentityName::parse(&n).ok()) else {
+    let Some(name) = row.name().and_then(|n| warden_core::identity::naming::IdentityName::parse(&n).ok()) else {
         s.status = Some((Level::Warn, format!("{} has no NAMESPACE/WORKLOAD", row.user)));
         return Outcome::redraw();
     };
@@ -434,7 +437,7 @@ mod tests {
         f.fields = [Input::new("sub".into()), Input::new("tentacular.shop.cart.>".into())];
         assert!(matches!(
             f.request_in(Mode::Jwt).unwrap(),
-            AnyRequest::Jwt(Request::Grant { dir: Dir::Subscribe, .. })
+            AnyRequest::Jwt(Request::Grant { dir: Direction::Subscribe, .. })
         ));
         match f.request_in(Mode::Spiffe).unwrap() {
             AnyRequest::Spiffe(spiffe_actions::Request::Grant { name: n, direction, subject }) => {

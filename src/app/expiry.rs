@@ -7,7 +7,7 @@ use super::accounts::AccountRow;
 use super::format;
 use super::identities::IdentityRow;
 use super::table::{Clock, Column, Searchable, TableRow};
-use crate::nats::jwt;
+use warden_core::nats::jwt;
 
 pub const DAY: i64 = 24 * 3600;
 pub const WEEK: i64 = 7 * DAY;

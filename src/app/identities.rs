@@ -11,9 +11,9 @@ use super::accounts::AccountRow;
 use super::conns::ConnRow;
 use super::format;
 use super::table::{Clock, Column, Searchable, TableRow};
-use crate::identity::naming::{IdentityName, Naming};
-use crate::identity::record::IdentityRecord;
-use crate::nats::jwt::{self, UserClaims};
+use warden_core::identity::naming::{IdentityName, Naming};
+use warden_core::identity::record::IdentityRecord;
+use warden_core::nats::jwt::{self, UserClaims};
 
 /// Shown as "Expiring" under this much time left.
 pub const EXPIRING: i64 = 24 * 3600;
@@ -421,7 +421,7 @@ impl TableRow for IdentityRow {
 /// Rebuilds the Identities and Expiry panels from the connection, account
 /// and Kubernetes stores (called from `update` when any of them changes).
 pub fn rebuild(s: &mut super::state::AppState) {
-    use crate::kube::resources::Watched;
+    use warden_core::kube::resources::Watched;
     let records: Vec<IdentityRecord> =
         s.kube.objects(Watched::NatsIdentities).map(IdentityRecord::from_object).collect();
     let facts = KubeFacts {

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use kube::api::DynamicObject;
 
-use crate::kube::resources::Watched;
-use crate::kube::watch::{Change, KubeEvent};
-use crate::spire::model::{Agent, Entry};
+use warden_core::kube::resources::Watched;
+use warden_core::kube::watch::{Change, KubeEvent};
+use warden_core::spire::model::{Agent, Entry};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum KubeLink {

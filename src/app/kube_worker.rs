@@ -10,11 +10,11 @@ use tokio::time::{MissedTickBehavior, interval};
 use super::kube_state::KubeLink;
 use super::msg::Msg;
 use super::table::Clock;
-use crate::config::file::KubeSection;
-use crate::kube::client::{self, KubeConn, KubeSettings};
-use crate::kube::resources::Watched;
-use crate::kube::watch::{self, WatchSpec};
-use crate::spire::exec::{self, SpireServerPod};
+use warden_core::config::file::KubeSection;
+use warden_core::kube::client::{self, KubeConn, KubeSettings};
+use warden_core::kube::resources::Watched;
+use warden_core::kube::watch::{self, WatchSpec};
+use warden_core::spire::exec::{self, SpireServerPod};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum KubeCmd {

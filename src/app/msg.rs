@@ -7,10 +7,10 @@ use super::kube_state::KubeLink;
 use super::servers::ServerRow;
 use super::state::ViewId;
 use super::table::Clock;
-use crate::kube::watch::KubeEvent;
-use crate::nats::connect::ConnEvent;
-use crate::nats::types::{StatszMsg, UserInfo};
-use crate::spire::model::{Agent, Entry};
+use warden_core::kube::watch::KubeEvent;
+use warden_core::nats::connect::ConnEvent;
+use warden_core::nats::types::{StatszMsg, UserInfo};
+use warden_core::spire::model::{Agent, Entry};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -40,8 +40,8 @@ pub enum Msg {
     },
     /// One-second tick: moves the clock only while the Expiry view is shown.
     Tick(Clock),
-    ActionStep(crate::identity::jwt_actions::Step),
-    ActionDone(crate::identity::jwt_actions::ActionReport),
+    ActionStep(warden_core::identity::action::report::Step),
+    ActionDone(warden_core::identity::action::report::ActionReport),
     /// Parsed violations from the live feed (at most every 100 ms).
     Violations(super::violations_feed::Batch),
     /// SIGTERM/SIGHUP/SIGINT.
@@ -54,7 +54,7 @@ pub enum Cmd {
     Refresh(ViewId),
     SwitchContext(String),
     /// Run an identity action in the action worker.
-    Action(crate::identity::actions::AnyRequest),
+    Action(warden_core::identity::actions::AnyRequest),
     Quit,
 }
 

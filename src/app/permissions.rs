@@ -5,16 +5,17 @@ use serde::Serialize;
 
 use super::conns::ConnRow;
 use super::table::{Clock, Column, Searchable, TableRow};
-use crate::identity::permissions::{Decision, Dir, PermissionSet, Source};
-use crate::identity::spiffe_authz::{AuthzDocument, Direction, DocumentShape};
-use crate::nats::jwt::{User, decode_as};
+use warden_core::identity::permissions::{Decision, PermissionSet, Source};
+use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
+use warden_core::nats::jwt::{User, decode_as};
+use warden_core::nats::subject::Direction;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PermRow {
     pub identity: String,
     pub user: String,
     pub account: String,
-    pub dir: Dir,
+    pub dir: Direction,
     pub allow: bool,
     pub subject: String,
     pub source: Source,
@@ -30,7 +31,7 @@ impl Searchable for PermRow {
 }
 
 impl TableRow for PermRow {
-    type Key = (String, Dir, bool, String, Source);
+    type Key = (String, Direction, bool, String, Source);
     fn key(&self) -> Self::Key {
         (self.identity.clone(), self.dir, self.allow, self.subject.clone(), self.source.clone())
     }
@@ -118,10 +119,10 @@ pub fn sets_from_conns(conns: &[ConnRow]) -> Vec<PermissionSet> {
             account: c.info.account.clone(),
             rules: vec![],
         };
-        set.push(Dir::Publish, true, &p.publish.allow, Source::UserJwt);
-        set.push(Dir::Publish, false, &p.publish.deny, Source::UserJwt);
-        set.push(Dir::Subscribe, true, &p.subscribe.allow, Source::UserJwt);
-        set.push(Dir::Subscribe, false, &p.subscribe.deny, Source::UserJwt);
+        set.push(Direction::Publish, true, &p.publish.allow, Source::UserJwt);
+        set.push(Direction::Publish, false, &p.publish.deny, Source::UserJwt);
+        set.push(Direction::Subscribe, true, &p.subscribe.allow, Source::UserJwt);
+        set.push(Direction::Subscribe, false, &p.subscribe.deny, Source::UserJwt);
         seen.insert(claims.std.subject.clone(), set);
     }
     let mut sets: Vec<PermissionSet> = seen.into_values().collect();
@@ -132,7 +133,7 @@ pub fn sets_from_conns(conns: &[ConnRow]) -> Vec<PermissionSet> {
 /// `spiffe://{td}/ns/{ns}/wf/{wf}` -> `ns/wf` (the default naming); other IDs as they are.
 pub fn identity_of_spiffe_id(id: &str) -> String {
     let td = id.strip_prefix("spiffe://").and_then(|r| r.split('/').next()).unwrap_or_default();
-    crate::identity::naming::Naming::with_defaults(td)
+    warden_core::identity::naming::Naming::with_defaults(td)
         .ok()
         .and_then(|n| n.parse_spiffe_id(id))
         .map(|n| n.to_string())
@@ -158,12 +159,12 @@ pub fn sets_from_authz(doc: &AuthzDocument) -> Vec<PermissionSet> {
             let grants = |d: Direction| -> Vec<String> {
                 e.grants.iter().filter(|g| g.direction == d).map(|g| g.subject.clone()).collect()
             };
-            set.push(Dir::Publish, true, &e.publish_allow, Source::AuthzConfigMap);
-            set.push(Dir::Publish, true, &grants(Direction::Publish), Source::Grant);
-            set.push(Dir::Publish, false, &e.publish_deny, Source::AuthzConfigMap);
-            set.push(Dir::Subscribe, true, &e.subscribe_allow, Source::AuthzConfigMap);
-            set.push(Dir::Subscribe, true, &grants(Direction::Subscribe), Source::Grant);
-            set.push(Dir::Subscribe, false, &e.subscribe_deny, Source::AuthzConfigMap);
+            set.push(Direction::Publish, true, &e.publish_allow, Source::AuthzConfigMap);
+            set.push(Direction::Publish, true, &grants(Direction::Publish), Source::Grant);
+            set.push(Direction::Publish, false, &e.publish_deny, Source::AuthzConfigMap);
+            set.push(Direction::Subscribe, true, &e.subscribe_allow, Source::AuthzConfigMap);
+            set.push(Direction::Subscribe, true, &grants(Direction::Subscribe), Source::Grant);
+            set.push(Direction::Subscribe, false, &e.subscribe_deny, Source::AuthzConfigMap);
             set
         })
         .collect();
@@ -233,8 +234,8 @@ pub fn test_subject(sets: &[PermissionSet], subject: &str) -> Vec<TestRow> {
         .iter()
         .map(|s| TestRow {
             identity: s.identity.clone(),
-            publish: s.decide(Dir::Publish, subject),
-            subscribe: s.decide(Dir::Subscribe, subject),
+            publish: s.decide(Direction::Publish, subject),
+            subscribe: s.decide(Direction::Subscribe, subject),
             search: s.identity.to_lowercase(),
         })
         .collect();
@@ -255,8 +256,8 @@ mod tests {
 
     #[test]
     fn authz_entries_become_rules_with_their_source() {
-        let naming = crate::identity::naming::Naming::with_defaults("td.local").unwrap();
-        let a = crate::identity::naming::IdentityName::parse("tent-dev/a").unwrap();
+        let naming = warden_core::identity::naming::Naming::with_defaults("td.local").unwrap();
+        let a = warden_core::identity::naming::IdentityName::parse("tent-dev/a").unwrap();
         let id = naming.spiffe_id(&a);
         let mut doc = AuthzDocument::new(DocumentShape::UsersArray);
         doc.upsert_scope(&id, &naming.scope(&a)).unwrap();
@@ -266,13 +267,14 @@ mod tests {
         assert_eq!(sets[0].identity, "tent-dev/a");
         assert_eq!(sets[0].user, id);
         let rows = rows(&sets);
-        let find =
-            |subj: &str, dir: Dir| rows.iter().find(|r| r.subject == subj && r.dir == dir).unwrap().source.clone();
-        assert_eq!(find("tentacular.tent-dev.a.>", Dir::Publish), Source::AuthzConfigMap);
-        assert_eq!(find("_INBOX.>", Dir::Subscribe), Source::AuthzConfigMap);
-        assert_eq!(find("tentacular.tent-dev.b.in", Dir::Publish), Source::Grant);
-        assert!(sets[0].decide(Dir::Publish, "tentacular.tent-dev.b.in").allowed());
-        assert!(!sets[0].decide(Dir::Publish, "tentacular.tent-dev.c.in").allowed());
+        let find = |subj: &str, dir: Direction| {
+            rows.iter().find(|r| r.subject == subj && r.dir == dir).unwrap().source.clone()
+        };
+        assert_eq!(find("tentacular.tent-dev.a.>", Direction::Publish), Source::AuthzConfigMap);
+        assert_eq!(find("_INBOX.>", Direction::Subscribe), Source::AuthzConfigMap);
+        assert_eq!(find("tentacular.tent-dev.b.in", Direction::Publish), Source::Grant);
+        assert!(sets[0].decide(Direction::Publish, "tentacular.tent-dev.b.in").allowed());
+        assert!(!sets[0].decide(Direction::Publish, "tentacular.tent-dev.c.in").allowed());
         assert_eq!(identity_of_spiffe_id("spiffe://x/other"), "spiffe://x/other");
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::format;
 use super::table::{Clock, Column, Searchable, TableRow};
-use crate::spire::model::{Agent, Entry};
+use warden_core::spire::model::{Agent, Entry};
 
 fn joined(items: impl IntoIterator<Item = String>) -> String {
     items.into_iter().collect::<Vec<_>>().join(",")
@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn cluster_spiffe_id_row_reads_spec_and_stats() {
-        let mut o = DynamicObject::new("tent-dev-hn-digest", &crate::kube::resources::cluster_spiffe_id());
+        let mut o = DynamicObject::new("tent-dev-hn-digest", &warden_core::kube::resources::cluster_spiffe_id());
         o.data = serde_json::json!({
             "spec": {"spiffeIDTemplate": "spiffe://td/ns/{{ .PodMeta.Namespace }}/wf/hn-digest",
                      "podSelector": {"matchLabels": {"tentacular.io/workflow": "hn-digest"},
@@ -280,7 +280,7 @@ mod tests {
         assert_eq!(r.pods_selected, 2);
         assert_eq!(r.entry_failures, 1);
         assert_eq!(r.pod_selector, "tentacular.io/workflow=hn-digest,tier In (a,b)");
-        let garbage = DynamicObject::new("x", &crate::kube::resources::cluster_spiffe_id());
+        let garbage = DynamicObject::new("x", &warden_core::kube::resources::cluster_spiffe_id());
         assert_eq!(SpiffeIdRow::from_object(&garbage).pods_selected, 0);
     }
 }

@@ -8,7 +8,7 @@ use super::permissions::{PermRow, TestRow};
 use super::servers::ServerRow;
 use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
 use super::table::{Clock, TableRow, TableState};
-use crate::identity::permissions::PermissionSet;
+use warden_core::identity::permissions::PermissionSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewId {
@@ -213,12 +213,12 @@ pub struct AppState {
     /// Why the authorization ConfigMap could not be read as rules, if so.
     pub authz_error: Option<String>,
     /// Which mode the identity actions run in.
-    pub identity_mode: crate::identity::actions::Mode,
+    pub identity_mode: warden_core::identity::actions::Mode,
     pub quit: bool,
     /// Naming templates (`[naming]`): user name <-> identity, scope.
-    pub naming: crate::identity::naming::Naming,
+    pub naming: warden_core::identity::naming::Naming,
     /// Kubernetes names (workload label, creds label) from the config.
-    pub kube_section: crate::config::file::KubeSection,
+    pub kube_section: warden_core::config::file::KubeSection,
 }
 
 impl AppState {
@@ -250,12 +250,14 @@ impl AppState {
             size: (80, 24),
             status: None,
             read_only: false,
-            authz_key: crate::config::file::KubeSection::default().authz_key,
+            authz_key: warden_core::config::file::KubeSection::default().authz_key,
             authz_error: None,
-            identity_mode: crate::identity::actions::Mode::Jwt,
+            identity_mode: warden_core::identity::actions::Mode::Jwt,
             quit: false,
-            naming: crate::identity::naming::Naming::with_defaults(crate::config::file::DEFAULT_TRUST_DOMAIN)
-                .expect("default naming compiles"),
+            naming: warden_core::identity::naming::Naming::with_defaults(
+                warden_core::config::file::DEFAULT_TRUST_DOMAIN,
+            )
+            .expect("default naming compiles"),
             kube_section: Default::default(),
         }
     }

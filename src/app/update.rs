@@ -10,8 +10,8 @@ use super::msg::{Cmd, Msg, Outcome};
 use super::permissions;
 use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
 use super::state::{AppState, Level, Link, Mode, ViewId};
-use crate::kube::resources::Watched;
-use crate::nats::connect::ConnEvent;
+use warden_core::kube::resources::Watched;
+use warden_core::nats::connect::ConnEvent;
 
 pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
     match msg {
@@ -370,7 +370,7 @@ pub fn rebuild_permissions(s: &mut AppState) {
 }
 
 /// Replaces every identity's rules and what is derived from them.
-pub fn set_permissions(s: &mut AppState, sets: Vec<crate::identity::permissions::PermissionSet>) {
+pub fn set_permissions(s: &mut AppState, sets: Vec<warden_core::identity::permissions::PermissionSet>) {
     s.perm_sets = sets;
     let rows = permissions::rows(&s.perm_sets);
     s.perms.replace(rows, s.clock.now_unix);

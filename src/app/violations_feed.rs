@@ -21,10 +21,10 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::table::Clock;
-use crate::violations::Violation;
-use crate::violations::events::{AUTH_ERR_WILDCARD, DISCONNECT_WILDCARD};
-use crate::violations::follow_file::{FollowOptions, Follower};
-use crate::violations::pipeline::{self, Input};
+use warden_core::violations::Violation;
+use warden_core::violations::events::{AUTH_ERR_WILDCARD, DISCONNECT_WILDCARD};
+use warden_core::violations::follow_file::{FollowOptions, Follower};
+use warden_core::violations::pipeline::{self, Input};
 
 /// Longest time a parsed violation waits before it is handed over.
 pub const FLUSH: Duration = Duration::from_millis(100);
@@ -71,13 +71,13 @@ pub struct PodLogs {
 /// by config (the connection itself is tried by the follower, which says
 /// why it fails in the Violations view).
 pub async fn pod_logs(
-    settings: &crate::kube::client::KubeSettings,
-    section: &crate::config::file::KubeSection,
+    settings: &warden_core::kube::client::KubeSettings,
+    section: &warden_core::config::file::KubeSection,
 ) -> Option<PodLogs> {
     if !section.enabled || section.nats_pods.is_empty() {
         return None;
     }
-    match crate::kube::client::connect(settings).await {
+    match warden_core::kube::client::connect(settings).await {
         Ok(Ok(c)) => Some(PodLogs {
             client: c.client,
             selector: section.nats_pods.clone(),
@@ -347,7 +347,7 @@ async fn pods_source(p: PodLogs, tx: mpsc::Sender<Raw>) {
             Err(e) => {
                 if listed_ok != Some(false) {
                     listed_ok = Some(false);
-                    say(&tx, "pods", Err(crate::kube::errors::describe(&e, "list", "pods"))).await;
+                    say(&tx, "pods", Err(warden_core::kube::errors::describe(&e, "list", "pods"))).await;
                 }
             }
         }
@@ -404,7 +404,7 @@ async fn follow_pod(
     let stream = match api.log_stream(pod, &lp).await {
         Ok(s) => s,
         Err(e) => {
-            say(&tx, &name, Err(crate::kube::errors::describe(&e, "get", "pods/log"))).await;
+            say(&tx, &name, Err(warden_core::kube::errors::describe(&e, "get", "pods/log"))).await;
             return;
         }
     };

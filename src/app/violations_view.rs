@@ -8,8 +8,8 @@
 //! from the store (O(groups), at most `group_capacity`) only while that
 //! sub-view is shown, at most once a second.
 
-use crate::identity::actions::{AnyRequest, Mode as IdentityMode};
 use std::collections::{BTreeMap, VecDeque};
+use warden_core::identity::actions::{AnyRequest, Mode as IdentityMode};
 
 use serde::Serialize;
 
@@ -18,10 +18,11 @@ use super::msg::Outcome;
 use super::state::{AppState, Level, Panel, ViewId};
 use super::table::{Clock, Column, Searchable, TableRow, TableState};
 use super::violations_feed::{Batch, SourceState};
-use crate::identity::jwt_actions::{IdentityName, Request};
-use crate::identity::permissions::Dir;
-use crate::violations::store::Group;
-use crate::violations::{Attributor, IdentityRecord, Pipeline, StoreConfig, Violation, ViolationKind};
+use warden_core::identity::jwt_actions::Request;
+use warden_core::identity::naming::IdentityName;
+use warden_core::nats::subject::Direction;
+use warden_core::violations::store::Group;
+use warden_core::violations::{Attributor, IdentityRecord, Pipeline, StoreConfig, Violation, ViolationKind};
 
 /// Newest violations kept in the live list.
 pub const LIVE_CAPACITY: usize = 10_000;
@@ -500,7 +501,7 @@ pub fn on_batch(s: &mut AppState, b: Batch) -> Outcome {
     let hold = v.paused || v.live.table.selected > 0;
     let mut shown = false;
     for x in b.violations {
-        if let crate::violations::Outcome::Recorded { identity, .. } =
+        if let warden_core::violations::Outcome::Recorded { identity, .. } =
             v.pipeline.ingest_violation(x.clone(), now.max(0) as u64)
         {
             let pass = v.live.push(identity, x, now, hold);
@@ -636,8 +637,8 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
         Action::Grant => {
             let Some(t) = target(s) else { return no_selection(s) };
             let dir = match t.kind {
-                ViolationKind::PublishDenied => Dir::Publish,
-                ViolationKind::SubscribeDenied => Dir::Subscribe,
+                ViolationKind::PublishDenied => Direction::Publish,
+                ViolationKind::SubscribeDenied => Direction::Subscribe,
                 k => {
                     s.status = Some((Level::Warn, format!("grant: a {} has no subject to grant", k.as_str())));
                     return Outcome::redraw();
@@ -655,7 +656,7 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                     }
                     let (any, how) = match s.identity_mode {
                         IdentityMode::Spiffe => (
-                            AnyRequest::Spiffe(crate::identity::spiffe_actions::Request::Grant {
+                            AnyRequest::Spiffe(warden_core::identity::spiffe_actions::Request::Grant {
                                 name: name.clone(),
                                 direction: dir.into(),
                                 subject: subject.clone(),
@@ -664,11 +665,8 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                         ),
                         IdentityMode::Jwt => (AnyRequest::Jwt(req), "The identity's JWT is re-minted with it."),
                     };
-                    let question = format!(
-                        "Grant {} {subject} to {name}? It was denied: {}. {how}",
-                        crate::identity::jwt_actions::dir_word(dir),
-                        t.kind.as_str()
-                    );
+                    let question =
+                        format!("Grant {} {subject} to {name}? It was denied: {}. {how}", dir.word(), t.kind.as_str());
                     s.dialog = Some(super::dialog::Dialog::Confirm {
                         request: any,
                         question,
@@ -789,7 +787,7 @@ mod tests {
     fn operator_mode_users_are_attributed_by_their_jwt_name() {
         use crate::app::conns::ConnRow;
         use crate::app::table::Clock;
-        use crate::nats::types::ConnInfo;
+        use warden_core::nats::types::ConnInfo;
         let claims = data_encoding::BASE64URL_NOPAD.encode(br#"{"name":"tentacle.tent-dev.summarizer","exp":0}"#);
         let ukey = format!("U{}", "A".repeat(55));
         let info = ConnInfo {
@@ -806,7 +804,7 @@ mod tests {
             r#"[1] 2026/11/23 10:14:47.000000 [ERR] 127.0.0.1:5 - cid:9 - "v0.51.0:rust:tent-dev/summarizer" - "A{}/APP/jwt:{ukey}" - Publish Violation - Subject "tentacular.payments.ledger.commands""#,
             "B".repeat(55)
         );
-        let v = Violation::from_log(crate::violations::log_line::parse(&line).unwrap(), Some("n1"));
+        let v = Violation::from_log(warden_core::violations::log_line::parse(&line).unwrap(), Some("n1"));
         assert_eq!(s.violations.pipeline.attributor.attribute(&v).key, "tent-dev/summarizer");
     }
 

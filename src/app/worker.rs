@@ -12,10 +12,10 @@ use super::msg::{Cmd, Msg};
 use super::state::ViewId;
 use super::table::Clock;
 use super::{conns, servers};
-use crate::config::NatsSettings;
-use crate::nats::connect::{self, ConnEvent};
-use crate::nats::sys::SysClient;
-use crate::nats::types::StatszMsg;
+use warden_core::config::NatsSettings;
+use warden_core::nats::connect::{self, ConnEvent};
+use warden_core::nats::sys::SysClient;
+use warden_core::nats::types::StatszMsg;
 
 /// Starts the worker; returns where to send it commands.
 pub fn spawn(settings: NatsSettings, refresh: Duration, tx: mpsc::Sender<Msg>) -> mpsc::UnboundedSender<Cmd> {

@@ -9,14 +9,14 @@ use serde::Serialize;
 
 use crate::app::table::{Clock, Column};
 use crate::app::{accounts, conns, expiry, identities, servers};
-use crate::config::NatsSettings;
-use crate::config::file::KubeSection;
-use crate::kube::client::KubeSettings;
+use warden_core::config::NatsSettings;
+use warden_core::config::file::KubeSection;
+use warden_core::kube::client::KubeSettings;
 
 pub mod spire;
 pub mod violations;
-use crate::nats::connect;
-use crate::nats::sys::SysClient;
+use warden_core::nats::connect;
+use warden_core::nats::sys::SysClient;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
@@ -47,7 +47,7 @@ pub struct ReportContext {
     pub kube: KubeSettings,
     pub kube_section: KubeSection,
     /// Naming templates (`[naming]`).
-    pub naming: crate::identity::naming::Naming,
+    pub naming: warden_core::identity::naming::Naming,
 }
 
 /// Writes rows as an aligned table with the console's column titles.
@@ -188,21 +188,21 @@ async fn permissions_report(ctx: &ReportContext, output: Output, out: &mut impl 
 
 /// The SPIFFE-mode document from `[kubernetes] authz_configmap` /
 /// `authz_key`; `None` when Kubernetes is off, or the ConfigMap or key is absent.
-async fn authz_document(ctx: &ReportContext) -> Result<Option<crate::identity::spiffe_authz::AuthzDocument>> {
+async fn authz_document(ctx: &ReportContext) -> Result<Option<warden_core::identity::spiffe_authz::AuthzDocument>> {
     if !ctx.kube_section.enabled {
         return Ok(None);
     }
-    let conn = match crate::kube::client::connect(&ctx.kube).await? {
+    let conn = match warden_core::kube::client::connect(&ctx.kube).await? {
         Ok(c) => c,
         Err(_) => return Ok(None),
     };
-    let (ns, name) = crate::identity::spiffe_actions::configmap_ref(&ctx.kube_section.authz_configmap)?;
+    let (ns, name) = warden_core::identity::spiffe_actions::configmap_ref(&ctx.kube_section.authz_configmap)?;
     let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(conn.client, &ns);
     let Some(cm) = api.get_opt(&name).await.map_err(|e| anyhow::anyhow!("{ns}/{name}: {e}"))? else {
         return Ok(None);
     };
     let Some(text) = cm.data.as_ref().and_then(|d| d.get(&ctx.kube_section.authz_key)) else { return Ok(None) };
-    Ok(Some(crate::identity::spiffe_authz::AuthzDocument::parse(text)?))
+    Ok(Some(warden_core::identity::spiffe_authz::AuthzDocument::parse(text)?))
 }
 
 async fn no_answer(sys: &SysClient) -> String {
@@ -262,15 +262,15 @@ async fn jwt_reports(
 /// listed is a warning on stderr; the NATS side is reported anyway.
 async fn kube_identity_facts(
     ctx: &ReportContext,
-) -> (Vec<crate::identity::record::IdentityRecord>, identities::KubeFacts) {
+) -> (Vec<warden_core::identity::record::IdentityRecord>, identities::KubeFacts) {
     use kube::api::{Api, DynamicObject, ListParams};
 
-    use crate::kube::resources::Watched;
+    use warden_core::kube::resources::Watched;
     let mut facts = identities::KubeFacts::default();
     if !ctx.kube_section.enabled {
         return (vec![], facts);
     }
-    let client = match crate::kube::client::connect(&ctx.kube).await {
+    let client = match warden_core::kube::client::connect(&ctx.kube).await {
         Ok(Ok(c)) => c.client,
         Ok(Err(_)) => return (vec![], facts), // no Kubernetes configured: NATS only
         Err(e) => {
@@ -284,7 +284,7 @@ async fn kube_identity_facts(
             match api.list(&lp).await {
                 Ok(l) => l.items,
                 Err(e) => {
-                    eprintln!("warning: {}", crate::kube::errors::describe(&e, "list", &what.resource_name()));
+                    eprintln!("warning: {}", warden_core::kube::errors::describe(&e, "list", &what.resource_name()));
                     vec![]
                 }
             }
@@ -293,13 +293,13 @@ async fn kube_identity_facts(
     let records = list(Watched::NatsIdentities, ListParams::default())
         .await
         .iter()
-        .map(crate::identity::record::IdentityRecord::from_object)
+        .map(warden_core::identity::record::IdentityRecord::from_object)
         .collect();
     let label = ctx.kube_section.creds_label.clone();
     facts.creds = list(Watched::CredsSecrets, ListParams::default().labels(&label))
         .await
         .into_iter()
-        .map(crate::kube::secrets::strip)
+        .map(warden_core::kube::secrets::strip)
         .filter_map(|o| identities::CredsJwt::from_object(&o, &label))
         .collect();
     facts.registrations = list(Watched::ClusterSpiffeIds, ListParams::default())

@@ -11,11 +11,11 @@ use super::{Output, write_json, write_table};
 use crate::app::kube_worker::spire_pod;
 use crate::app::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
 use crate::app::table::{Clock, TableRow};
-use crate::config::file::KubeSection;
-use crate::kube::client::{self, KubeSettings};
-use crate::kube::errors::describe;
-use crate::kube::resources::Watched;
-use crate::spire::exec;
+use warden_core::config::file::KubeSection;
+use warden_core::kube::client::{self, KubeSettings};
+use warden_core::kube::errors::describe;
+use warden_core::kube::resources::Watched;
+use warden_core::spire::exec;
 
 #[derive(Serialize)]
 struct SpireReport {

@@ -19,8 +19,8 @@ use crate::app::table::Clock;
 use crate::app::update::update;
 use crate::app::violations_feed::{self, NatsSource, Sources};
 use crate::app::violations_view::{ViolationRow, live_columns};
-use crate::nats::connect;
-use crate::nats::sys::SysClient;
+use warden_core::nats::connect;
+use warden_core::nats::sys::SysClient;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ViolationsFlags {

@@ -19,10 +19,10 @@ use crate::app::state::AppState;
 use crate::app::table::Clock;
 use crate::app::update::update;
 use crate::app::worker;
-use crate::config::NatsSettings;
-use crate::config::file::KubeSection;
-use crate::kube::client::KubeSettings;
-use crate::nats::connect::redact_url;
+use warden_core::config::NatsSettings;
+use warden_core::config::file::KubeSection;
+use warden_core::kube::client::KubeSettings;
+use warden_core::nats::connect::redact_url;
 
 /// Shortest time between two frames (~60 fps); bursts of messages in between
 /// are coalesced into one draw.
@@ -38,13 +38,13 @@ pub struct ConsoleOptions {
     pub theme: Theme,
     pub read_only: bool,
     /// Signing keys for identity actions (from the config file).
-    pub signing: crate::identity::jwt_actions::SigningConfig,
+    pub signing: warden_core::identity::jwt_actions::SigningConfig,
     /// nats-server log files followed for permission violations.
     pub server_logs: Vec<std::path::PathBuf>,
     /// `[identity]`: mode of the actions, include file.
-    pub identity: crate::config::file::IdentitySection,
+    pub identity: warden_core::config::file::IdentitySection,
     /// Naming templates and trust domain (`[naming]` in the config file).
-    pub naming: crate::identity::naming::Naming,
+    pub naming: warden_core::identity::naming::Naming,
 }
 
 /// Runs the interactive console until the user quits or a signal arrives.
@@ -69,7 +69,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
             kube: opts.kube.clone(),
             kube_section: opts.kube_section.clone(),
             signing: opts.signing.clone(),
-            audit_log: crate::identity::audit::default_path(),
+            audit_log: warden_core::identity::audit::default_path(),
             identity: opts.identity.clone(),
             naming: opts.naming.clone(),
         },
@@ -82,7 +82,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     state.authz_key = opts.kube_section.authz_key.clone();
     state.naming = opts.naming.clone();
     state.kube_section = opts.kube_section.clone();
-    state.kube_contexts = crate::kube::client::context_names(&opts.kube);
+    state.kube_contexts = warden_core::kube::client::context_names(&opts.kube);
 
     let mut guard = terminal::enter()?;
     let size = guard.terminal.size()?;

@@ -6,6 +6,8 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use warden_core::identity::action::request::ActionRequest;
+
 use super::theme::Theme;
 use crate::app::dialog::{Button, Dialog, FORM_FIELDS, GRANT_FIELDS};
 

@@ -13,10 +13,10 @@ use warden::app::state::{AppState, Link, ViewId};
 use warden::app::table::Clock;
 use warden::app::update::update;
 use warden::app::worker;
-use warden::config::{NatsAuth, NatsSettings};
-use warden::secret::Secret;
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
+use warden_core::config::{NatsAuth, NatsSettings};
+use warden_core::secret::Secret;
 
 use crate::harness::*;
 
@@ -231,10 +231,10 @@ async fn console_shows_live_data_and_survives_a_server_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tls_with_a_custom_ca_and_a_client_certificate() {
-    use warden::sandbox::spiffe_mode::SpiffeWorld;
+    use warden_sandbox::spiffe_mode::SpiffeWorld;
     let dir = tempfile::tempdir().unwrap();
     let world = SpiffeWorld::generate(dir.path(), "tentacular.local").unwrap();
-    let server = warden::sandbox::nats_server::NatsServer::start(dir.path(), "tls", &world.config_body()).unwrap();
+    let server = warden_sandbox::nats_server::NatsServer::start(dir.path(), "tls", &world.config_body()).unwrap();
     let url = format!("tls://127.0.0.1:{}", server.port);
     let (ca, cert, key) = (
         world.bundle_file.display().to_string(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use warden::sandbox::nats_server::{NatsServer, free_port};
+use warden_sandbox::nats_server::{NatsServer, free_port};
 
 /// SYS (system account, user sys/sys) and APP (user app, password [`APP_PASSWORD`]).
 pub const APP_PASSWORD: &str = "app-pw-7f3a";

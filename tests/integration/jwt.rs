@@ -5,9 +5,9 @@ use std::time::Duration;
 use async_nats::{ConnectErrorKind, ConnectOptions, Event, ServerError};
 use futures::StreamExt;
 use tokio::sync::mpsc;
-use warden::nats::jwt::{self, JwtError, KeyKind, SigningKey};
-use warden::sandbox::nats_server::NatsServer;
-use warden::sandbox::operator_mode::{OperatorWorld, UserSpec, push_account_jwt};
+use warden_core::nats::jwt::{self, JwtError, KeyKind, SigningKey};
+use warden_sandbox::nats_server::NatsServer;
+use warden_sandbox::operator_mode::{OperatorWorld, UserSpec, push_account_jwt};
 
 use crate::harness::eventually;
 

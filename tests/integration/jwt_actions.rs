@@ -7,9 +7,9 @@ use std::time::Duration;
 use async_nats::{ConnectErrorKind, ConnectOptions, Event, ServerError};
 use futures::StreamExt;
 use tokio::sync::mpsc;
-use warden::nats::jwt::{self, SigningKey};
-use warden::sandbox::nats_server::NatsServer;
-use warden::sandbox::operator_mode::OperatorWorld;
+use warden_core::nats::jwt::{self, SigningKey};
+use warden_sandbox::nats_server::NatsServer;
+use warden_sandbox::operator_mode::OperatorWorld;
 
 use crate::harness::{eventually, warden};
 

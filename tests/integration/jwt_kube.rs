@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use async_nats::ConnectOptions;
 use futures::StreamExt;
+use kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
 use serde_json::{Value, json};
-use warden::nats::jwt::{self, KeyKind, SigningKey};
-use warden::sandbox::kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
+use warden_core::nats::jwt::{self, KeyKind, SigningKey};
 
 use crate::jwt_actions::{Op, op_world};
 

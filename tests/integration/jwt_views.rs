@@ -4,7 +4,7 @@
 //! operator-mode server.
 
 use std::time::Duration;
-use warden::identity::actions::AnyRequest;
+use warden_core::identity::actions::AnyRequest;
 
 use insta::assert_snapshot;
 use ratatui::Terminal;
@@ -18,15 +18,18 @@ use warden::app::msg::{Cmd, Msg};
 use warden::app::state::{AppState, Link, ViewId};
 use warden::app::table::Clock;
 use warden::app::update::update;
-use warden::identity::jwt_actions::{self, ActionContext, Request, SigningConfig};
-use warden::identity::record::{IdentityRecord, IdentitySpec};
-use warden::kube::resources::Watched;
-use warden::kube::watch::{Change, KubeEvent};
-use warden::nats::accounts::{AccountRecord, ServerView};
-use warden::nats::jwt::{self, AccountClaims, AccountSigningKey, JetStreamLimits, KeyKind, SigningKey, UserClaims};
-use warden::nats::types::ConnInfo;
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
+use warden_core::identity::jwt_actions::{self, ActionContext, Request, SigningConfig};
+use warden_core::identity::record::{IdentityRecord, IdentitySpec};
+use warden_core::kube::resources::Watched;
+use warden_core::kube::watch::{Change, KubeEvent};
+use warden_core::nats::accounts::{AccountRecord, ServerView};
+use warden_core::nats::jwt::{
+    self, AccountClaims, AccountSigningKey, JetStreamLimits, KeyKind, SigningKey, UserClaims,
+};
+use warden_core::nats::subject::Direction;
+use warden_core::nats::types::ConnInfo;
 
 const NOW: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
 
@@ -232,7 +235,7 @@ fn identities_drift_from_spire_registrations_and_creds_secrets() {
 
     // A ClusterSPIFFEID for a workload nobody knows is Drifted; one for a live user is not.
     let csid = |name: &str, wf: &str| {
-        let mut o = kube::api::DynamicObject::new(name, &warden::kube::resources::cluster_spiffe_id());
+        let mut o = kube::api::DynamicObject::new(name, &warden_core::kube::resources::cluster_spiffe_id());
         o.data = serde_json::json!({ "spec": {
             "spiffeIDTemplate": "spiffe://td/ns/{{ .PodMeta.Namespace }}/wf/x",
             "podSelector": { "matchLabels": { "tentacular.io/workflow": wf } } } });
@@ -299,7 +302,10 @@ fn register_form_and_revoke_confirmation() {
     // Running: keys do not close it.
     key(&mut s, KeyCode::Esc);
     assert!(s.dialog.is_some());
-    update(&mut s, Msg::ActionDone(jwt_actions::ActionReport::new("register", "shop/new-wf")));
+    update(
+        &mut s,
+        Msg::ActionDone(warden_core::identity::action::report::ActionReport::new("register", "shop/new-wf")),
+    );
     key(&mut s, KeyCode::Esc);
     assert!(s.dialog.is_none());
 
@@ -342,7 +348,7 @@ fn grant_form_and_over_broad_confirmation() {
     match cmds.as_slice() {
         [Cmd::Action(AnyRequest::Jwt(Request::Grant { name, dir, subject, allow_broad: false, creds_out: None }))] => {
             assert_eq!(name.to_string(), "shop/orders");
-            assert_eq!(*dir, jwt_actions::Dir::Publish);
+            assert_eq!(*dir, Direction::Publish);
             assert_eq!(subject, "tentacular.shop.payments.inbox");
         }
         other => panic!("{other:?}"),
@@ -358,8 +364,8 @@ fn grant_form_and_over_broad_confirmation() {
     assert!(s.dialog.is_none());
     // Any view can propose the same request (e.g. Violations).
     key(&mut s, KeyCode::Char('1'));
-    let name = jwt_actions::IdentityName::parse("shop/orders").unwrap();
-    let out = warden::app::dialog::propose(&mut s, Request::grant(name.clone(), jwt_actions::Dir::Subscribe, "*.>"));
+    let name = warden_core::identity::naming::IdentityName::parse("shop/orders").unwrap();
+    let out = warden::app::dialog::propose(&mut s, Request::grant(name.clone(), Direction::Subscribe, "*.>"));
     assert!(out.cmds.is_empty());
     key(&mut s, KeyCode::Right);
     let cmds = key(&mut s, KeyCode::Enter);
@@ -369,14 +375,14 @@ fn grant_form_and_over_broad_confirmation() {
     );
     // Ungrant asks first.
     s.dialog = None;
-    let out = warden::app::dialog::propose(&mut s, Request::ungrant(name, jwt_actions::Dir::Publish, "a.b"));
+    let out = warden::app::dialog::propose(&mut s, Request::ungrant(name, Direction::Publish, "a.b"));
     assert!(out.cmds.is_empty());
     assert!(matches!(s.dialog, Some(Dialog::Confirm { focus: Button::Cancel, .. })));
     s.dialog = None;
     s.read_only = true;
     let out = warden::app::dialog::propose(
         &mut s,
-        Request::grant(jwt_actions::IdentityName::parse("a/b").unwrap(), jwt_actions::Dir::Publish, "x"),
+        Request::grant(warden_core::identity::naming::IdentityName::parse("a/b").unwrap(), Direction::Publish, "x"),
     );
     assert!(out.cmds.is_empty() && s.dialog.is_none());
 }
@@ -406,9 +412,9 @@ async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() 
         .unwrap();
     client.flush().await.unwrap();
 
-    let settings = warden::config::NatsSettings {
+    let settings = warden_core::config::NatsSettings {
         url: op.server.url(),
-        auth: warden::config::NatsAuth::Creds(op.world.sys_creds_path.clone()),
+        auth: warden_core::config::NatsAuth::Creds(op.world.sys_creds_path.clone()),
         ca: None,
         cert: None,
         key: None,
@@ -439,7 +445,7 @@ async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() 
     key(&mut s, KeyCode::Left);
     let mut out = key(&mut s, KeyCode::Enter);
     let Some(Cmd::Action(AnyRequest::Jwt(req))) = out.pop() else { panic!("no action") };
-    let sys = warden::nats::sys::SysClient::new(
+    let sys = warden_core::nats::sys::SysClient::new(
         async_nats::ConnectOptions::with_credentials_file(&op.world.sys_creds_path)
             .await
             .unwrap()
@@ -453,7 +459,7 @@ async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() 
         signing: SigningConfig { account: None, operator: Some(jwt_actions::KeyRef::File(op.operator_key.clone())) },
         actor: "test@host".into(),
         settle: Duration::from_secs(3),
-        naming: jwt_actions::Naming::with_defaults("tentacular.local").unwrap(),
+        naming: warden_core::identity::naming::Naming::with_defaults("tentacular.local").unwrap(),
     };
     let (stx, mut srx) = mpsc::unbounded_channel();
     let report = jwt_actions::run(&ctx, &req, |st| {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use kube_double::{KubeDouble, KubeDoubleConfig, KubeState, spire_agent, spire_entry};
 use serde_json::json;
 use tokio::sync::mpsc;
 use warden::app::kube_worker;
@@ -12,9 +13,8 @@ use warden::app::msg::Msg;
 use warden::app::state::AppState;
 use warden::app::table::Clock;
 use warden::app::update::update;
-use warden::config::file::KubeSection;
-use warden::kube::client::KubeSettings;
-use warden::sandbox::kube_double::{KubeDouble, KubeDoubleConfig, KubeState, spire_agent, spire_entry};
+use warden_core::config::file::KubeSection;
+use warden_core::kube::client::KubeSettings;
 
 fn cspiffeid(name: &str, pods: i64) -> serde_json::Value {
     json!({

@@ -8,7 +8,6 @@ mod jwt;
 mod jwt_actions;
 mod jwt_kube;
 mod jwt_views;
-mod kube_double;
 mod kube_views;
 mod permissions;
 mod sandbox;

@@ -11,10 +11,10 @@ use warden::app::state::{AppState, ViewId};
 use warden::app::table::Clock;
 use warden::app::update::update;
 use warden::app::worker;
-use warden::config::{NatsAuth, NatsSettings};
-use warden::identity::permissions::Source;
-use warden::sandbox::nats_server::NatsServer;
-use warden::sandbox::operator_mode::{OperatorWorld, UserSpec};
+use warden_core::config::{NatsAuth, NatsSettings};
+use warden_core::identity::permissions::Source;
+use warden_sandbox::nats_server::NatsServer;
+use warden_sandbox::operator_mode::{OperatorWorld, UserSpec};
 
 async fn pump(
     s: &mut AppState,

@@ -7,10 +7,11 @@ use async_nats::{Client, ConnectOptions, Event};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-use warden::identity::naming::{IdentityName, Naming};
-use warden::identity::spiffe_authz::{AuthzDocument, Direction, DocumentShape};
-use warden::sandbox::nats_server::NatsServer;
-use warden::sandbox::spiffe_mode::{SpiffeWorld, Svid, signal_reload};
+use warden_core::identity::naming::{IdentityName, Naming};
+use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
+use warden_core::nats::subject::Direction;
+use warden_sandbox::nats_server::NatsServer;
+use warden_sandbox::spiffe_mode::{SpiffeWorld, Svid, signal_reload};
 
 const TD: &str = "tentacular.local";
 

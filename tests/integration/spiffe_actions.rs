@@ -7,14 +7,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_nats::{Client, Event};
+use kube_double::{KubeDouble, KubeDoubleConfig};
 use serde_json::Value;
 use tokio::sync::mpsc;
-use warden::identity::naming::{IdentityName, Naming};
-use warden::identity::spiffe_authz::{AuthzDocument, DocumentShape};
-use warden::kube::client::KubeSettings;
-use warden::sandbox::kube_double::{KubeDouble, KubeDoubleConfig};
-use warden::sandbox::nats_server::NatsServer;
-use warden::sandbox::spiffe_mode::{ConfigSync, SpiffeWorld, Svid};
+use warden_core::identity::naming::{IdentityName, Naming};
+use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
+use warden_core::kube::client::KubeSettings;
+use warden_sandbox::nats_server::NatsServer;
+use warden_sandbox::spiffe_mode::{ConfigSync, SpiffeWorld, Svid};
 
 use super::harness::{eventually, warden};
 use super::spiffe::{connect_with, delivered};
@@ -36,7 +36,7 @@ fn run(home: &Path, env: &[(&str, String)], args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn authz_in_double(k: &warden::sandbox::kube_double::KubeState) -> Option<AuthzDocument> {
+fn authz_in_double(k: &kube_double::KubeState) -> Option<AuthzDocument> {
     let cm = k.get("v1", "ConfigMap", CM_NS, CM_NAME)?;
     Some(AuthzDocument::parse(cm["data"]["authz.conf"].as_str()?).unwrap())
 }
@@ -58,7 +58,7 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
     let kc = dir.path().join("kubeconfig");
     double.write_kubeconfig(&kc, "double").unwrap();
     let k = double.state();
-    let client = warden::kube::client::connect(&KubeSettings { kubeconfig: Some(kc.clone()), context: None })
+    let client = warden_core::kube::client::connect(&KubeSettings { kubeconfig: Some(kc.clone()), context: None })
         .await
         .unwrap()
         .unwrap()

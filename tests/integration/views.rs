@@ -12,9 +12,9 @@ use warden::app::servers::ServerRow;
 use warden::app::state::{AppState, Link, ViewId};
 use warden::app::table::Clock;
 use warden::app::update::update;
-use warden::nats::types::{ClusterInfo, ConnInfo, ServerInfo, Varz};
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
+use warden_core::nats::types::{ClusterInfo, ConnInfo, ServerInfo, Varz};
 
 const NOW: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
 
@@ -160,7 +160,8 @@ fn help_and_too_small_and_wrong_account() {
 #[test]
 fn permissions_view_with_the_subject_tester() {
     use warden::app::update::set_permissions;
-    use warden::identity::permissions::{Dir, PermissionSet, Source};
+    use warden_core::identity::permissions::{PermissionSet, Source};
+    use warden_core::nats::subject::Direction;
     let mut s = state();
     let sets = (0..12)
         .map(|i| {
@@ -173,13 +174,13 @@ fn permissions_view_with_the_subject_tester() {
                 rules: vec![],
             };
             let scope = format!("tentacular.{ns}.{wf}.>");
-            p.push(Dir::Publish, true, &[scope.clone()], Source::UserJwt);
-            p.push(Dir::Subscribe, true, &[scope, "_INBOX.>".into()], Source::UserJwt);
+            p.push(Direction::Publish, true, &[scope.clone()], Source::UserJwt);
+            p.push(Direction::Subscribe, true, &[scope, "_INBOX.>".into()], Source::UserJwt);
             if i == 3 {
-                p.push(Dir::Publish, true, &["tentacular.tent-dev.wf-0.inbox".into()], Source::Grant);
+                p.push(Direction::Publish, true, &["tentacular.tent-dev.wf-0.inbox".into()], Source::Grant);
             }
             if i == 5 {
-                p.push(Dir::Publish, true, &[">".into()], Source::Grant);
+                p.push(Direction::Publish, true, &[">".into()], Source::Grant);
             }
             p
         })
@@ -204,8 +205,8 @@ fn permissions_view_with_the_subject_tester() {
 fn spire_views() {
     use warden::app::kube_state::KubeLink;
     use warden::app::spire_views::SpiffeIdRow;
-    use warden::kube::resources::cluster_spiffe_id;
-    use warden::spire::model::{parse_agents, parse_entries};
+    use warden_core::kube::resources::cluster_spiffe_id;
+    use warden_core::spire::model::{parse_agents, parse_entries};
     let mut s = state();
     update(&mut s, Msg::KubeLink(KubeLink::Connected { context: "prod".into() }));
     let entries = parse_entries(

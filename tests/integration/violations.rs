@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
-use warden::sandbox::nats_server::NatsServer;
-use warden::violations::follow_file::{FollowOptions, Follower};
-use warden::violations::pipeline::{self, Input};
-use warden::violations::{Attributor, IdentityRecord, Pipeline, StoreConfig, Violation, ViolationKind};
+use warden_core::violations::follow_file::{FollowOptions, Follower};
+use warden_core::violations::pipeline::{self, Input};
+use warden_core::violations::{Attributor, IdentityRecord, Pipeline, StoreConfig, Violation, ViolationKind};
+use warden_sandbox::nats_server::NatsServer;
 
 const CONFIG: &str = r#"
 logtime: true
@@ -53,7 +53,8 @@ impl Collector {
                 Msg::Event(s, p) => pipeline::parse(Input::Event { subject: s, payload: p }),
             };
             if let Some(v) = parsed
-                && let warden::violations::Outcome::Recorded { .. } = self.pipeline.ingest_violation(v.clone(), 120)
+                && let warden_core::violations::Outcome::Recorded { .. } =
+                    self.pipeline.ingest_violation(v.clone(), 120)
             {
                 self.seen.push(v);
             }

@@ -17,11 +17,12 @@ use warden::app::state::{AppState, ViewId};
 use warden::app::table::Clock;
 use warden::app::update::update;
 use warden::app::violations_feed::{self, Batch, NatsSource, Sources};
-use warden::nats::sys::SysClient;
-use warden::sandbox::nats_server::NatsServer;
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
-use warden::violations::ViolationKind;
+use warden_core::identity::action::request::ActionRequest;
+use warden_core::nats::sys::SysClient;
+use warden_core::violations::ViolationKind;
+use warden_sandbox::nats_server::NatsServer;
 
 const CONFIG: &str = r#"
 logtime: true
@@ -266,7 +267,7 @@ async fn report_follow_prints_json_lines() {
 
 const NOW: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
 
-fn fixed_violation(i: u64) -> warden::violations::Violation {
+fn fixed_violation(i: u64) -> warden_core::violations::Violation {
     let wf = ["hn-digest", "pager", "billing", "crawler"][i as usize % 4];
     let (kind, subject) = match i % 5 {
         0 | 1 => (ViolationKind::PublishDenied, Some(format!("tentacular.payments.{wf}.events"))),
@@ -274,7 +275,7 @@ fn fixed_violation(i: u64) -> warden::violations::Violation {
         3 => (ViolationKind::AuthFailed, None),
         _ => (ViolationKind::PublishDenied, Some("_INBOX.forbidden".to_string())),
     };
-    warden::violations::Violation {
+    warden_core::violations::Violation {
         at: None,
         server: Some(["nats-0", "nats-1", "nats-2"][i as usize % 3].into()),
         server_id: Some(format!("NSRV{i}")),
@@ -297,10 +298,10 @@ fn fixed_state() -> AppState {
     s.conn.account = Some("SYS".into());
     s.view = ViewId::Violations;
     // Known identities for two of the four workloads.
-    s.violations.pipeline.set_attributor(warden::violations::Attributor::new(
+    s.violations.pipeline.set_attributor(warden_core::violations::Attributor::new(
         ["hn-digest", "pager"]
             .iter()
-            .map(|wf| warden::violations::IdentityRecord {
+            .map(|wf| warden_core::violations::IdentityRecord {
                 key: format!("tent-dev/{wf}"),
                 account: Some("APP".into()),
                 user: Some(format!("tentacle.tent-dev.{wf}")),
@@ -398,8 +399,8 @@ fn pod_line(user: &str, subject: &str) -> String {
     )
 }
 
-async fn kube_double() -> (warden::sandbox::kube_double::KubeDouble, kube::Client, tempfile::TempDir) {
-    use warden::sandbox::kube_double::{KubeDouble, KubeDoubleConfig};
+async fn kube_double() -> (kube_double::KubeDouble, kube::Client, tempfile::TempDir) {
+    use kube_double::{KubeDouble, KubeDoubleConfig};
     let double = KubeDouble::start(KubeDoubleConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kubeconfig");
@@ -420,8 +421,8 @@ async fn pod_logs_followed_through_restarts_and_new_pods() {
     k.append_pod_log("nats", "nats-0", "nats", &pod_line(USER, "before.start"));
 
     let mut state = AppState::new("nats://x".into(), "test".into(), Clock::system());
-    state.violations.pipeline.set_attributor(warden::violations::Attributor::new(vec![
-        warden::violations::IdentityRecord {
+    state.violations.pipeline.set_attributor(warden_core::violations::Attributor::new(vec![
+        warden_core::violations::IdentityRecord {
             key: "ns/wf".into(),
             account: Some("APP".into()),
             user: Some(USER.into()),

@@ -1,0 +1,166 @@
+//! The config file (`config.toml`). Every field is optional; flags and the
+//! environment override it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+pub use super::naming::{DEFAULT_TRUST_DOMAIN, NamingSection};
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Theme name (`default`, `high-contrast`, `monochrome`) or a path to a TOML theme.
+    pub theme: Option<String>,
+    /// How often server and connection data is refreshed (humantime, e.g. "5s").
+    pub refresh: Option<String>,
+    /// Start in read-only mode (no mutating action is offered).
+    pub read_only: bool,
+    pub nats: NatsSection,
+    pub kubernetes: KubeSection,
+    pub signing: SigningSection,
+    pub naming: NamingSection,
+    pub identity: IdentitySection,
+}
+
+/// Which authorization mode the NATS deployment runs (config
+/// `[identity] mode`, flag `--mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Operator mode: user JWTs, account revocations.
+    #[default]
+    Jwt,
+    /// `tls { verify_and_map: true }`: the authorization ConfigMap, SPIRE registrations.
+    Spiffe,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Jwt => "jwt",
+            Mode::Spiffe => "spiffe",
+        }
+    }
+}
+
+/// `[identity]`: which authorization mode the identity actions run in. The
+/// trust domain and the naming templates are `[naming]`'s, shared by both
+/// modes (see `identity::naming::Naming::from_section`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentitySection {
+    /// `jwt` (operator mode, user JWTs) or `spiffe` (`verify_and_map`, the
+    /// authorization ConfigMap).
+    pub mode: Mode,
+    /// The authorization include file as the NATS servers read it, when
+    /// warden can see it (sandbox, or a host with the volume): SPIFFE-mode
+    /// actions wait until it holds what the ConfigMap holds before asking the
+    /// servers to reload. Without it the kubelet's sync is not observed.
+    pub authz_file: Option<PathBuf>,
+}
+
+/// Where the JWT-mode signing keys are (paths to nsc seed / creds files, or
+/// Kubernetes Secret refs `namespace/name:key`). Loaded only for an action.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigningSection {
+    pub account_signing_key: Option<PathBuf>,
+    pub operator_signing_key: Option<PathBuf>,
+    pub account_signing_key_secret: Option<String>,
+    pub operator_signing_key_secret: Option<String>,
+}
+
+/// Where warden finds things in Kubernetes. Defaults match the tentacular
+/// conventions (see the brief); every name is configurable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KubeSection {
+    /// Use Kubernetes at all (false: the Kubernetes panels say it is off).
+    pub enabled: bool,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// Label whose value names a workload (Deployments and pods).
+    pub workload_label: String,
+    /// Label selector of the NATS server pods (their logs carry violations).
+    pub nats_pods: String,
+    /// Containers of the NATS pods whose logs are followed.
+    pub nats_containers: Vec<String>,
+    /// Label selecting credentials Secrets (value: the workload).
+    pub creds_label: String,
+    /// `namespace/name` of the SPIFFE-mode authorization ConfigMap.
+    pub authz_configmap: String,
+    /// Key in that ConfigMap holding the authorization include file.
+    pub authz_key: String,
+    pub spire_namespace: String,
+    pub spire_pod: String,
+    pub spire_container: String,
+    pub spire_binary: String,
+}
+
+impl Default for KubeSection {
+    fn default() -> Self {
+        KubeSection {
+            enabled: true,
+            kubeconfig: None,
+            context: None,
+            workload_label: "tentacular.io/workflow".into(),
+            nats_pods: "app.kubernetes.io/name=nats".into(),
+            nats_containers: vec!["nats".into()],
+            creds_label: "warden.dev/identity".into(),
+            authz_configmap: "tentacular-system/nats-authz".into(),
+            authz_key: "authz.conf".into(),
+            spire_namespace: "spire-system".into(),
+            spire_pod: "spire-server-0".into(),
+            spire_container: "spire-server".into(),
+            spire_binary: "/opt/spire/bin/spire-server".into(),
+        }
+    }
+}
+
+/// NATS connection settings; same names as the natscli context fields.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsSection {
+    pub context: Option<String>,
+    pub url: Option<String>,
+    pub creds: Option<PathBuf>,
+    pub nkey: Option<PathBuf>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub ca: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// Reads the file; a missing file is an empty config, a malformed one an error.
+    pub fn load(path: &Path) -> Result<ConfigFile> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).with_context(|| format!("parsing {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod identity_section_tests {
+    use super::*;
+
+    #[test]
+    fn identity_section_has_mode_and_authz_file() {
+        let f: ConfigFile = toml::from_str(
+            "[naming]\ntrust_domain = \"prod.example\"\n[identity]\nmode = \"spiffe\"\nauthz_file = \"/x/authz.conf\"\n",
+        )
+        .unwrap();
+        assert_eq!(f.identity.mode, Mode::Spiffe);
+        assert_eq!(f.identity.authz_file.as_deref(), Some(Path::new("/x/authz.conf")));
+        assert_eq!(f.naming.trust_domain.as_deref(), Some("prod.example"));
+        assert_eq!(ConfigFile::default().identity.mode, Mode::Jwt);
+        // One trust domain: `[identity]` does not take its own.
+        assert!(toml::from_str::<ConfigFile>("[identity]\ntrust_domain = \"x\"\n").is_err());
+    }
+}

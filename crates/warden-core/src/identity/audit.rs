@@ -1,0 +1,164 @@
+//! The append-only audit log: one JSON line per action, in
+//! `$XDG_STATE_HOME/warden/audit.log` (mode 0600). Who (`$USER@host`), what,
+//! target, when, and the result of every step. Never a secret: every string
+//! goes through [`scrub`] before it is written.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::action::report::ActionReport;
+
+/// `$XDG_STATE_HOME/warden/audit.log` (or `~/.local/state/...`).
+pub fn default_path() -> PathBuf {
+    crate::config::paths::state_dir().join("audit.log")
+}
+
+/// `$USER@hostname`, as far as they can be told.
+pub fn actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{}", hostname())
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
+    // or truncates within it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[derive(Debug, Serialize)]
+struct StepLine {
+    step: String,
+    ok: bool,
+    detail: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Line {
+    time: String,
+    who: String,
+    action: String,
+    target: String,
+    result: &'static str,
+    steps: Vec<StepLine>,
+}
+
+/// Replaces anything that could be secret: nkey seeds (`S` + role letter +
+/// 56 base32 characters), JWTs (`eyJ...` with two dots) and creds blocks.
+pub fn scrub(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if !word.is_empty() {
+            out.push_str(&scrub_word(word));
+            word.clear();
+        }
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '=') {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn scrub_word(w: &str) -> String {
+    let seed_like =
+        w.len() >= 50 && w.starts_with('S') && w.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c));
+    let jwt_like = w.contains("eyJ") && w.matches('.').count() >= 2;
+    if seed_like {
+        "<seed redacted>".into()
+    } else if jwt_like {
+        "<jwt omitted>".into()
+    } else if w.contains("BEGIN") && w.contains("NKEY") {
+        "<creds redacted>".into()
+    } else {
+        w.to_string()
+    }
+}
+
+/// Appends one line for `report` to the log at `path` (created 0600).
+pub fn append(path: &Path, who: &str, report: &ActionReport) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let line = Line {
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        who: scrub(who),
+        action: report.action.clone(),
+        target: scrub(&report.target),
+        result: report.outcome(),
+        steps: report
+            .steps
+            .iter()
+            .map(|s| StepLine {
+                step: scrub(&s.step),
+                ok: s.result.is_ok(),
+                detail: scrub(match &s.result {
+                    Ok(d) | Err(d) => d,
+                }),
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string(&line)?;
+    text.push('\n');
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("opening the audit log {}", path.display()))?;
+    f.write_all(text.as_bytes()).with_context(|| format!("writing the audit log {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::action::report::Step;
+
+    #[test]
+    fn scrub_removes_seeds_and_jwts_but_keeps_public_keys() {
+        let seed = "SUAIO3FHUX5PNV2LQIIP7TZ3N4L7TX3W53MQGEIVYFIGA635OZCKEYHFLM";
+        let public = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+        let t = format!("key {seed} and {public}, jwt eyJhbGci.eyJzdWIi.c2ln end");
+        let s = scrub(&t);
+        assert!(!s.contains(seed), "{s}");
+        assert!(!s.contains("eyJ"), "{s}");
+        assert!(s.contains(public), "{s}");
+        assert!(s.ends_with(" end"));
+    }
+
+    #[test]
+    fn append_writes_0600_json_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/warden/audit.log");
+        let mut r = ActionReport::new("revoke", "ns/wf");
+        r.steps.push(Step::ok("revocations", "added SUAIO3FHUX5PNV2LQIIP7TZ3N4L7TX3W53MQGEIVYFIGA635OZCKEYHFLM"));
+        r.steps.push(Step::err("push", "n1: timeout"));
+        append(&path, "me@host", &r).unwrap();
+        append(&path, "me@host", &r).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(!text.contains("SUAIO3"));
+        let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(v["action"], "revoke");
+        assert_eq!(v["result"], "partial");
+        assert_eq!(v["steps"][1]["ok"], false);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}

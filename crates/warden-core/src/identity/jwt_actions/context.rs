@@ -1,0 +1,164 @@
+//! What a JWT-mode action runs with (NATS, Kubernetes, signing keys) and
+//! the minting helpers every action uses: account lookup, key loading, user
+//! claims. Key material is loaded only for the action and dropped after.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use kube::api::Api;
+
+use crate::identity::action::kube::KubeCtx;
+use crate::identity::naming::Naming;
+use crate::nats::accounts;
+use crate::nats::jwt::{self, AccountClaims, KeyKind, Permission, SigningKey, UserClaims};
+use crate::nats::sys::SysClient;
+
+/// Where a signing key comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyRef {
+    File(PathBuf),
+    /// `namespace/name:key` of a Kubernetes Secret.
+    Secret {
+        namespace: String,
+        name: String,
+        key: String,
+    },
+}
+
+impl KeyRef {
+    pub fn parse_secret(s: &str) -> Result<KeyRef> {
+        let (nsname, key) = s.split_once(':').ok_or_else(|| anyhow!("{s:?} is not namespace/name:key"))?;
+        let (ns, name) = nsname.split_once('/').ok_or_else(|| anyhow!("{s:?} is not namespace/name:key"))?;
+        Ok(KeyRef::Secret { namespace: ns.into(), name: name.into(), key: key.into() })
+    }
+    fn describe(&self) -> String {
+        match self {
+            KeyRef::File(p) => p.display().to_string(),
+            KeyRef::Secret { namespace, name, key } => format!("secret {namespace}/{name}:{key}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SigningConfig {
+    pub account: Option<KeyRef>,
+    pub operator: Option<KeyRef>,
+}
+
+/// What an action runs with.
+#[derive(Clone)]
+pub struct ActionContext {
+    pub sys: SysClient,
+    pub kube: Option<KubeCtx>,
+    pub signing: SigningConfig,
+    /// `$USER@host`, recorded in NatsIdentity status and the audit log.
+    pub actor: String,
+    /// How long revoke waits for the servers to close revoked clients before kicking.
+    pub settle: Duration,
+    /// Naming templates (user name, subject scope, SPIFFE ID).
+    pub naming: Naming,
+}
+pub(super) fn short(key: &str) -> String {
+    if key.len() > 12 { format!("{}…", &key[..12]) } else { key.to_string() }
+}
+
+pub(super) fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+pub(super) fn now_rfc3339() -> String {
+    rfc3339(jwt::unix_now())
+}
+
+/// An account by name or public key: its id, current JWT and claims.
+pub async fn resolve_account(sys: &SysClient, wanted: &str) -> Result<(String, AccountClaims)> {
+    if wanted.starts_with('A') && KeyKind::of_public(wanted) == Some(KeyKind::Account) {
+        let (_, c) = accounts::current(sys, wanted)
+            .await?
+            .ok_or_else(|| anyhow!("no server serves a JWT for account {wanted}"))?;
+        return Ok((wanted.to_string(), c));
+    }
+    let (ids, _) = accounts::list_ids(sys).await?;
+    if ids.is_empty() {
+        bail!("no account listed by $SYS.REQ.CLAIMS.LIST: is this an operator-mode deployment with a full resolver?");
+    }
+    for id in ids {
+        if let Some((_, c)) = accounts::current(sys, &id).await?
+            && c.std.name == wanted
+        {
+            return Ok((id, c));
+        }
+    }
+    bail!("no account named {wanted:?}")
+}
+
+pub(super) async fn load_key(
+    ctx: &ActionContext,
+    key: Option<&KeyRef>,
+    kind: KeyKind,
+    what: &str,
+) -> Result<SigningKey> {
+    let key = key.ok_or_else(|| {
+        anyhow!(
+            "no {what} configured: pass --{}-signing-key PATH or set [signing] {}_signing_key in the config file",
+            if kind == KeyKind::Operator { "operator" } else { "account" },
+            if kind == KeyKind::Operator { "operator" } else { "account" },
+        )
+    })?;
+    let k = match key {
+        KeyRef::File(p) => SigningKey::load_kind(p, kind)?,
+        KeyRef::Secret { namespace, name, key: field } => {
+            let kube = ctx.kube.as_ref().ok_or_else(|| anyhow!("{} needs Kubernetes", key.describe()))?;
+            let api: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(kube.client.clone(), namespace);
+            let s = api.get(name).await.with_context(|| format!("reading {}", key.describe()))?;
+            let bytes = s
+                .data
+                .as_ref()
+                .and_then(|d| d.get(field))
+                .ok_or_else(|| anyhow!("{} has no key {field:?}", key.describe()))?;
+            let text = String::from_utf8(bytes.0.clone()).map_err(|_| anyhow!("{} is not text", key.describe()))?;
+            let k = SigningKey::from_text(&text, &key.describe())?;
+            k.expect_kind(kind, &key.describe())?;
+            k
+        }
+    };
+    Ok(k)
+}
+
+pub(super) fn check_account_signer(acc_id: &str, acc: &AccountClaims, k: &SigningKey) -> Result<()> {
+    if k.public_key() == acc_id || acc.nats.has_signing_key(k.public_key()) {
+        Ok(())
+    } else {
+        bail!("{} is not a signing key of account {} ({})", k.public_key(), acc.std.name, short(acc_id))
+    }
+}
+
+/// User claims for `name` with the default scope and `ttl`.
+pub(super) fn user_claims(
+    user_public: &str,
+    user: &str,
+    publish: &[String],
+    subscribe: &[String],
+    exp: i64,
+) -> UserClaims {
+    let mut c = UserClaims::new_user(user_public, user);
+    c.nats.permissions.publish = Permission::allow(publish.iter().cloned());
+    c.nats.permissions.subscribe = Permission::allow(subscribe.iter().cloned());
+    c.std.expires = exp;
+    c
+}
+
+pub(super) fn mint(acc_id: &str, signer: &SigningKey, claims: &mut UserClaims) -> Result<String> {
+    Ok(jwt::encode_user(claims, signer, acc_id, jwt::unix_now())?)
+}
+
+pub(super) fn ttl_exp(ttl: Duration) -> i64 {
+    jwt::unix_now() + ttl.as_secs().max(1) as i64
+}
+pub(super) fn user_account(c: &UserClaims) -> &str {
+    if c.nats.issuer_account.is_empty() { &c.std.issuer } else { &c.nats.issuer_account }
+}

@@ -1,0 +1,313 @@
+//! register, approve, deny, renew.
+
+use super::prelude::*;
+
+pub(super) async fn register(
+    ctx: &ActionContext,
+    r: &mut Recorder<'_>,
+    name: &IdentityName,
+    account: &str,
+    ttl: Duration,
+    creds_out: Option<&std::path::Path>,
+) -> Result<()> {
+    if creds_out.is_none() && ctx.kube.is_none() {
+        return Err(r.fail("credentials", "nowhere to put them: pass --creds-out FILE or configure Kubernetes"));
+    }
+    let (acc_id, acc) = step!(r, "account", resolve_account(&ctx.sys, account).await);
+    r.ok("account", format!("{} ({})", acc.std.name, acc_id));
+    let now = jwt::unix_now();
+    // Already registered? (a valid, unrevoked JWT for this user in this account)
+    let usable = |c: &jwt::Creds| {
+        c.claims.std.name == ctx.naming.nats_user(name)
+            && user_account(&c.claims) == acc_id
+            && (c.claims.std.expires == 0 || c.claims.std.expires > now)
+            && !acc.nats.is_revoked(&c.claims.std.subject, c.claims.std.issued_at)
+    };
+    if let Some(p) = creds_out
+        && let Some(c) = step!(r, "existing credentials", read_creds_file(p))
+        && usable(&c)
+    {
+        r.ok(
+            "register",
+            format!(
+                "already registered: {} holds user {} until {}",
+                p.display(),
+                c.claims.std.subject,
+                rfc3339(c.claims.std.expires)
+            ),
+        );
+        return Ok(());
+    }
+    if let Some(k) = &ctx.kube
+        && let Some(rec) = step!(r, "NatsIdentity", get_record(k, name).await)
+        && rec.phase() == "Active"
+        && (rec.status.expires == 0 || rec.status.expires > now)
+        && !acc.nats.is_revoked(rec.user_key(), now - 1)
+        && creds_out.is_none()
+    {
+        r.ok("register", format!("already registered: NatsIdentity {name} is Active (user {})", rec.user_key()));
+        return Ok(());
+    }
+    let signer = step!(
+        r,
+        "account signing key",
+        load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
+    );
+    step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
+    r.ok("account signing key", format!("{} loaded", signer.public_key()));
+    let user = SigningKey::generate(KeyKind::User);
+    let exp = ttl_exp(ttl);
+    let mut claims = user_claims(
+        user.public_key(),
+        &ctx.naming.nats_user(name),
+        &ctx.naming.scope(name).publish_allow,
+        &ctx.naming.scope(name).subscribe_allow,
+        exp,
+    );
+    let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
+    drop(signer);
+    r.ok(
+        "mint user JWT",
+        format!(
+            "user {} ({}), scope {}, expires {}",
+            ctx.naming.nats_user(name),
+            user.public_key(),
+            ctx.naming.subject_scope(name),
+            rfc3339(exp)
+        ),
+    );
+    let creds = step!(r, "credentials", jwt::render_creds(&token, &user));
+    if let Some(p) = creds_out {
+        step!(r, "creds file", jwt::write_creds_file(p, &creds).with_context(|| format!("writing {}", p.display())));
+        r.ok("creds file", format!("{} (0600)", p.display()));
+    }
+    if let Some(k) = &ctx.kube {
+        match apply_creds_secret(k, name, &creds).await {
+            Ok(s) => r.ok("creds Secret", s),
+            Err(e) => r.push(Step::err("creds Secret", format!("{e:#}"))),
+        }
+        let rec = IdentityRecord {
+            namespace: name.namespace.clone(),
+            name: name.workload.clone(),
+            spec: IdentitySpec {
+                workload: name.workload.clone(),
+                account: acc.std.name.clone(),
+                user: ctx.naming.nats_user(name),
+                public_key: String::new(),
+                publish: ctx.naming.scope(name).publish_allow,
+                subscribe: ctx.naming.scope(name).subscribe_allow,
+                ttl: humantime::format_duration(ttl).to_string(),
+                ..Default::default()
+            },
+            status: IdentityStatus {
+                phase: "Active".into(),
+                user_public_key: user.public_key().to_string(),
+                account_public_key: acc_id.clone(),
+                jwt: token.clone(),
+                expires: exp,
+                approved_by: ctx.actor.clone(),
+                approved_at: now_rfc3339(),
+                ..Default::default()
+            },
+        };
+        match apply_record(k, &rec).await {
+            Ok(()) => r.ok("NatsIdentity", format!("{name} Active")),
+            Err(e) => r.push(Step::err("NatsIdentity", format!("{e:#}"))),
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn kube_needed<'a>(ctx: &'a ActionContext, r: &mut Recorder<'_>, what: &str) -> Result<&'a KubeCtx> {
+    ctx.kube.as_ref().ok_or_else(|| r.fail(what, "needs Kubernetes (NatsIdentity resources): none is configured"))
+}
+
+pub(super) async fn approve(
+    ctx: &ActionContext,
+    r: &mut Recorder<'_>,
+    name: &IdentityName,
+    ttl: Option<Duration>,
+) -> Result<()> {
+    let k = kube_needed(ctx, r, "approve")?;
+    let rec = step!(r, "NatsIdentity", get_record(k, name).await);
+    let Some(rec) = rec else { return Err(r.fail("NatsIdentity", format!("no NatsIdentity {name}"))) };
+    match rec.phase() {
+        "Active" => {
+            r.ok("approve", format!("already approved by {} at {}", rec.status.approved_by, rec.status.approved_at));
+            return Ok(());
+        }
+        "Pending" => {}
+        other => return Err(r.fail("approve", format!("{name} is {other}; only a Pending identity can be approved"))),
+    }
+    let public = rec.spec.public_key.clone();
+    step!(r, "user public key", jwt::check_public(&public, KeyKind::User).map_err(|e| anyhow!("spec.publicKey: {e}")));
+    let (acc_id, acc) = step!(r, "account", resolve_account(&ctx.sys, &rec.spec.account).await);
+    r.ok("account", format!("{} ({})", acc.std.name, acc_id));
+    let signer = step!(
+        r,
+        "account signing key",
+        load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
+    );
+    step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
+    let ttl = ttl.or_else(|| humantime::parse_duration(&rec.spec.ttl).ok()).unwrap_or(Duration::from_secs(24 * 3600));
+    let exp = ttl_exp(ttl);
+    let (publish, subscribe) = perms_of(&ctx.naming, &rec.spec, name);
+    let user = if rec.spec.user.is_empty() { ctx.naming.nats_user(name) } else { rec.spec.user.clone() };
+    let mut claims = user_claims(&public, &user, &publish, &subscribe, exp);
+    let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
+    drop(signer);
+    r.ok("mint user JWT", format!("user {user} ({public}), expires {}", rfc3339(exp)));
+    let status = IdentityStatus {
+        phase: "Active".into(),
+        user_public_key: public,
+        account_public_key: acc_id,
+        jwt: token,
+        expires: exp,
+        approved_by: ctx.actor.clone(),
+        approved_at: now_rfc3339(),
+        ..Default::default()
+    };
+    step!(r, "NatsIdentity status", write_status(k, &name.namespace, &name.workload, &status).await);
+    r.ok("NatsIdentity status", "Active, JWT in status.jwt");
+    Ok(())
+}
+
+pub(super) fn perms_of(naming: &Naming, spec: &IdentitySpec, name: &IdentityName) -> (Vec<String>, Vec<String>) {
+    let p = if spec.publish.is_empty() { naming.scope(name).publish_allow } else { spec.publish.clone() };
+    let s = if spec.subscribe.is_empty() { naming.scope(name).subscribe_allow } else { spec.subscribe.clone() };
+    let (mut p, mut s) = (p, s);
+    for g in &spec.grants {
+        let list = if g.direction == "publish" { &mut p } else { &mut s };
+        if !list.contains(&g.subject) {
+            list.push(g.subject.clone());
+        }
+    }
+    (p, s)
+}
+
+pub(super) async fn deny(ctx: &ActionContext, r: &mut Recorder<'_>, name: &IdentityName, reason: &str) -> Result<()> {
+    let k = kube_needed(ctx, r, "deny")?;
+    let Some(rec) = step!(r, "NatsIdentity", get_record(k, name).await) else {
+        return Err(r.fail("NatsIdentity", format!("no NatsIdentity {name}")));
+    };
+    match rec.phase() {
+        "Denied" => {
+            r.ok("deny", format!("already denied by {} at {}", rec.status.denied_by, rec.status.denied_at));
+            return Ok(());
+        }
+        "Pending" => {}
+        other => {
+            return Err(r.fail(
+                "deny",
+                format!("{name} is {other}; only a Pending identity can be denied (revoke an Active one)"),
+            ));
+        }
+    }
+    let status = IdentityStatus {
+        phase: "Denied".into(),
+        denied_by: ctx.actor.clone(),
+        denied_at: now_rfc3339(),
+        message: reason.to_string(),
+        ..Default::default()
+    };
+    step!(r, "NatsIdentity status", write_status(k, &name.namespace, &name.workload, &status).await);
+    r.ok("NatsIdentity status", "Denied");
+    Ok(())
+}
+
+pub(super) async fn renew(
+    ctx: &ActionContext,
+    r: &mut Recorder<'_>,
+    name: &IdentityName,
+    account: Option<&str>,
+    ttl: Duration,
+    creds_out: Option<&std::path::Path>,
+) -> Result<()> {
+    // The current user: a creds file, else the Kubernetes record (+ its Secret).
+    let mut creds = None;
+    if let Some(p) = creds_out {
+        creds = step!(r, "creds file", read_creds_file(p));
+        if creds.is_none() {
+            return Err(r.fail("creds file", format!("{} does not exist: register first", p.display())));
+        }
+    }
+    let rec = match &ctx.kube {
+        Some(k) => step!(r, "NatsIdentity", get_record(k, name).await),
+        None => None,
+    };
+    if creds.is_none()
+        && let Some(k) = &ctx.kube
+    {
+        creds = step!(r, "creds Secret", read_creds_secret(k, name).await);
+    }
+    if creds.is_none() && rec.is_none() {
+        return Err(
+            r.fail("identity", format!("nothing known about {name}: pass --creds-out FILE or configure Kubernetes"))
+        );
+    }
+    if let Some(rec) = &rec
+        && matches!(rec.phase(), "Revoked" | "Denied" | "Pending")
+    {
+        return Err(r.fail("renew", format!("{name} is {}; renew needs an Active identity", rec.phase())));
+    }
+    let (user_public, old): (String, Option<UserClaims>) = match (&creds, &rec) {
+        (Some(c), _) => (c.claims.std.subject.clone(), Some(c.claims.clone())),
+        (None, Some(rec)) => (rec.user_key().to_string(), jwt::decode_as::<jwt::User>(&rec.status.jwt).ok()),
+        (None, None) => unreachable!(),
+    };
+    let wanted = account
+        .map(str::to_string)
+        .or_else(|| old.as_ref().map(|c| user_account(c).to_string()))
+        .or_else(|| rec.as_ref().map(|r| r.spec.account.clone()))
+        .unwrap_or_default();
+    let (acc_id, acc) = step!(r, "account", resolve_account(&ctx.sys, &wanted).await);
+    r.ok("account", format!("{} ({})", acc.std.name, acc_id));
+    if acc.nats.revocations.contains_key(&user_public) {
+        return Err(r.fail("renew", format!("user {user_public} is revoked in {}; register anew", acc.std.name)));
+    }
+    let signer = step!(
+        r,
+        "account signing key",
+        load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
+    );
+    step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
+    let exp = ttl_exp(ttl);
+    let mut claims = match old {
+        Some(mut c) => {
+            c.std.expires = exp;
+            c
+        }
+        None => {
+            let spec = rec.as_ref().map(|r| r.spec.clone()).unwrap_or_default();
+            let (p, s) = perms_of(&ctx.naming, &spec, name);
+            user_claims(&user_public, &ctx.naming.nats_user(name), &p, &s, exp)
+        }
+    };
+    let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
+    drop(signer);
+    r.ok("mint user JWT", format!("user {user_public}, expires {}", rfc3339(exp)));
+    if let Some(c) = &creds {
+        let text = step!(r, "credentials", jwt::render_creds(&token, &c.key));
+        if let Some(p) = creds_out {
+            step!(r, "creds file", jwt::write_creds_file(p, &text).with_context(|| format!("writing {}", p.display())));
+            r.ok("creds file", format!("{} (0600)", p.display()));
+        } else if let Some(k) = &ctx.kube {
+            match apply_creds_secret(k, name, &text).await {
+                Ok(s) => r.ok("creds Secret", s),
+                Err(e) => r.push(Step::err("creds Secret", format!("{e:#}"))),
+            }
+        }
+    }
+    if let (Some(k), Some(rec)) = (&ctx.kube, &rec) {
+        let mut status = rec.status.clone();
+        status.jwt = token;
+        status.expires = exp;
+        status.user_public_key = user_public.clone();
+        status.account_public_key = acc_id.clone();
+        match write_status(k, &name.namespace, &name.workload, &status).await {
+            Ok(()) => r.ok("NatsIdentity status", format!("expires {}", rfc3339(exp))),
+            Err(e) => r.push(Step::err("NatsIdentity status", format!("{e:#}"))),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! Identities: naming (namespace/workload -> SPIFFE ID, NATS user, subject
+//! scope), the SPIFFE-mode authorization document, permissions, and the
+//! JWT-mode lifecycle (NatsIdentity records, actions, audit log).
+
+pub mod action;
+pub mod actions;
+pub mod audit;
+pub mod conf;
+pub mod jwt_actions;
+pub mod naming;
+pub mod permissions;
+pub mod record;
+pub mod runner;
+pub mod spiffe_actions;
+pub mod spiffe_authz;

@@ -1,0 +1,374 @@
+//! `warden sandbox`: a real nats-server, the Kubernetes API double seeded
+//! with a fleet, simulated workloads, and (unless headless) the console, all
+//! in one process that cleans up after itself.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::nats_server::NatsServer;
+use super::operator_mode::{OperatorWorld, push_account_jwt};
+use super::scenario::{self, Kind, Tentacle};
+use super::spiffe_mode::{ConfigSync, SpiffeWorld};
+use super::workloads::{self, Behaviour, Credentials, Workload};
+use kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
+use warden_core::config::file::KubeSection;
+use warden_core::identity::actions::Mode;
+use warden_core::identity::naming::Naming;
+use warden_core::nats::jwt::{SigningKey, render_seed, write_secret_file};
+
+/// How long the ExpiringSoon tentacle's JWT lives after the start.
+pub const EXPIRING_IN: i64 = 4 * 60;
+
+/// How the system user (warden's own connection) authenticates.
+#[derive(Debug, Clone)]
+pub enum SystemAuth {
+    /// JWT mode: a creds file of the system account.
+    Creds(PathBuf),
+    /// SPIFFE mode: warden's X.509 SVID and the trust bundle.
+    Svid { cert: PathBuf, key: PathBuf, bundle: PathBuf },
+}
+
+/// Everything a second warden, kubectl or natscli needs to connect.
+#[derive(Debug, Clone)]
+pub struct SandboxInfo {
+    pub dir: PathBuf,
+    pub mode: Mode,
+    pub nats_url: String,
+    pub system: SystemAuth,
+    pub kubeconfig: PathBuf,
+    pub warden_config: PathBuf,
+    pub nats_log: PathBuf,
+    pub nats_pid: Option<u32>,
+}
+
+impl SandboxInfo {
+    /// What `--headless` prints (tests read these `key: value` lines).
+    pub fn describe(&self) -> String {
+        let (mode, system) = match &self.system {
+            SystemAuth::Creds(c) => ("JWT", format!("system creds:  {}\n", c.display())),
+            SystemAuth::Svid { cert, key, bundle } => (
+                "SPIFFE",
+                format!(
+                    "system cert:   {}\nsystem key:    {}\nCA bundle:     {}\n",
+                    cert.display(),
+                    key.display(),
+                    bundle.display()
+                ),
+            ),
+        };
+        format!(
+            "warden sandbox is running ({mode} mode). Ctrl-C stops it and removes everything it started.\n\
+             mode:          {}\n\
+             NATS URL:      {}\n\
+             {system}\
+             kubeconfig:    {}\n\
+             warden config: {}\n\
+             nats log:      {}\n\
+             nats pid:      {}\n\
+             \n\
+             Try:\n  WARDEN_CONFIG={} KUBECONFIG={} warden\n  kubectl --kubeconfig {} get natsidentities -A\n",
+            match self.mode {
+                Mode::Jwt => "jwt",
+                Mode::Spiffe => "spiffe",
+            },
+            self.nats_url,
+            self.kubeconfig.display(),
+            self.warden_config.display(),
+            self.nats_log.display(),
+            self.nats_pid.map(|p| p.to_string()).unwrap_or_default(),
+            self.warden_config.display(),
+            self.kubeconfig.display(),
+            self.kubeconfig.display(),
+        )
+    }
+}
+
+/// The running world. Dropping it stops the workloads, the double and the
+/// nats-server.
+pub struct Sandbox {
+    pub info: SandboxInfo,
+    pub double: KubeDouble,
+    pub server: NatsServer,
+    tasks: Vec<JoinHandle<()>>,
+    /// SPIFFE mode: plays the kubelet (ConfigMap -> include file).
+    _sync: Option<ConfigSync>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.server.stop();
+    }
+}
+
+fn toml_str(p: &Path) -> String {
+    toml::Value::String(p.display().to_string()).to_string()
+}
+
+fn write_warden_config(dir: &Path, world: &OperatorWorld, url: &str, kubeconfig: &Path) -> Result<PathBuf> {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    let acc_key = keys.join("app-signing.nk");
+    let op_key = keys.join("operator-signing.nk");
+    write_secret_file(&acc_key, render_seed(&world.app_signing).expose().as_bytes())?;
+    write_secret_file(&op_key, render_seed(&world.operator_signing).expose().as_bytes())?;
+    let text = format!(
+        "# Written by `warden sandbox`: connects a second warden to the sandbox.\n\
+         [nats]\nurl = {url}\ncreds = {creds}\n\n\
+         [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\n\n\
+         [signing]\naccount_signing_key = {acc}\noperator_signing_key = {op}\n",
+        url = toml::Value::String(url.to_string()),
+        creds = toml_str(&world.sys_creds_path),
+        kc = toml_str(kubeconfig),
+        acc = toml_str(&acc_key),
+        op = toml_str(&op_key),
+    );
+    let path = dir.join("warden.toml");
+    write_secret_file(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// Starts the world of `mode` in `dir` (created 0700).
+pub async fn start_mode(dir: &Path, mode: Mode) -> Result<Sandbox> {
+    match mode {
+        Mode::Jwt => start(dir).await,
+        Mode::Spiffe => start_spiffe(dir).await,
+    }
+}
+
+/// Starts everything in `dir` (created 0700), JWT mode.
+pub async fn start(dir: &Path) -> Result<Sandbox> {
+    warden_core::logging::create_private_dir(dir)?;
+    let now = chrono::Utc::now().timestamp();
+    let mut world = OperatorWorld::generate(dir).context("generating the operator, accounts and keys")?;
+    let fleet = scenario::mint_fleet(&world, now, EXPIRING_IN)?;
+    let server = NatsServer::start(&dir.join("nats"), "nats-0", world.config_body()).context("starting nats-server")?;
+
+    // Revocations go through the server like an operator's would.
+    let sys = async_nats::ConnectOptions::with_credentials_file(&world.sys_creds_path)
+        .await?
+        .connect(server.url())
+        .await
+        .context("connecting as the system account")?;
+    for t in fleet.iter().filter(|t| t.kind == Kind::Revoked) {
+        let jwt = world.revoke_user(t.key.public_key(), now)?;
+        push_account_jwt(&sys, &jwt, Duration::from_millis(300), Duration::from_secs(5)).await?;
+    }
+
+    let double = KubeDouble::start(KubeDoubleConfig::default()).await.context("starting the Kubernetes API double")?;
+    let kubeconfig = dir.join("kubeconfig");
+    double.write_kubeconfig(&kubeconfig, "sandbox")?;
+    scenario::seed(&double.state(), &world, &fleet, now, now)?;
+    let warden_config = write_warden_config(dir, &world, &server.url(), &kubeconfig)?;
+
+    let mut tasks = vec![follow_server_log(server.log_path.clone(), double.state())];
+    tasks.extend(start_workloads(&server.url(), fleet, double.state()));
+    let info = SandboxInfo {
+        dir: dir.to_path_buf(),
+        mode: Mode::Jwt,
+        nats_url: server.url(),
+        system: SystemAuth::Creds(world.sys_creds_path.clone()),
+        kubeconfig,
+        warden_config,
+        nats_log: server.log_path.clone(),
+        nats_pid: server.pid(),
+    };
+    Ok(Sandbox { info, double, server, tasks, _sync: None })
+}
+
+/// The NATS pod's log is the real server's log, line by line.
+fn follow_server_log(path: PathBuf, k: KubeState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let opts = warden_core::violations::follow_file::FollowOptions { from_start: true, ..Default::default() };
+        let Ok(mut f) = warden_core::violations::follow_file::Follower::open(&path, opts).await else { return };
+        while let Ok(line) = f.next_line().await {
+            k.append_pod_log("tentacular-system", "nats-0", "nats", &line.text);
+        }
+    })
+}
+
+/// A workload's credentials channel and its own key (to wrap a new JWT).
+type CredentialsSender = (watch::Sender<Option<Credentials>>, Arc<SigningKey>);
+
+/// Each tentacle's client, and a watcher that hands a workload its new JWT
+/// when its NatsIdentity status gets one (approval, renewal).
+fn start_workloads(url: &str, fleet: Vec<Tentacle>, k: KubeState) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    let mut senders: HashMap<(String, String), CredentialsSender> = HashMap::new();
+    for t in fleet {
+        match t.kind {
+            Kind::Drifted => {}
+            Kind::Revoked => {
+                if let Some(jwt) = t.jwt.clone() {
+                    let creds = Credentials::Jwt { jwt, key: Arc::new(t.key.clone()) };
+                    tasks.push(workloads::spawn_refused(url.to_string(), t.name(), creds, Duration::from_secs(15)));
+                }
+            }
+            _ => {
+                let key = Arc::new(t.key.clone());
+                let creds = t.jwt.clone().map(|jwt| Credentials::Jwt { jwt, key: key.clone() });
+                let (tx, rx) = watch::channel(creds);
+                let behaviour = match t.kind {
+                    Kind::Violator => Behaviour::Violator { forbidden: "tentacular.payments.ledger.commands".into() },
+                    _ => Behaviour::Steady,
+                };
+                let w = Workload {
+                    name: t.name(),
+                    prefix: t.prefix(),
+                    behaviour,
+                    credentials: rx,
+                    every: Duration::from_secs(3),
+                };
+                tasks.push(workloads::spawn(url.to_string(), w));
+                senders.insert((t.namespace.to_string(), t.workload.to_string()), (tx, key));
+            }
+        }
+    }
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            for obj in k.list("warden.dev/v1alpha1", "NatsIdentity", None) {
+                let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                let jwt = obj["status"]["jwt"].as_str().filter(|j| !j.is_empty()).map(str::to_string);
+                if let (Some((tx, key)), Some(jwt)) = (senders.get(&(ns, name)), jwt) {
+                    tx.send_if_modified(|cur| {
+                        let changed = cur.as_ref().and_then(Credentials::jwt) != Some(jwt.as_str());
+                        if changed {
+                            *cur = Some(Credentials::Jwt { jwt: jwt.clone(), key: key.clone() });
+                        }
+                        changed
+                    });
+                }
+            }
+        }
+    }));
+    tasks
+}
+
+fn write_spiffe_warden_config(
+    dir: &Path,
+    world: &SpiffeWorld,
+    url: &str,
+    kubeconfig: &Path,
+    section: &KubeSection,
+) -> Result<PathBuf> {
+    let text = format!(
+        "# Written by `warden sandbox --mode spiffe`: connects a second warden to the sandbox.\n\
+         [nats]\nurl = {url}\nca = {ca}\ncert = {cert}\nkey = {key}\n\n\
+         [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\nauthz_configmap = {cm}\nauthz_key = {ck}\n\n\
+         [naming]\ntrust_domain = {td}\n\n\
+         [identity]\nmode = \"spiffe\"\nauthz_file = {authz}\n",
+        url = toml::Value::String(url.to_string()),
+        ca = toml_str(&world.bundle_file),
+        cert = toml_str(&world.system.cert_file),
+        key = toml_str(&world.system.key_file),
+        kc = toml_str(kubeconfig),
+        cm = toml::Value::String(section.authz_configmap.clone()),
+        ck = toml::Value::String(section.authz_key.clone()),
+        td = toml::Value::String(world.trust_domain.clone()),
+        authz = toml_str(&world.authz_file),
+    );
+    let path = dir.join("warden.toml");
+    write_secret_file(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// SPIFFE mode: a `verify_and_map` nats-server whose authorization include
+/// file follows the authorization ConfigMap in the double, and workloads
+/// that connect with their SVIDs.
+pub async fn start_spiffe(dir: &Path) -> Result<Sandbox> {
+    warden_core::logging::create_private_dir(dir)?;
+    let now = chrono::Utc::now().timestamp();
+    let naming = Naming::with_defaults(scenario::TRUST_DOMAIN)?;
+    let section = KubeSection::default();
+    let world = SpiffeWorld::generate(&dir.join("nats"), scenario::TRUST_DOMAIN)
+        .context("generating the trust bundle, server certificate and SVIDs")?;
+    let fleet = scenario::mint_spiffe_fleet(&world, &naming, EXPIRING_IN)?;
+
+    let double = KubeDouble::start(KubeDoubleConfig::default()).await.context("starting the Kubernetes API double")?;
+    let kubeconfig = dir.join("kubeconfig");
+    double.write_kubeconfig(&kubeconfig, "sandbox")?;
+    let doc = scenario::seed_spiffe(&double.state(), &naming, &section, &fleet, now)?;
+    world.write_authz(&doc)?;
+    let server =
+        NatsServer::start(&world.dir, "nats-0", &world.config_body()).context("starting nats-server (SPIFFE mode)")?;
+
+    let settings = warden_core::kube::client::KubeSettings { kubeconfig: Some(kubeconfig.clone()), context: None };
+    let client = warden_core::kube::client::connect(&settings)
+        .await?
+        .map_err(|e| anyhow::anyhow!("connecting to the Kubernetes API double: {}", e.0))?
+        .client;
+    let sync = ConfigSync::spawn(
+        client,
+        &section.authz_configmap,
+        &section.authz_key,
+        vec![world.authz_file.clone()],
+        Duration::from_millis(200),
+    )?;
+    let url = server.url().replacen("nats://", "tls://", 1);
+    let warden_config = write_spiffe_warden_config(dir, &world, &url, &kubeconfig, &section)?;
+
+    let mut tasks = vec![follow_server_log(server.log_path.clone(), double.state())];
+    tasks.extend(start_spiffe_workloads(&url, &world, fleet));
+    let info = SandboxInfo {
+        dir: dir.to_path_buf(),
+        mode: Mode::Spiffe,
+        nats_url: url,
+        system: SystemAuth::Svid {
+            cert: world.system.cert_file.clone(),
+            key: world.system.key_file.clone(),
+            bundle: world.bundle_file.clone(),
+        },
+        kubeconfig,
+        warden_config,
+        nats_log: server.log_path.clone(),
+        nats_pid: server.pid(),
+    };
+    Ok(Sandbox { info, double, server, tasks, _sync: Some(sync) })
+}
+
+/// Each SPIFFE tentacle's client. Its SVID is there from the start: a
+/// pending workload retries until approval writes its entry (and the reload
+/// lets it in); a revoked one keeps being refused.
+fn start_spiffe_workloads(url: &str, world: &SpiffeWorld, fleet: Vec<scenario::SpiffeTentacle>) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    let mut senders = Vec::new();
+    for t in fleet {
+        let Some(svid) = &t.svid else { continue };
+        let creds = Credentials::Svid {
+            cert: svid.cert_file.clone(),
+            key: svid.key_file.clone(),
+            bundle: world.bundle_file.clone(),
+        };
+        let name = t.name.to_string();
+        if t.kind == Kind::Revoked {
+            tasks.push(workloads::spawn_refused(url.to_string(), name, creds, Duration::from_secs(15)));
+            continue;
+        }
+        let (tx, rx) = watch::channel(Some(creds));
+        let behaviour = match t.kind {
+            Kind::Violator => Behaviour::Violator { forbidden: "tentacular.payments.ledger.commands".into() },
+            _ => Behaviour::Steady,
+        };
+        let w = Workload { name, prefix: t.prefix(), behaviour, credentials: rx, every: Duration::from_secs(3) };
+        tasks.push(workloads::spawn(url.to_string(), w));
+        senders.push(tx);
+    }
+    // The credentials never change (SPIRE would rotate them; not simulated):
+    // keep the senders alive so the workloads keep running.
+    tasks.push(tokio::spawn(async move {
+        let _senders = senders;
+        std::future::pending::<()>().await
+    }));
+    tasks
+}

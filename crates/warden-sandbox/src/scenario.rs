@@ -1,0 +1,356 @@
+//! The sandbox's fleet: tentacles in every state, with all their parts in
+//! the Kubernetes API double (Deployments, pods, ClusterSPIFFEIDs, SPIRE
+//! entries and agents, creds Secrets, NatsIdentity resources).
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use super::spiffe_mode::{SpiffeWorld, Svid};
+use crate::operator_mode::{OperatorWorld, UserSpec};
+use kube_double::{KubeState, spire_agent, spire_entry};
+use warden_core::config::file::KubeSection;
+use warden_core::identity::naming::{IdentityName, Naming};
+use warden_core::identity::record::{IdentitySpec, IdentityStatus};
+use warden_core::identity::spiffe_actions::{cluster_spiffe_id_spec, configmap_ref};
+use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
+use warden_core::nats::jwt::{KeyKind, SigningKey, render_creds};
+
+pub const TRUST_DOMAIN: &str = "tentacular.local";
+pub const WORKLOAD_LABEL: &str = "tentacular.io/workflow";
+pub const CREDS_LABEL: &str = "warden.dev/identity";
+
+/// How a simulated tentacle behaves and what state its identity is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Active, publishes on its own subjects.
+    Steady,
+    /// Active, keeps trying a subject of another tentacle.
+    Violator,
+    /// Revoked; still tries to connect with its old credentials.
+    Revoked,
+    /// Active, its JWT expires a few minutes after the sandbox starts.
+    ExpiringSoon,
+    /// Its JWT expired an hour ago.
+    Expired,
+    /// Pending approval; holds its own key and connects once approved.
+    Pending,
+    /// A SPIRE registration with no NATS authorization at all.
+    Drifted,
+}
+
+pub struct Tentacle {
+    pub namespace: &'static str,
+    pub workload: &'static str,
+    pub kind: Kind,
+    /// The workload's own user key.
+    pub key: SigningKey,
+    /// The JWT it starts with (None: pending or drifted).
+    pub jwt: Option<String>,
+}
+
+impl Tentacle {
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.namespace, self.workload)
+    }
+    pub fn prefix(&self) -> String {
+        format!("tentacular.{}.{}", self.namespace, self.workload)
+    }
+    pub fn spiffe_id(&self) -> String {
+        format!("spiffe://{TRUST_DOMAIN}/ns/{}/wf/{}", self.namespace, self.workload)
+    }
+}
+
+/// The fleet: (namespace, workload, kind).
+pub const FLEET: &[(&str, &str, Kind)] = &[
+    ("tent-dev", "hn-digest", Kind::Steady),
+    ("tent-dev", "summarizer", Kind::Violator),
+    ("tent-dev", "new-scraper", Kind::Pending),
+    ("tent-dev", "orphan", Kind::Drifted),
+    ("tent-prod", "ingest", Kind::Steady),
+    ("tent-prod", "reporter", Kind::Pending),
+    ("tent-prod", "old-batch", Kind::Expired),
+    ("payments", "ledger", Kind::Revoked),
+    ("payments", "fraud-check", Kind::ExpiringSoon),
+    ("payments", "settlement", Kind::Steady),
+];
+
+pub const NAMESPACES: &[&str] = &["tent-dev", "tent-prod", "payments", "tentacular-system", "spire-system"];
+
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Mints what each tentacle needs in `world` and returns the fleet.
+/// `now` is unix seconds; `expiring_in` is how long ExpiringSoon lives.
+pub fn mint_fleet(world: &OperatorWorld, now: i64, expiring_in: i64) -> Result<Vec<Tentacle>> {
+    let mut out = Vec::new();
+    for &(ns, wf, kind) in FLEET {
+        let key = SigningKey::generate(KeyKind::User);
+        let exp = match kind {
+            Kind::ExpiringSoon => Some(now + expiring_in),
+            Kind::Expired => Some(now - 3600),
+            _ => Some(now + 30 * 86_400),
+        };
+        let jwt = match kind {
+            Kind::Pending | Kind::Drifted => None,
+            _ => {
+                let mut spec = UserSpec::tentacle(ns, wf);
+                spec.expires = exp;
+                Some(world.mint_user_jwt(&spec, key.public_key())?.1)
+            }
+        };
+        out.push(Tentacle { namespace: ns, workload: wf, kind, key, jwt });
+    }
+    Ok(out)
+}
+
+/// Namespaces, the NATS and SPIRE server pods, and the SPIRE agents (both modes).
+pub fn seed_infrastructure(k: &KubeState, now: i64) -> Result<()> {
+    for ns in NAMESPACES {
+        upsert(k, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))?;
+    }
+    k.add_pod("tentacular-system", "nats-0", &[("app.kubernetes.io/name", "nats")], &["nats"]);
+    k.add_pod("spire-system", "spire-server-0", &[("app.kubernetes.io/name", "spire-server")], &["spire-server"]);
+
+    let agents =
+        [("node-a", now + 30 * 86_400, false), ("node-b", now + 20 * 60, false), ("node-c", now + 10 * 86_400, true)];
+    k.set_spire_agents(
+        agents
+            .iter()
+            .enumerate()
+            .map(|(i, (node, exp, banned))| {
+                let mut a = spire_agent(
+                    &format!("spiffe://{TRUST_DOMAIN}/spire/agent/k8s_psat/sandbox/{node}"),
+                    "k8s_psat",
+                    &format!("{}", 1000 + i),
+                    *exp,
+                    &[&format!("k8s_psat:agent_node_name:{node}")],
+                );
+                a["banned"] = json!(banned);
+                a
+            })
+            .collect(),
+    );
+    Ok(())
+}
+
+fn upsert(k: &KubeState, v: Value) -> Result<()> {
+    k.upsert(v).map(drop).map_err(|e| anyhow::anyhow!("seeding the double: {e:?}"))
+}
+
+/// The `i`-th tentacle's Deployment and pod; with `registration` (a
+/// ClusterSPIFFEID spec) also its ClusterSPIFFEID, and then its SPIRE entry
+/// is returned (for [`KubeState::set_spire_entries`]).
+pub fn seed_workload(
+    k: &KubeState,
+    i: usize,
+    ns: &str,
+    wf: &str,
+    spiffe_id: &str,
+    registration: Option<Value>,
+) -> Result<Option<Value>> {
+    let labels = json!({ WORKLOAD_LABEL: wf });
+    upsert(
+        k,
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": wf, "namespace": ns, "labels": labels},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "tentacle", "image": "tentacular/tentacle:1"}]}}},
+            "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
+        }),
+    )?;
+    k.add_pod(ns, &format!("{wf}-7d9f{i}"), &[(WORKLOAD_LABEL, wf)], &["tentacle"]);
+    let Some(spec) = registration else { return Ok(None) };
+    upsert(
+        k,
+        json!({
+            "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
+            "metadata": {"name": format!("{ns}.{wf}")},
+            "spec": spec,
+            "status": {"stats": {"namespacesSelected": 1, "podsSelected": 1, "entriesToSet": 1,
+                                 "entryFailures": 0, "podEntryRenderFailures": 0, "entriesMasked": 0}}
+        }),
+    )?;
+    let node = ["node-a", "node-b"][i % 2];
+    Ok(Some(spire_entry(
+        &format!("e{:04}-{wf}", i + 1),
+        spiffe_id,
+        &format!("spiffe://{TRUST_DOMAIN}/spire/agent/k8s_psat/sandbox/{node}"),
+        &[&format!("k8s:ns:{ns}"), &format!("k8s:pod-label:{WORKLOAD_LABEL}:{wf}")],
+    )))
+}
+
+/// Seeds the double with every part of every tentacle, the NATS and SPIRE
+/// server pods, and the SPIRE agents.
+pub fn seed(k: &KubeState, world: &OperatorWorld, fleet: &[Tentacle], now: i64, revoked_at: i64) -> Result<()> {
+    let up = |v: Value| upsert(k, v);
+    seed_infrastructure(k, now)?;
+    let mut entries = Vec::new();
+    for (i, t) in fleet.iter().enumerate() {
+        let (ns, wf) = (t.namespace, t.workload);
+        let registration = json!({
+            "spiffeIDTemplate": format!("spiffe://{{{{ .TrustDomain }}}}/ns/{{{{ .PodMeta.Namespace }}}}/wf/{wf}"),
+            "podSelector": {"matchLabels": { WORKLOAD_LABEL: wf }},
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+            "ttl": "1h"
+        });
+        entries.extend(seed_workload(k, i, ns, wf, &t.spiffe_id(), Some(registration))?);
+        if t.kind == Kind::Drifted {
+            continue;
+        }
+        let scope = format!("{}.>", t.prefix());
+        let mut status = json!({});
+        if let Some(jwt) = &t.jwt {
+            let exp = warden_core::nats::jwt::decode(jwt).ok().map(|c| c.std().expires).unwrap_or(0);
+            status = json!({"phase": "Active", "userPublicKey": t.key.public_key(), "accountPublicKey": world.app.public_key(),
+                            "jwt": jwt, "expires": exp, "approvedBy": "sandbox", "approvedAt": rfc3339(now - 86_400)});
+            if t.kind == Kind::Revoked {
+                status["phase"] = json!("Revoked");
+                status["revokedBy"] = json!("sandbox");
+                status["revokedAt"] = json!(rfc3339(revoked_at));
+            }
+            let creds = render_creds(jwt, &t.key)?;
+            up(json!({
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": format!("{wf}-nats-creds"), "namespace": ns, "labels": { CREDS_LABEL: wf }},
+                "data": {"user.creds": data_encoding::BASE64.encode(creds.expose().as_bytes())}
+            }))?;
+        }
+        let mut obj = json!({
+            "apiVersion": "warden.dev/v1alpha1", "kind": "NatsIdentity",
+            "metadata": {"name": wf, "namespace": ns},
+            "spec": {"workload": wf, "account": "APP", "user": format!("tentacle.{ns}.{wf}"),
+                     "publicKey": if t.kind == Kind::Pending { t.key.public_key().to_string() } else { String::new() },
+                     "publish": [scope.clone()], "subscribe": [scope, "_INBOX.>"], "ttl": "720h"}
+        });
+        if t.jwt.is_some() {
+            obj["status"] = status;
+        }
+        up(obj)?;
+    }
+    k.set_spire_entries(entries);
+    Ok(())
+}
+
+/// A tentacle of the SPIFFE-mode fleet.
+pub struct SpiffeTentacle {
+    pub name: IdentityName,
+    pub kind: Kind,
+    pub spiffe_id: String,
+    /// The SVID its workload holds (None: drifted, no workload runs).
+    pub svid: Option<Svid>,
+}
+
+impl SpiffeTentacle {
+    pub fn prefix(&self) -> String {
+        format!("tentacular.{}.{}", self.name.namespace, self.name.workload)
+    }
+}
+
+/// Which parts a SPIFFE-mode tentacle has: an authorization entry (Active).
+/// SPIRE rotates SVIDs, so there is no "expired" identity in this mode: the
+/// Expired tentacle of the JWT fleet is an active one here; ExpiringSoon's
+/// SVID is short-lived (`expiring_in` seconds).
+fn spiffe_active(kind: Kind) -> bool {
+    matches!(kind, Kind::Steady | Kind::Violator | Kind::ExpiringSoon | Kind::Expired)
+}
+
+/// Issues each tentacle's SVID in `world` and returns the fleet.
+pub fn mint_spiffe_fleet(world: &SpiffeWorld, naming: &Naming, expiring_in: i64) -> Result<Vec<SpiffeTentacle>> {
+    let mut out = Vec::new();
+    for &(ns, wf, kind) in FLEET {
+        let name = IdentityName::parse(&format!("{ns}/{wf}"))?;
+        let spiffe_id = naming.spiffe_id(&name);
+        let svid = match kind {
+            Kind::Drifted => None,
+            Kind::ExpiringSoon => Some(world.issue_svid_as(
+                &spiffe_id,
+                &format!("{ns}_{wf}"),
+                std::time::Duration::from_secs(expiring_in.max(60) as u64),
+            )?),
+            _ => Some(world.issue_svid(&spiffe_id)?),
+        };
+        out.push(SpiffeTentacle { name, kind, spiffe_id, svid });
+    }
+    Ok(out)
+}
+
+/// Seeds the double for SPIFFE mode: active tentacles have an entry in the
+/// authorization ConfigMap, a ClusterSPIFFEID and an Active NatsIdentity;
+/// pending ones only a NatsIdentity (approve writes the rest); the revoked
+/// one a Revoked NatsIdentity and nothing else; the drifted one a
+/// ClusterSPIFFEID and nothing else. Returns the authorization document
+/// the ConfigMap holds (the server's include file starts equal to it).
+pub fn seed_spiffe(
+    k: &KubeState,
+    naming: &Naming,
+    section: &KubeSection,
+    fleet: &[SpiffeTentacle],
+    now: i64,
+) -> Result<AuthzDocument> {
+    seed_infrastructure(k, now)?;
+    let mut doc = AuthzDocument::new(DocumentShape::UsersArray);
+    let mut entries = Vec::new();
+    for (i, t) in fleet.iter().enumerate() {
+        let (ns, wf) = (t.name.namespace.as_str(), t.name.workload.as_str());
+        let registered = spiffe_active(t.kind) || t.kind == Kind::Drifted;
+        let registration = registered.then(|| cluster_spiffe_id_spec(naming, section, &t.name));
+        entries.extend(seed_workload(k, i, ns, wf, &t.spiffe_id, registration)?);
+        if t.kind == Kind::Drifted {
+            continue;
+        }
+        let scope = naming.scope(&t.name);
+        if spiffe_active(t.kind) {
+            doc.upsert_scope(&t.spiffe_id, &scope)?;
+        }
+        let spec = IdentitySpec {
+            workload: wf.to_string(),
+            user: naming.nats_user(&t.name),
+            publish: scope.publish_allow.clone(),
+            subscribe: scope.subscribe_allow.clone(),
+            mode: "spiffe".into(),
+            namespace: ns.to_string(),
+            spiffe_id: t.spiffe_id.clone(),
+            ..Default::default()
+        };
+        let approved = || IdentityStatus {
+            phase: "Active".into(),
+            approved_by: "sandbox".into(),
+            approved_at: rfc3339(now - 86_400),
+            ..Default::default()
+        };
+        let status = match t.kind {
+            Kind::Pending => None,
+            Kind::Revoked => Some(IdentityStatus {
+                phase: "Revoked".into(),
+                revoked_by: "sandbox".into(),
+                revoked_at: rfc3339(now),
+                ..approved()
+            }),
+            _ => Some(approved()),
+        };
+        let mut obj = json!({
+            "apiVersion": "warden.dev/v1alpha1", "kind": "NatsIdentity",
+            "metadata": {"name": wf, "namespace": ns},
+            "spec": spec,
+        });
+        if let Some(status) = status {
+            obj["status"] = serde_json::to_value(status)?;
+        }
+        upsert(k, obj)?;
+    }
+    k.set_spire_entries(entries);
+    let (cm_ns, cm_name) = configmap_ref(&section.authz_configmap)?;
+    upsert(
+        k,
+        json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": cm_name, "namespace": cm_ns},
+            "data": { section.authz_key.as_str(): doc.render() }
+        }),
+    )?;
+    Ok(doc)
+}

@@ -1,0 +1,147 @@
+//! Command line: the console by default, reports and (later) actions as
+//! subcommands sharing the same code.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use warden_core::config::NatsFlags;
+use warden_core::identity::actions::Mode;
+
+use crate::report;
+
+pub mod identity;
+
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about = "Terminal console for NATS + SPIFFE/SPIRE + Kubernetes workload identity")]
+pub struct Cli {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Theme: default, high-contrast, monochrome, or a path to a TOML theme
+    #[arg(long, global = true, env = "WARDEN_THEME")]
+    pub theme: Option<String>,
+    /// Offer no mutating action at all
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes context (default: the kubeconfig's current context)
+    #[arg(long, global = true)]
+    pub kube_context: Option<String>,
+    /// Config file (default $XDG_CONFIG_HOME/warden/config.toml)
+    #[arg(long, global = true, env = "WARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// nats-server log file to follow for permission violations (repeatable;
+    /// rotation and truncation are followed)
+    #[arg(long = "server-log", global = true, value_name = "PATH")]
+    pub server_logs: Vec<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The interactive console (the default)
+    Console,
+    /// Print a report and exit
+    Report {
+        kind: report::Kind,
+        #[arg(long, short = 'o', value_enum, default_value = "table")]
+        output: report::Output,
+        #[command(flatten)]
+        violations: report::violations::ViolationsFlags,
+    },
+    #[cfg(feature = "sandbox")]
+    /// A whole world on this machine: nats-server, a Kubernetes API double
+    /// seeded with a fleet, simulated workloads, and the console
+    Sandbox {
+        /// Run the world without the console and print how to reach it
+        #[arg(long)]
+        headless: bool,
+        /// Where to keep its files (default: a fresh temporary directory,
+        /// removed on exit)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Authorization mode of the world: `jwt` (operator mode, user JWTs)
+        /// or `spiffe` (`verify_and_map`, X.509 SVIDs, the authorization ConfigMap)
+        #[arg(long, value_enum, default_value_t = ModeArg::Jwt)]
+        mode: ModeArg,
+    },
+    /// Identity actions (JWT mode): register, approve, deny, renew, revoke
+    Identity {
+        #[command(flatten)]
+        keys: identity::KeyFlags,
+        #[command(subcommand)]
+        action: identity::IdentityCmd,
+    },
+}
+
+/// NATS connection flags; each also reads the natscli environment variable.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct NatsArgs {
+    /// natscli context name (~/.config/nats/context/<name>.json)
+    #[arg(long = "nats-context", env = "NATS_CONTEXT", global = true)]
+    pub context: Option<String>,
+    /// NATS server URL(s), comma separated
+    #[arg(long = "server", short = 's', env = "NATS_URL", global = true)]
+    pub url: Option<String>,
+    /// credentials file (JWT + seed)
+    #[arg(long, env = "NATS_CREDS", global = true)]
+    pub creds: Option<PathBuf>,
+    /// nkey seed file
+    #[arg(long, env = "NATS_NKEY", global = true)]
+    pub nkey: Option<PathBuf>,
+    #[arg(long, env = "NATS_USER", global = true)]
+    pub user: Option<String>,
+    #[arg(long, env = "NATS_PASSWORD", global = true, hide_env_values = true)]
+    pub password: Option<String>,
+    #[arg(long, env = "NATS_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// client certificate (mTLS)
+    #[arg(long = "tlscert", env = "NATS_CERT", global = true)]
+    pub cert: Option<PathBuf>,
+    /// client key (mTLS)
+    #[arg(long = "tlskey", env = "NATS_KEY", global = true)]
+    pub key: Option<PathBuf>,
+    /// CA bundle to verify the server
+    #[arg(long = "tlsca", env = "NATS_CA", global = true)]
+    pub ca: Option<PathBuf>,
+}
+
+impl From<&NatsArgs> for NatsFlags {
+    fn from(a: &NatsArgs) -> Self {
+        let a = a.clone();
+        NatsFlags {
+            context: a.context,
+            url: a.url,
+            creds: a.creds,
+            nkey: a.nkey,
+            user: a.user,
+            password: a.password,
+            token: a.token,
+            cert: a.cert,
+            key: a.key,
+            ca: a.ca,
+        }
+    }
+}
+
+/// `--mode`: the authorization mode as the command line spells it (the
+/// domain's `Mode` knows nothing of clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Operator mode: user JWTs, account revocations.
+    Jwt,
+    /// `tls { verify_and_map: true }`: the authorization ConfigMap, SPIRE registrations.
+    Spiffe,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Jwt => Mode::Jwt,
+            ModeArg::Spiffe => Mode::Spiffe,
+        }
+    }
+}
