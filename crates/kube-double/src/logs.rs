@@ -2,7 +2,6 @@
 //! (`tailLines`, `sinceSeconds`, `timestamps`, `limitBytes`, `previous`,
 //! `follow`). A restart moves the log to `previous` and ends follows.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -11,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::errors::ApiError;
-use super::log_store::Logs;
+use super::log_store::ContainerLog;
 use super::state::{Shared, lock};
 use super::util;
 

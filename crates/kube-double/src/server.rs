@@ -13,9 +13,10 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::command::ExecRequest;
 use super::discovery;
 use super::errors::{ApiError, json_response};
-use super::exec::{self, ExecRequest};
+use super::exec;
 use super::logs::{self, LogParams};
 use super::openapi;
 use super::patch::PatchKind;
