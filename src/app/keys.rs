@@ -2,7 +2,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::state::ViewId;
+use super::view_id::ViewId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

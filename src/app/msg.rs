@@ -5,8 +5,9 @@ use ratatui::crossterm::event::KeyEvent;
 use super::conns::ConnRow;
 use super::kube_state::KubeLink;
 use super::servers::ServerRow;
-use super::state::ViewId;
 use super::table::Clock;
+use super::view_id::ViewId;
+use super::violations::feed::Batch;
 use warden_core::kube::watch::KubeEvent;
 use warden_core::nats::connect::ConnEvent;
 use warden_core::nats::types::{StatszMsg, UserInfo};
@@ -43,9 +44,15 @@ pub enum Msg {
     ActionStep(warden_core::identity::action::report::Step),
     ActionDone(warden_core::identity::action::report::ActionReport),
     /// Parsed violations from the live feed (at most every 100 ms).
-    Violations(super::violations_feed::Batch),
+    Violations(Batch),
     /// SIGTERM/SIGHUP/SIGINT.
     Signal(&'static str),
+}
+
+impl From<Batch> for Msg {
+    fn from(b: Batch) -> Msg {
+        Msg::Violations(b)
+    }
 }
 
 /// Work `update` asks the IO side to do.

@@ -4,92 +4,13 @@ use tui_input::Input;
 
 use super::conns::ConnRow;
 use super::kube_state::KubeState;
+use super::panel::Panel;
 use super::permissions::{PermRow, TestRow};
 use super::servers::ServerRow;
 use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
-use super::table::{Clock, TableRow, TableState};
+use super::table::{Clock, TableState};
+use super::view_id::ViewId;
 use warden_core::identity::permissions::PermissionSet;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ViewId {
-    Servers,
-    Conns,
-    Entries,
-    SpiffeIds,
-    Agents,
-    Permissions,
-    Accounts,
-    Identities,
-    Expiry,
-    Violations,
-}
-
-impl ViewId {
-    pub const ALL: [ViewId; 10] = [
-        ViewId::Servers,
-        ViewId::Conns,
-        ViewId::Entries,
-        ViewId::SpiffeIds,
-        ViewId::Agents,
-        ViewId::Permissions,
-        ViewId::Accounts,
-        ViewId::Identities,
-        ViewId::Expiry,
-        ViewId::Violations,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            ViewId::Servers => "Servers",
-            ViewId::Conns => "Connections",
-            ViewId::Entries => "SPIRE entries",
-            ViewId::SpiffeIds => "ClusterSPIFFEIDs",
-            ViewId::Agents => "SPIRE agents",
-            ViewId::Permissions => "Permissions",
-            ViewId::Accounts => "Accounts",
-            ViewId::Identities => "Identities",
-            ViewId::Expiry => "Expiry",
-            ViewId::Violations => "Violations",
-        }
-    }
-
-    /// Short label for the tab line.
-    pub fn tab(self) -> &'static str {
-        match self {
-            ViewId::Servers => "servers",
-            ViewId::Conns => "conns",
-            ViewId::Entries => "entries",
-            ViewId::SpiffeIds => "spiffeids",
-            ViewId::Agents => "agents",
-            ViewId::Permissions => "perms",
-            ViewId::Accounts => "accounts",
-            ViewId::Identities => "identities",
-            ViewId::Expiry => "expiry",
-            ViewId::Violations => "violations",
-        }
-    }
-
-    /// Two to four letters, for narrow terminals.
-    pub fn short(self) -> &'static str {
-        match self {
-            ViewId::Servers => "srv",
-            ViewId::Conns => "con",
-            ViewId::Entries => "ent",
-            ViewId::SpiffeIds => "sid",
-            ViewId::Agents => "agt",
-            ViewId::Permissions => "perm",
-            ViewId::Accounts => "acct",
-            ViewId::Identities => "ids",
-            ViewId::Expiry => "exp",
-            ViewId::Violations => "viol",
-        }
-    }
-
-    /// Data comes from Kubernetes / SPIRE rather than NATS.
-    pub fn is_kube(self) -> bool {
-        matches!(self, ViewId::Entries | ViewId::SpiffeIds | ViewId::Agents)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Link {
@@ -130,49 +51,6 @@ pub enum Mode {
     Tester(Input),
 }
 
-/// Rows of one view plus how fresh they are.
-#[derive(Debug, Clone)]
-pub struct Panel<R> {
-    pub rows: Vec<R>,
-    pub table: TableState,
-    /// When the rows were fetched (unix seconds); None until the first fetch.
-    pub fetched_at: Option<i64>,
-    /// The last fetch failed or got no answer: rows are from `fetched_at`.
-    pub stale: Option<String>,
-    /// Servers that answered with an error.
-    pub errors: Vec<String>,
-}
-
-impl<R> Default for Panel<R> {
-    fn default() -> Self {
-        Panel { rows: Vec::new(), table: TableState::default(), fetched_at: None, stale: None, errors: Vec::new() }
-    }
-}
-
-impl<R: TableRow> Panel<R> {
-    /// New rows from a successful fetch or a watch reset.
-    pub fn replace(&mut self, rows: Vec<R>, at: i64) {
-        self.rows = rows;
-        self.fetched_at = Some(at);
-        self.stale = None;
-        self.table.refilter(&self.rows, R::key);
-    }
-
-    /// The data could not be refreshed: keep it, say why.
-    pub fn mark_stale(&mut self, why: &str) {
-        self.stale = Some(why.to_string());
-    }
-
-    pub fn set_filter(&mut self, f: String) {
-        self.table.filter = f;
-        self.table.refilter(&self.rows, R::key);
-    }
-
-    pub fn selected(&self) -> Option<&R> {
-        self.table.selected_index().and_then(|i| self.rows.get(i))
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub view: ViewId,
@@ -192,9 +70,9 @@ pub struct AppState {
     pub identities: Panel<super::identities::IdentityRow>,
     pub expiry: Panel<super::expiry::ExpiryRow>,
     /// Live violations: store, live list, groups, feed sources.
-    pub violations: super::violations_view::ViolationsState,
+    pub violations: super::violations::state::ViolationsState,
     /// An open identity-action dialog (form, confirmation, result).
-    pub dialog: Option<super::dialog::Dialog>,
+    pub dialog: Option<super::dialog::model::Dialog>,
     /// Every identity's rules (the Permissions view and the tester read them).
     pub perm_sets: Vec<PermissionSet>,
     /// The subject under test and every identity's answer for it.

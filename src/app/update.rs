@@ -9,7 +9,8 @@ use super::kube_state::KubeLink;
 use super::msg::{Cmd, Msg, Outcome};
 use super::permissions;
 use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
-use super::state::{AppState, Level, Link, Mode, ViewId};
+use super::state::{AppState, Level, Link, Mode};
+use super::view_id::ViewId;
 use warden_core::kube::resources::Watched;
 use warden_core::nats::connect::ConnEvent;
 
@@ -66,8 +67,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                     s.conns.replace(rows, at.now_unix);
                     s.conns.errors = errors;
                     rebuild_permissions(s);
-                    super::identities::rebuild(s);
-                    super::violations_view::refresh_attributor(s);
+                    super::derive::rejoin(s);
                 }
                 Err(e) => s.conns.mark_stale(&e),
             }
@@ -95,8 +95,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                 rebuild_permissions(s);
             }
             if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets | Watched::ClusterSpiffeIds) {
-                super::identities::rebuild(s);
-                super::violations_view::refresh_attributor(s);
+                super::derive::rejoin(s);
             }
             Outcome::redraw()
         }
@@ -125,8 +124,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                 Ok((rows, errors)) => {
                     s.accounts.replace(rows, at.now_unix);
                     s.accounts.errors = errors;
-                    super::identities::rebuild(s);
-                    super::violations_view::refresh_attributor(s);
+                    super::derive::rejoin(s);
                 }
                 Err(e) => s.accounts.mark_stale(&e),
             }
@@ -136,10 +134,10 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             s.clock = c;
             Outcome::redraw()
         }
-        Msg::Tick(c) => super::violations_view::on_tick(s, c),
-        Msg::Violations(b) => super::violations_view::on_batch(s, b),
-        Msg::ActionStep(step) => super::dialog::on_step(s, step),
-        Msg::ActionDone(report) => super::dialog::on_done(s, report),
+        Msg::Tick(c) => super::violations::handlers::on_tick(s, c),
+        Msg::Violations(b) => super::violations::handlers::on_batch(s, b),
+        Msg::ActionStep(step) => super::dialog::progress::on_step(s, step),
+        Msg::ActionDone(report) => super::dialog::progress::on_done(s, report),
         Msg::Signal(name) => {
             s.status = Some((Level::Info, format!("{name}: quitting")));
             s.quit = true;
@@ -178,7 +176,7 @@ fn on_link(s: &mut AppState, ev: ConnEvent) -> Outcome {
 
 fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
     if s.dialog.is_some() {
-        return super::dialog::on_key(s, k);
+        return super::dialog::input::on_key(s, k);
     }
     match std::mem::replace(&mut s.mode, Mode::Normal) {
         Mode::Command(input) => on_command_key(s, input, k),
@@ -244,10 +242,10 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
             s.mode = Mode::Tester(Input::new(s.tester_subject.clone().unwrap_or_default()))
         }
         Action::Pause | Action::Group | Action::JumpIdentity => {
-            return super::violations_view::on_action(s, a);
+            return super::violations::actions::on_action(s, a);
         }
         Action::Revoke | Action::Grant if s.view == ViewId::Violations => {
-            return super::violations_view::on_action(s, a);
+            return super::violations::actions::on_action(s, a);
         }
         Action::Register
         | Action::Approve
@@ -256,7 +254,7 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         | Action::Revoke
         | Action::Grant
         | Action::Ungrant => {
-            return super::dialog::on_action(s, a);
+            return super::dialog::propose::on_action(s, a);
         }
         Action::Tester => {
             s.status = Some((Level::Info, "the subject tester is in the permissions view (6 or :perms)".into()))
@@ -375,7 +373,7 @@ pub fn set_permissions(s: &mut AppState, sets: Vec<warden_core::identity::permis
     let rows = permissions::rows(&s.perm_sets);
     s.perms.replace(rows, s.clock.now_unix);
     retest(s);
-    super::violations_view::refresh_attributor(s);
+    super::derive::refresh_attributor(s);
 }
 
 fn set_filter(s: &mut AppState, f: String) {

@@ -9,8 +9,8 @@ use tokio::time::{MissedTickBehavior, interval};
 use tracing::{info, warn};
 
 use super::msg::{Cmd, Msg};
-use super::state::ViewId;
 use super::table::Clock;
+use super::view_id::ViewId;
 use super::{conns, servers};
 use warden_core::config::NatsSettings;
 use warden_core::nats::connect::{self, ConnEvent};

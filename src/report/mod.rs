@@ -262,11 +262,11 @@ async fn jwt_reports(
 /// listed is a warning on stderr; the NATS side is reported anyway.
 async fn kube_identity_facts(
     ctx: &ReportContext,
-) -> (Vec<warden_core::identity::record::IdentityRecord>, identities::KubeFacts) {
+) -> (Vec<warden_core::identity::record::IdentityRecord>, warden_core::identity::kube_facts::KubeFacts) {
     use kube::api::{Api, DynamicObject, ListParams};
 
     use warden_core::kube::resources::Watched;
-    let mut facts = identities::KubeFacts::default();
+    let mut facts = warden_core::identity::kube_facts::KubeFacts::default();
     if !ctx.kube_section.enabled {
         return (vec![], facts);
     }
@@ -300,12 +300,14 @@ async fn kube_identity_facts(
         .await
         .into_iter()
         .map(warden_core::kube::secrets::strip)
-        .filter_map(|o| identities::CredsJwt::from_object(&o, &label))
+        .filter_map(|o| warden_core::identity::kube_facts::CredsJwt::from_object(&o, &label))
         .collect();
     facts.registrations = list(Watched::ClusterSpiffeIds, ListParams::default())
         .await
         .iter()
-        .filter_map(|o| identities::SpireRegistration::from_object(o, &ctx.kube_section.workload_label))
+        .filter_map(|o| {
+            warden_core::identity::kube_facts::SpireRegistration::from_object(o, &ctx.kube_section.workload_label)
+        })
         .collect();
     (records, facts)
 }

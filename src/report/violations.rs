@@ -17,8 +17,8 @@ use crate::app::msg::Msg;
 use crate::app::state::AppState;
 use crate::app::table::Clock;
 use crate::app::update::update;
-use crate::app::violations_feed::{self, NatsSource, Sources};
-use crate::app::violations_view::{ViolationRow, live_columns};
+use crate::app::violations::feed::{self, NatsSource, Sources};
+use crate::app::violations::rows::{ViolationRow, live_columns};
 use warden_core::nats::connect;
 use warden_core::nats::sys::SysClient;
 
@@ -58,9 +58,8 @@ const IDENTITY_REFRESH: Duration = Duration::from_secs(30);
 
 pub async fn run(ctx: &ReportContext, opts: Options, output: Output, out: &mut impl Write) -> Result<()> {
     let mut state = AppState::new(connect::redact_url(&ctx.nats.url), ctx.nats.source.clone(), Clock::system());
-    let pods = violations_feed::pod_logs(&ctx.kube, &ctx.kube_section)
-        .await
-        .map(|p| violations_feed::PodLogs { from_start: opts.from_start, ..p });
+    let pods =
+        feed::pod_logs(&ctx.kube, &ctx.kube_section).await.map(|p| feed::PodLogs { from_start: opts.from_start, ..p });
     let sys = match connect::connect(&ctx.nats, None).await {
         Ok(c) => Some(SysClient::new(c)),
         // Logs alone still show permission violations.
@@ -80,7 +79,7 @@ pub async fn run(ctx: &ReportContext, opts: Options, output: Output, out: &mut i
         pods,
     };
     let (tx, mut rx) = mpsc::channel(16);
-    let _feed = violations_feed::start(sources, tx);
+    let _feed = feed::start(sources, tx);
 
     let deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
     let sleep_until = async move {
@@ -166,7 +165,7 @@ fn print_one(out: &mut impl Write, r: &ViolationRow, output: Output) -> Result<(
 
 /// Connections and accounts through `update`, which refreshes the attributor.
 async fn refresh_identities(sys: &SysClient, state: &mut AppState) {
-    for v in [crate::app::state::ViewId::Conns, crate::app::state::ViewId::Accounts] {
+    for v in [crate::app::view_id::ViewId::Conns, crate::app::view_id::ViewId::Accounts] {
         let msg = crate::app::worker::fetch(sys, v).await;
         update(state, msg);
     }

@@ -9,7 +9,8 @@ use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
 use crate::app::keys;
-use crate::app::state::{AppState, Level, Link, Mode, ViewId};
+use crate::app::state::{AppState, Level, Link, Mode};
+use crate::app::view_id::ViewId;
 
 pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     let (dot, link, link_style) = match &s.conn.link {

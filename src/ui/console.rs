@@ -53,12 +53,12 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     terminal::spawn_signal_task(tx.clone())?;
     let (share_tx, share_rx) = tokio::sync::oneshot::channel();
     let cmds = worker::spawn_sharing(opts.nats.clone(), opts.refresh, tx.clone(), Some(share_tx));
-    let _feed = crate::app::violations_feed::spawn_console(
-        crate::app::violations_feed::Sources {
-            nats: Some(crate::app::violations_feed::NatsSource::Later(share_rx)),
+    let _feed = crate::app::violations::feed::spawn_console(
+        crate::app::violations::feed::Sources {
+            nats: Some(crate::app::violations::feed::NatsSource::Later(share_rx)),
             files: opts.server_logs.clone(),
             files_from_start: false,
-            pods: crate::app::violations_feed::pod_logs(&opts.kube, &opts.kube_section).await,
+            pods: crate::app::violations::feed::pod_logs(&opts.kube, &opts.kube_section).await,
         },
         tx.clone(),
     );

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use warden_core::identity::action::request::ActionRequest;
 
 use super::theme::Theme;
-use crate::app::dialog::{Button, Dialog, FORM_FIELDS, GRANT_FIELDS};
+use crate::app::dialog::model::{Button, Dialog, FORM_FIELDS, GRANT_FIELDS};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);

@@ -5,6 +5,7 @@ pub mod chrome;
 pub mod console;
 pub mod dialog;
 pub mod overlay;
+pub mod panel;
 pub mod render;
 pub mod table;
 pub mod terminal;

@@ -1,15 +1,17 @@
 //! `render(&state, theme, frame)`: a pure function of the state.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::{Constraint, Layout};
 
 use super::chrome;
 use super::overlay::{self, MIN_HEIGHT, MIN_WIDTH};
-use super::table::{self, TableView};
+use super::panel::{draw_panel, split_for_detail, view_table};
+use super::table;
 use super::theme::Theme;
 use crate::app::permissions::TestRow;
-use crate::app::state::{AppState, Panel, ViewId};
+use crate::app::state::AppState;
 use crate::app::table::TableRow;
+use crate::app::view_id::ViewId;
 
 pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
     let area = f.area();
@@ -50,73 +52,4 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
     if let Some(d) = &s.dialog {
         super::dialog::draw(f, area, th, d);
     }
-}
-
-/// A table view of `panel`, with the selected row's detail in `side`.
-pub(super) fn draw_panel<R: TableRow>(
-    f: &mut Frame,
-    list: Rect,
-    side: Option<Rect>,
-    s: &AppState,
-    th: &Theme,
-    p: &Panel<R>,
-    name: &str,
-) {
-    let cols = R::columns();
-    table::draw(f, list, th, view_table(s, p, &cols, name));
-    if let (Some(area), Some(r)) = (side, p.selected()) {
-        overlay::detail(f, area, th, &r.detail_title(), &r.detail(&s.clock));
-    }
-}
-
-/// Wide terminals get the detail on the right, narrow ones below.
-fn split_for_detail(body: Rect, detail: bool) -> (Rect, Option<Rect>) {
-    if !detail {
-        return (body, None);
-    }
-    let dir = if body.width >= 120 { Direction::Horizontal } else { Direction::Vertical };
-    let parts = Layout::default()
-        .direction(dir)
-        .constraints([Constraint::Percentage(55), Constraint::Percentage(45)])
-        .split(body);
-    (parts[0], Some(parts[1]))
-}
-
-pub(super) fn view_table<'a, R>(
-    s: &'a AppState,
-    p: &'a Panel<R>,
-    cols: &'a [crate::app::table::Column<R>],
-    name: &str,
-) -> TableView<'a, R> {
-    let t = &p.table;
-    let mut title = if t.filter.is_empty() {
-        format!(" {name} [{}] ", p.rows.len())
-    } else {
-        format!(" {name} [{}/{}] /{} ", t.visible.len(), p.rows.len(), t.filter)
-    };
-    if let Some(why) = &p.stale {
-        let when = p.fetched_at.map(hms).unwrap_or_else(|| "never".into());
-        title.push_str(&format!("STALE since {when}: {why} "));
-    } else if let Some(at) = p.fetched_at {
-        title.push_str(&format!("updated {} ", hms(at)));
-    }
-    if !p.errors.is_empty() {
-        title.push_str(&format!("! {} ", p.errors.join("; ")));
-    }
-    let empty = if p.fetched_at.is_none() && p.stale.is_none() {
-        "loading…".to_string()
-    } else if let Some(why) = &p.stale {
-        why.clone()
-    } else if let Some(n) = s.conn.notice.as_ref().filter(|_| !s.view.is_kube()) {
-        n.clone()
-    } else if !t.filter.is_empty() {
-        format!("no rows match /{}", t.filter)
-    } else {
-        "no rows".to_string()
-    };
-    TableView { title, columns: cols, rows: &p.rows, state: t, clock: &s.clock, empty }
-}
-
-pub(super) fn hms(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0).map(|t| t.format("%H:%M:%SZ").to_string()).unwrap_or_default()
 }

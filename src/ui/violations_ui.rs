@@ -6,12 +6,12 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 
 use super::overlay;
-use super::render::{draw_panel, hms};
+use super::panel::{draw_panel, hms};
 use super::table::{self, TableView};
 use super::theme::Theme;
 use crate::app::state::AppState;
 use crate::app::table::TableRow;
-use crate::app::violations_view::{ViolationRow, live_columns};
+use crate::app::violations::rows::{ViolationRow, live_columns};
 
 /// `N viol/min` in the banner once anything was seen; warn style when the
 /// rate jumped.

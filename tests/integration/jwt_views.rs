@@ -13,11 +13,12 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
 use warden::app::accounts::AccountRow;
 use warden::app::conns::ConnRow;
-use warden::app::dialog::{Button, Dialog};
+use warden::app::dialog::model::{Button, Dialog};
 use warden::app::msg::{Cmd, Msg};
-use warden::app::state::{AppState, Link, ViewId};
+use warden::app::state::{AppState, Link};
 use warden::app::table::Clock;
 use warden::app::update::update;
+use warden::app::view_id::ViewId;
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
 use warden_core::identity::jwt_actions::{self, ActionContext, Request, SigningConfig};
@@ -365,7 +366,7 @@ fn grant_form_and_over_broad_confirmation() {
     // Any view can propose the same request (e.g. Violations).
     key(&mut s, KeyCode::Char('1'));
     let name = warden_core::identity::naming::IdentityName::parse("shop/orders").unwrap();
-    let out = warden::app::dialog::propose(&mut s, Request::grant(name.clone(), Direction::Subscribe, "*.>"));
+    let out = warden::app::dialog::propose::propose(&mut s, Request::grant(name.clone(), Direction::Subscribe, "*.>"));
     assert!(out.cmds.is_empty());
     key(&mut s, KeyCode::Right);
     let cmds = key(&mut s, KeyCode::Enter);
@@ -375,12 +376,12 @@ fn grant_form_and_over_broad_confirmation() {
     );
     // Ungrant asks first.
     s.dialog = None;
-    let out = warden::app::dialog::propose(&mut s, Request::ungrant(name, Direction::Publish, "a.b"));
+    let out = warden::app::dialog::propose::propose(&mut s, Request::ungrant(name, Direction::Publish, "a.b"));
     assert!(out.cmds.is_empty());
     assert!(matches!(s.dialog, Some(Dialog::Confirm { focus: Button::Cancel, .. })));
     s.dialog = None;
     s.read_only = true;
-    let out = warden::app::dialog::propose(
+    let out = warden::app::dialog::propose::propose(
         &mut s,
         Request::grant(warden_core::identity::naming::IdentityName::parse("a/b").unwrap(), Direction::Publish, "x"),
     );

@@ -13,10 +13,11 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tokio::sync::mpsc;
 use warden::app::msg::Msg;
-use warden::app::state::{AppState, ViewId};
+use warden::app::state::AppState;
 use warden::app::table::Clock;
 use warden::app::update::update;
-use warden::app::violations_feed::{self, Batch, NatsSource, Sources};
+use warden::app::view_id::ViewId;
+use warden::app::violations::feed::{self, Batch, NatsSource, Sources};
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
 use warden_core::identity::action::request::ActionRequest;
@@ -110,7 +111,7 @@ async fn console_feed_every_violation_once_attributed_across_rotation() {
     assert!(state.violations.pipeline.attributor.records().iter().any(|r| r.key == "ns/wf"));
 
     let (tx, rx) = mpsc::channel(16);
-    let _feed = violations_feed::start(
+    let _feed = feed::start(
         Sources {
             nats: Some(NatsSource::Now(sys.clone())),
             files: vec![server.log_path.clone()],
@@ -321,8 +322,8 @@ fn fixed_state() -> AppState {
             at: Some(Clock { now_unix: NOW }),
             violations: vec![],
             sources: vec![
-                warden::app::violations_feed::SourceState { name: "events".into(), state: Ok("".into()) },
-                warden::app::violations_feed::SourceState {
+                warden::app::violations::feed::SourceState { name: "events".into(), state: Ok("".into()) },
+                warden::app::violations::feed::SourceState {
                     name: "pod nats/nats-2/nats".into(),
                     state: Err("forbidden: get pods/log".into()),
                 },
@@ -368,11 +369,11 @@ fn violations_view_snapshots() {
     // which asks first for an over-broad subject (Cancel is the default).
     update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Char('+'))));
     match &f.dialog {
-        Some(warden::app::dialog::Dialog::Confirm { request, question, focus }) => {
+        Some(warden::app::dialog::model::Dialog::Confirm { request, question, focus }) => {
             assert_eq!(request.verb(), "grant");
             assert!(request.target().contains("tent-dev/pager"), "{}", request.target());
             assert!(question.contains("Grant subscribe tentacular.payments.> to tent-dev/pager"), "{question}");
-            assert_eq!(*focus, warden::app::dialog::Button::Cancel);
+            assert_eq!(*focus, warden::app::dialog::model::Button::Cancel);
         }
         other => panic!("expected the grant confirmation, got {other:?} / {:?}", f.status),
     }
@@ -430,14 +431,14 @@ async fn pod_logs_followed_through_restarts_and_new_pods() {
         },
     ]));
     let (tx, rx) = mpsc::channel(16);
-    let pods = violations_feed::PodLogs {
+    let pods = feed::PodLogs {
         client,
         selector: "app.kubernetes.io/name=nats".into(),
         containers: vec!["nats".into()],
         relist: Duration::from_millis(200),
         from_start: false,
     };
-    let _feed = violations_feed::start(Sources { pods: Some(pods), ..Default::default() }, tx);
+    let _feed = feed::start(Sources { pods: Some(pods), ..Default::default() }, tx);
     let mut c = Console { state, rx };
     let following = |s: &AppState, name: &str| s.violations.sources.iter().any(|x| x.name == name && x.state.is_ok());
     c.until("nats-0 followed", |s| following(s, "pod nats/nats-0/nats")).await;

@@ -11,9 +11,11 @@ pub mod events;
 pub mod follow_file;
 pub mod log_line;
 pub mod pipeline;
+pub mod records;
 pub mod store;
 
 pub use attribution::{Attribution, AttributionSource, Attributor, IdentityRecord};
 pub use events::{Violation, ViolationKind};
 pub use pipeline::{Input, Outcome, Pipeline};
+pub use records::RecordSet;
 pub use store::{Store, StoreConfig};

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::identity::naming::{IdentityName, Naming};
 use crate::nats::subject::Direction;

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use super::table::Clock;
+use crate::app::table::Clock;
 use warden_core::violations::Violation;
 use warden_core::violations::events::{AUTH_ERR_WILDCARD, DISCONNECT_WILDCARD};
 use warden_core::violations::follow_file::{FollowOptions, Follower};
@@ -140,13 +140,13 @@ pub fn start(sources: Sources, out: mpsc::Sender<Batch>) -> Feed {
     Feed { tasks }
 }
 
-/// Console flavour: batches become `Msg::Violations`.
-pub fn spawn_console(sources: Sources, tx: mpsc::Sender<super::msg::Msg>) -> Feed {
+/// Console flavour: each batch becomes the console's message (`Msg::Violations`).
+pub fn spawn_console<M: From<Batch> + Send + 'static>(sources: Sources, tx: mpsc::Sender<M>) -> Feed {
     let (btx, mut brx) = mpsc::channel::<Batch>(16);
     let mut feed = start(sources, btx);
     feed.tasks.push(tokio::spawn(async move {
         while let Some(b) = brx.recv().await {
-            if tx.send(super::msg::Msg::Violations(b)).await.is_err() {
+            if tx.send(M::from(b)).await.is_err() {
                 break;
             }
         }

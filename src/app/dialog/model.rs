@@ -1,0 +1,157 @@
+//! What an open dialog holds: the forms, the confirmation, the progress.
+
+use tui_input::Input;
+
+use warden_core::identity::action::report::Step;
+use warden_core::identity::actions::{AnyRequest, Mode};
+use warden_core::identity::jwt_actions::Request;
+use warden_core::identity::naming::IdentityName;
+use warden_core::identity::spiffe_actions;
+use warden_core::nats::subject::Direction;
+
+pub const FORM_FIELDS: [&str; 4] = ["identity (namespace/workload)", "account", "ttl", "creds file (optional)"];
+
+#[derive(Debug, Clone)]
+pub struct RegisterForm {
+    pub fields: [Input; 4],
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+impl Default for RegisterForm {
+    fn default() -> Self {
+        RegisterForm {
+            fields: [Input::default(), Input::default(), Input::new("24h".into()), Input::default()],
+            focus: 0,
+            error: None,
+        }
+    }
+}
+
+pub const GRANT_FIELDS: [&str; 2] = ["direction (publish / subscribe)", "subject"];
+
+/// The grant / ungrant form for one identity.
+#[derive(Debug, Clone)]
+pub struct GrantForm {
+    pub name: IdentityName,
+    pub remove: bool,
+    pub fields: [Input; 2],
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+impl GrantForm {
+    pub fn new(name: IdentityName, remove: bool) -> GrantForm {
+        GrantForm { name, remove, fields: [Input::new("publish".into()), Input::default()], focus: 1, error: None }
+    }
+
+    /// The JWT-mode request (see [`GrantForm::request_in`]).
+    pub fn request(&self) -> Result<Request, String> {
+        let dir = match self.fields[0].value().trim() {
+            "publish" | "pub" | "p" => Direction::Publish,
+            "subscribe" | "sub" | "s" => Direction::Subscribe,
+            other => return Err(format!("direction {other:?}: publish or subscribe")),
+        };
+        let subject = self.fields[1].value().trim().to_string();
+        warden_core::nats::subject::validate_grant(&subject).map_err(|e| format!("subject {subject:?}: {e}"))?;
+        Ok(if self.remove {
+            Request::ungrant(self.name.clone(), dir, subject)
+        } else {
+            Request::grant(self.name.clone(), dir, subject)
+        })
+    }
+
+    /// The request in `mode`: JWT mode re-mints the user JWT, SPIFFE mode
+    /// changes the identity's authorization entry.
+    pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
+        let req = self.request()?;
+        Ok(match (mode, req) {
+            (Mode::Jwt, req) => AnyRequest::Jwt(req),
+            (Mode::Spiffe, Request::Grant { name, dir, subject, .. }) => {
+                AnyRequest::Spiffe(spiffe_actions::Request::Grant { name, direction: dir, subject })
+            }
+            (Mode::Spiffe, Request::Ungrant { name, dir, subject, .. }) => {
+                AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { name, direction: dir, subject })
+            }
+            (Mode::Spiffe, other) => AnyRequest::Jwt(other),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    Cancel,
+    Confirm,
+}
+
+#[derive(Debug, Clone)]
+pub enum Dialog {
+    Register(Box<RegisterForm>),
+    Grant(Box<GrantForm>),
+    Confirm {
+        request: AnyRequest,
+        question: String,
+        focus: Button,
+    },
+    /// An action under way or done: its steps so far.
+    Progress {
+        title: String,
+        steps: Vec<Step>,
+        done: Option<&'static str>,
+    },
+}
+
+impl RegisterForm {
+    pub fn request(&self) -> Result<Request, String> {
+        let v = |i: usize| self.fields[i].value().trim().to_string();
+        let name = IdentityName::parse(&v(0)).map_err(|e| e.to_string())?;
+        if v(1).is_empty() {
+            return Err("account is required".into());
+        }
+        let ttl = humantime::parse_duration(&v(2)).map_err(|e| format!("ttl: {e}"))?;
+        let creds_out = (!v(3).is_empty()).then(|| v(3).into());
+        Ok(Request::Register { name, account: v(1), ttl, creds_out })
+    }
+
+    /// The request in `mode`: SPIFFE mode needs only the identity.
+    pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
+        match mode {
+            Mode::Jwt => self.request().map(AnyRequest::Jwt),
+            Mode::Spiffe => {
+                let name = warden_core::identity::naming::IdentityName::parse(self.fields[0].value().trim())
+                    .map_err(|e| e.to_string())?;
+                Ok(AnyRequest::Spiffe(spiffe_actions::Request::Register { name }))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_form_builds_the_request_of_the_mode() {
+        let name = IdentityName::parse("shop/orders").unwrap();
+        let mut f = GrantForm::new(name.clone(), false);
+        f.fields = [Input::new("sub".into()), Input::new("tentacular.shop.cart.>".into())];
+        assert!(matches!(
+            f.request_in(Mode::Jwt).unwrap(),
+            AnyRequest::Jwt(Request::Grant { dir: Direction::Subscribe, .. })
+        ));
+        match f.request_in(Mode::Spiffe).unwrap() {
+            AnyRequest::Spiffe(spiffe_actions::Request::Grant { name: n, direction, subject }) => {
+                assert_eq!(
+                    (n, direction.to_string(), subject.as_str()),
+                    (name.clone(), "subscribe".into(), "tentacular.shop.cart.>")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        f.remove = true;
+        assert!(matches!(
+            f.request_in(Mode::Spiffe).unwrap(),
+            AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { .. })
+        ));
+    }
+}

@@ -1,0 +1,46 @@
+//! One view's rows, its table state and how fresh the rows are.
+
+use super::table::{TableRow, TableState};
+
+/// Rows of one view plus how fresh they are.
+#[derive(Debug, Clone)]
+pub struct Panel<R> {
+    pub rows: Vec<R>,
+    pub table: TableState,
+    /// When the rows were fetched (unix seconds); None until the first fetch.
+    pub fetched_at: Option<i64>,
+    /// The last fetch failed or got no answer: rows are from `fetched_at`.
+    pub stale: Option<String>,
+    /// Servers that answered with an error.
+    pub errors: Vec<String>,
+}
+
+impl<R> Default for Panel<R> {
+    fn default() -> Self {
+        Panel { rows: Vec::new(), table: TableState::default(), fetched_at: None, stale: None, errors: Vec::new() }
+    }
+}
+
+impl<R: TableRow> Panel<R> {
+    /// New rows from a successful fetch or a watch reset.
+    pub fn replace(&mut self, rows: Vec<R>, at: i64) {
+        self.rows = rows;
+        self.fetched_at = Some(at);
+        self.stale = None;
+        self.table.refilter(&self.rows, R::key);
+    }
+
+    /// The data could not be refreshed: keep it, say why.
+    pub fn mark_stale(&mut self, why: &str) {
+        self.stale = Some(why.to_string());
+    }
+
+    pub fn set_filter(&mut self, f: String) {
+        self.table.filter = f;
+        self.table.refilter(&self.rows, R::key);
+    }
+
+    pub fn selected(&self) -> Option<&R> {
+        self.table.selected_index().and_then(|i| self.rows.get(i))
+    }
+}

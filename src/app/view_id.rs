@@ -1,0 +1,82 @@
+//! The views of the console: which one is shown, what each is called.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewId {
+    Servers,
+    Conns,
+    Entries,
+    SpiffeIds,
+    Agents,
+    Permissions,
+    Accounts,
+    Identities,
+    Expiry,
+    Violations,
+}
+
+impl ViewId {
+    pub const ALL: [ViewId; 10] = [
+        ViewId::Servers,
+        ViewId::Conns,
+        ViewId::Entries,
+        ViewId::SpiffeIds,
+        ViewId::Agents,
+        ViewId::Permissions,
+        ViewId::Accounts,
+        ViewId::Identities,
+        ViewId::Expiry,
+        ViewId::Violations,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ViewId::Servers => "Servers",
+            ViewId::Conns => "Connections",
+            ViewId::Entries => "SPIRE entries",
+            ViewId::SpiffeIds => "ClusterSPIFFEIDs",
+            ViewId::Agents => "SPIRE agents",
+            ViewId::Permissions => "Permissions",
+            ViewId::Accounts => "Accounts",
+            ViewId::Identities => "Identities",
+            ViewId::Expiry => "Expiry",
+            ViewId::Violations => "Violations",
+        }
+    }
+
+    /// Short label for the tab line.
+    pub fn tab(self) -> &'static str {
+        match self {
+            ViewId::Servers => "servers",
+            ViewId::Conns => "conns",
+            ViewId::Entries => "entries",
+            ViewId::SpiffeIds => "spiffeids",
+            ViewId::Agents => "agents",
+            ViewId::Permissions => "perms",
+            ViewId::Accounts => "accounts",
+            ViewId::Identities => "identities",
+            ViewId::Expiry => "expiry",
+            ViewId::Violations => "violations",
+        }
+    }
+
+    /// Two to four letters, for narrow terminals.
+    pub fn short(self) -> &'static str {
+        match self {
+            ViewId::Servers => "srv",
+            ViewId::Conns => "con",
+            ViewId::Entries => "ent",
+            ViewId::SpiffeIds => "sid",
+            ViewId::Agents => "agt",
+            ViewId::Permissions => "perm",
+            ViewId::Accounts => "acct",
+            ViewId::Identities => "ids",
+            ViewId::Expiry => "exp",
+            ViewId::Violations => "viol",
+        }
+    }
+
+    /// Data comes from Kubernetes / SPIRE rather than NATS.
+    pub fn is_kube(self) -> bool {
+        matches!(self, ViewId::Entries | ViewId::SpiffeIds | ViewId::Agents)
+    }
+}
