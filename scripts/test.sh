@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 NATS_SERVER_BIN=$(scripts/install-nats-server.sh)
 export NATS_SERVER_BIN
+# No import cycle between files, folder order held (see docs/architecture.md).
+python3 scripts/check-layering.py
 cargo test --locked --workspace --all-targets "$@"
