@@ -291,3 +291,73 @@ fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: St
         claims_json,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::kube_facts::SpireRegistration;
+    use crate::identity::record::{IdentitySpec, IdentityStatus};
+
+    fn naming() -> Naming {
+        Naming::with_defaults("example.org").unwrap()
+    }
+
+    fn record(ns: &str, name: &str, phase: &str, user_key: &str) -> IdentityRecord {
+        IdentityRecord {
+            namespace: ns.into(),
+            name: name.into(),
+            spec: IdentitySpec { publish: vec![format!("x.{ns}.{name}.>")], ..Default::default() },
+            status: IdentityStatus {
+                phase: phase.into(),
+                user_public_key: user_key.into(),
+                message: "not in this cluster".into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn records_without_a_jwt_keep_their_phase() {
+        let recs = [record("shop", "cart", "Pending", ""), record("shop", "orders", "Denied", "")];
+        let rows = join(&naming(), &[], &recs, &[], 0);
+        let states: Vec<_> = rows.iter().map(|r| (r.name().unwrap(), r.state, r.reason.as_str())).collect();
+        assert_eq!(
+            states,
+            [
+                ("shop/cart".to_string(), IdState::Pending, "waiting for approval"),
+                ("shop/orders".to_string(), IdState::Denied, "not in this cluster"),
+            ]
+        );
+        assert_eq!(rows[0].scope, "x.shop.cart.>");
+    }
+
+    #[test]
+    fn a_revocation_of_every_key_revokes_a_recorded_user() {
+        let ukey = format!("U{}", "A".repeat(55));
+        let mut rec = record("shop", "cart", "Active", &ukey);
+        rec.status.account_public_key = "ACC".into();
+        let revoked = BTreeMap::from([("*".to_string(), 10)]);
+        let accounts = [KnownAccount { key: "ACC", name: "APP", revoked: &revoked }];
+        let rows = join(&naming(), &[], &[rec], &accounts, 20);
+        assert_eq!((rows[0].state, rows[0].account.as_str()), (IdState::Revoked, "APP"));
+    }
+
+    #[test]
+    fn a_registration_with_no_identity_is_drifted() {
+        let facts = KubeFacts {
+            creds: vec![],
+            registrations: vec![SpireRegistration {
+                name: "shop-cart".into(),
+                namespace: "shop".into(),
+                workload: "cart".into(),
+            }],
+        };
+        let rows = join_with(&naming(), &[], &[], &[], &facts, 0);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].name().as_deref(), rows[0].state), (Some("shop/cart"), IdState::Drifted));
+        assert!(rows[0].reason.contains("ClusterSPIFFEID shop-cart"), "{}", rows[0].reason);
+        // A NatsIdentity for the workload is not drift.
+        let rows = join_with(&naming(), &[], &[record("shop", "cart", "Pending", "")], &[], &facts, 0);
+        assert_eq!(rows.iter().map(|r| r.state).collect::<Vec<_>>(), [IdState::Pending]);
+    }
+}
