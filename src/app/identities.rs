@@ -60,7 +60,7 @@ pub fn build_with(
     let jwts: Vec<&str> = conns.iter().map(|c| c.info.jwt.as_str()).collect();
     let accounts: Vec<KnownAccount> =
         accounts.iter().map(|a| KnownAccount { key: &a.key, name: &a.name, revoked: &a.revoked }).collect();
-    join::join_with(naming, &jwts, records, &accounts, kube, now).into_iter().map(IdentityRow::new).collect()
+    join::join(naming, &jwts, records, &accounts, kube, now).into_iter().map(IdentityRow::new).collect()
 }
 
 fn short(k: &str) -> String {

@@ -1,6 +1,7 @@
 //! Keys while a dialog is open: editing a form, choosing a button.
 
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
+use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::model::{Button, Dialog};
@@ -12,47 +13,27 @@ use crate::app::state::AppState;
 pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
     let Some(d) = s.dialog.take() else { return Outcome::none() };
     match d {
-        Dialog::Register(mut form) => match k.code {
-            KeyCode::Esc => {}
-            KeyCode::Tab | KeyCode::Down => {
-                form.focus = (form.focus + 1) % form.fields.len();
-                s.dialog = Some(Dialog::Register(form));
-            }
-            KeyCode::BackTab | KeyCode::Up => {
-                form.focus = (form.focus + form.fields.len() - 1) % form.fields.len();
-                s.dialog = Some(Dialog::Register(form));
-            }
-            KeyCode::Enter => match form.request_in(s.identity_mode) {
+        Dialog::Register(mut form) => match form_key(&mut form.fields, &mut form.focus, &mut form.error, k) {
+            FormKey::Close => {}
+            FormKey::Stay => s.dialog = Some(Dialog::Register(form)),
+            FormKey::Submit => match form.request_in(s.identity_mode) {
                 Ok(req) => return start(s, req),
                 Err(e) => {
                     form.error = Some(e);
                     s.dialog = Some(Dialog::Register(form));
                 }
             },
-            _ => {
-                form.fields[form.focus].handle_event(&Event::Key(k));
-                form.error = None;
-                s.dialog = Some(Dialog::Register(form));
-            }
         },
-        Dialog::Grant(mut form) => match k.code {
-            KeyCode::Esc => {}
-            KeyCode::Tab | KeyCode::Down | KeyCode::BackTab | KeyCode::Up => {
-                form.focus = 1 - form.focus;
-                s.dialog = Some(Dialog::Grant(form));
-            }
-            KeyCode::Enter => match form.request_in(s.identity_mode) {
+        Dialog::Grant(mut form) => match form_key(&mut form.fields, &mut form.focus, &mut form.error, k) {
+            FormKey::Close => {}
+            FormKey::Stay => s.dialog = Some(Dialog::Grant(form)),
+            FormKey::Submit => match form.request_in(s.identity_mode) {
                 Ok(req) => return propose(s, req),
                 Err(e) => {
                     form.error = Some(e);
                     s.dialog = Some(Dialog::Grant(form));
                 }
             },
-            _ => {
-                form.fields[form.focus].handle_event(&Event::Key(k));
-                form.error = None;
-                s.dialog = Some(Dialog::Grant(form));
-            }
         },
         Dialog::Confirm { request, question, focus } => match k.code {
             KeyCode::Esc | KeyCode::Char('n') => {}
@@ -73,4 +54,62 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
         }
     }
     Outcome::redraw()
+}
+
+/// What a key does to an open form.
+enum FormKey {
+    /// Esc: the form closes.
+    Close,
+    /// Enter: build the request.
+    Submit,
+    /// Focus moved or a field was edited (which clears the error).
+    Stay,
+}
+
+/// Keys shared by every form: Tab/Down and BackTab/Up move the focus
+/// (wrapping), Esc closes, Enter submits, anything else edits the field.
+fn form_key(fields: &mut [Input], focus: &mut usize, error: &mut Option<String>, k: KeyEvent) -> FormKey {
+    let n = fields.len();
+    match k.code {
+        KeyCode::Esc => FormKey::Close,
+        KeyCode::Enter => FormKey::Submit,
+        KeyCode::Tab | KeyCode::Down => {
+            *focus = (*focus + 1) % n;
+            FormKey::Stay
+        }
+        KeyCode::BackTab | KeyCode::Up => {
+            *focus = (*focus + n - 1) % n;
+            FormKey::Stay
+        }
+        _ => {
+            fields[*focus].handle_event(&Event::Key(k));
+            *error = None;
+            FormKey::Stay
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn form_keys_wrap_the_focus_and_an_edit_clears_the_error() {
+        let mut fields = [Input::default(), Input::default()];
+        let (mut focus, mut error) = (1, Some("subject is required".to_string()));
+        assert!(matches!(form_key(&mut fields, &mut focus, &mut error, key(KeyCode::Tab)), FormKey::Stay));
+        assert_eq!(focus, 0);
+        assert!(matches!(form_key(&mut fields, &mut focus, &mut error, key(KeyCode::BackTab)), FormKey::Stay));
+        assert_eq!(focus, 1);
+        assert_eq!(error.as_deref(), Some("subject is required"), "moving keeps the error");
+        form_key(&mut fields, &mut focus, &mut error, key(KeyCode::Char('a')));
+        assert_eq!((fields[1].value(), error), ("a", None));
+        assert!(matches!(form_key(&mut fields, &mut focus, &mut None, key(KeyCode::Enter)), FormKey::Submit));
+        assert!(matches!(form_key(&mut fields, &mut focus, &mut None, key(KeyCode::Esc)), FormKey::Close));
+    }
 }

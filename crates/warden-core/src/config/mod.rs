@@ -17,20 +17,8 @@ pub use nats_context::NatsContext;
 
 /// NATS connection settings given on the command line or in the natscli
 /// environment variables (the binary's `NatsArgs` fills this); they win over
-/// a context and the config file.
-#[derive(Debug, Default, Clone)]
-pub struct NatsFlags {
-    pub context: Option<String>,
-    pub url: Option<String>,
-    pub creds: Option<PathBuf>,
-    pub nkey: Option<PathBuf>,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub token: Option<String>,
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
-    pub ca: Option<PathBuf>,
-}
+/// a context and the config file. The same fields as the file's `[nats]`.
+pub type NatsFlags = file::NatsSection;
 
 /// How warden authenticates to NATS.
 #[derive(Debug, Clone, PartialEq)]

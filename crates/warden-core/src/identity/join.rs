@@ -98,21 +98,11 @@ struct Acc {
     record: Option<IdentityRecord>,
 }
 
-/// Joins live connections, `NatsIdentity` records and accounts.
-pub fn join(
-    naming: &Naming,
-    conn_jwts: &[&str],
-    records: &[IdentityRecord],
-    accounts: &[KnownAccount],
-    now: i64,
-) -> Vec<JoinedIdentity> {
-    join_with(naming, conn_jwts, records, accounts, &KubeFacts::default(), now)
-}
-
-/// [`join`], plus the Kubernetes facts: a SPIRE registration with neither a
+/// Joins live connections, `NatsIdentity` records and accounts, plus the
+/// Kubernetes facts: a SPIRE registration with neither a
 /// `NatsIdentity` nor a live user is Drifted, and so is an Active
 /// `NatsIdentity` whose creds Secret holds a different JWT.
-pub fn join_with(
+pub fn join(
     naming: &Naming,
     conn_jwts: &[&str],
     records: &[IdentityRecord],
@@ -167,6 +157,12 @@ pub fn join_with(
     rows
 }
 
+/// The account of a user JWT: `issuer_account` when a signing key issued
+/// it, else the issuer (jwt v2 `UserClaims.IssuerAccount`).
+fn account_of(u: &UserClaims) -> String {
+    if u.nats.issuer_account.is_empty() { u.std.issuer.clone() } else { u.nats.issuer_account.clone() }
+}
+
 fn join_rows(
     naming: &Naming,
     conn_jwts: &[&str],
@@ -183,8 +179,7 @@ fn join_rows(
         let Ok(u) = jwt::decode_as::<jwt::User>(token) else { continue };
         let e = by_key.entry(u.std.subject.clone()).or_default();
         e.conns += 1;
-        e.account_key =
-            if u.nats.issuer_account.is_empty() { u.std.issuer.clone() } else { u.nats.issuer_account.clone() };
+        e.account_key = account_of(&u);
         if e.claims.as_ref().is_none_or(|old| old.std.issued_at < u.std.issued_at) {
             e.claims = Some(u);
         }
@@ -199,8 +194,7 @@ fn join_rows(
         if let Ok(u) = jwt::decode_as::<jwt::User>(&r.status.jwt)
             && e.claims.as_ref().is_none_or(|old| old.std.issued_at < u.std.issued_at)
         {
-            e.account_key =
-                if u.nats.issuer_account.is_empty() { u.std.issuer.clone() } else { u.nats.issuer_account.clone() };
+            e.account_key = account_of(&u);
             e.claims = Some(u);
         }
         if e.account_key.is_empty() {
@@ -223,7 +217,6 @@ fn join_rows(
         let a = Acc { record: Some(r), ..Default::default() };
         rows.push(row(naming, "", &a, None, String::new(), now));
     }
-    rows.sort_by(|a, b| (&a.namespace, &a.workload, &a.user_key).cmp(&(&b.namespace, &b.workload, &b.user_key)));
     rows
 }
 
@@ -319,7 +312,7 @@ mod tests {
     #[test]
     fn records_without_a_jwt_keep_their_phase() {
         let recs = [record("shop", "cart", "Pending", ""), record("shop", "orders", "Denied", "")];
-        let rows = join(&naming(), &[], &recs, &[], 0);
+        let rows = join(&naming(), &[], &recs, &[], &KubeFacts::default(), 0);
         let states: Vec<_> = rows.iter().map(|r| (r.name().unwrap(), r.state, r.reason.as_str())).collect();
         assert_eq!(
             states,
@@ -338,7 +331,7 @@ mod tests {
         rec.status.account_public_key = "ACC".into();
         let revoked = BTreeMap::from([("*".to_string(), 10)]);
         let accounts = [KnownAccount { key: "ACC", name: "APP", revoked: &revoked }];
-        let rows = join(&naming(), &[], &[rec], &accounts, 20);
+        let rows = join(&naming(), &[], &[rec], &accounts, &KubeFacts::default(), 20);
         assert_eq!((rows[0].state, rows[0].account.as_str()), (IdState::Revoked, "APP"));
     }
 
@@ -352,12 +345,12 @@ mod tests {
                 workload: "cart".into(),
             }],
         };
-        let rows = join_with(&naming(), &[], &[], &[], &facts, 0);
+        let rows = join(&naming(), &[], &[], &[], &facts, 0);
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].name().as_deref(), rows[0].state), (Some("shop/cart"), IdState::Drifted));
         assert!(rows[0].reason.contains("ClusterSPIFFEID shop-cart"), "{}", rows[0].reason);
         // A NatsIdentity for the workload is not drift.
-        let rows = join_with(&naming(), &[], &[record("shop", "cart", "Pending", "")], &[], &facts, 0);
+        let rows = join(&naming(), &[], &[record("shop", "cart", "Pending", "")], &[], &facts, 0);
         assert_eq!(rows.iter().map(|r| r.state).collect::<Vec<_>>(), [IdState::Pending]);
     }
 }

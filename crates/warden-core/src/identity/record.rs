@@ -66,6 +66,34 @@ pub struct IdentityStatus {
     pub message: String,
 }
 
+impl IdentityStatus {
+    /// Approved by `actor` now (the caller adds what it minted).
+    pub fn approved(actor: &str) -> IdentityStatus {
+        IdentityStatus {
+            phase: "Active".into(),
+            approved_by: actor.to_string(),
+            approved_at: now_rfc3339(),
+            ..Default::default()
+        }
+    }
+
+    /// Denied by `actor` now, for `reason`.
+    pub fn denied(actor: &str, reason: &str) -> IdentityStatus {
+        IdentityStatus {
+            phase: "Denied".into(),
+            denied_by: actor.to_string(),
+            denied_at: now_rfc3339(),
+            message: reason.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The time format of the status timestamps: RFC 3339, whole seconds, UTC.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IdentityRecord {
     pub namespace: String,

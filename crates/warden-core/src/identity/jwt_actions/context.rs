@@ -70,10 +70,6 @@ pub(super) fn rfc3339(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-pub(super) fn now_rfc3339() -> String {
-    rfc3339(jwt::unix_now())
-}
-
 /// An account by name or public key: its id, current JWT and claims.
 pub async fn resolve_account(sys: &SysClient, wanted: &str) -> Result<(String, AccountClaims)> {
     if wanted.starts_with('A') && KeyKind::of_public(wanted) == Some(KeyKind::Account) {

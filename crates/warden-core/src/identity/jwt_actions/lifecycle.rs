@@ -100,14 +100,11 @@ pub(super) async fn register(
                 ..Default::default()
             },
             status: IdentityStatus {
-                phase: "Active".into(),
                 user_public_key: user.public_key().to_string(),
                 account_public_key: acc_id.clone(),
                 jwt: token.clone(),
                 expires: exp,
-                approved_by: ctx.actor.clone(),
-                approved_at: now_rfc3339(),
-                ..Default::default()
+                ..IdentityStatus::approved(&ctx.actor)
             },
         };
         match apply_record(k, &rec).await {
@@ -158,14 +155,11 @@ pub(super) async fn approve(
     drop(signer);
     r.ok("mint user JWT", format!("user {user} ({public}), expires {}", rfc3339(exp)));
     let status = IdentityStatus {
-        phase: "Active".into(),
         user_public_key: public,
         account_public_key: acc_id,
         jwt: token,
         expires: exp,
-        approved_by: ctx.actor.clone(),
-        approved_at: now_rfc3339(),
-        ..Default::default()
+        ..IdentityStatus::approved(&ctx.actor)
     };
     step!(r, "NatsIdentity status", write_status(k, &name.namespace, &name.workload, &status).await);
     r.ok("NatsIdentity status", "Active, JWT in status.jwt");
@@ -203,13 +197,7 @@ pub(super) async fn deny(ctx: &ActionContext, r: &mut Recorder<'_>, name: &Ident
             ));
         }
     }
-    let status = IdentityStatus {
-        phase: "Denied".into(),
-        denied_by: ctx.actor.clone(),
-        denied_at: now_rfc3339(),
-        message: reason.to_string(),
-        ..Default::default()
-    };
+    let status = IdentityStatus::denied(&ctx.actor, reason);
     step!(r, "NatsIdentity status", write_status(k, &name.namespace, &name.workload, &status).await);
     r.ok("NatsIdentity status", "Denied");
     Ok(())

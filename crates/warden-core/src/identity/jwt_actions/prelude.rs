@@ -14,7 +14,7 @@ pub(super) use crate::identity::action::kube::KubeCtx;
 pub(super) use crate::identity::action::nats::kick;
 pub(super) use crate::identity::action::report::{Recorder, Step};
 pub(super) use crate::identity::naming::{IdentityName, Naming};
-pub(super) use crate::identity::record::{GrantEntry, IdentityRecord, IdentitySpec, IdentityStatus};
+pub(super) use crate::identity::record::{GrantEntry, IdentityRecord, IdentitySpec, IdentityStatus, now_rfc3339};
 pub(super) use crate::nats::jwt::{self, KeyKind, SigningKey, UserClaims};
 pub(super) use crate::nats::subject::Direction;
 pub(super) use crate::nats::sys::SysClient;

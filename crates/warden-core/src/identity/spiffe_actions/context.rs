@@ -21,7 +21,3 @@ pub struct SpiffeContext {
     /// The include file as the servers read it, when visible from here.
     pub authz_file: Option<PathBuf>,
 }
-
-pub(super) fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}

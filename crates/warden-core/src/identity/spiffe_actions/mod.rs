@@ -182,12 +182,7 @@ async fn activate(
                     ),
                 ),
                 Ok(()) => {
-                    let status = IdentityStatus {
-                        phase: "Active".into(),
-                        approved_by: ctx.actor.clone(),
-                        approved_at: now_rfc3339(),
-                        ..Default::default()
-                    };
+                    let status = IdentityStatus::approved(&ctx.actor);
                     match write_status(ctx, name, &status).await {
                         Ok(()) => r.ok("NatsIdentity", format!("{name} Active, approved by {}", ctx.actor)),
                         Err(e) => r.err("NatsIdentity", format!("{e:#}")),
@@ -263,13 +258,7 @@ async fn deny(ctx: &SpiffeContext, r: &mut Recorder<'_>, name: &IdentityName, re
             return;
         }
     }
-    let status = IdentityStatus {
-        phase: "Denied".into(),
-        denied_by: ctx.actor.clone(),
-        denied_at: now_rfc3339(),
-        message: reason.to_string(),
-        ..Default::default()
-    };
+    let status = IdentityStatus::denied(&ctx.actor, reason);
     match write_status(ctx, name, &status).await {
         Ok(()) => r.ok("NatsIdentity", "Denied"),
         Err(e) => r.err("NatsIdentity", format!("{e:#}")),

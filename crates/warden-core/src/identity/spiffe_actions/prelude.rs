@@ -13,7 +13,9 @@ pub(super) use super::context::*;
 pub(super) use crate::config::file::KubeSection;
 pub(super) use crate::identity::action::kube::{KubeCtx, cluster_spiffe_id_name};
 pub(super) use crate::identity::naming::{IdentityName, Naming};
-pub(super) use crate::identity::record::{GrantEntry, IdentityRecord, IdentitySpec, IdentityStatus, status_patch};
+pub(super) use crate::identity::record::{
+    GrantEntry, IdentityRecord, IdentitySpec, IdentityStatus, now_rfc3339, status_patch,
+};
 pub(super) use crate::identity::spiffe_authz::{AuthzDocument, AuthzError, DocumentShape};
 pub(super) use crate::kube::errors::{is_conflict, is_not_found};
 pub(super) use crate::kube::resources::{cluster_spiffe_id, nats_identity};
