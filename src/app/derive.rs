@@ -6,7 +6,7 @@ use super::expiry;
 use super::identities::build_with;
 use super::permissions::identity_of_user;
 use super::state::AppState;
-use warden_core::identity::kube_facts::{CredsJwt, KubeFacts, SpireRegistration};
+use warden_core::identity::kube_facts::{KubeFacts, SpireRegistration};
 use warden_core::identity::record::IdentityRecord;
 use warden_core::kube::resources::Watched;
 use warden_core::violations::{Attributor, RecordSet};
@@ -22,36 +22,17 @@ pub fn rejoin(s: &mut AppState) {
 fn rebuild_identities(s: &mut AppState) {
     let records: Vec<IdentityRecord> =
         s.kube.objects(Watched::NatsIdentities).map(IdentityRecord::from_object).collect();
+    let k = &s.kube_section;
     let facts = KubeFacts {
-        creds: s
-            .kube
-            .objects(Watched::CredsSecrets)
-            .filter_map(|o| CredsJwt::from_object(o, &s.kube_section.creds_label))
-            .collect(),
         registrations: s
             .kube
             .objects(Watched::ClusterSpiffeIds)
-            .filter_map(|o| SpireRegistration::from_object(o, &s.kube_section.workload_label))
+            .filter_map(|o| SpireRegistration::from_object(o, &k.workload_label, &k.spire))
             .collect(),
     };
-    let creds: Vec<(String, String)> = s
-        .kube
-        .objects(Watched::CredsSecrets)
-        .filter_map(|o| {
-            let jwt = o.data.get("jwt")?.as_str()?.to_string();
-            Some((
-                format!(
-                    "{}/{}",
-                    o.metadata.namespace.clone().unwrap_or_default(),
-                    o.metadata.name.clone().unwrap_or_default()
-                ),
-                jwt,
-            ))
-        })
-        .collect();
     let now = s.clock.now_unix;
     let ids = build_with(&s.naming, &s.conns.rows, &records, &s.accounts.rows, &facts, now);
-    let exp = expiry::build(&ids, &s.accounts.rows, &creds, now);
+    let exp = expiry::build(&ids, &s.accounts.rows, &[], now);
     let at = s.conns.fetched_at.max(s.accounts.fetched_at).unwrap_or(now);
     s.identities.replace(ids, at);
     s.expiry.replace(exp, at);

@@ -24,12 +24,7 @@ pub enum KubeCmd {
 }
 
 pub fn spire_pod(k: &KubeSection) -> SpireServerPod {
-    SpireServerPod {
-        namespace: k.spire_namespace.clone(),
-        pod: k.spire_pod.clone(),
-        container: (!k.spire_container.is_empty()).then(|| k.spire_container.clone()),
-        binary: k.spire_binary.clone(),
-    }
+    SpireServerPod::from_section(&k.spire)
 }
 
 /// The watches warden runs, with their selectors from config.
@@ -40,9 +35,6 @@ pub fn watch_specs(k: &KubeSection) -> Vec<WatchSpec> {
         .map(|&w| {
             let mut s = WatchSpec::all(w);
             match w {
-                Watched::Deployments | Watched::Pods => s.labels = Some(k.workload_label.clone()),
-                Watched::CredsSecrets => s.labels = Some(k.creds_label.clone()),
-                Watched::NatsPods => s.labels = Some(k.nats_pods.clone()),
                 Watched::AuthzConfigMap => {
                     s.namespace = Some(cm_ns.to_string());
                     s.fields = Some(format!("metadata.name={cm_name}"));

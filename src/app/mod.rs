@@ -16,6 +16,7 @@ pub mod msg;
 pub mod panel;
 pub mod permissions;
 pub mod servers;
+pub mod spire_objects;
 pub mod spire_views;
 pub mod state;
 pub mod table;

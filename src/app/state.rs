@@ -7,7 +7,8 @@ use super::kube_state::KubeState;
 use super::panel::Panel;
 use super::permissions::{PermRow, TestRow};
 use super::servers::ServerRow;
-use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
+use super::spire_objects::{SpiffeIdRow, StaticEntryRow};
+use super::spire_views::{AgentRow, EntryRow};
 use super::table::{Clock, TableState};
 use super::view_id::ViewId;
 use warden_core::identity::permissions::PermissionSet;
@@ -64,6 +65,7 @@ pub struct AppState {
     pub conns: Panel<ConnRow>,
     pub entries: Panel<EntryRow>,
     pub spiffe_ids: Panel<SpiffeIdRow>,
+    pub static_entries: Panel<StaticEntryRow>,
     pub agents: Panel<AgentRow>,
     pub perms: Panel<PermRow>,
     pub accounts: Panel<super::accounts::AccountRow>,
@@ -112,6 +114,7 @@ impl AppState {
             conns: Panel::default(),
             entries: Panel::default(),
             spiffe_ids: Panel::default(),
+            static_entries: Panel::default(),
             agents: Panel::default(),
             perms: Panel::default(),
             accounts: Panel::default(),
@@ -152,6 +155,7 @@ impl AppState {
             ViewId::Conns => &mut self.conns.table,
             ViewId::Entries => &mut self.entries.table,
             ViewId::SpiffeIds => &mut self.spiffe_ids.table,
+            ViewId::StaticEntries => &mut self.static_entries.table,
             ViewId::Agents => &mut self.agents.table,
             ViewId::Permissions => &mut self.perms.table,
             ViewId::Accounts => &mut self.accounts.table,
@@ -167,6 +171,7 @@ impl AppState {
             ViewId::Conns => &self.conns.table,
             ViewId::Entries => &self.entries.table,
             ViewId::SpiffeIds => &self.spiffe_ids.table,
+            ViewId::StaticEntries => &self.static_entries.table,
             ViewId::Agents => &self.agents.table,
             ViewId::Permissions => &self.perms.table,
             ViewId::Accounts => &self.accounts.table,
@@ -182,6 +187,7 @@ impl AppState {
             ViewId::Conns => self.conns.set_filter(f),
             ViewId::Entries => self.entries.set_filter(f),
             ViewId::SpiffeIds => self.spiffe_ids.set_filter(f),
+            ViewId::StaticEntries => self.static_entries.set_filter(f),
             ViewId::Agents => self.agents.set_filter(f),
             ViewId::Permissions => self.perms.set_filter(f),
             ViewId::Accounts => self.accounts.set_filter(f),
@@ -197,6 +203,7 @@ impl AppState {
             ViewId::Conns => self.conns.rows.len(),
             ViewId::Entries => self.entries.rows.len(),
             ViewId::SpiffeIds => self.spiffe_ids.rows.len(),
+            ViewId::StaticEntries => self.static_entries.rows.len(),
             ViewId::Agents => self.agents.rows.len(),
             ViewId::Permissions => self.perms.rows.len(),
             ViewId::Accounts => self.accounts.rows.len(),

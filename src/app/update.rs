@@ -8,7 +8,8 @@ use super::keys::{self, Action};
 use super::kube_state::KubeLink;
 use super::msg::{Cmd, Msg, Outcome};
 use super::permissions;
-use super::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
+use super::spire_objects::{SpiffeIdRow, StaticEntryRow};
+use super::spire_views::{AgentRow, EntryRow};
 use super::state::{AppState, Level, Link, Mode};
 use super::view_id::ViewId;
 use warden_core::kube::resources::Watched;
@@ -94,7 +95,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             if what == Watched::AuthzConfigMap {
                 rebuild_permissions(s);
             }
-            if matches!(what, Watched::NatsIdentities | Watched::CredsSecrets | Watched::ClusterSpiffeIds) {
+            if matches!(what, Watched::NatsIdentities | Watched::ClusterSpiffeIds) {
                 super::derive::rejoin(s);
             }
             Outcome::redraw()
@@ -385,10 +386,20 @@ fn set_filter(s: &mut AppState, f: String) {
 fn rebuild_kube_panels(s: &mut AppState, what: Option<Watched>) {
     let now = s.clock.now_unix;
     if what.is_none_or(|w| w == Watched::ClusterSpiffeIds) {
-        let rows = s.kube.objects(Watched::ClusterSpiffeIds).map(SpiffeIdRow::from_object).collect();
+        let spire = &s.kube_section.spire;
+        let rows = s.kube.objects(Watched::ClusterSpiffeIds).map(|o| SpiffeIdRow::from_object(o, spire)).collect();
         s.spiffe_ids.replace(rows, now);
         if let Some(p) = s.kube.problem(Watched::ClusterSpiffeIds) {
             s.spiffe_ids.mark_stale(&p);
+        }
+    }
+    if what.is_none_or(|w| w == Watched::ClusterStaticEntries) {
+        let spire = &s.kube_section.spire;
+        let rows =
+            s.kube.objects(Watched::ClusterStaticEntries).map(|o| StaticEntryRow::from_object(o, spire)).collect();
+        s.static_entries.replace(rows, now);
+        if let Some(p) = s.kube.problem(Watched::ClusterStaticEntries) {
+            s.static_entries.mark_stale(&p);
         }
     }
     if what.is_none() {

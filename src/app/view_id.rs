@@ -12,10 +12,11 @@ pub enum ViewId {
     Identities,
     Expiry,
     Violations,
+    StaticEntries,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 10] = [
+    pub const ALL: [ViewId; 11] = [
         ViewId::Servers,
         ViewId::Conns,
         ViewId::Entries,
@@ -26,6 +27,8 @@ impl ViewId {
         ViewId::Identities,
         ViewId::Expiry,
         ViewId::Violations,
+        // No digit key (1-9, 0 are the ten above): Tab or `:static`.
+        ViewId::StaticEntries,
     ];
 
     pub fn title(self) -> &'static str {
@@ -34,6 +37,7 @@ impl ViewId {
             ViewId::Conns => "Connections",
             ViewId::Entries => "SPIRE entries",
             ViewId::SpiffeIds => "ClusterSPIFFEIDs",
+            ViewId::StaticEntries => "ClusterStaticEntries",
             ViewId::Agents => "SPIRE agents",
             ViewId::Permissions => "Permissions",
             ViewId::Accounts => "Accounts",
@@ -50,6 +54,7 @@ impl ViewId {
             ViewId::Conns => "conns",
             ViewId::Entries => "entries",
             ViewId::SpiffeIds => "spiffeids",
+            ViewId::StaticEntries => "static",
             ViewId::Agents => "agents",
             ViewId::Permissions => "perms",
             ViewId::Accounts => "accounts",
@@ -66,6 +71,7 @@ impl ViewId {
             ViewId::Conns => "con",
             ViewId::Entries => "ent",
             ViewId::SpiffeIds => "sid",
+            ViewId::StaticEntries => "cse",
             ViewId::Agents => "agt",
             ViewId::Permissions => "perm",
             ViewId::Accounts => "acct",
@@ -77,6 +83,6 @@ impl ViewId {
 
     /// Data comes from Kubernetes / SPIRE rather than NATS.
     pub fn is_kube(self) -> bool {
-        matches!(self, ViewId::Entries | ViewId::SpiffeIds | ViewId::Agents)
+        matches!(self, ViewId::Entries | ViewId::SpiffeIds | ViewId::StaticEntries | ViewId::Agents)
     }
 }

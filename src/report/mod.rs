@@ -240,8 +240,6 @@ async fn jwt_reports(
         eprintln!("warning: {e}");
     }
     let (records, facts) = kube_identity_facts(ctx).await;
-    let creds: Vec<(String, String)> =
-        facts.creds.iter().map(|c| (format!("{}/{}", c.namespace, c.name), c.jwt.clone())).collect();
     let ids = identities::build_with(naming, &conns, &records, &accs, &facts, clock.now_unix);
     if kind == Kind::Identities {
         return match output {
@@ -249,15 +247,14 @@ async fn jwt_reports(
             Output::Json => write_json(out, &ids),
         };
     }
-    let rows = expiry::build(&ids, &accs, &creds, clock.now_unix);
+    let rows = expiry::build(&ids, &accs, &[], clock.now_unix);
     match output {
         Output::Table => write_table(out, &expiry::columns(), &rows, clock),
         Output::Json => write_json(out, &rows),
     }
 }
 
-/// NatsIdentity records, creds Secrets (JWTs only: seeds are stripped as
-/// they are read) and SPIRE registrations, when Kubernetes is configured
+/// NatsIdentity records and SPIRE registrations, when Kubernetes is configured
 /// (`--kubeconfig`, the config file, KUBECONFIG, in-cluster). What cannot be
 /// listed is a warning on stderr; the NATS side is reported anyway.
 async fn kube_identity_facts(
@@ -295,18 +292,12 @@ async fn kube_identity_facts(
         .iter()
         .map(warden_core::identity::record::IdentityRecord::from_object)
         .collect();
-    let label = ctx.kube_section.creds_label.clone();
-    facts.creds = list(Watched::CredsSecrets, ListParams::default().labels(&label))
-        .await
-        .into_iter()
-        .map(warden_core::kube::secrets::strip)
-        .filter_map(|o| warden_core::identity::kube_facts::CredsJwt::from_object(&o, &label))
-        .collect();
     facts.registrations = list(Watched::ClusterSpiffeIds, ListParams::default())
         .await
         .iter()
         .filter_map(|o| {
-            warden_core::identity::kube_facts::SpireRegistration::from_object(o, &ctx.kube_section.workload_label)
+            let k = &ctx.kube_section;
+            warden_core::identity::kube_facts::SpireRegistration::from_object(o, &k.workload_label, &k.spire)
         })
         .collect();
     (records, facts)

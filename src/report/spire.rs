@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::{Output, write_json, write_table};
 use crate::app::kube_worker::spire_pod;
-use crate::app::spire_views::{AgentRow, EntryRow, SpiffeIdRow};
+use crate::app::spire_objects::{SpiffeIdRow, StaticEntryRow};
+use crate::app::spire_views::{AgentRow, EntryRow};
 use crate::app::table::{Clock, TableRow};
 use warden_core::config::file::KubeSection;
 use warden_core::kube::client::{self, KubeSettings};
@@ -21,6 +22,7 @@ use warden_core::spire::exec;
 struct SpireReport {
     entries: Vec<EntryRow>,
     cluster_spiffe_ids: Vec<SpiffeIdRow>,
+    cluster_static_entries: Vec<StaticEntryRow>,
     agents: Vec<AgentRow>,
     errors: Vec<String>,
 }
@@ -45,13 +47,21 @@ pub async fn run(kube: &KubeSettings, section: &KubeSection, output: Output, out
     };
     let api: Api<DynamicObject> = Api::all_with(conn.client.clone(), &Watched::ClusterSpiffeIds.api_resource());
     let cluster_spiffe_ids = match api.list(&ListParams::default()).await {
-        Ok(l) => l.items.iter().map(SpiffeIdRow::from_object).collect(),
+        Ok(l) => l.items.iter().map(|o| SpiffeIdRow::from_object(o, &section.spire)).collect(),
         Err(e) => {
             errors.push(describe(&e, "list", &Watched::ClusterSpiffeIds.resource_name()));
             vec![]
         }
     };
-    let report = SpireReport { entries, cluster_spiffe_ids, agents, errors };
+    let api: Api<DynamicObject> = Api::all_with(conn.client.clone(), &Watched::ClusterStaticEntries.api_resource());
+    let cluster_static_entries = match api.list(&ListParams::default()).await {
+        Ok(l) => l.items.iter().map(|o| StaticEntryRow::from_object(o, &section.spire)).collect(),
+        Err(e) => {
+            errors.push(describe(&e, "list", &Watched::ClusterStaticEntries.resource_name()));
+            vec![]
+        }
+    };
+    let report = SpireReport { entries, cluster_spiffe_ids, cluster_static_entries, agents, errors };
     match output {
         Output::Json => write_json(out, &report)?,
         Output::Table => {
@@ -60,6 +70,8 @@ pub async fn run(kube: &KubeSettings, section: &KubeSection, output: Output, out
             write_table(out, &EntryRow::columns(), &report.entries, &clock)?;
             writeln!(out, "\nCLUSTERSPIFFEIDS ({})", report.cluster_spiffe_ids.len())?;
             write_table(out, &SpiffeIdRow::columns(), &report.cluster_spiffe_ids, &clock)?;
+            writeln!(out, "\nCLUSTERSTATICENTRIES ({})", report.cluster_static_entries.len())?;
+            write_table(out, &StaticEntryRow::columns(), &report.cluster_static_entries, &clock)?;
             writeln!(out, "\nAGENTS ({})", report.agents.len())?;
             write_table(out, &AgentRow::columns(), &report.agents, &clock)?;
         }

@@ -39,19 +39,21 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     f.render_widget(Paragraph::new(Line::from(banner)), Rect { height: 1, ..area });
 
     // Every tab with its count when that fits; else names with the current
-    // one's count; else short names. Always the number to press.
+    // one's count; else short names. Always the number to press; a view
+    // past the tenth has no number and shows (as `:name`) only when current.
+    let shown: Vec<(usize, ViewId)> =
+        ViewId::ALL.iter().copied().enumerate().filter(|(n, v)| *n < 10 || *v == s.view).collect();
     // Tier k: (names of the others, name of the current one, counts on all).
     let tier = |others_short: bool, current_short: bool, all_counts: bool| -> Vec<String> {
-        ViewId::ALL
+        shown
             .iter()
-            .enumerate()
-            .map(|(n, v)| {
-                let current = *v == s.view;
+            .map(|&(n, v)| {
+                let current = v == s.view;
                 let short = if current { current_short } else { others_short };
                 let name = if short { v.short() } else { v.tab() };
-                let key = (n + 1) % 10;
+                let key = if n < 10 { ((n + 1) % 10).to_string() } else { String::new() };
                 if current || all_counts {
-                    format!(" {key}:{name}({}) ", s.row_count(*v))
+                    format!(" {key}:{name}({}) ", s.row_count(v))
                 } else {
                     format!(" {key}:{name} ")
                 }
@@ -63,7 +65,7 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     let fits = |l: &Vec<String>| l.iter().map(|t| t.chars().count()).sum::<usize>() <= area.width as usize;
     let labels = tiers.iter().find(|l| fits(l)).unwrap_or(&tiers[3]).clone();
     let mut tabs = Vec::new();
-    for (label, v) in labels.into_iter().zip(ViewId::ALL) {
+    for (label, (_, v)) in labels.into_iter().zip(shown) {
         let style = if v == s.view { th.selected.patch(th.accent) } else { th.muted };
         tabs.push(Span::styled(label, style));
     }

@@ -28,6 +28,7 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
         ViewId::Conns => draw_panel(f, list, side, s, th, &s.conns, "Connections"),
         ViewId::Entries => draw_panel(f, list, side, s, th, &s.entries, "SPIRE entries"),
         ViewId::SpiffeIds => draw_panel(f, list, side, s, th, &s.spiffe_ids, "ClusterSPIFFEIDs"),
+        ViewId::StaticEntries => draw_panel(f, list, side, s, th, &s.static_entries, "ClusterStaticEntries"),
         ViewId::Agents => draw_panel(f, list, side, s, th, &s.agents, "SPIRE agents"),
         ViewId::Permissions => match &s.tester_subject {
             // The tester's answers take the place of the detail pane.

@@ -199,13 +199,12 @@ fn identities_view_states() {
 }
 
 #[test]
-fn identities_drift_from_spire_registrations_and_creds_secrets() {
+fn identities_drift_from_spire_registrations() {
     let mut s = state();
     key(&mut s, KeyCode::Char('8'));
     let app_signing = fixed(KeyKind::Account, 3);
     let op = fixed(KeyKind::Operator, 1);
     let (k1, minted) = user(&op, &app_signing, 30, "shop", "cart", NOW + 30 * 86400);
-    let (_, other) = user(&op, &app_signing, 31, "shop", "cart", NOW + 30 * 86400);
     let mut rec = IdentityRecord {
         namespace: "shop".into(),
         name: "cart".into(),
@@ -219,36 +218,36 @@ fn identities_drift_from_spire_registrations_and_creds_secrets() {
     obj.data["status"] = serde_json::to_value(&rec.status).unwrap();
     let records = vec![s.kube.objects(Watched::NatsIdentities).next().unwrap().clone(), obj];
     update(&mut s, Msg::Kube(KubeEvent { what: Watched::NatsIdentities, change: Change::Reset(records) }));
-    let secret = |jwt: &str| {
-        let mut o =
-            kube::api::DynamicObject::new("cart-nats-creds", &Watched::CredsSecrets.api_resource()).within("shop");
-        o.metadata.labels = Some([("warden.dev/identity".to_string(), "cart".to_string())].into_iter().collect());
-        o.data = serde_json::json!({ "jwt": jwt, "type": "Opaque" });
-        o
-    };
     let cart = |s: &AppState| s.identities.rows.iter().find(|r| r.workload == "cart").unwrap().clone();
-    update(&mut s, Msg::Kube(KubeEvent { what: Watched::CredsSecrets, change: Change::Reset(vec![secret(&minted)]) }));
     assert_eq!(cart(&s).state.as_str(), "Active");
-    update(&mut s, Msg::Kube(KubeEvent { what: Watched::CredsSecrets, change: Change::Reset(vec![secret(&other)]) }));
-    let row = cart(&s);
-    assert_eq!(row.state.as_str(), "Drifted");
-    assert!(row.reason.contains("creds Secret shop/cart-nats-creds holds a different JWT"), "{}", row.reason);
 
-    // A ClusterSPIFFEID for a workload nobody knows is Drifted; one for a live user is not.
-    let csid = |name: &str, wf: &str| {
+    // A ClusterSPIFFEID for a workload nobody knows is Drifted; one for a
+    // live user is not, as long as the configured controller class
+    // (`[spire] class_name`) serves it; one of another class is Drifted.
+    let csid = |name: &str, wf: &str, class: &str| {
         let mut o = kube::api::DynamicObject::new(name, &warden_core::kube::resources::cluster_spiffe_id());
         o.data = serde_json::json!({ "spec": {
+            "className": class,
             "spiffeIDTemplate": "spiffe://td/ns/{{ .PodMeta.Namespace }}/wf/x",
-            "podSelector": { "matchLabels": { "tentacular.io/workflow": wf } } } });
+            "podSelector": { "matchLabels": { "tentacular.io/workflow": wf } } },
+            "status": { "stats": { "podsSelected": 1, "entriesToSet": 1 } } });
         o
     };
+    let served = "spire-server-spire";
     update(
         &mut s,
         Msg::Kube(KubeEvent {
             what: Watched::ClusterSpiffeIds,
-            change: Change::Reset(vec![csid("shop-ghost", "ghost"), csid("shop-orders", "orders")]),
+            change: Change::Reset(vec![
+                csid("shop-ghost", "ghost", served),
+                csid("shop-orders", "orders", served),
+                csid("shop-cart", "cart", "other-class"),
+            ]),
         }),
     );
+    let row = cart(&s);
+    assert_eq!(row.state.as_str(), "Drifted");
+    assert!(row.reason.contains("ClusterSPIFFEID shop-cart: className \"other-class\""), "{}", row.reason);
     let ghost = s.identities.rows.iter().find(|r| r.workload == "ghost").expect("ghost row");
     assert_eq!((ghost.namespace.as_str(), ghost.state.as_str()), ("shop", "Drifted"));
     assert!(ghost.reason.contains("ClusterSPIFFEID shop-ghost but no NatsIdentity"), "{}", ghost.reason);

@@ -32,7 +32,7 @@ async fn double() -> (KubeDouble, tempfile::TempDir, KubeSettings) {
     let kc = dir.path().join("kubeconfig");
     d.write_kubeconfig(&kc, "double").unwrap();
     let k = d.state();
-    k.add_pod("spire-system", "spire-server-0", &[("app", "spire-server")], &["spire-server"]);
+    k.add_pod("spire-server", "spire-server-0", &[("app", "spire-server")], &["spire-server"]);
     k.set_spire_entries(vec![spire_entry("e1", "spiffe://td/ns/a/wf/one", "spiffe://td/spire/agent/x", &["k8s:ns:a"])]);
     k.set_spire_agents(vec![spire_agent("spiffe://td/spire/agent/x", "k8s_psat", "7", 1_900_000_000, &[])]);
     k.upsert(cspiffeid("one", 1)).unwrap();
@@ -49,7 +49,7 @@ async fn pump(s: &mut AppState, rx: &mut mpsc::Receiver<Msg>, what: &str, done: 
 }
 
 fn names(s: &AppState) -> Vec<String> {
-    s.spiffe_ids.rows.iter().map(|r| r.name.clone()).collect()
+    s.spiffe_ids.rows.iter().map(|r| r.object.name.clone()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -66,14 +66,19 @@ async fn spire_views_follow_the_cluster() {
     .await;
     assert_eq!(s.entries.rows[0].entry.spiffe_id.uri(), "spiffe://td/ns/a/wf/one");
     assert_eq!(s.agents.rows[0].agent.x509svid_expires_at, 1_900_000_000);
-    assert_eq!(s.spiffe_ids.rows[0].pods_selected, 1);
+    assert_eq!(s.spiffe_ids.rows[0].object.stats.as_ref().map(|st| st.pods_selected), Some(1));
 
     // Watch: create, update, delete.
     k.upsert(cspiffeid("two", 3)).unwrap();
     pump(&mut s, &mut rx, "created", |s| names(s) == ["one", "two"]).await;
     k.upsert(cspiffeid("two", 5)).unwrap();
-    pump(&mut s, &mut rx, "updated", |s| s.spiffe_ids.rows.iter().any(|r| r.name == "two" && r.pods_selected == 5))
-        .await;
+    pump(&mut s, &mut rx, "updated", |s| {
+        s.spiffe_ids
+            .rows
+            .iter()
+            .any(|r| r.object.name == "two" && r.object.stats.as_ref().is_some_and(|st| st.pods_selected == 5))
+    })
+    .await;
     k.delete("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "one").unwrap();
     pump(&mut s, &mut rx, "deleted", |s| names(s) == ["two"]).await;
 

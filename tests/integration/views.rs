@@ -205,7 +205,8 @@ fn permissions_view_with_the_subject_tester() {
 #[test]
 fn spire_views() {
     use warden::app::kube_state::KubeLink;
-    use warden::app::spire_views::SpiffeIdRow;
+    use warden::app::spire_objects::SpiffeIdRow;
+    use warden_core::config::file::SpireSection;
     use warden_core::kube::resources::cluster_spiffe_id;
     use warden_core::spire::model::{parse_agents, parse_entries};
     let mut s = state();
@@ -244,11 +245,13 @@ fn spire_views() {
         .map(|i| {
             let mut o = kube::api::DynamicObject::new(&format!("tent-dev.wf-{i}"), &cluster_spiffe_id());
             o.data = serde_json::json!({
-                "spec": {"spiffeIDTemplate": format!("spiffe://{{{{ .TrustDomain }}}}/ns/{{{{ .PodMeta.Namespace }}}}/wf/wf-{i}"),
+                "spec": {"className": if i == 5 { "other" } else { "spire-server-spire" },
+                         "fallback": i == 6,
+                         "spiffeIDTemplate": format!("spiffe://{{{{ .TrustDomain }}}}/ns/{{{{ .PodMeta.Namespace }}}}/wf/wf-{i}"),
                          "podSelector": {"matchLabels": {"tentacular.io/workflow": format!("wf-{i}")}}},
                 "status": {"stats": {"podsSelected": 2, "entriesToSet": 2, "entryFailures": if i == 3 { 1 } else { 0 }}}
             });
-            SpiffeIdRow::from_object(&o)
+            SpiffeIdRow::from_object(&o, &SpireSection::default())
         })
         .collect();
     s.spiffe_ids.replace(rows, NOW);

@@ -435,7 +435,7 @@ async fn pod_logs_followed_through_restarts_and_new_pods() {
         client,
         selector: "app.kubernetes.io/name=nats".into(),
         containers: vec!["nats".into()],
-        relist: Duration::from_millis(200),
+        retry: Duration::from_millis(200),
         from_start: false,
     };
     let _feed = feed::start(Sources { pods: Some(pods), ..Default::default() }, tx);

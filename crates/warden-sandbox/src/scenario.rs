@@ -206,7 +206,10 @@ pub fn seed(k: &KubeState, world: &OperatorWorld, fleet: &[Tentacle], now: i64, 
         if let Some(jwt) = &t.jwt {
             let exp = warden_core::nats::jwt::decode(jwt).ok().map(|c| c.std().expires).unwrap_or(0);
             status = json!({"phase": "Active", "userPublicKey": t.key.public_key(), "accountPublicKey": world.app.public_key(),
-                            "jwt": jwt, "expires": exp, "approvedBy": "sandbox", "approvedAt": rfc3339(now - 86_400)});
+                            "jwt": jwt, "approvedBy": "sandbox", "approvedAt": rfc3339(now - 86_400)});
+            if exp > 0 {
+                status["expiresAt"] = json!(rfc3339(exp));
+            }
             if t.kind == Kind::Revoked {
                 status["phase"] = json!("Revoked");
                 status["revokedBy"] = json!("sandbox");

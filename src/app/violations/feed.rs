@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams};
+use kube::api::{Api, LogParams};
+use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -60,8 +61,9 @@ pub struct PodLogs {
     /// Label selector (`config.kubernetes.nats_pods`).
     pub selector: String,
     pub containers: Vec<String>,
-    /// How often pods are listed (new pods, restarts).
-    pub relist: Duration,
+    /// How often a follower whose log stream ended is started again when
+    /// its pod has not changed meanwhile (no API call but the log).
+    pub retry: Duration,
     /// Read the logs of the pods running at start from their beginning
     /// (default: only new lines; pods that appear later are read whole).
     pub from_start: bool,
@@ -82,7 +84,7 @@ pub async fn pod_logs(
             client: c.client,
             selector: section.nats_pods.clone(),
             containers: section.nats_containers.clone(),
-            relist: Duration::from_secs(5),
+            retry: Duration::from_secs(5),
             from_start: false,
         }),
         _ => None,
@@ -299,63 +301,94 @@ async fn file_source(path: PathBuf, from_start: bool, tx: mpsc::Sender<Raw>) {
     }
 }
 
-/// Lists the NATS pods every `relist` and keeps one log follower per
-/// (pod, container) running: a pod that appears is followed, a pod whose
-/// stream ended (restart, eviction) is followed again from where it stopped.
+/// Watches the NATS pods (one watch, with the label selector: no listing
+/// on a timer) and keeps one log follower per (pod, container) of a Running
+/// pod: a pod that appears is followed, a deleted one is dropped, and a
+/// follower whose stream ended (restart, eviction, a broken connection) is
+/// started again, from where it stopped, on the pod's next change or at the
+/// next `retry` tick (which asks the API nothing but the log).
 async fn pods_source(p: PodLogs, tx: mpsc::Sender<Raw>) {
     let api: Api<Pod> = Api::all(p.client.clone());
+    let mut pods: HashMap<(String, String), Pod> = HashMap::new();
+    let mut initial: Vec<Pod> = Vec::new();
     let mut running: HashMap<(String, String, String), JoinHandle<()>> = HashMap::new();
     // Last log timestamp seen per (namespace, pod, container): a reconnect
     // asks from there and skips what it already had.
     let last_seen: Seen = Arc::default();
-    let mut listed_ok: Option<bool> = None;
-    let mut first_listing = true;
+    let mut synced_once = false;
+    let mut watching: Option<bool> = None;
+    let mut events = watcher(api, watcher::Config::default().labels(&p.selector)).default_backoff().boxed();
+    let mut retry = tokio::time::interval(p.retry);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let key_of =
+        |pod: &Pod| (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
     loop {
-        match api.list(&ListParams::default().labels(&p.selector)).await {
-            Ok(list) => {
-                if listed_ok != Some(true) {
-                    listed_ok = Some(true);
-                    say(&tx, "pods", Ok(format!("pods {}", p.selector))).await;
-                }
-                for pod in list.items {
-                    let ns = pod.metadata.namespace.clone().unwrap_or_default();
-                    let name = pod.metadata.name.clone().unwrap_or_default();
-                    let running_phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-                    let containers: Vec<String> = pod
-                        .spec
-                        .as_ref()
-                        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
-                        .unwrap_or_default();
-                    for c in containers.into_iter().filter(|c| p.containers.is_empty() || p.containers.contains(c)) {
-                        let key = (ns.clone(), name.clone(), c);
-                        if !running_phase || running.get(&key).is_some_and(|h| !h.is_finished()) {
-                            continue;
+        // Pods present at the first listing are read from now on (unless
+        // asked from the start); pods that appear later are read whole.
+        let mut at_end = false;
+        tokio::select! {
+            ev = events.next() => match ev {
+                None => break,
+                Some(Ok(watcher::Event::Init)) => initial.clear(),
+                Some(Ok(watcher::Event::InitApply(pod))) => initial.push(pod),
+                Some(Ok(watcher::Event::InitDone)) => {
+                    pods = initial.drain(..).map(|pod| (key_of(&pod), pod)).collect();
+                    running.retain(|(ns, name, _), h| {
+                        let keep = pods.contains_key(&(ns.clone(), name.clone()));
+                        if !keep {
+                            h.abort();
                         }
-                        let at_end = first_listing && !p.from_start;
-                        let h = tokio::spawn(follow_pod(
-                            p.client.clone(),
-                            key.clone(),
-                            last_seen.clone(),
-                            at_end,
-                            tx.clone(),
-                        ));
-                        running.insert(key, h);
+                        keep
+                    });
+                    at_end = !synced_once && !p.from_start;
+                    synced_once = true;
+                    if watching != Some(true) {
+                        watching = Some(true);
+                        say(&tx, "pods", Ok(format!("pods {}", p.selector))).await;
                     }
                 }
-                first_listing = false;
-            }
-            Err(e) => {
-                if listed_ok != Some(false) {
-                    listed_ok = Some(false);
-                    say(&tx, "pods", Err(warden_core::kube::errors::describe(&e, "list", "pods"))).await;
+                Some(Ok(watcher::Event::Apply(pod))) => {
+                    pods.insert(key_of(&pod), pod);
                 }
-            }
+                Some(Ok(watcher::Event::Delete(pod))) => {
+                    let (ns, name) = key_of(&pod);
+                    pods.remove(&(ns.clone(), name.clone()));
+                    running.retain(|(n, p, _), h| {
+                        let gone = *n == ns && *p == name;
+                        if gone {
+                            h.abort();
+                        }
+                        !gone
+                    });
+                }
+                Some(Err(e)) => {
+                    if watching != Some(false) {
+                        watching = Some(false);
+                        say(&tx, "pods", Err(warden_core::kube::errors::describe_watch(&e, "pods"))).await;
+                    }
+                }
+            },
+            _ = retry.tick() => {}
         }
         running.retain(|_, h| !h.is_finished());
         if tx.is_closed() {
             break;
         }
-        tokio::time::sleep(p.relist).await;
+        for pod in pods.values() {
+            if pod.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Running") {
+                continue;
+            }
+            let (ns, name) = key_of(pod);
+            let containers = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default();
+            for c in containers.iter().filter(|c| p.containers.is_empty() || p.containers.contains(&c.name)) {
+                let key = (ns.clone(), name.clone(), c.name.clone());
+                if running.contains_key(&key) {
+                    continue;
+                }
+                let h = tokio::spawn(follow_pod(p.client.clone(), key.clone(), last_seen.clone(), at_end, tx.clone()));
+                running.insert(key, h);
+            }
+        }
     }
     for (_, h) in running {
         h.abort();

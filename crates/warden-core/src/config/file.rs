@@ -22,6 +22,7 @@ pub struct ConfigFile {
     pub signing: SigningSection,
     pub naming: NamingSection,
     pub identity: IdentitySection,
+    pub spire: SpireSection,
 }
 
 /// Which authorization mode the NATS deployment runs (config
@@ -93,10 +94,55 @@ pub struct KubeSection {
     pub authz_configmap: String,
     /// Key in that ConfigMap holding the authorization include file.
     pub authz_key: String,
-    pub spire_namespace: String,
-    pub spire_pod: String,
-    pub spire_container: String,
-    pub spire_binary: String,
+    /// The `[spire]` section, copied here by [`ConfigFile::load`] so every
+    /// holder of the Kubernetes settings sees where SPIRE runs.
+    #[serde(skip)]
+    pub spire: SpireSection,
+}
+
+/// `[spire]`: where the SPIRE server runs and which spire-controller-manager
+/// class serves warden's ClusterSPIFFEIDs. The defaults are the official
+/// chart's (spiffe/helm-charts-hardened `charts/spire`, release `spire` in
+/// namespace `spire-server`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpireSection {
+    /// `spec.className` of every ClusterSPIFFEID warden writes: the
+    /// controller reconciles only its own class (chart default
+    /// `<namespace>-<release>`).
+    pub class_name: String,
+    /// The controller also serves objects with no class (chart: false).
+    pub watch_classless: bool,
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    /// Path of the `spire-server` CLI inside the container.
+    pub binary: String,
+    /// The server's admin API socket (`-socketPath` of the CLI).
+    pub socket_path: String,
+}
+
+impl Default for SpireSection {
+    fn default() -> Self {
+        SpireSection {
+            class_name: "spire-server-spire".into(),
+            watch_classless: false,
+            namespace: "spire-server".into(),
+            pod: "spire-server-0".into(),
+            container: "spire-server".into(),
+            binary: "/opt/spire/bin/spire-server".into(),
+            socket_path: "/tmp/spire-server/private/api.sock".into(),
+        }
+    }
+}
+
+impl SpireSection {
+    /// Whether a controller configured like this reconciles an object of
+    /// `class` (spire-controller-manager: its own class, or none when it
+    /// watches classless objects).
+    pub fn serves(&self, class: &str) -> bool {
+        class == self.class_name || (class.is_empty() && self.watch_classless)
+    }
 }
 
 impl Default for KubeSection {
@@ -111,10 +157,7 @@ impl Default for KubeSection {
             creds_label: "warden.dev/identity".into(),
             authz_configmap: "tentacular-system/nats-authz".into(),
             authz_key: "authz.conf".into(),
-            spire_namespace: "spire-system".into(),
-            spire_pod: "spire-server-0".into(),
-            spire_container: "spire-server".into(),
-            spire_binary: "/opt/spire/bin/spire-server".into(),
+            spire: SpireSection::default(),
         }
     }
 }
@@ -139,7 +182,11 @@ impl ConfigFile {
     /// Reads the file; a missing file is an empty config, a malformed one an error.
     pub fn load(path: &Path) -> Result<ConfigFile> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).with_context(|| format!("parsing {}", path.display())),
+            Ok(text) => {
+                let mut f: ConfigFile = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+                f.kubernetes.spire = f.spire.clone();
+                Ok(f)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }

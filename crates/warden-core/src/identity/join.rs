@@ -1,7 +1,7 @@
 //! The joined identity model (JWT side): every user seen live (the JWT of
 //! each connection) or recorded (`NatsIdentity` resources), with scope,
 //! state, expiry and connection count, and the drift rules that compare
-//! them with the account JWTs and Kubernetes (creds Secrets, SPIRE
+//! them with the account JWTs and Kubernetes (SPIRE
 //! registrations).
 
 use std::collections::BTreeMap;
@@ -100,8 +100,9 @@ struct Acc {
 
 /// Joins live connections, `NatsIdentity` records and accounts, plus the
 /// Kubernetes facts: a SPIRE registration with neither a
-/// `NatsIdentity` nor a live user is Drifted, and so is an Active
-/// `NatsIdentity` whose creds Secret holds a different JWT.
+/// `NatsIdentity` nor a live user is Drifted, and so is an Active identity
+/// whose ClusterSPIFFEID the SPIRE controller does not (fully) turn into
+/// entries (another class, never reconciled, failed or masked entries).
 pub fn join(
     naming: &Naming,
     conn_jwts: &[&str],
@@ -111,25 +112,14 @@ pub fn join(
     now: i64,
 ) -> Vec<JoinedIdentity> {
     let mut rows = join_rows(naming, conn_jwts, records, accounts, now);
-    for row in rows.iter_mut().filter(|r| r.recorded && r.state != IdState::Drifted) {
-        let Some(rec) = records
-            .iter()
-            .find(|x| x.namespace == row.namespace && (x.name == row.workload || x.spec.workload == row.workload))
-        else {
-            continue;
-        };
-        if rec.phase() != "Active" || rec.status.jwt.is_empty() {
-            continue;
-        }
-        if let Some(c) = kube.creds.iter().find(|c| c.namespace == row.namespace && c.workload == row.workload)
-            && c.jwt != rec.status.jwt
-        {
-            row.state = IdState::Drifted;
-            row.reason = format!("creds Secret {}/{} holds a different JWT than the NatsIdentity", c.namespace, c.name);
-        }
-    }
     for reg in &kube.registrations {
-        if rows.iter().any(|r| r.namespace == reg.namespace && r.workload == reg.workload) {
+        if let Some(row) = rows.iter_mut().find(|r| r.namespace == reg.namespace && r.workload == reg.workload) {
+            if let Some(why) = &reg.problem
+                && matches!(row.state, IdState::Active | IdState::Expiring)
+            {
+                row.state = IdState::Drifted;
+                row.reason = format!("ClusterSPIFFEID {}: {why}", reg.name);
+            }
             continue;
         }
         let name = IdentityName { namespace: reg.namespace.clone(), workload: reg.workload.clone() };
@@ -338,11 +328,11 @@ mod tests {
     #[test]
     fn a_registration_with_no_identity_is_drifted() {
         let facts = KubeFacts {
-            creds: vec![],
             registrations: vec![SpireRegistration {
                 name: "shop-cart".into(),
                 namespace: "shop".into(),
                 workload: "cart".into(),
+                problem: None,
             }],
         };
         let rows = join(&naming(), &[], &[], &[], &facts, 0);
@@ -352,5 +342,27 @@ mod tests {
         // A NatsIdentity for the workload is not drift.
         let rows = join(&naming(), &[], &[record("shop", "cart", "Pending", "")], &[], &facts, 0);
         assert_eq!(rows.iter().map(|r| r.state).collect::<Vec<_>>(), [IdState::Pending]);
+    }
+
+    #[test]
+    fn an_unserved_registration_drifts_an_active_identity() {
+        let ukey = format!("U{}", "A".repeat(55));
+        let reg = |problem: Option<&str>| KubeFacts {
+            registrations: vec![SpireRegistration {
+                name: "shop.cart".into(),
+                namespace: "shop".into(),
+                workload: "cart".into(),
+                problem: problem.map(str::to_string),
+            }],
+        };
+        let rec = record("shop", "cart", "Active", &ukey);
+        let rows = join(&naming(), &[], std::slice::from_ref(&rec), &[], &reg(None), 0);
+        assert_eq!(rows[0].state, IdState::Active);
+        let rows = join(&naming(), &[], &[rec], &[], &reg(Some("className \"x\": not served")), 0);
+        assert_eq!(rows[0].state, IdState::Drifted);
+        assert_eq!(rows[0].reason, "ClusterSPIFFEID shop.cart: className \"x\": not served");
+        // A denied identity stays denied: the registration does not matter.
+        let rows = join(&naming(), &[], &[record("shop", "cart", "Denied", "")], &[], &reg(Some("x")), 0);
+        assert_eq!(rows[0].state, IdState::Denied);
     }
 }

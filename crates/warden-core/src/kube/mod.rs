@@ -3,5 +3,4 @@
 pub mod client;
 pub mod errors;
 pub mod resources;
-pub mod secrets;
 pub mod watch;

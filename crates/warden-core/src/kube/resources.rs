@@ -3,30 +3,22 @@
 
 use kube::core::{ApiResource, GroupVersionKind};
 
-/// Everything warden watches, one panel state each.
+/// Everything warden watches, one store each, and each read by a view.
+/// No Secret and no pod is watched here: the minted JWT is in the
+/// NatsIdentity status, a creds Secret is read by name when an action needs
+/// it, and the NATS pods are watched by the violation feed with its label
+/// selector (least privilege: `deploy/rbac/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Watched {
     ClusterSpiffeIds,
     ClusterStaticEntries,
     NatsIdentities,
-    Deployments,
-    Pods,
-    CredsSecrets,
     AuthzConfigMap,
-    NatsPods,
 }
 
 impl Watched {
-    pub const ALL: [Watched; 8] = [
-        Watched::ClusterSpiffeIds,
-        Watched::ClusterStaticEntries,
-        Watched::NatsIdentities,
-        Watched::Deployments,
-        Watched::Pods,
-        Watched::CredsSecrets,
-        Watched::AuthzConfigMap,
-        Watched::NatsPods,
-    ];
+    pub const ALL: [Watched; 4] =
+        [Watched::ClusterSpiffeIds, Watched::ClusterStaticEntries, Watched::NatsIdentities, Watched::AuthzConfigMap];
 
     pub fn api_resource(self) -> ApiResource {
         match self {
@@ -36,15 +28,6 @@ impl Watched {
                 "clusterstaticentries",
             ),
             Watched::NatsIdentities => nats_identity(),
-            Watched::Deployments => {
-                ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("apps", "v1", "Deployment"), "deployments")
-            }
-            Watched::Pods | Watched::NatsPods => {
-                ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Pod"), "pods")
-            }
-            Watched::CredsSecrets => {
-                ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
-            }
             Watched::AuthzConfigMap => {
                 ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "ConfigMap"), "configmaps")
             }
@@ -67,6 +50,11 @@ pub fn cluster_spiffe_id() -> ApiResource {
         &GroupVersionKind::gvk("spire.spiffe.io", "v1alpha1", "ClusterSPIFFEID"),
         "clusterspiffeids",
     )
+}
+
+/// Core Secrets (a creds Secret, read or written by name).
+pub fn secret() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
 }
 
 pub fn nats_identity() -> ApiResource {

@@ -11,7 +11,6 @@ use tokio::task::JoinHandle;
 
 use super::errors::describe_watch;
 use super::resources::Watched;
-use super::secrets;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatchSpec {
@@ -52,11 +51,6 @@ fn api_for(client: &Client, spec: &WatchSpec) -> Api<DynamicObject> {
     }
 }
 
-/// Secrets never leave this module with their data: only the JWT (public).
-fn clean(what: Watched, obj: DynamicObject) -> DynamicObject {
-    if what == Watched::CredsSecrets { secrets::strip(obj) } else { obj }
-}
-
 pub fn spawn(client: Client, spec: WatchSpec, tx: mpsc::Sender<KubeEvent>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let api = api_for(&client, &spec);
@@ -78,12 +72,12 @@ pub fn spawn(client: Client, spec: WatchSpec, tx: mpsc::Sender<KubeEvent>) -> Jo
                     continue;
                 }
                 Ok(watcher::Event::InitApply(o)) => {
-                    buffer.push(clean(what, o));
+                    buffer.push(o);
                     continue;
                 }
                 Ok(watcher::Event::InitDone) => Change::Reset(std::mem::take(&mut buffer)),
-                Ok(watcher::Event::Apply(o)) => Change::Applied(clean(what, o)),
-                Ok(watcher::Event::Delete(o)) => Change::Deleted(clean(what, o)),
+                Ok(watcher::Event::Apply(o)) => Change::Applied(o),
+                Ok(watcher::Event::Delete(o)) => Change::Deleted(o),
                 Err(e) => {
                     tracing::warn!(%resource, "watch: {e}");
                     Change::Error(describe_watch(&e, &resource))

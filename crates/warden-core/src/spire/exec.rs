@@ -8,6 +8,7 @@ use kube::api::{Api, AttachParams};
 use tokio::io::AsyncReadExt;
 
 use super::model::{Agent, Entry, parse_agents, parse_entries};
+use crate::config::file::SpireSection;
 
 /// Where the spire-server runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,16 +18,26 @@ pub struct SpireServerPod {
     pub container: Option<String>,
     /// Path of the CLI inside the container.
     pub binary: String,
+    /// The server's admin socket, passed as `-socketPath` (empty: the CLI's default).
+    pub socket_path: String,
+}
+
+impl SpireServerPod {
+    /// From the `[spire]` config section.
+    pub fn from_section(s: &SpireSection) -> SpireServerPod {
+        SpireServerPod {
+            namespace: s.namespace.clone(),
+            pod: s.pod.clone(),
+            container: (!s.container.is_empty()).then(|| s.container.clone()),
+            binary: s.binary.clone(),
+            socket_path: s.socket_path.clone(),
+        }
+    }
 }
 
 impl Default for SpireServerPod {
     fn default() -> Self {
-        SpireServerPod {
-            namespace: "spire-system".into(),
-            pod: "spire-server-0".into(),
-            container: Some("spire-server".into()),
-            binary: "/opt/spire/bin/spire-server".into(),
-        }
+        Self::from_section(&SpireSection::default())
     }
 }
 
@@ -35,6 +46,9 @@ pub async fn run(client: &Client, at: &SpireServerPod, args: &[&str]) -> Result<
     let pods: Api<Pod> = Api::namespaced(client.clone(), &at.namespace);
     let mut cmd = vec![at.binary.as_str()];
     cmd.extend_from_slice(args);
+    if !at.socket_path.is_empty() {
+        cmd.extend_from_slice(&["-socketPath", at.socket_path.as_str()]);
+    }
     let mut ap = AttachParams::default().stdout(true).stderr(true).stdin(false);
     if let Some(c) = &at.container {
         ap = ap.container(c.clone());

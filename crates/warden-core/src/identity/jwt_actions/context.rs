@@ -64,11 +64,7 @@ pub(super) fn short(key: &str) -> String {
     if key.len() > 12 { format!("{}…", &key[..12]) } else { key.to_string() }
 }
 
-pub(super) fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
+pub(super) use crate::identity::record::rfc3339_of as rfc3339;
 
 /// An account by name or public key: its id, current JWT and claims.
 pub async fn resolve_account(sys: &SysClient, wanted: &str) -> Result<(String, AccountClaims)> {

@@ -53,7 +53,7 @@ pub(super) async fn write_status(k: &KubeCtx, ns: &str, name: &str, status: &Ide
 }
 
 pub(super) async fn apply_creds_secret(k: &KubeCtx, name: &IdentityName, creds: &jwt::CredsText) -> Result<String> {
-    let ar = crate::kube::resources::Watched::CredsSecrets.api_resource();
+    let ar = crate::kube::resources::secret();
     let api: Api<DynamicObject> = Api::namespaced_with(k.client.clone(), &name.namespace, &ar);
     let mut o = DynamicObject::new(&creds_secret_name(name), &ar).within(&name.namespace);
     let label = k.section.creds_label.split('=').next().unwrap_or("warden.dev/identity").to_string();

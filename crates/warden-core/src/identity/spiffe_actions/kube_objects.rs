@@ -3,9 +3,13 @@
 
 use super::prelude::*;
 
-/// The ClusterSPIFFEID spec for a workload.
+/// The ClusterSPIFFEID spec for a workload. It carries the configured
+/// `className`: spire-controller-manager reconciles only its own class
+/// (`[spire] class_name`), so a classless object produces no entry on the
+/// official chart's install (`watchClassless: false`).
 pub fn cluster_spiffe_id_spec(naming: &Naming, section: &KubeSection, name: &IdentityName) -> Value {
     json!({
+        "className": &section.spire.class_name,
         "spiffeIDTemplate": naming.spire_id_template(&section.workload_label),
         "podSelector": { "matchLabels": { &section.workload_label: &name.workload } },
         "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": &name.namespace } },
@@ -45,7 +49,11 @@ pub(super) async fn ensure_cluster_spiffe_id(ctx: &SpiffeContext, name: &Identit
         .await
         .with_context(|| format!("writing ClusterSPIFFEID {oname}"))?;
     let template = want.data["spec"]["spiffeIDTemplate"].as_str().unwrap_or_default().to_string();
-    Ok(format!("{oname} {} ({template})", if existing.is_some() { "updated" } else { "created" }))
+    let class = want.data["spec"]["className"].as_str().unwrap_or_default().to_string();
+    Ok(format!(
+        "{oname} {} ({template}, class {class}: entries appear once that class's controller reconciles it)",
+        if existing.is_some() { "updated" } else { "created" }
+    ))
 }
 
 pub(super) fn record_api(k: &KubeCtx, ns: &str) -> Api<DynamicObject> {

@@ -552,6 +552,8 @@ mod tests {
         assert_eq!(spec["podSelector"]["matchLabels"]["tentacular.io/workflow"], "hn-digest");
         assert_eq!(spec["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "tent-dev");
         assert!(spec["spiffeIDTemplate"].as_str().unwrap().contains("{{ .PodMeta.Namespace }}"));
+        // The official chart's controller serves class `<namespace>-<release>` only.
+        assert_eq!(spec["className"], "spire-server-spire");
         assert_eq!(cluster_spiffe_id_name(&a), "tent-dev.hn-digest");
         assert_eq!(crate::identity::action::kube::cluster_spiffe_id_name(&a), "tent-dev.hn-digest");
         // Older objects are found by their selectors: same workload and namespace only.
