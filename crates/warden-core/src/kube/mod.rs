@@ -1,5 +1,6 @@
 //! Kubernetes: connection, watched resources, watch tasks, errors in words.
 
+pub mod access;
 pub mod client;
 pub mod errors;
 pub mod resources;

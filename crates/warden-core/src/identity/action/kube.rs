@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::config::file::KubeSection;
 use crate::identity::naming::IdentityName;
+use crate::kube::access::{self, Need};
 use crate::kube::errors::is_not_found;
 use crate::kube::resources::cluster_spiffe_id;
 
@@ -71,4 +72,23 @@ pub async fn delete_cluster_spiffe_ids(kube: &KubeCtx, name: &IdentityName) -> R
         }
     }
     Ok(done.join("; "))
+}
+
+/// Asks the apiserver whether every permission in `needs` is granted,
+/// before an action writes anything. `Err` names each refused verb and
+/// resource. When the review API cannot be asked (an old or partial API
+/// server), nothing is known and the action goes on: its writes still meet
+/// the real authorizer.
+pub async fn preflight(kube: &KubeCtx, needs: &[Need]) -> std::result::Result<(), String> {
+    match access::refused(&kube.client, needs).await {
+        Ok(refused) if refused.is_empty() => Ok(()),
+        Ok(refused) => Err(format!(
+            "forbidden, nothing was changed: the Kubernetes user may not {} (see deploy/rbac/warden-operator.yaml)",
+            refused.join("; ")
+        )),
+        Err(e) => {
+            tracing::warn!("access review unavailable, not checked before writing: {e}");
+            Ok(())
+        }
+    }
 }

@@ -3,21 +3,30 @@
 //! reports part by part ([`ActionReport`]), is idempotent (a re-run says
 //! "already ..."), and loads key material only for itself (dropped after).
 
+mod access;
 mod context;
 mod prelude;
 mod records;
 mod request;
 
+pub use access::kube_needs;
 pub use context::{ActionContext, KeyRef, SigningConfig, resolve_account};
 pub use records::creds_secret_name;
 pub use request::{Request, RevokeTarget};
 
+use crate::identity::action::kube::preflight;
 use crate::identity::action::report::{ActionReport, Recorder, Step};
 use crate::identity::action::request::ActionRequest;
 
 /// Runs `req`; `progress` sees each step as it completes.
 pub async fn run(ctx: &ActionContext, req: &Request, mut progress: impl FnMut(&Step) + Send) -> ActionReport {
     let mut r = Recorder { report: ActionReport::new(req.verb(), &req.target()), progress: &mut progress };
+    if let Some(k) = &ctx.kube
+        && let Err(why) = preflight(k, &kube_needs(ctx, req)).await
+    {
+        r.err("Kubernetes permissions", why);
+        return r.report;
+    }
     let result = match req {
         Request::Register { name, account, ttl, creds_out } => {
             register(ctx, &mut r, name, account, *ttl, creds_out.as_deref()).await

@@ -20,11 +20,12 @@
 
 use prelude::*;
 
-use crate::identity::action::kube::delete_cluster_spiffe_ids;
+use crate::identity::action::kube::{delete_cluster_spiffe_ids, preflight};
 use crate::identity::action::nats::kick;
 use crate::identity::action::report::{ActionReport, Recorder, Step};
 use crate::identity::action::request::ActionRequest;
 
+mod access;
 mod authz_store;
 mod context;
 mod kube_objects;
@@ -32,6 +33,7 @@ mod prelude;
 mod request;
 mod servers;
 
+pub use access::kube_needs;
 pub use context::SpiffeContext;
 pub use request::Request;
 
@@ -55,6 +57,10 @@ macro_rules! step {
 /// Runs `req`; `progress` sees each step as it completes.
 pub async fn run(ctx: &SpiffeContext, req: &Request, mut progress: impl FnMut(&Step) + Send) -> ActionReport {
     let mut r = Recorder { report: ActionReport::new(req.verb(), &req.target()), progress: &mut progress };
+    if let Err(why) = preflight(&ctx.kube, &kube_needs(&ctx.kube.section, req)).await {
+        r.err("Kubernetes permissions", why);
+        return r.report;
+    }
     let store = match KubeAuthzStore::new(ctx.kube.client.clone(), &ctx.kube.section) {
         Ok(s) => s,
         Err(e) => {
