@@ -103,7 +103,7 @@ pub fn is_date_time(s: &str) -> bool {
 /// `^(?:[A-Za-z0-9+\/]{4})*(?:[A-Za-z0-9+\/]{2}==|[A-Za-z0-9+\/]{3}=|[A-Za-z0-9+\/]{4})$`
 pub fn is_base64(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() % 4 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(4) {
         return false;
     }
     let alpha = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
