@@ -81,6 +81,9 @@ pub struct WriteCtx {
     pub force: bool,
     /// Set while an apply writes: ownership is already recorded.
     pub applying: bool,
+    /// Set while a (non-apply) patch writes: strict errors are worded as
+    /// the patch handler words them.
+    pub patching: bool,
     /// `Warning` headers to send back.
     pub warnings: Vec<String>,
 }
@@ -447,7 +450,10 @@ impl Store {
             // The patch carried a resourceVersion precondition.
             return Err(ApiError::conflict(&def.group, &def.plural, name));
         }
-        self.update(def, ns, name, part, patched)
+        self.ctx.patching = true;
+        let r = self.update(def, ns, name, part, patched);
+        self.ctx.patching = false;
+        r
     }
 
     /// `application/apply-patch+yaml`: the body (YAML or JSON) is the
@@ -517,12 +523,33 @@ impl Store {
     /// schema validation of the whole object, then managedFields.
     fn admit(&mut self, def: &ResourceDef, old: Option<&Value>, obj: &mut Value, part: Part) -> Result<(), ApiError> {
         if let Some(schema) = &def.schema {
+            let before = obj.clone();
             let unknown = schema::prune::prune(obj, schema);
             if !unknown.is_empty() {
                 let msgs: Vec<String> = unknown.iter().map(|u| format!("unknown field \"{u}\"")).collect();
                 match self.ctx.validation {
                     FieldValidation::Strict => {
-                        return Err(ApiError::bad_request(format!("strict decoding error: {}", msgs.join(", "))));
+                        let strict = format!("strict decoding error: {}", msgs.join(", "));
+                        // apiserver handlers: patch.go answers 422 on the
+                        // patched object, create.go/update.go 400 through
+                        // transformDecodeError.
+                        if self.ctx.patching {
+                            let e = schema::FieldError {
+                                cause: schema::Cause::Invalid,
+                                field: "patch".into(),
+                                value: Some(json!(before.to_string())),
+                                detail: strict,
+                            };
+                            return Err(schema::invalid("", "", "", &[e]));
+                        }
+                        if self.ctx.applying {
+                            return Err(ApiError::bad_request(strict));
+                        }
+                        return Err(ApiError::bad_request(format!(
+                            "{kind} in version {:?} cannot be handled as a {kind}: {strict}",
+                            def.version,
+                            kind = def.kind
+                        )));
                     }
                     FieldValidation::Warn => self.ctx.warnings.extend(msgs),
                     FieldValidation::Ignore => {}

@@ -223,11 +223,27 @@ async fn unknown_fields_are_pruned_warned_or_rejected() {
     let created = w.create(&PostParams::default(), &o).await.unwrap();
     assert_eq!(created.data["spec"], json!({"size": 2}));
     assert!(created.data.get("bogus").is_none());
-    // Strict: 400 naming the field, nothing written
-    let pp = PatchParams::default().validation_strict();
-    let s = status_of(w.patch("p", &pp, &Patch::Merge(json!({"spec": {"foo": 1, "size": 3}}))).await.unwrap_err());
-    assert_eq!((s.code, s.reason.as_str()), (400, "BadRequest"));
-    assert_eq!(s.message, "strict decoding error: unknown field \"spec.foo\"");
+    // Strict: a create is 400 (create.go transformDecodeError), a patch 422
+    // on the patched object (patch.go); nothing is written
+    let strict_create = raw(
+        &f,
+        "POST",
+        "/apis/test.dev/v1/namespaces/default/widgets?fieldValidation=Strict",
+        "application/json",
+        r#"{"apiVersion": "test.dev/v1", "kind": "Widget", "metadata": {"name": "q"}, "spec": {"size": 1, "foo": 1}}"#,
+    )
+    .await;
+    assert_eq!(strict_create.0, 400);
+    assert_eq!(
+        strict_create.2["message"],
+        "Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: unknown field \"spec.foo\""
+    );
+    assert_eq!(status_of(w.get("q").await.unwrap_err()).code, 404);
+    let strict = PatchParams::default().validation_strict();
+    let s = status_of(w.patch("p", &strict, &Patch::Merge(json!({"spec": {"foo": 1, "size": 3}}))).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    assert!(s.message.starts_with(" \"\" is invalid: patch: Invalid value: \"{"), "{}", s.message);
+    assert!(s.message.ends_with("\": strict decoding error: unknown field \"spec.foo\""), "{}", s.message);
     assert_eq!(w.get("p").await.unwrap().data["spec"]["size"], 2);
     // Warn (the default): a Warning header, the field dropped
     let (code, head, body) = raw(

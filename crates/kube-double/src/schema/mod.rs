@@ -147,7 +147,10 @@ pub fn invalid(group: &str, kind: &str, name: &str, errs: &[FieldError]) -> ApiE
     };
     let causes: Vec<Value> =
         errs.iter().map(|e| json!({"reason": e.cause.reason(), "message": e.body(), "field": e.field})).collect();
-    let mut details = json!({"kind": kind, "causes": causes});
+    let mut details = json!({"causes": causes});
+    if !kind.is_empty() {
+        details["kind"] = json!(kind);
+    }
     if !name.is_empty() {
         details["name"] = json!(name);
     }
