@@ -11,7 +11,8 @@ pub enum PatchKind {
     Merge,
     Json,
     Strategic,
-    /// Server-side apply; handled as a merge that may create the object.
+    /// Server-side apply: handled by the store with field ownership
+    /// (`managed::apply`), not here.
     Apply,
 }
 

@@ -1,8 +1,9 @@
-//! The resource types the double serves: a fixed built-in set plus any
+//! The resource types the double serves: a fixed built-in set (core, apps,
+//! rbac, apiextensions) plus any
 //! CustomResourceDefinition stored in it (so `kubectl apply -f crd.yaml`
 //! followed by objects of that kind works like on a real cluster).
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// One served resource (one group/version/plural).
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,11 @@ pub struct ResourceDef {
     /// Has a `/status` subresource: main-resource writes keep the stored
     /// status and `/status` writes change only the status.
     pub status: bool,
+    /// For a kind from a CRD: that version's `schema.openAPIV3Schema`.
+    pub schema: Option<Value>,
+    /// For a kind from a CRD: its `additionalPrinterColumns` (defaulted to
+    /// Age like the apiserver's CRD defaulting); None for built-ins.
+    pub columns: Option<Vec<Value>>,
 }
 
 impl ResourceDef {
@@ -52,6 +58,8 @@ fn def(
         short_names: short.iter().map(|s| s.to_string()).collect(),
         categories: Vec::new(),
         status,
+        schema: None,
+        columns: None,
     }
 }
 
@@ -75,18 +83,19 @@ pub fn builtins() -> Vec<ResourceDef> {
             &["crd", "crds"],
             true,
         ),
-        def("spire.spiffe.io", "v1alpha1", "clusterspiffeids", "clusterspiffeid", "ClusterSPIFFEID", false, &[], true),
+        def("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false, &[], false),
         def(
-            "spire.spiffe.io",
-            "v1alpha1",
-            "clusterstaticentries",
-            "clusterstaticentry",
-            "ClusterStaticEntry",
+            "rbac.authorization.k8s.io",
+            "v1",
+            "clusterrolebindings",
+            "clusterrolebinding",
+            "ClusterRoleBinding",
             false,
             &[],
-            true,
+            false,
         ),
-        def("warden.dev", "v1alpha1", "natsidentities", "natsidentity", "NatsIdentity", true, &["natsid"], true),
+        def("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, &[], false),
+        def("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, &[], false),
     ];
     for d in v.iter_mut() {
         if matches!(d.plural.as_str(), "pods" | "services" | "deployments" | "configmaps" | "secrets") {
@@ -128,6 +137,12 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceDef> {
             short_names: strings(&names["shortNames"]),
             categories: strings(&names["categories"]),
             status: ver["subresources"]["status"].is_object(),
+            schema: ver["schema"]["openAPIV3Schema"].is_object().then(|| ver["schema"]["openAPIV3Schema"].clone()),
+            columns: Some(match ver["additionalPrinterColumns"].as_array() {
+                Some(cols) if !cols.is_empty() => cols.clone(),
+                // apiextensions v1 defaulting (SetDefaults_CustomResourceDefinitionSpec)
+                _ => vec![json!({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"})],
+            }),
         });
     }
     out

@@ -20,10 +20,12 @@ use super::exec;
 use super::logs::{self, LogParams};
 use super::openapi;
 use super::patch::PatchKind;
+use super::rbac;
 use super::resources::ResourceDef;
+use super::schema;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::state::{Shared, lock};
-use super::store::{Filter, Part};
+use super::store::{FieldValidation, Filter, Part, Store, WriteCtx};
 use super::table;
 use super::watch::{self, WatchParams};
 
@@ -174,10 +176,11 @@ async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, ApiErro
     }
 }
 
-/// RBAC verb of a request, as the apiserver's RequestInfo computes it.
+/// RBAC verb of a request, as the apiserver's RequestInfo computes it
+/// (apiserver pkg/endpoints/request/requestinfo.go): a GET of `pods/exec`
+/// (the websocket upgrade kube-rs and kubectl use) is `get`.
 fn verb(method: &Method, t: &Target, watch: bool) -> &'static str {
     match (method.as_str(), t.name.is_some()) {
-        ("GET", _) if t.sub.as_deref() == Some("exec") => "create",
         ("POST", _) => "create",
         ("GET", false) if watch || t.watch_prefix => "watch",
         ("GET", false) => "list",
@@ -228,6 +231,9 @@ async fn resource(
     let method = req.method().clone();
     let watching = p.flag("watch") || t.watch_prefix;
     let verb = verb(&method, &t, watching);
+    // Since Kubernetes 1.31 (AuthorizePodWebsocketUpgradeCreatePermission)
+    // a websocket exec is also authorized as `create`.
+    let verbs: &[&str] = if verb == "get" && t.sub.as_deref() == Some("exec") { &["get", "create"] } else { &[verb] };
     let resource = match &t.sub {
         Some(s) => format!("{}/{s}", def.plural),
         None => def.plural.clone(),
@@ -235,15 +241,30 @@ async fn resource(
     let ns = t.namespace.clone().unwrap_or_default();
     {
         let st = lock(&shared.store);
-        if st.denied(verb, &def.group, &resource, t.namespace.as_deref()) {
-            return Err(ApiError::forbidden(
-                &shared.config.user,
-                verb,
-                &def.group,
-                &resource,
-                t.namespace.as_deref(),
-                t.name.as_deref().unwrap_or(""),
-            ));
+        let name = t.name.as_deref().unwrap_or("");
+        for v in verbs {
+            let allowed = st.rbac.as_ref().is_none_or(|rules| {
+                rbac::allows(
+                    rules,
+                    &rbac::Request {
+                        verb: v,
+                        group: &def.group,
+                        resource: &def.plural,
+                        subresource: t.sub.as_deref().unwrap_or(""),
+                        name,
+                    },
+                )
+            });
+            if !allowed || st.denied(v, &def.group, &resource, t.namespace.as_deref()) {
+                return Err(ApiError::forbidden(
+                    &shared.config.user,
+                    v,
+                    &def.group,
+                    &resource,
+                    t.namespace.as_deref(),
+                    name,
+                ));
+            }
         }
         if let Some(code) = st.outage(&def.group, &resource) {
             return Err(ApiError::outage(code));
@@ -256,10 +277,10 @@ async fn resource(
         Some(_) => return Err(ApiError::no_route()),
     };
     let table = wants_table(req.headers());
+    let ctx = write_ctx(&p, req.headers())?;
     let include_object = p.get("includeObject") == Some("Object");
     let (mut parts, body) = req.into_parts();
     let name = t.name.clone().unwrap_or_default();
-    let created = |v: Value| Ok(json_response(StatusCode::CREATED, &v));
     let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
 
     match (method.as_str(), t.name.is_some(), t.sub.as_deref()) {
@@ -350,20 +371,23 @@ async fn resource(
         ("POST", false, None) => {
             let bytes = read_body(body).await?;
             let obj = json_body(&bytes, &parts.headers)?;
-            created(shared.mutate(|st| st.create(&def, &ns, obj))?)
+            let (r, warn) = write(&shared, ctx, |st| st.create(&def, &ns, obj));
+            with_warnings(StatusCode::CREATED, r?, warn)
         }
         ("PUT", true, None | Some("status")) => {
             let bytes = read_body(body).await?;
             let obj = json_body(&bytes, &parts.headers)?;
-            ok(shared.mutate(|st| st.update(&def, &ns, &name, part, obj))?)
+            let (r, warn) = write(&shared, ctx, |st| st.update(&def, &ns, &name, part, obj));
+            with_warnings(StatusCode::OK, r?, warn)
         }
         ("PATCH", true, None | Some("status")) => {
             let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
             let kind = PatchKind::from_content_type(&ct)?;
+            check_patch_options(kind, &p)?;
             let bytes = read_body(body).await?;
             let existed = lock(&shared.store).get(&def, &ns, &name).is_ok();
-            let v = shared.mutate(|st| st.patch(&def, &ns, &name, part, kind, &bytes))?;
-            if existed { ok(v) } else { created(v) }
+            let (r, warn) = write(&shared, ctx, |st| st.patch(&def, &ns, &name, part, kind, &bytes));
+            with_warnings(if existed { StatusCode::OK } else { StatusCode::CREATED }, r?, warn)
         }
         ("DELETE", true, None) => {
             let bytes = read_body(body).await?;
@@ -390,6 +414,73 @@ async fn resource(
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// The write context of a request: `fieldValidation` (default Warn), the
+/// field manager (`fieldManager`, else the User-Agent up to its first `/`
+/// like the apiserver's managerOrUserAgent in handlers/create.go), `force`.
+fn write_ctx(p: &Params, headers: &HeaderMap) -> Result<WriteCtx, ApiError> {
+    let validation = match p.get("fieldValidation") {
+        None | Some("") | Some("Warn") => FieldValidation::Warn,
+        Some("Strict") => FieldValidation::Strict,
+        Some("Ignore") => FieldValidation::Ignore,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "fieldValidation parameter unsupported: {other} (must be one of Ignore, Warn, Strict)"
+            )));
+        }
+    };
+    let manager = match p.get("fieldManager") {
+        Some(m) if !m.is_empty() => m.to_string(),
+        _ => {
+            let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+            ua.split('/').next().unwrap_or("").chars().filter(|c| !c.is_control()).take(128).collect()
+        }
+    };
+    Ok(WriteCtx { validation, manager: Some(manager), force: p.flag("force"), ..WriteCtx::default() })
+}
+
+/// apimachinery ValidatePatchOptions: apply needs a fieldManager, and
+/// `force` is for apply only.
+fn check_patch_options(kind: PatchKind, p: &Params) -> Result<(), ApiError> {
+    let err = |cause, field: &str, detail: &str| {
+        let e = schema::FieldError { cause, field: field.into(), value: None, detail: detail.into() };
+        schema::invalid("meta.k8s.io", "PatchOptions", "", &[e])
+    };
+    match kind {
+        PatchKind::Apply if p.get("fieldManager").unwrap_or("").is_empty() => {
+            Err(err(schema::Cause::Required, "fieldManager", "is required for apply patch"))
+        }
+        PatchKind::Apply => Ok(()),
+        _ if p.get("force").is_some() => {
+            Err(err(schema::Cause::Forbidden, "force", "may not be specified for non-apply patch"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Runs one store write under `ctx`; returns its warnings too.
+fn write<R>(shared: &Shared, ctx: WriteCtx, f: impl FnOnce(&mut Store) -> R) -> (R, Vec<String>) {
+    shared.mutate(|st| {
+        st.ctx = ctx;
+        let r = f(st);
+        let w = std::mem::take(&mut st.ctx.warnings);
+        st.ctx = WriteCtx::default();
+        (r, w)
+    })
+}
+
+/// A JSON answer with `Warning: 299 - "..."` headers, as the apiserver
+/// sends for fieldValidation=Warn.
+fn with_warnings(code: StatusCode, v: Value, warnings: Vec<String>) -> Result<Response, ApiError> {
+    let mut r = json_response(code, &v);
+    for w in warnings {
+        let text = format!("299 - {}", schema::go_quote(&w));
+        if let Ok(h) = axum::http::HeaderValue::from_str(&text) {
+            r.headers_mut().append(header::WARNING, h);
+        }
+    }
+    Ok(r)
 }
 
 /// `limit`/`continue`: the token is "<list rv>:<offset>" (opaque to clients).

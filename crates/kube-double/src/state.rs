@@ -232,4 +232,65 @@ impl KubeState {
     pub fn expire_watch_history(&self) {
         self.shared.mutate(|st| st.compact());
     }
+
+    /// Upserts every document of a multi-document YAML manifest (what
+    /// `kubectl apply -f` would send: CRDs, RBAC, objects), in order, so a
+    /// CRD earlier in the text makes its kind known to later documents.
+    /// Empty documents are skipped; `kind: List` items are applied one by
+    /// one. Returns the stored objects.
+    pub fn apply_manifest(&self, yaml: &str) -> Result<Vec<Value>, ApiError> {
+        let mut out = Vec::new();
+        for doc in parse_yaml_docs(yaml)? {
+            if doc["kind"] == "List" {
+                for item in doc["items"].as_array().into_iter().flatten() {
+                    out.push(self.upsert(item.clone())?);
+                }
+            } else {
+                out.push(self.upsert(doc)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Turns on RBAC as an allow-list: with `Some(rules)` (PolicyRule
+    /// objects as in a ClusterRole's `rules`) every resource request they
+    /// do not allow is 403 Forbidden, worded like the apiserver's
+    /// authorizer; discovery (`/api`, `/apis`, `/version`, `/openapi`)
+    /// stays open like `system:discovery`. `None` turns it off. Denial
+    /// rules ([`Self::deny`]) still apply on top.
+    pub fn enforce_rbac(&self, rules: Option<Vec<Value>>) {
+        self.shared.mutate(|st| st.rbac = rules);
+    }
+
+    /// [`Self::enforce_rbac`] with the union of the rules of every
+    /// ClusterRole document in `yaml`.
+    pub fn enforce_cluster_role_yaml(&self, yaml: &str) -> Result<(), ApiError> {
+        let mut rules = Vec::new();
+        for doc in parse_yaml_docs(yaml)? {
+            if doc["kind"] == "ClusterRole" {
+                rules.extend(doc["rules"].as_array().cloned().unwrap_or_default());
+            }
+        }
+        self.enforce_rbac(Some(rules));
+        Ok(())
+    }
+
+    /// Follows the global resourceVersion: changes on every write, so
+    /// controllers emulated in-process can react to them.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.changed.subscribe()
+    }
+}
+
+/// The documents of a YAML stream as JSON values (null documents dropped).
+fn parse_yaml_docs(yaml: &str) -> Result<Vec<Value>, ApiError> {
+    use serde::Deserialize;
+    let mut docs = Vec::new();
+    for de in serde_yaml::Deserializer::from_str(yaml) {
+        let v = Value::deserialize(de).map_err(|e| ApiError::bad_request(format!("error parsing YAML: {e}")))?;
+        if !v.is_null() {
+            docs.push(v);
+        }
+    }
+    Ok(docs)
 }

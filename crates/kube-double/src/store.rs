@@ -10,8 +10,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
+use super::managed;
 use super::patch::{self, PatchKind};
 use super::resources::{self, ResourceDef};
+use super::schema;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::util;
 
@@ -58,6 +60,34 @@ pub struct Denial {
     pub namespace: Option<String>,
 }
 
+/// `fieldValidation` of a write (apiserver default: Warn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldValidation {
+    /// Unknown fields are pruned silently (also: seeding from Rust).
+    #[default]
+    Ignore,
+    Warn,
+    Strict,
+}
+
+/// How the current write is made: set by the server around one store call.
+#[derive(Debug, Clone, Default)]
+pub struct WriteCtx {
+    pub validation: FieldValidation,
+    /// The field manager an Update (or Apply) is recorded for; None: no
+    /// managedFields bookkeeping (seeding from Rust).
+    pub manager: Option<String>,
+    /// `force=true` on an apply.
+    pub force: bool,
+    /// Set while an apply writes: ownership is already recorded.
+    pub applying: bool,
+    /// Set while a (non-apply) patch writes: strict errors are worded as
+    /// the patch handler words them.
+    pub patching: bool,
+    /// `Warning` headers to send back.
+    pub warnings: Vec<String>,
+}
+
 /// Filters for list and watch.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -94,6 +124,9 @@ pub struct Store {
     pub denials: Vec<Denial>,
     /// (group, resource or "*") -> HTTP code
     pub outages: HashMap<(String, String), u16>,
+    /// RBAC allow-list (PolicyRules); None: everything allowed.
+    pub rbac: Option<Vec<Value>>,
+    pub ctx: WriteCtx,
 }
 
 fn key(def: &ResourceDef, ns: &str, name: &str) -> ObjKey {
@@ -130,6 +163,8 @@ impl Store {
             uid_seq: 0,
             denials: Vec::new(),
             outages: HashMap::new(),
+            rbac: None,
+            ctx: WriteCtx::default(),
         }
     }
 
@@ -301,6 +336,7 @@ impl Store {
             m.remove("status");
         }
         defaults(def, &mut obj);
+        self.admit(def, None, &mut obj, Part::Main)?;
         self.commit(EventType::Added, &k, obj.clone(), None);
         Ok(obj)
     }
@@ -335,6 +371,9 @@ impl Store {
             Part::Status => {
                 let mut n = old.clone();
                 n["status"] = body["status"].clone();
+                if let Some(mf) = body["metadata"].get("managedFields") {
+                    n["metadata"]["managedFields"] = mf.clone();
+                }
                 n
             }
             Part::Main => {
@@ -365,9 +404,16 @@ impl Store {
                 }
             }
         }
+        if new["metadata"].get("managedFields").is_none()
+            && let Some(mf) = old["metadata"].get("managedFields")
+        {
+            // A body without managedFields keeps them (an empty list resets).
+            new["metadata"]["managedFields"] = mf.clone();
+        }
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
         new["apiVersion"] = old["apiVersion"].clone();
         new["kind"] = old["kind"].clone();
+        self.admit(def, Some(&old), &mut new, part)?;
         if new == old {
             // A no-op write does not bump the resourceVersion.
             return Ok(Self::present(def, &old));
@@ -393,11 +439,10 @@ impl Store {
         kind: PatchKind,
         body: &[u8],
     ) -> Result<Value, ApiError> {
+        if kind == PatchKind::Apply {
+            return self.server_side_apply(def, ns, name, part, body);
+        }
         let Some(old) = self.objects.get(&key(def, ns, name)).cloned() else {
-            if kind == PatchKind::Apply && part == Part::Main {
-                let obj = patch::apply(kind, &json!({}), body)?;
-                return self.create(def, ns, obj);
-            }
             return Err(ApiError::not_found(&def.group, &def.plural, name));
         };
         let patched = patch::apply(kind, &old, body)?;
@@ -405,7 +450,125 @@ impl Store {
             // The patch carried a resourceVersion precondition.
             return Err(ApiError::conflict(&def.group, &def.plural, name));
         }
-        self.update(def, ns, name, part, patched)
+        self.ctx.patching = true;
+        let r = self.update(def, ns, name, part, patched);
+        self.ctx.patching = false;
+        r
+    }
+
+    /// `application/apply-patch+yaml`: the body (YAML or JSON) is the
+    /// manager's whole intent; see [`managed::apply`]. Applying to a
+    /// missing object creates it; applying to `/status` applies the status.
+    fn server_side_apply(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        part: Part,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
+        let Some(manager) = self.ctx.manager.clone() else {
+            return Err(ApiError::bad_request("fieldManager is required for apply patch"));
+        };
+        let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+        let mut config: Value =
+            serde_yaml::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+        if !config.is_object() {
+            return Err(ApiError::bad_request(
+                "json: cannot unmarshal non-object into Go value of type map[string]interface {}",
+            ));
+        }
+        let body_name = name_of(&config);
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        if let Some(m) = config.as_object_mut() {
+            match part {
+                Part::Status => m.retain(|k, _| k == "status"),
+                Part::Main if def.status => {
+                    m.remove("status");
+                }
+                Part::Main => {}
+            }
+        }
+        let existing = self.objects.get(&key(def, ns, name)).map(|o| Self::present(def, o));
+        if existing.is_none() && part == Part::Status {
+            return Err(ApiError::not_found(&def.group, &def.plural, name));
+        }
+        let live = existing.clone().unwrap_or_else(|| json!({"metadata": {"name": name}}));
+        let sub = if part == Part::Status { "status" } else { "" };
+        let now = util::now_rfc3339();
+        let mut out = managed::apply(&live, &config, &manager, &def.api_version(), sub, self.ctx.force, &now)?;
+        self.ctx.applying = true;
+        let r = match existing {
+            None => {
+                out["metadata"]["name"] = json!(name);
+                self.create(def, ns, out)
+            }
+            Some(_) => {
+                if let Some(m) = out["metadata"].as_object_mut() {
+                    m.remove("resourceVersion");
+                }
+                self.update(def, ns, name, part, out)
+            }
+        };
+        self.ctx.applying = false;
+        r
+    }
+
+    /// What the apiserver does to a custom resource between decoding and
+    /// storage: pruning (strict/warn on unknown fields), metadata.name and
+    /// schema validation of the whole object, then managedFields.
+    fn admit(&mut self, def: &ResourceDef, old: Option<&Value>, obj: &mut Value, part: Part) -> Result<(), ApiError> {
+        if let Some(schema) = &def.schema {
+            let before = obj.clone();
+            let unknown = schema::prune::prune(obj, schema);
+            if !unknown.is_empty() {
+                let msgs: Vec<String> = unknown.iter().map(|u| format!("unknown field \"{u}\"")).collect();
+                match self.ctx.validation {
+                    FieldValidation::Strict => {
+                        let strict = format!("strict decoding error: {}", msgs.join(", "));
+                        // apiserver handlers: patch.go answers 422 on the
+                        // patched object, create.go/update.go 400 through
+                        // transformDecodeError.
+                        if self.ctx.patching {
+                            let e = schema::FieldError {
+                                cause: schema::Cause::Invalid,
+                                field: "patch".into(),
+                                value: Some(json!(before.to_string())),
+                                detail: strict,
+                            };
+                            return Err(schema::invalid("", "", "", &[e]));
+                        }
+                        if self.ctx.applying {
+                            return Err(ApiError::bad_request(strict));
+                        }
+                        return Err(ApiError::bad_request(format!(
+                            "{kind} in version {:?} cannot be handled as a {kind}: {strict}",
+                            def.version,
+                            kind = def.kind
+                        )));
+                    }
+                    FieldValidation::Warn => self.ctx.warnings.extend(msgs),
+                    FieldValidation::Ignore => {}
+                }
+            }
+            let name = name_of(obj).to_string();
+            let mut errs = if old.is_none() { schema::validate_name(&name) } else { Vec::new() };
+            errs.extend(schema::validate::validate(schema, obj, ""));
+            if !errs.is_empty() {
+                return Err(schema::invalid(&def.group, &def.kind, &name, &errs));
+            }
+        }
+        if !self.ctx.applying
+            && let Some(manager) = self.ctx.manager.clone().filter(|m| !m.is_empty())
+        {
+            let sub = if part == Part::Status { "status" } else { "" };
+            managed::record_update(old, obj, &manager, &def.api_version(), sub, &util::now_rfc3339());
+        }
+        Ok(())
     }
 
     /// DELETE: with finalizers the object only gets a deletionTimestamp.
@@ -504,8 +667,9 @@ impl Store {
 
 /// Kinds without a spec/status split carry no `metadata.generation`.
 fn tracks_generation(def: &ResourceDef) -> bool {
-    !(def.group.is_empty()
-        && matches!(def.plural.as_str(), "configmaps" | "secrets" | "serviceaccounts" | "namespaces"))
+    !(def.group == "rbac.authorization.k8s.io"
+        || def.group.is_empty()
+            && matches!(def.plural.as_str(), "configmaps" | "secrets" | "serviceaccounts" | "namespaces"))
 }
 
 /// What the apiserver (or its controllers) fill in on create.

@@ -1,6 +1,7 @@
 //! `application/json;as=Table;g=meta.k8s.io;v=v1`: what kubectl get asks
 //! for so the server picks the columns (Name, Age; pods add Ready, Status,
-//! Restarts).
+//! Restarts; custom resources their CRD's additionalPrinterColumns, after
+//! apiextensions-apiserver pkg/registry/customresource/tableconvertor).
 
 use serde_json::{Value, json};
 
@@ -68,7 +69,138 @@ fn pod_cells(o: &Value) -> Vec<Value> {
     vec![json!(format!("{ready}/{total}")), o["status"]["phase"].clone(), json!(restarts)]
 }
 
+/// One step of a simple JSONPath (`.a.b[0].c`, `.metadata.labels.app\.io`,
+/// `['key']`).
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Parses the simple JSONPath CRD printer columns use; None if it is
+/// anything fancier (filters, wildcards, ranges).
+fn parse_path(p: &str) -> Option<Vec<Step>> {
+    let p = p.trim();
+    let p = p.strip_prefix('{').and_then(|q| q.strip_suffix('}')).unwrap_or(p);
+    let p = p.strip_prefix('$').unwrap_or(p);
+    let mut steps = Vec::new();
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => {
+                let mut key = String::new();
+                while let Some(&n) = chars.peek() {
+                    match n {
+                        '\\' => {
+                            chars.next();
+                            key.push(chars.next()?);
+                        }
+                        '.' | '[' => break,
+                        _ => {
+                            key.push(n);
+                            chars.next();
+                        }
+                    }
+                }
+                if key.is_empty() || key == "*" {
+                    return None;
+                }
+                steps.push(Step::Key(key));
+            }
+            '[' => {
+                let mut inner = String::new();
+                loop {
+                    match chars.next()? {
+                        ']' => break,
+                        c => inner.push(c),
+                    }
+                }
+                let quoted = inner.strip_prefix('\'').and_then(|q| q.strip_suffix('\''));
+                match quoted {
+                    Some(k) => steps.push(Step::Key(k.to_string())),
+                    None => steps.push(Step::Index(inner.trim().parse().ok()?)),
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(steps)
+}
+
+/// The value at a simple JSONPath, if present.
+pub fn eval<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = obj;
+    for s in parse_path(path)? {
+        cur = match s {
+            Step::Key(k) => cur.as_object()?.get(&k)?,
+            Step::Index(i) => cur.as_array()?.get(i)?,
+        };
+    }
+    Some(cur)
+}
+
+/// One cell of a CRD column (tableconvertor.go): a missing value is null
+/// (kubectl prints `<none>`); `string` columns print the value; `date`
+/// is a human age; other types keep their JSON value when it fits.
+fn crd_cell(ty: &str, v: Option<&Value>) -> Value {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Value::Null;
+    };
+    match ty {
+        "string" => match v {
+            Value::String(s) => json!(s),
+            other => json!(other.to_string()),
+        },
+        "integer" => v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)).map_or(Value::Null, |n| json!(n)),
+        "number" => v.as_f64().map_or(Value::Null, |n| json!(n)),
+        "boolean" => v.as_bool().map_or(Value::Null, |b| json!(b)),
+        "date" => match v.as_str() {
+            Some(s) => json!(age_of(s).map_or_else(|| "<invalid>".to_string(), human_age)),
+            None => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+fn crd_table(cols: &[Value], items: &[Value], meta: Value, include_object: bool) -> Value {
+    let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name",
+        "description": "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+        "priority": 0})];
+    for c in cols {
+        let path = c["jsonPath"].as_str().unwrap_or("");
+        let desc = match c["description"].as_str() {
+            Some(d) if !d.is_empty() => d.to_string(),
+            _ => format!("Custom resource definition column (in JSONPath format): {path}"),
+        };
+        defs.push(json!({"name": c["name"], "type": c["type"], "format": c["format"].as_str().unwrap_or(""),
+            "description": desc, "priority": c["priority"].as_i64().unwrap_or(0)}));
+    }
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|o| {
+            let mut cells = vec![o["metadata"]["name"].clone()];
+            for c in cols {
+                let v = eval(o, c["jsonPath"].as_str().unwrap_or(""));
+                cells.push(crd_cell(c["type"].as_str().unwrap_or("string"), v));
+            }
+            json!({"cells": cells, "object": row_object(o, include_object)})
+        })
+        .collect();
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "columnDefinitions": defs, "rows": rows})
+}
+
+fn row_object(o: &Value, include_object: bool) -> Value {
+    if include_object {
+        o.clone()
+    } else {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]})
+    }
+}
+
 pub fn table(def: &ResourceDef, items: &[Value], meta: Value, include_object: bool) -> Value {
+    if let Some(cols) = &def.columns {
+        return crd_table(cols, items, meta, include_object);
+    }
     let mut cols = vec![column("Name", "string", "name")];
     if def.is_pod() {
         cols.push(column("Ready", "string", ""));
@@ -88,13 +220,7 @@ pub fn table(def: &ResourceDef, items: &[Value], meta: Value, include_object: bo
                 .and_then(age_of)
                 .map_or_else(|| "<unknown>".to_string(), human_age);
             cells.push(json!(age));
-            let object = if include_object {
-                o.clone()
-            } else {
-                json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                       "metadata": o["metadata"]})
-            };
-            json!({"cells": cells, "object": object})
+            json!({"cells": cells, "object": row_object(o, include_object)})
         })
         .collect();
     json!({
@@ -109,6 +235,43 @@ pub fn table(def: &ResourceDef, items: &[Value], meta: Value, include_object: bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simple_jsonpath() {
+        let o = json!({"spec": {"a": [{"c": 1}, {"c": "two"}]}, "metadata": {"labels": {"app.io/x": "y"}}});
+        assert_eq!(eval(&o, ".spec.a[1].c"), Some(&json!("two")));
+        assert_eq!(eval(&o, "{.spec.a[0].c}"), Some(&json!(1)));
+        assert_eq!(eval(&o, ".metadata.labels.app\\.io/x"), Some(&json!("y")));
+        assert_eq!(eval(&o, ".metadata.labels['app.io/x']"), Some(&json!("y")));
+        assert_eq!(eval(&o, ".spec.a[5].c"), None);
+        assert_eq!(eval(&o, ".spec.missing"), None);
+        for bad in ["", ".", "spec", ".spec[x]", ".spec.a[*]", ".spec.a[0"] {
+            assert!(parse_path(bad).is_none() || bad.is_empty(), "{bad}");
+        }
+        assert_eq!(crd_cell("string", Some(&json!(3))), json!("3"));
+        assert_eq!(crd_cell("integer", Some(&json!(3.0))), json!(3));
+        assert_eq!(crd_cell("boolean", Some(&json!("x"))), Value::Null);
+        assert_eq!(crd_cell("date", Some(&json!("nope"))), json!("<invalid>"));
+        assert_eq!(crd_cell("string", None), Value::Null);
+    }
+
+    #[test]
+    fn crd_columns_and_priority() {
+        let cols = vec![
+            json!({"name": "Phase", "type": "string", "jsonPath": ".status.phase"}),
+            json!({"name": "Wide", "type": "integer", "jsonPath": ".spec.n", "priority": 1}),
+        ];
+        let t = crd_table(&cols, &[json!({"metadata": {"name": "a"}, "spec": {"n": 2}})], json!({}), false);
+        assert_eq!(t["columnDefinitions"][2]["priority"], 1);
+        assert_eq!(t["rows"][0]["cells"], json!(["a", null, 2]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn jsonpath_never_panics(p in ".{0,20}") {
+            let _ = eval(&json!({"a": [1]}), &p);
+        }
+    }
 
     #[test]
     fn ages() {

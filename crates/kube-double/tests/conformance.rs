@@ -18,6 +18,31 @@ use tokio::io::AsyncReadExt;
 
 const T: Duration = Duration::from_secs(10);
 
+const NATS_CRD: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds/natsidentity.yaml"));
+
+/// A stand-in CRD for ClusterSPIFFEID (cluster-scoped, status subresource,
+/// everything preserved): custom kinds exist only once their CRD does.
+const SPIFFEID_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: clusterspiffeids.spire.spiffe.io
+spec:
+  group: spire.spiffe.io
+  scope: Cluster
+  names: {plural: clusterspiffeids, singular: clusterspiffeid, kind: ClusterSPIFFEID, listKind: ClusterSPIFFEIDList}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      subresources: {status: {}}
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
+            status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+
 struct Fixture {
     double: KubeDouble,
     client: kube::Client,
@@ -128,6 +153,8 @@ async fn crud_with_conflicts_and_not_found() {
 #[tokio::test]
 async fn custom_resources_and_status_subresource() {
     let f = fixture().await;
+    f.double.state().apply_manifest(NATS_CRD).unwrap();
+    f.double.state().apply_manifest(SPIFFEID_CRD).unwrap();
     let ids = dyn_api(&f.client, "warden.dev", "v1alpha1", "NatsIdentity", "natsidentities", Some("default"));
     let obj: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "warden.dev/v1alpha1", "kind": "NatsIdentity",
@@ -319,6 +346,7 @@ async fn raw_watch_bookmarks_and_410_on_old_resource_version() {
 async fn forbidden_rule_and_outage_hit_only_their_resource() {
     let f = fixture().await;
     let state = f.double.state();
+    state.apply_manifest(SPIFFEID_CRD).unwrap();
     state.deny("list", "spire.spiffe.io", "clusterspiffeids", None);
     let cs = dyn_api(&f.client, "spire.spiffe.io", "v1alpha1", "ClusterSPIFFEID", "clusterspiffeids", None);
     let (code, reason, msg) = api_error(cs.list(&ListParams::default()).await.unwrap_err());
@@ -527,6 +555,7 @@ async fn kubectl_get_apply_delete_logs_exec() {
     let out = k(vec!["get", "cm"], None).await;
     assert!(out.contains("NAME") && out.contains("nats-auth"), "{out}");
 
+    assert!(k(vec!["apply", "-f", "-"], Some(SPIFFEID_CRD.into())).await.contains("created"));
     let csid = "apiVersion: spire.spiffe.io/v1alpha1\nkind: ClusterSPIFFEID\nmetadata:\n  name: tentacles\nspec:\n  spiffeIDTemplate: x\n";
     assert!(
         k(vec!["apply", "-f", "-"], Some(csid.into()))
