@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+mod access_review;
 mod command;
 mod discovery;
 mod errors;

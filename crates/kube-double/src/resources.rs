@@ -95,6 +95,17 @@ pub fn builtins() -> Vec<ResourceDef> {
             false,
         ),
         def("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, &[], false),
+        // Create-only: answered from the RBAC rules (see access_review.rs).
+        def(
+            "authorization.k8s.io",
+            "v1",
+            "selfsubjectaccessreviews",
+            "selfsubjectaccessreview",
+            "SelfSubjectAccessReview",
+            false,
+            &[],
+            false,
+        ),
         def("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, &[], false),
     ];
     for d in v.iter_mut() {

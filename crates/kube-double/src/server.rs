@@ -20,7 +20,7 @@ use super::exec;
 use super::logs::{self, LogParams};
 use super::openapi;
 use super::patch::PatchKind;
-use super::rbac;
+use super::access_review;
 use super::resources::ResourceDef;
 use super::schema;
 use super::selectors::{FieldSelector, LabelSelector};
@@ -176,6 +176,16 @@ async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, ApiErro
     }
 }
 
+/// `metadata.name=X` (or `==`) alone in a field selector.
+fn exact_name(selector: &str) -> Option<String> {
+    let s = selector.trim();
+    if s.contains(',') {
+        return None;
+    }
+    let v = s.strip_prefix("metadata.name==").or_else(|| s.strip_prefix("metadata.name="))?;
+    (!v.is_empty()).then(|| v.to_string())
+}
+
 /// RBAC verb of a request, as the apiserver's RequestInfo computes it
 /// (apiserver pkg/endpoints/request/requestinfo.go): a GET of `pods/exec`
 /// (the websocket upgrade kube-rs and kubectl use) is `get`.
@@ -239,23 +249,28 @@ async fn resource(
         None => def.plural.clone(),
     };
     let ns = t.namespace.clone().unwrap_or_default();
+    if def.group == "authorization.k8s.io" {
+        // Every authenticated user may ask what it may do
+        // (system:basic-user), so no rule applies to the review itself.
+        if method != Method::POST {
+            return Err(ApiError::method_not_allowed());
+        }
+        let (_, body) = req.into_parts();
+        let review = json_body(&read_body(body).await?, &HeaderMap::new())?;
+        let answer = access_review::answer(&lock(&shared.store), &review)?;
+        return Ok(json_response(StatusCode::CREATED, &answer));
+    }
     {
         let st = lock(&shared.store);
-        let name = t.name.as_deref().unwrap_or("");
+        // A list or watch of one name (fieldSelector metadata.name=X) is
+        // authorized against that name (requestinfo.go).
+        let selected = match verb {
+            "list" | "watch" => p.get("fieldSelector").and_then(exact_name),
+            _ => None,
+        };
+        let name = t.name.as_deref().or(selected.as_deref()).unwrap_or("");
         for v in verbs {
-            let allowed = st.rbac.as_ref().is_none_or(|rules| {
-                rbac::allows(
-                    rules,
-                    &rbac::Request {
-                        verb: v,
-                        group: &def.group,
-                        resource: &def.plural,
-                        subresource: t.sub.as_deref().unwrap_or(""),
-                        name,
-                    },
-                )
-            });
-            if !allowed || st.denied(v, &def.group, &resource, t.namespace.as_deref()) {
+            if !st.allows(v, &def.group, &resource, t.namespace.as_deref(), name) {
                 return Err(ApiError::forbidden(
                     &shared.config.user,
                     v,

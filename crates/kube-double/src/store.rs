@@ -644,6 +644,16 @@ impl Store {
     }
 
     /// The first denial matching a request, if any.
+    /// Whether the RBAC rules (when enforced) and the denial rules let
+    /// `verb` through on `resource` (`plural` or `plural/sub`) named `name`.
+    pub fn allows(&self, verb: &str, group: &str, resource: &str, ns: Option<&str>, name: &str) -> bool {
+        let (plural, sub) = resource.split_once('/').unwrap_or((resource, ""));
+        let by_rules = self.rbac.as_ref().is_none_or(|rules| {
+            super::rbac::allows(rules, &super::rbac::Request { verb, group, resource: plural, subresource: sub, name })
+        });
+        by_rules && !self.denied(verb, group, resource, ns)
+    }
+
     pub fn denied(&self, verb: &str, group: &str, resource: &str, ns: Option<&str>) -> bool {
         self.denials.iter().any(|d| {
             (d.verb == "*" || d.verb == verb)

@@ -403,6 +403,51 @@ async fn rbac_allow_list_and_changes() {
     tokio::time::timeout(T, changes.wait_for(|rv| *rv > before)).await.expect("change seen").unwrap();
 }
 
+/// SelfSubjectAccessReview answers from the enforced rules (what `kubectl
+/// auth can-i` asks); a list/watch with `fieldSelector=metadata.name=X` is
+/// authorized against name X (apiserver requestinfo.go).
+#[tokio::test]
+async fn access_reviews_and_name_selected_lists() {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let f = fixture().await;
+    let state = f.double.state();
+    state.apply_manifest(NATS_CRD).unwrap();
+    state
+        .enforce_rbac(Some(vec![
+            json!({"apiGroups": ["warden.dev"], "resources": ["natsidentities"], "verbs": ["get"]}),
+            json!({"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["authz"], "verbs": ["list", "watch"]}),
+        ]));
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(f.client.clone());
+    let ask = |verb: &str, group: &str, resource: &str, sub: Option<&str>| SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(verb.into()),
+                group: Some(group.into()),
+                resource: Some(resource.into()),
+                subresource: sub.map(str::to_string),
+                namespace: Some("ns".into()),
+                name: Some("x".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let pp = PostParams::default();
+    let yes = reviews.create(&pp, &ask("get", "warden.dev", "natsidentities", None)).await.unwrap();
+    assert!(yes.status.unwrap().allowed);
+    let no = reviews.create(&pp, &ask("patch", "warden.dev", "natsidentities", Some("status"))).await.unwrap();
+    assert!(!no.status.unwrap().allowed);
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::default_namespaced(f.client.clone());
+    cms.list(&ListParams::default().fields("metadata.name=authz")).await.unwrap();
+    let s = status_of(cms.list(&ListParams::default()).await.unwrap_err());
+    assert_eq!(s.code, 403);
+    let s = status_of(cms.list(&ListParams::default().fields("metadata.name=other")).await.unwrap_err());
+    assert_eq!(s.code, 403);
+}
+
 // ---- kubectl ----
 
 fn kubectl() -> Option<PathBuf> {
