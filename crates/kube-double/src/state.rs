@@ -232,4 +232,8 @@ impl KubeState {
     pub fn expire_watch_history(&self) {
         self.shared.mutate(|st| st.compact());
     }
+
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.changed.subscribe()
+    }
 }
