@@ -157,3 +157,35 @@ async fn static_entries_of_the_class_are_set_as_given() {
             .is_none_or(|s| s.get("rendered").is_none())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jwt_sandbox_fleet_gets_its_entries_from_the_controller() {
+    use warden_sandbox::{operator_mode::OperatorWorld, scenario};
+    let dir = tempfile::tempdir().unwrap();
+    let world = OperatorWorld::generate(dir.path()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let fleet = scenario::mint_fleet(&world, now, 240).unwrap();
+    let double = KubeDouble::start(KubeDoubleConfig::default()).await.unwrap();
+    let k = double.state();
+    scenario::seed(&k, &world, &fleet, now, now).unwrap();
+    let _ctl = SpireController::spawn(k.clone(), scenario::controller_config());
+    // Every tentacle has a ClusterSPIFFEID of the chart's class (the drifted
+    // one included): one entry each, parented to its node's agent.
+    let es =
+        wait_for("an entry per tentacle", async || Some(entries(&double).await).filter(|e| e.len() == fleet.len()))
+            .await;
+    for t in &fleet {
+        let path = format!("/ns/{}/wf/{}", t.namespace, t.workload);
+        let e = es.iter().find(|e| e["spiffe_id"]["path"] == path).unwrap_or_else(|| panic!("no entry for {path}"));
+        let parent = format!(
+            "spiffe://{}{}",
+            e["parent_id"]["trust_domain"].as_str().unwrap(),
+            e["parent_id"]["path"].as_str().unwrap()
+        );
+        assert!(scenario::NODES.iter().any(|n| scenario::agent_id(n) == parent), "{parent}");
+    }
+    wait_for("the drifted tentacle's stats", async || {
+        (k.get(API, "ClusterSPIFFEID", "", "tent-dev.orphan")?["status"]["stats"]["entriesToSet"] == 1).then_some(())
+    })
+    .await;
+}
