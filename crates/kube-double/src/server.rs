@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::access_review;
 use super::command::ExecRequest;
 use super::discovery;
 use super::errors::{ApiError, json_response};
@@ -20,7 +21,6 @@ use super::exec;
 use super::logs::{self, LogParams};
 use super::openapi;
 use super::patch::PatchKind;
-use super::access_review;
 use super::resources::ResourceDef;
 use super::schema;
 use super::selectors::{FieldSelector, LabelSelector};

@@ -414,6 +414,7 @@ impl Store {
         new["apiVersion"] = old["apiVersion"].clone();
         new["kind"] = old["kind"].clone();
         self.admit(def, Some(&old), &mut new, part)?;
+        namespace_name_label(def, &mut new);
         if new == old {
             // A no-op write does not bump the resourceVersion.
             return Ok(Self::present(def, &old));
@@ -683,7 +684,22 @@ fn tracks_generation(def: &ResourceDef) -> bool {
 }
 
 /// What the apiserver (or its controllers) fill in on create.
+/// Every Namespace carries `kubernetes.io/metadata.name: <name>`, set by
+/// the apiserver on create and update whatever the client sent
+/// (kubernetes pkg/registry/core/namespace/strategy.go, since 1.21);
+/// namespace selectors (ClusterSPIFFEIDs) rely on it.
+fn namespace_name_label(def: &ResourceDef, obj: &mut Value) {
+    if def.group.is_empty() && def.plural == "namespaces" {
+        let name = obj["metadata"]["name"].clone();
+        if !obj["metadata"]["labels"].is_object() {
+            obj["metadata"]["labels"] = json!({});
+        }
+        obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+    }
+}
+
 fn defaults(def: &ResourceDef, obj: &mut Value) {
+    namespace_name_label(def, obj);
     match (def.group.as_str(), def.plural.as_str()) {
         ("", "namespaces") if obj["status"].is_null() => {
             obj["status"] = json!({"phase": "Active"});
@@ -739,6 +755,17 @@ mod tests {
         let a = st.get(&d, "default", "a").unwrap();
         assert_eq!(a["metadata"]["name"], "a");
         assert_eq!(a["data"]["y"], "2", "a patch removing resourceVersion is unconditional");
+    }
+
+    #[test]
+    fn namespaces_always_carry_their_name_label() {
+        let mut st = Store::new(10);
+        let ns = st.resource("", "v1", "namespaces").unwrap();
+        let created = st.create(&ns, "", json!({"metadata": {"name": "a", "labels": {"x": "y"}}})).unwrap();
+        assert_eq!(created["metadata"]["labels"]["kubernetes.io/metadata.name"], "a");
+        let body = json!({"metadata": {"name": "a", "labels": {"kubernetes.io/metadata.name": "b"}}});
+        let updated = st.update(&ns, "", "a", Part::Main, body).unwrap();
+        assert_eq!(updated["metadata"]["labels"]["kubernetes.io/metadata.name"], "a");
     }
 
     #[test]

@@ -414,11 +414,10 @@ async fn access_reviews_and_name_selected_lists() {
     let f = fixture().await;
     let state = f.double.state();
     state.apply_manifest(NATS_CRD).unwrap();
-    state
-        .enforce_rbac(Some(vec![
-            json!({"apiGroups": ["warden.dev"], "resources": ["natsidentities"], "verbs": ["get"]}),
-            json!({"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["authz"], "verbs": ["list", "watch"]}),
-        ]));
+    state.enforce_rbac(Some(vec![
+        json!({"apiGroups": ["warden.dev"], "resources": ["natsidentities"], "verbs": ["get"]}),
+        json!({"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["authz"], "verbs": ["list", "watch"]}),
+    ]));
     let reviews: Api<SelfSubjectAccessReview> = Api::all(f.client.clone());
     let ask = |verb: &str, group: &str, resource: &str, sub: Option<&str>| SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {

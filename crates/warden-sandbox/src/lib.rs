@@ -1,9 +1,11 @@
 //! The sandbox world: a real nats-server, the Kubernetes API double, and the
 //! scenario that seeds them. Also the harness the integration tests use.
 
+pub mod crds;
 pub mod nats_server;
 pub mod operator_mode;
 pub mod run;
 pub mod scenario;
 pub mod spiffe_mode;
+pub mod spire_controller;
 pub mod workloads;

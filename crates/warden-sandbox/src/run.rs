@@ -13,8 +13,11 @@ use tokio::task::JoinHandle;
 
 use super::nats_server::NatsServer;
 use super::operator_mode::{OperatorWorld, push_account_jwt};
+use super::scenario::controller_config;
 use super::scenario::{self, Kind, Tentacle};
 use super::spiffe_mode::{ConfigSync, SpiffeWorld};
+use super::spire_controller::config::{CHART_NAMESPACE, CHART_SERVER_CONTAINER, CHART_SERVER_POD, CHART_SERVER_SOCKET};
+use super::spire_controller::{SpireController, SpireControllerHandle};
 use super::workloads::{self, Behaviour, Credentials, Workload};
 use kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
 use warden_core::config::file::KubeSection;
@@ -98,6 +101,24 @@ pub struct Sandbox {
     tasks: Vec<JoinHandle<()>>,
     /// SPIFFE mode: plays the kubelet (ConfigMap -> include file).
     _sync: Option<ConfigSync>,
+    /// Plays spire-controller-manager (ClusterSPIFFEIDs -> SPIRE entries).
+    _spire: SpireControllerHandle,
+}
+
+/// The `[spire]` section: where the official chart installs the SPIRE
+/// server and the class its controller serves (warden's defaults too,
+/// written out so the file says what the sandbox runs).
+fn spire_server_config() -> String {
+    let cfg = controller_config();
+    format!(
+        "\n[spire]\nclass_name = {}\nwatch_classless = {}\nnamespace = {}\npod = {}\ncontainer = {}\nsocket_path = {}\n",
+        toml::Value::String(cfg.class_name),
+        cfg.watch_classless,
+        toml::Value::String(CHART_NAMESPACE.into()),
+        toml::Value::String(CHART_SERVER_POD.into()),
+        toml::Value::String(CHART_SERVER_CONTAINER.into()),
+        toml::Value::String(CHART_SERVER_SOCKET.into()),
+    )
 }
 
 impl Drop for Sandbox {
@@ -123,13 +144,14 @@ fn write_warden_config(dir: &Path, world: &OperatorWorld, url: &str, kubeconfig:
     let text = format!(
         "# Written by `warden sandbox`: connects a second warden to the sandbox.\n\
          [nats]\nurl = {url}\ncreds = {creds}\n\n\
-         [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\n\n\
+         [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\n{spire}\n\
          [signing]\naccount_signing_key = {acc}\noperator_signing_key = {op}\n",
         url = toml::Value::String(url.to_string()),
         creds = toml_str(&world.sys_creds_path),
         kc = toml_str(kubeconfig),
         acc = toml_str(&acc_key),
         op = toml_str(&op_key),
+        spire = spire_server_config(),
     );
     let path = dir.join("warden.toml");
     write_secret_file(&path, text.as_bytes())?;
@@ -167,6 +189,7 @@ pub async fn start(dir: &Path) -> Result<Sandbox> {
     let kubeconfig = dir.join("kubeconfig");
     double.write_kubeconfig(&kubeconfig, "sandbox")?;
     scenario::seed(&double.state(), &world, &fleet, now, now)?;
+    let spire = SpireController::spawn(double.state(), scenario::controller_config());
     let warden_config = write_warden_config(dir, &world, &server.url(), &kubeconfig)?;
 
     let mut tasks = vec![follow_server_log(server.log_path.clone(), double.state())];
@@ -181,7 +204,7 @@ pub async fn start(dir: &Path) -> Result<Sandbox> {
         nats_log: server.log_path.clone(),
         nats_pid: server.pid(),
     };
-    Ok(Sandbox { info, double, server, tasks, _sync: None })
+    Ok(Sandbox { info, double, server, tasks, _sync: None, _spire: spire })
 }
 
 /// The NATS pod's log is the real server's log, line by line.
@@ -265,7 +288,7 @@ fn write_spiffe_warden_config(
     let text = format!(
         "# Written by `warden sandbox --mode spiffe`: connects a second warden to the sandbox.\n\
          [nats]\nurl = {url}\nca = {ca}\ncert = {cert}\nkey = {key}\n\n\
-         [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\nauthz_configmap = {cm}\nauthz_key = {ck}\n\n\
+         [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\nauthz_configmap = {cm}\nauthz_key = {ck}\n{spire}\n\
          [naming]\ntrust_domain = {td}\n\n\
          [identity]\nmode = \"spiffe\"\nauthz_file = {authz}\n",
         url = toml::Value::String(url.to_string()),
@@ -277,6 +300,7 @@ fn write_spiffe_warden_config(
         ck = toml::Value::String(section.authz_key.clone()),
         td = toml::Value::String(world.trust_domain.clone()),
         authz = toml_str(&world.authz_file),
+        spire = spire_server_config(),
     );
     let path = dir.join("warden.toml");
     write_secret_file(&path, text.as_bytes())?;
@@ -299,6 +323,7 @@ pub async fn start_spiffe(dir: &Path) -> Result<Sandbox> {
     let kubeconfig = dir.join("kubeconfig");
     double.write_kubeconfig(&kubeconfig, "sandbox")?;
     let doc = scenario::seed_spiffe(&double.state(), &naming, &section, &fleet, now)?;
+    let spire = SpireController::spawn(double.state(), scenario::controller_config());
     world.write_authz(&doc)?;
     let server =
         NatsServer::start(&world.dir, "nats-0", &world.config_body()).context("starting nats-server (SPIFFE mode)")?;
@@ -334,7 +359,7 @@ pub async fn start_spiffe(dir: &Path) -> Result<Sandbox> {
         nats_log: server.log_path.clone(),
         nats_pid: server.pid(),
     };
-    Ok(Sandbox { info, double, server, tasks, _sync: Some(sync) })
+    Ok(Sandbox { info, double, server, tasks, _sync: Some(sync), _spire: spire })
 }
 
 /// Each SPIFFE tentacle's client. Its SVID is there from the start: a

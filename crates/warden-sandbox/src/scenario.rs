@@ -1,13 +1,20 @@
 //! The sandbox's fleet: tentacles in every state, with all their parts in
 //! the Kubernetes API double (Deployments, pods, ClusterSPIFFEIDs, SPIRE
-//! entries and agents, creds Secrets, NatsIdentity resources).
+//! agents, creds Secrets, NatsIdentity resources). SPIRE entries and
+//! ClusterSPIFFEID status are not seeded: the spire-controller emulation
+//! ([`crate::spire_controller`]) renders them from the ClusterSPIFFEIDs of
+//! its class, as on a cluster.
 
 use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::spiffe_mode::{SpiffeWorld, Svid};
 use crate::operator_mode::{OperatorWorld, UserSpec};
-use kube_double::{KubeState, spire_agent, spire_entry};
+use crate::spire_controller::config::{
+    CHART_NAMESPACE, CHART_RELEASE, CHART_SERVER_CONTAINER, CHART_SERVER_POD, ControllerConfig,
+};
+use crate::spire_controller::node_uid;
+use kube_double::{KubeState, spire_agent};
 use warden_core::config::file::KubeSection;
 use warden_core::identity::naming::{IdentityName, Naming};
 use warden_core::identity::record::{IdentitySpec, IdentityStatus};
@@ -74,7 +81,22 @@ pub const FLEET: &[(&str, &str, Kind)] = &[
     ("payments", "settlement", Kind::Steady),
 ];
 
-pub const NAMESPACES: &[&str] = &["tent-dev", "tent-prod", "payments", "tentacular-system", "spire-system"];
+pub const NAMESPACES: &[&str] = &["tent-dev", "tent-prod", "payments", "tentacular-system", CHART_NAMESPACE];
+
+/// The nodes workloads run on (one SPIRE agent each; node-c's is banned).
+pub const NODES: &[&str] = &["node-a", "node-b", "node-c"];
+
+/// The spire-controller-manager the sandbox runs: the official chart's.
+pub fn controller_config() -> ControllerConfig {
+    ControllerConfig::chart_default(TRUST_DOMAIN)
+}
+
+/// The agent ID of `node`'s SPIRE agent (k8s_psat:
+/// `spiffe://<td>/spire/agent/k8s_psat/<cluster>/<node uid>`, the chart's
+/// parentIDTemplate).
+pub fn agent_id(node: &str) -> String {
+    format!("spiffe://{TRUST_DOMAIN}/spire/agent/k8s_psat/{}/{}", controller_config().cluster_name, node_uid(node))
+}
 
 fn rfc3339(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0)
@@ -106,27 +128,44 @@ pub fn mint_fleet(world: &OperatorWorld, now: i64, expiring_in: i64) -> Result<V
     Ok(out)
 }
 
-/// Namespaces, the NATS and SPIRE server pods, and the SPIRE agents (both modes).
+/// The CRDs, namespaces, the NATS and SPIRE server pods (the SPIRE server
+/// where the official chart puts it), and the SPIRE agents (both modes).
 pub fn seed_infrastructure(k: &KubeState, now: i64) -> Result<()> {
+    crate::crds::install(k)?;
     for ns in NAMESPACES {
-        upsert(k, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))?;
+        // The apiserver labels every namespace with its name.
+        upsert(
+            k,
+            json!({"apiVersion": "v1", "kind": "Namespace",
+                   "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}}),
+        )?;
     }
     k.add_pod("tentacular-system", "nats-0", &[("app.kubernetes.io/name", "nats")], &["nats"]);
-    k.add_pod("spire-system", "spire-server-0", &[("app.kubernetes.io/name", "spire-server")], &["spire-server"]);
+    k.add_pod(
+        CHART_NAMESPACE,
+        CHART_SERVER_POD,
+        &[("app.kubernetes.io/name", "server"), ("app.kubernetes.io/instance", CHART_RELEASE)],
+        &[CHART_SERVER_CONTAINER],
+    );
 
-    let agents =
-        [("node-a", now + 30 * 86_400, false), ("node-b", now + 20 * 60, false), ("node-c", now + 10 * 86_400, true)];
+    let cluster = controller_config().cluster_name;
+    let agents = [(now + 30 * 86_400, false), (now + 20 * 60, false), (now + 10 * 86_400, true)];
     k.set_spire_agents(
-        agents
+        NODES
             .iter()
+            .zip(agents)
             .enumerate()
-            .map(|(i, (node, exp, banned))| {
+            .map(|(i, (node, (exp, banned)))| {
                 let mut a = spire_agent(
-                    &format!("spiffe://{TRUST_DOMAIN}/spire/agent/k8s_psat/sandbox/{node}"),
+                    &agent_id(node),
                     "k8s_psat",
                     &format!("{}", 1000 + i),
-                    *exp,
-                    &[&format!("k8s_psat:agent_node_name:{node}")],
+                    exp,
+                    &[
+                        &format!("k8s_psat:cluster:{cluster}"),
+                        &format!("k8s_psat:agent_node_name:{node}"),
+                        &format!("k8s_psat:agent_node_uid:{}", node_uid(node)),
+                    ],
                 );
                 a["banned"] = json!(banned);
                 a
@@ -140,17 +179,10 @@ fn upsert(k: &KubeState, v: Value) -> Result<()> {
     k.upsert(v).map(drop).map_err(|e| anyhow::anyhow!("seeding the double: {e:?}"))
 }
 
-/// The `i`-th tentacle's Deployment and pod; with `registration` (a
-/// ClusterSPIFFEID spec) also its ClusterSPIFFEID, and then its SPIRE entry
-/// is returned (for [`KubeState::set_spire_entries`]).
-pub fn seed_workload(
-    k: &KubeState,
-    i: usize,
-    ns: &str,
-    wf: &str,
-    spiffe_id: &str,
-    registration: Option<Value>,
-) -> Result<Option<Value>> {
+/// The `i`-th tentacle's Deployment and its Running pod (on node-a or
+/// node-b); with `registration` (a ClusterSPIFFEID spec) also its
+/// ClusterSPIFFEID (no status: the controller writes it).
+pub fn seed_workload(k: &KubeState, i: usize, ns: &str, wf: &str, registration: Option<Value>) -> Result<()> {
     let labels = json!({ WORKLOAD_LABEL: wf });
     upsert(
         k,
@@ -162,25 +194,31 @@ pub fn seed_workload(
             "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
         }),
     )?;
-    k.add_pod(ns, &format!("{wf}-7d9f{i}"), &[(WORKLOAD_LABEL, wf)], &["tentacle"]);
-    let Some(spec) = registration else { return Ok(None) };
+    upsert(k, running_pod(ns, &format!("{wf}-7d9f{i}"), &labels, NODES[i % 2]))?;
+    let Some(spec) = registration else { return Ok(()) };
     upsert(
         k,
         json!({
             "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
             "metadata": {"name": format!("{ns}.{wf}")},
             "spec": spec,
-            "status": {"stats": {"namespacesSelected": 1, "podsSelected": 1, "entriesToSet": 1,
-                                 "entryFailures": 0, "podEntryRenderFailures": 0, "entriesMasked": 0}}
         }),
-    )?;
-    let node = ["node-a", "node-b"][i % 2];
-    Ok(Some(spire_entry(
-        &format!("e{:04}-{wf}", i + 1),
-        spiffe_id,
-        &format!("spiffe://{TRUST_DOMAIN}/spire/agent/k8s_psat/sandbox/{node}"),
-        &[&format!("k8s:ns:{ns}"), &format!("k8s:pod-label:{WORKLOAD_LABEL}:{wf}")],
-    )))
+    )
+}
+
+/// A scheduled, Running pod of a tentacle (uid assigned by the double).
+pub fn running_pod(ns: &str, name: &str, labels: &Value, node: &str) -> Value {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"nodeName": node, "serviceAccountName": "default",
+                 "containers": [{"name": "tentacle", "image": "tentacular/tentacle:1"}]},
+        "status": {"phase": "Running", "podIP": "10.0.0.10", "startTime": now,
+                   "containerStatuses": [{"name": "tentacle", "ready": true, "restartCount": 0, "started": true,
+                                          "image": "tentacular/tentacle:1", "imageID": "",
+                                          "state": {"running": {"startedAt": now}}}]}
+    })
 }
 
 /// Seeds the double with every part of every tentacle, the NATS and SPIRE
@@ -188,16 +226,17 @@ pub fn seed_workload(
 pub fn seed(k: &KubeState, world: &OperatorWorld, fleet: &[Tentacle], now: i64, revoked_at: i64) -> Result<()> {
     let up = |v: Value| upsert(k, v);
     seed_infrastructure(k, now)?;
-    let mut entries = Vec::new();
+    let class = controller_config().class_name;
     for (i, t) in fleet.iter().enumerate() {
         let (ns, wf) = (t.namespace, t.workload);
         let registration = json!({
+            "className": class,
             "spiffeIDTemplate": format!("spiffe://{{{{ .TrustDomain }}}}/ns/{{{{ .PodMeta.Namespace }}}}/wf/{wf}"),
             "podSelector": {"matchLabels": { WORKLOAD_LABEL: wf }},
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
             "ttl": "1h"
         });
-        entries.extend(seed_workload(k, i, ns, wf, &t.spiffe_id(), Some(registration))?);
+        seed_workload(k, i, ns, wf, Some(registration))?;
         if t.kind == Kind::Drifted {
             continue;
         }
@@ -234,7 +273,6 @@ pub fn seed(k: &KubeState, world: &OperatorWorld, fleet: &[Tentacle], now: i64, 
         }
         up(obj)?;
     }
-    k.set_spire_entries(entries);
     Ok(())
 }
 
@@ -296,12 +334,11 @@ pub fn seed_spiffe(
 ) -> Result<AuthzDocument> {
     seed_infrastructure(k, now)?;
     let mut doc = AuthzDocument::new(DocumentShape::UsersArray);
-    let mut entries = Vec::new();
     for (i, t) in fleet.iter().enumerate() {
         let (ns, wf) = (t.name.namespace.as_str(), t.name.workload.as_str());
         let registered = spiffe_active(t.kind) || t.kind == Kind::Drifted;
         let registration = registered.then(|| cluster_spiffe_id_spec(naming, section, &t.name));
-        entries.extend(seed_workload(k, i, ns, wf, &t.spiffe_id, registration)?);
+        seed_workload(k, i, ns, wf, registration)?;
         if t.kind == Kind::Drifted {
             continue;
         }
@@ -345,7 +382,6 @@ pub fn seed_spiffe(
         }
         upsert(k, obj)?;
     }
-    k.set_spire_entries(entries);
     let (cm_ns, cm_name) = configmap_ref(&section.authz_configmap)?;
     upsert(
         k,

@@ -100,8 +100,10 @@ mod tests {
         assert_eq!(n.describe(), "patch natsidentities/status.warden.dev \"cart\" in namespace \"shop\"");
         let r = n.review().spec.resource_attributes.unwrap();
         assert_eq!((r.resource.as_deref(), r.subresource.as_deref()), (Some("natsidentities"), Some("status")));
-        assert_eq!(Need::new("delete", "spire.spiffe.io", "clusterspiffeids").describe(),
-            "delete clusterspiffeids.spire.spiffe.io (cluster scope)");
+        assert_eq!(
+            Need::new("delete", "spire.spiffe.io", "clusterspiffeids").describe(),
+            "delete clusterspiffeids.spire.spiffe.io (cluster scope)"
+        );
         assert_eq!(Need::new("create", "", "secrets").within("a").describe(), "create secrets in namespace \"a\"");
     }
 }

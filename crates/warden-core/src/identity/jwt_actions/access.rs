@@ -41,7 +41,9 @@ fn creds_secret(name: &IdentityName) -> Vec<Need> {
 
 fn signing_key(k: Option<&KeyRef>) -> Vec<Need> {
     match k {
-        Some(KeyRef::Secret { namespace, name, .. }) => vec![Need::new("get", "", "secrets").within(namespace).named(name)],
+        Some(KeyRef::Secret { namespace, name, .. }) => {
+            vec![Need::new("get", "", "secrets").within(namespace).named(name)]
+        }
         _ => vec![],
     }
 }

@@ -178,7 +178,11 @@ pub(super) async fn grant(
 
 pub(super) async fn write_grants(k: &KubeCtx, name: &IdentityName, grants: &[GrantEntry]) -> Result<()> {
     kube_api(k, &name.namespace)
-        .patch(&name.workload, &PatchParams::default(), &Patch::Merge(json!({ "spec": { "grants": grants } })))
+        .patch(
+            &name.workload,
+            &PatchParams::default().validation_strict(),
+            &Patch::Merge(json!({ "spec": { "grants": grants } })),
+        )
         .await
         .with_context(|| format!("writing NatsIdentity {name} spec.grants"))?;
     Ok(())

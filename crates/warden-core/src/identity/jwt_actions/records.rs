@@ -29,7 +29,7 @@ pub(super) async fn get_record(k: &KubeCtx, name: &IdentityName) -> Result<Optio
 
 pub(super) async fn apply_record(k: &KubeCtx, rec: &IdentityRecord) -> Result<()> {
     let api = kube_api(k, &rec.namespace);
-    api.patch(&rec.name, &PatchParams::apply("warden").force(), &Patch::Apply(rec.to_object()))
+    api.patch(&rec.name, &PatchParams::apply("warden").force().validation_strict(), &Patch::Apply(rec.to_object()))
         .await
         .with_context(|| format!("writing NatsIdentity {}/{}", rec.namespace, rec.name))?;
     write_status(k, &rec.namespace, &rec.name, &rec.status).await
@@ -40,10 +40,10 @@ pub(super) async fn apply_record(k: &KubeCtx, rec: &IdentityRecord) -> Result<()
 pub(super) async fn write_status(k: &KubeCtx, ns: &str, name: &str, status: &IdentityStatus) -> Result<()> {
     let api = kube_api(k, ns);
     let body = status_patch(status);
-    match api.patch_status(name, &PatchParams::default(), &Patch::Merge(&body)).await {
+    match api.patch_status(name, &PatchParams::default().validation_strict(), &Patch::Merge(&body)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => {
-            api.patch(name, &PatchParams::default(), &Patch::Merge(&body))
+            api.patch(name, &PatchParams::default().validation_strict(), &Patch::Merge(&body))
                 .await
                 .with_context(|| format!("writing NatsIdentity {ns}/{name} status"))?;
             Ok(())
@@ -62,7 +62,7 @@ pub(super) async fn apply_creds_secret(k: &KubeCtx, name: &IdentityName, creds: 
         "type": "Opaque",
         "data": { "user.creds": data_encoding::BASE64.encode(creds.expose().as_bytes()) },
     });
-    api.patch(&creds_secret_name(name), &PatchParams::apply("warden").force(), &Patch::Apply(o))
+    api.patch(&creds_secret_name(name), &PatchParams::apply("warden").force().validation_strict(), &Patch::Apply(o))
         .await
         .with_context(|| format!("writing Secret {}/{}", name.namespace, creds_secret_name(name)))?;
     Ok(format!("{}/{}", name.namespace, creds_secret_name(name)))

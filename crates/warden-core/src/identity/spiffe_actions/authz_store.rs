@@ -128,7 +128,7 @@ impl AuthzStore for KubeAuthzStore {
             // on it (409 when it moved); other keys of the ConfigMap stay.
             Some(rv) => {
                 let body = json!({ "metadata": { "resourceVersion": rv }, "data": { &self.key: text } });
-                self.api.patch(&self.name, &PatchParams::default(), &Patch::Merge(&body)).await
+                self.api.patch(&self.name, &PatchParams::default().validation_strict(), &Patch::Merge(&body)).await
             }
             None => {
                 let mut cm = ConfigMap::default();

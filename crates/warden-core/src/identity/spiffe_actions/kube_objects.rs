@@ -45,7 +45,7 @@ pub(super) async fn ensure_cluster_spiffe_id(ctx: &SpiffeContext, name: &Identit
     {
         return Ok(format!("{oname} already present"));
     }
-    api.patch(&oname, &PatchParams::apply("warden").force(), &Patch::Apply(&want))
+    api.patch(&oname, &PatchParams::apply("warden").force().validation_strict(), &Patch::Apply(&want))
         .await
         .with_context(|| format!("writing ClusterSPIFFEID {oname}"))?;
     let template = want.data["spec"]["spiffeIDTemplate"].as_str().unwrap_or_default().to_string();
@@ -73,10 +73,10 @@ pub(super) async fn get_record(ctx: &SpiffeContext, name: &IdentityName) -> Resu
 pub(super) async fn write_status(ctx: &SpiffeContext, name: &IdentityName, status: &IdentityStatus) -> Result<()> {
     let api = record_api(&ctx.kube, &name.namespace);
     let body = status_patch(status);
-    match api.patch_status(&name.workload, &PatchParams::default(), &Patch::Merge(&body)).await {
+    match api.patch_status(&name.workload, &PatchParams::default().validation_strict(), &Patch::Merge(&body)).await {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => {
-            api.patch(&name.workload, &PatchParams::default(), &Patch::Merge(&body))
+            api.patch(&name.workload, &PatchParams::default().validation_strict(), &Patch::Merge(&body))
                 .await
                 .with_context(|| format!("writing NatsIdentity {name} status"))?;
             Ok(())
@@ -120,7 +120,11 @@ pub(super) async fn apply_spec(ctx: &SpiffeContext, name: &IdentityName, spec: &
         status: Default::default(),
     };
     record_api(&ctx.kube, &name.namespace)
-        .patch(&name.workload, &PatchParams::apply("warden").force(), &Patch::Apply(rec.to_object()))
+        .patch(
+            &name.workload,
+            &PatchParams::apply("warden").force().validation_strict(),
+            &Patch::Apply(rec.to_object()),
+        )
         .await
         .with_context(|| format!("writing NatsIdentity {name}"))?;
     Ok(())

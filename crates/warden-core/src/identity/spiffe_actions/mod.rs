@@ -308,7 +308,7 @@ async fn grant<S: AuthzStore>(
             } else {
                 let body = json!({ "spec": { "grants": grants } });
                 match record_api(&ctx.kube, &name.namespace)
-                    .patch(&name.workload, &PatchParams::default(), &Patch::Merge(&body))
+                    .patch(&name.workload, &PatchParams::default().validation_strict(), &Patch::Merge(&body))
                     .await
                 {
                     Ok(_) => r.ok("NatsIdentity", format!("{} grant(s) recorded", grants.len())),
