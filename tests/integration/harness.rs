@@ -183,3 +183,12 @@ impl Drop for HeadlessSandbox {
         }
     }
 }
+
+/// The Kubernetes API double with warden's CRDs installed from
+/// `deploy/crds/` (as `kubectl apply -f deploy/crds/` would): every write
+/// is validated against their schemas, like on a real apiserver.
+pub async fn strict_double(cfg: kube_double::KubeDoubleConfig) -> kube_double::KubeDouble {
+    let double = kube_double::KubeDouble::start(cfg).await.expect("start the double");
+    warden_sandbox::crds::install(&double.state()).expect("install deploy/crds");
+    double
+}

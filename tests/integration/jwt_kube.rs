@@ -31,7 +31,7 @@ impl World {
             namespaces: vec!["default".into(), "shop".into(), "kube-system".into()],
             ..Default::default()
         };
-        let double = KubeDouble::start(cfg).await.expect("double");
+        let double = crate::harness::strict_double(cfg).await;
         let kubeconfig = op.dir.path().join("kubeconfig");
         double.write_kubeconfig(&kubeconfig, "double").unwrap();
         let k = double.state();
@@ -82,13 +82,17 @@ impl World {
             .expect("seed NatsIdentity");
     }
 
-    /// A ClusterSPIFFEID named `name` selecting workload `wf` in namespace `ns`.
+    /// A ClusterSPIFFEID named `name` selecting workload `wf` in namespace
+    /// `ns`, of the official chart's controller class and with the stats
+    /// that controller writes once it made the workload's entry.
     fn cluster_spiffe_id(&self, name: &str, ns: &str, wf: &str) {
         self.k
             .upsert(json!({
                 "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
                 "metadata": {"name": name},
+                "status": {"stats": {"namespacesSelected": 1, "podsSelected": 1, "entriesToSet": 1}},
                 "spec": {
+                    "className": "spire-server-spire",
                     "spiffeIDTemplate": format!("spiffe://tentacular.local/ns/{{{{ .PodMeta.Namespace }}}}/wf/{wf}"),
                     "podSelector": {"matchLabels": {"tentacular.io/workflow": wf}},
                     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}
@@ -220,11 +224,14 @@ async fn register_with_kubernetes_grant_and_revoke_removes_the_spire_registratio
     assert_eq!(orders.len(), 1, "{rows:?}");
     assert_eq!((orders[0]["state"].clone(), orders[0]["recorded"].clone()), (json!("Active"), json!(true)));
     assert!(rows.iter().all(|r| r["workload"] != "orders" || r["state"] != "Drifted"));
+    // The Expiry view takes the JWT from the NatsIdentity status: warden
+    // reads no Secret to show it (least privilege).
     let expiry = w.report("expiry").await;
     assert!(
-        expiry.iter().any(|r| r.to_string().contains("orders-nats-creds")),
-        "expiry lists the creds Secret: {expiry:?}"
+        expiry.iter().any(|r| r["subject"] == json!(user_key) && r["expires"].is_i64()),
+        "expiry lists the minted user JWT: {expiry:?}"
     );
+    assert!(!expiry.iter().any(|r| r.to_string().contains("orders-nats-creds")), "{expiry:?}");
 
     // Grant: re-minted into status and the Secret, recorded in spec.grants.
     let (ok, out, err) =
@@ -244,14 +251,17 @@ async fn register_with_kubernetes_grant_and_revoke_removes_the_spire_registratio
     )
     .unwrap();
     assert_eq!(jwt::parse_creds(&text2).unwrap().jwt, rec["status"]["jwt"].as_str().unwrap(), "Secret follows");
-    // A creds Secret that disagrees with the record is Drifted.
-    let mut tampered = secret.clone();
-    tampered["data"]["user.creds"] = json!(data_encoding::BASE64.encode(text.as_bytes()));
-    w.k.upsert(tampered).unwrap();
+    // A registration the SPIRE controller does not serve (another class)
+    // makes the identity Drifted, with the reason.
+    let mut csid = w.k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "shop-orders").unwrap();
+    let served = csid.clone();
+    csid["spec"]["className"] = json!("other-class");
+    w.k.upsert(csid).unwrap();
     let rows = w.report("identities").await;
     let row = rows.iter().find(|r| r["workload"] == "orders").unwrap();
     assert_eq!(row["state"], "Drifted", "{row}");
-    assert!(row["reason"].as_str().unwrap().contains("different JWT"), "{row}");
+    assert!(row["reason"].as_str().unwrap().contains("className \"other-class\""), "{row}");
+    w.k.upsert(served).unwrap();
 
     // Revoke: account revocation, connection closed, ClusterSPIFFEID deleted
     // (not another namespace's registration of a workload with the same name).

@@ -27,7 +27,7 @@ fn cspiffeid(name: &str, pods: i64) -> serde_json::Value {
 }
 
 async fn double() -> (KubeDouble, tempfile::TempDir, KubeSettings) {
-    let d = KubeDouble::start(KubeDoubleConfig::default()).await.unwrap();
+    let d = crate::harness::strict_double(KubeDoubleConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
     d.write_kubeconfig(&kc, "double").unwrap();

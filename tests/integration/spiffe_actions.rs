@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_nats::{Client, Event};
-use kube_double::{KubeDouble, KubeDoubleConfig};
+use kube_double::KubeDoubleConfig;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use warden_core::identity::naming::{IdentityName, Naming};
@@ -49,12 +49,11 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
     let server = NatsServer::start(dir.path(), "spiffe", &world.config_body()).unwrap();
     let url = server.url();
 
-    let double = KubeDouble::start(KubeDoubleConfig {
+    let double = crate::harness::strict_double(KubeDoubleConfig {
         namespaces: vec!["default".into(), CM_NS.into(), "tent-dev".into()],
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let kc = dir.path().join("kubeconfig");
     double.write_kubeconfig(&kc, "double").unwrap();
     let k = double.state();

@@ -401,8 +401,8 @@ fn pod_line(user: &str, subject: &str) -> String {
 }
 
 async fn kube_double() -> (kube_double::KubeDouble, kube::Client, tempfile::TempDir) {
-    use kube_double::{KubeDouble, KubeDoubleConfig};
-    let double = KubeDouble::start(KubeDoubleConfig::default()).await.unwrap();
+    use kube_double::KubeDoubleConfig;
+    let double = crate::harness::strict_double(KubeDoubleConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kubeconfig");
     double.write_kubeconfig(&path, "double").unwrap();
