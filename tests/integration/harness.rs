@@ -192,3 +192,21 @@ pub async fn strict_double(cfg: kube_double::KubeDoubleConfig) -> kube_double::K
     warden_sandbox::crds::install(&double.state()).expect("install deploy/crds");
     double
 }
+
+/// Runs kubectl with `--kubeconfig`, off the async runtime; None when
+/// kubectl is not installed (the caller says it skipped).
+pub async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Option<(bool, String, String)> {
+    let mut cmd = Command::new("kubectl");
+    cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().ok()?;
+    Some((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// The repository's `deploy/` directory.
+pub fn deploy_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
+}

@@ -278,3 +278,96 @@ async fn register_with_kubernetes_grant_and_revoke_removes_the_spire_registratio
     assert!(out.contains("ClusterSPIFFEID shop.orders already gone") && out.contains("already revoked"), "{out}");
     assert!(!w.op.audit().contains(&user_seed_line));
 }
+
+/// `kubectl get natsidentities -A` shows what warden wrote in the columns
+/// the CRD declares (PHASE, EXPIRES as an RFC 3339 date), and the status
+/// warden writes validates against `deploy/crds/natsidentity.yaml` (the
+/// double refuses anything else with the apiserver's 422).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kubectl_shows_phase_and_expiry_of_what_warden_wrote() {
+    let w = World::new().await;
+    let wl = SigningKey::generate(KeyKind::User);
+    w.pending("shop", "cart", wl.public_key());
+    let (ok, out, err) = w.warden(&["identity", "deny", "shop/cart", "--reason", "wrong team"]).await;
+    assert!(ok, "{out}{err}");
+    let rec = w.identity("shop", "cart").unwrap();
+    assert_eq!(rec["status"]["phase"], "Denied");
+    assert!(chrono::DateTime::parse_from_rfc3339(rec["status"]["deniedAt"].as_str().unwrap()).is_ok(), "{rec}");
+    // Never an empty date-time: what is not set is absent.
+    for absent in ["approvedAt", "revokedAt", "expiresAt", "jwt"] {
+        assert!(rec["status"].get(absent).is_none(), "{absent}: {rec}");
+    }
+    let (ok, out, err) = w.warden(&["identity", "register", "shop/orders", "--account", "APP"]).await;
+    assert!(ok, "{out}{err}");
+    let rec = w.identity("shop", "orders").unwrap();
+    let expires = rec["status"]["expiresAt"].as_str().expect("expiresAt").to_string();
+    assert!(chrono::DateTime::parse_from_rfc3339(&expires).is_ok(), "{expires}");
+    assert!(rec["status"].get("deniedAt").is_none() && rec["status"].get("expires").is_none(), "{rec}");
+    let Some((ok, out, err)) = crate::harness::kubectl(&w.kubeconfig, &["get", "natsidentities", "-A"]).await else {
+        eprintln!("kubectl not on PATH: skipped the kubectl columns check");
+        return;
+    };
+    assert!(ok, "{err}");
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAMESPACE", "NAME", "WORKLOAD", "PHASE", "EXPIRES", "AGE"], "{out}");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    let row = |name: &str| rows.iter().find(|r| r[1] == name).unwrap_or_else(|| panic!("{name}: {out}"));
+    assert_eq!(row("orders")[..5], ["shop", "orders", "orders", "Active", expires.as_str()], "{out}");
+    // No expiry: the apiserver sends a null cell (tableconvertor.go), which
+    // kubectl prints blank, so the next word is the AGE.
+    assert_eq!(row("cart")[..4], ["shop", "cart", "cart", "Denied"], "{out}");
+    assert_eq!(row("cart").len(), 5, "{out}");
+}
+
+/// With the read-only ClusterRole of `deploy/rbac/` enforced, the reports
+/// still read everything, and every action is refused before it writes
+/// anything, in NATS or in Kubernetes, naming the verb and resource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn read_only_role_refuses_actions_before_any_write() {
+    let w = World::new().await;
+    let (ok, out, err) = w.warden(&["identity", "register", "shop/orders", "--account", "APP"]).await;
+    assert!(ok, "{out}{err}");
+    let wl = SigningKey::generate(KeyKind::User);
+    w.pending("shop", "cart", wl.public_key());
+    let role = std::fs::read_to_string(crate::harness::deploy_dir().join("rbac/warden-readonly.yaml")).unwrap();
+    w.k.enforce_cluster_role_yaml(&role).unwrap();
+    let rv = w.k.resource_version();
+    let (sys_creds, url) = (w.op.world.sys_creds_path.clone(), w.op.server.url());
+    let app = w.op.world.app.public_key().to_string();
+    let account_jwt = || {
+        let (sys_creds, url, app) = (sys_creds.clone(), url.clone(), app.clone());
+        async move {
+            let c = ConnectOptions::with_credentials_file(&sys_creds).await.unwrap().connect(url).await.unwrap();
+            let m = c.request(format!("$SYS.REQ.ACCOUNT.{app}.CLAIMS.LOOKUP"), "".into()).await.unwrap();
+            String::from_utf8(m.payload.to_vec()).unwrap()
+        }
+    };
+    let before = account_jwt().await;
+    let user_key = w.identity("shop", "orders").unwrap()["status"]["userPublicKey"].as_str().unwrap().to_string();
+    for args in [
+        vec!["identity", "register", "shop/new", "--account", "APP"],
+        vec!["identity", "approve", "shop/cart"],
+        vec!["identity", "deny", "shop/cart"],
+        vec!["identity", "renew", "shop/orders"],
+        vec!["identity", "grant", "shop/orders", "--subscribe", "tentacular.shop.x"],
+        vec!["identity", "revoke", "shop/orders", "--account", "APP"],
+        vec!["identity", "revoke", user_key.as_str(), "--account", "APP"],
+    ] {
+        let (ok, out, err) = w.warden(&args).await;
+        assert!(!ok, "{args:?} succeeded: {out}");
+        let text = format!("{out}{err}");
+        assert!(text.contains("Kubernetes permissions") && text.contains("forbidden, nothing was changed"), "{text}");
+        assert!(text.contains("natsidentities"), "names the resource: {text}");
+    }
+    assert_eq!(w.k.resource_version(), rv, "nothing was written in Kubernetes");
+    assert_eq!(account_jwt().await, before, "the account JWT is unchanged (no revocation pushed)");
+    assert!(w.identity("shop", "new").is_none());
+    // The views' reads are all allowed.
+    for kind in ["identities", "expiry"] {
+        let (ok, out, err) = w.warden(&["report", kind, "-o", "json"]).await;
+        assert!(ok && !err.contains("forbidden"), "{kind}: {out}{err}");
+    }
+    let rows = w.report("identities").await;
+    assert!(rows.iter().any(|r| r["workload"] == "cart" && r["state"] == "Pending"), "{rows:?}");
+}
