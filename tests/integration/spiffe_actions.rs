@@ -204,3 +204,135 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
     }
     assert!(!audit.contains("PRIVATE KEY"));
 }
+
+/// What a SPIFFE-mode registration becomes on a standard SPIRE install:
+/// spire-controller-manager (the sandbox's emulation, configured like the
+/// official chart) makes entries only for its own class. With another class
+/// the ClusterSPIFFEID warden wrote is flagged and no entry appears; with the
+/// chart's class the entry appears and nothing is flagged. Then, with the
+/// read-only ClusterRole of `deploy/rbac/` enforced, the views still read
+/// and an action is refused before anything is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn registrations_meet_the_controller_class_and_the_read_only_role() {
+    use warden_sandbox::scenario::{controller_config, running_pod};
+    use warden_sandbox::spire_controller::SpireController;
+    let dir = tempfile::tempdir().unwrap();
+    let world = SpiffeWorld::generate(dir.path(), TD).unwrap();
+    world.write_authz(&AuthzDocument::new(DocumentShape::UsersArray)).unwrap();
+    let server = NatsServer::start(dir.path(), "spiffe", &world.config_body()).unwrap();
+    let url = server.url();
+    let double = crate::harness::strict_double(KubeDoubleConfig {
+        namespaces: vec!["default".into(), CM_NS.into(), "tent-dev".into(), "spire-server".into()],
+        ..Default::default()
+    })
+    .await;
+    let kc = dir.path().join("kubeconfig");
+    double.write_kubeconfig(&kc, "double").unwrap();
+    let k = double.state();
+    k.add_pod("spire-server", "spire-server-0", &[("app.kubernetes.io/name", "server")], &["spire-server"]);
+    let labels = serde_json::json!({"tentacular.io/workflow": "hn-digest"});
+    k.upsert(running_pod("tent-dev", "hn-digest-5f7c9", &labels, "node-a")).unwrap();
+    let client = warden_core::kube::client::connect(&KubeSettings { kubeconfig: Some(kc.clone()), context: None })
+        .await
+        .unwrap()
+        .unwrap()
+        .client;
+    let _sync = ConfigSync::spawn(
+        client,
+        &format!("{CM_NS}/{CM_NAME}"),
+        "authz.conf",
+        vec![world.authz_file.clone()],
+        Duration::from_millis(50),
+    )
+    .unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join("warden.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kubernetes]\nkubeconfig = {kc:?}\nauthz_configmap = \"{CM_NS}/{CM_NAME}\"\n\n\
+             [naming]\ntrust_domain = \"{TD}\"\n\n[identity]\nmode = \"spiffe\"\nauthz_file = {:?}\n",
+            world.authz_file
+        ),
+    )
+    .unwrap();
+    let env = vec![
+        ("WARDEN_CONFIG", config.display().to_string()),
+        ("NATS_URL", url.clone()),
+        ("NATS_CERT", world.system.cert_file.display().to_string()),
+        ("NATS_KEY", world.system.key_file.display().to_string()),
+        ("NATS_CA", world.bundle_file.display().to_string()),
+    ];
+    let spire_report = || {
+        let out = warden(&home, &["report", "spire", "-o", "json"], &[("WARDEN_CONFIG", config.to_str().unwrap())]);
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        v
+    };
+    // Waits until the controller has read everything written so far.
+    let settle = |c: &warden_sandbox::spire_controller::SpireControllerHandle| {
+        let mut synced = c.synced();
+        let rv = k.resource_version();
+        async move {
+            tokio::time::timeout(Duration::from_secs(10), synced.wait_for(|seen| *seen >= rv))
+                .await
+                .expect("the controller read every write in time")
+                .expect("controller running");
+        }
+    };
+
+    // A controller of another class: no entry, the registration is flagged.
+    let other = SpireController::spawn(k.clone(), { let mut c = controller_config(); c.class_name = "other-class".into(); c });
+    let (ok, text) = run(&home, &env, &["identity", "register", "tent-dev/hn-digest"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("class spire-server-spire"), "the step names the class: {text}");
+    settle(&other).await;
+    let cs = k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "tent-dev.hn-digest").unwrap();
+    assert_eq!(cs["spec"]["className"], "spire-server-spire");
+    assert!(cs.get("status").is_none_or(|s| s.get("stats").is_none()), "no controller reported: {cs}");
+    let r = spire_report();
+    assert_eq!(r["entries"], serde_json::json!([]), "{r}");
+    let row = &r["cluster_spiffe_ids"][0];
+    assert!(row["problem"].as_str().unwrap().starts_with("not reconciled"), "{row}");
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let ids = warden(&home, &["report", "identities", "-o", "json"], &env_refs);
+    let ids: Vec<Value> =
+        serde_json::from_slice(&ids.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&ids.stderr)));
+    let hn = ids.iter().find(|i| i["workload"] == "hn-digest").unwrap();
+    assert_eq!(hn["state"], "Drifted", "{hn}");
+    assert!(hn["reason"].as_str().unwrap().contains("ClusterSPIFFEID tent-dev.hn-digest: not reconciled"), "{hn}");
+    drop(other);
+
+    // The chart's controller serves it: one entry for the pod, nothing flagged.
+    let served = SpireController::spawn(k.clone(), controller_config());
+    eventually(Duration::from_secs(10), "entry rendered", || async {
+        let r = spire_report();
+        (r["entries"].as_array().is_some_and(|e| e.len() == 1) && r["cluster_spiffe_ids"][0]["problem"].is_null())
+            .then_some(r)
+    })
+    .await;
+    let r = spire_report();
+    let naming = Naming::with_defaults(TD).unwrap();
+    let id = naming.spiffe_id(&IdentityName::parse("tent-dev/hn-digest").unwrap());
+    let e = &r["entries"][0];
+    assert_eq!(format!("spiffe://{}{}", e["spiffe_id"]["trust_domain"].as_str().unwrap(), e["spiffe_id"]["path"].as_str().unwrap()), id);
+    settle(&served).await;
+
+    // Read-only: the views read, a register is refused and writes nothing.
+    let role = std::fs::read_to_string(crate::harness::deploy_dir().join("rbac/warden-readonly.yaml")).unwrap();
+    k.enforce_cluster_role_yaml(&role).unwrap();
+    let rv = k.resource_version();
+    let reloads = server.log().matches("Reloaded server configuration").count();
+    let (ok, text) = run(&home, &env, &["identity", "register", "tent-dev/summarizer"]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("forbidden, nothing was changed") && text.contains("configmaps"), "{text}");
+    let (ok, text) = run(&home, &env, &["identity", "revoke", "tent-dev/hn-digest"]);
+    assert!(!ok && text.contains("forbidden, nothing was changed"), "{text}");
+    assert_eq!(k.resource_version(), rv, "nothing written in Kubernetes");
+    assert_eq!(server.log().matches("Reloaded server configuration").count(), reloads, "no reload");
+    assert!(authz_in_double(&k).unwrap().get(&id).is_some(), "the authorization entry is still there");
+    let r = spire_report();
+    assert_eq!(r["entries"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["errors"], serde_json::json!([]), "{r}");
+}
