@@ -283,7 +283,11 @@ async fn registrations_meet_the_controller_class_and_the_read_only_role() {
     };
 
     // A controller of another class: no entry, the registration is flagged.
-    let other = SpireController::spawn(k.clone(), { let mut c = controller_config(); c.class_name = "other-class".into(); c });
+    let other = SpireController::spawn(k.clone(), {
+        let mut c = controller_config();
+        c.class_name = "other-class".into();
+        c
+    });
     let (ok, text) = run(&home, &env, &["identity", "register", "tent-dev/hn-digest"]);
     assert!(ok, "{text}");
     assert!(text.contains("class spire-server-spire"), "the step names the class: {text}");
@@ -316,7 +320,14 @@ async fn registrations_meet_the_controller_class_and_the_read_only_role() {
     let naming = Naming::with_defaults(TD).unwrap();
     let id = naming.spiffe_id(&IdentityName::parse("tent-dev/hn-digest").unwrap());
     let e = &r["entries"][0];
-    assert_eq!(format!("spiffe://{}{}", e["spiffe_id"]["trust_domain"].as_str().unwrap(), e["spiffe_id"]["path"].as_str().unwrap()), id);
+    assert_eq!(
+        format!(
+            "spiffe://{}{}",
+            e["spiffe_id"]["trust_domain"].as_str().unwrap(),
+            e["spiffe_id"]["path"].as_str().unwrap()
+        ),
+        id
+    );
     settle(&served).await;
 
     // Read-only: the views read, a register is refused and writes nothing.
