@@ -1,5 +1,9 @@
-//! The Expiry view: every user and account JWT (and the JWTs in credentials
-//! Secrets) sorted by time left, with thresholds expired / <24h / <7d.
+//! The Expiry view: every user JWT (live, or minted into a `NatsIdentity`'s
+//! `status.jwt`) and account JWT, and in SPIFFE mode each identity's SPIRE
+//! entries (SVID TTL, entry expiry) and each SPIRE agent's SVID, sorted by
+//! time left, with thresholds expired / <24h / <7d.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -7,21 +11,26 @@ use super::accounts::AccountRow;
 use super::format;
 use super::identities::IdentityRow;
 use super::table::{Clock, Column, Searchable, TableRow};
-use warden_core::nats::jwt;
+use warden_core::identity::naming::Naming;
+use warden_core::spire::model::{Agent, Entry};
 
 pub const DAY: i64 = 24 * 3600;
 pub const WEEK: i64 = 7 * DAY;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExpiryRow {
-    /// "user", "account" or "creds".
+    /// "user", "account", "svid ttl" (a SPIRE entry's X.509-SVID lifetime),
+    /// "entry" (a SPIRE entry's own expiry) or "agent svid".
     pub kind: &'static str,
     pub name: String,
     pub subject: String,
-    /// Where it was seen (account name, Secret namespace/name).
+    /// Where it was seen (account name, SPIRE entry id, agent).
     pub source: String,
-    /// `exp`, unix seconds; None: never expires.
+    /// `exp`, unix seconds; None: never expires (or a TTL row).
     pub expires: Option<i64>,
+    /// "svid ttl" rows: the entry's `x509_svid_ttl` in seconds; 0 means the
+    /// SPIRE server's default.
+    pub ttl_seconds: Option<i64>,
     /// Seconds left when the rows were built (the view counts down from `state.clock`).
     pub left_seconds: Option<i64>,
     pub status: &'static str,
@@ -53,14 +62,47 @@ fn mk(kind: &'static str, name: String, subject: String, source: String, expires
         subject,
         source,
         expires,
+        ttl_seconds: None,
         left_seconds: expires.map(|e| e - now),
         status: status(expires, now),
         search,
     }
 }
 
-/// `(namespace/name, jwt)` of each credentials Secret.
-pub fn build(ids: &[IdentityRow], accounts: &[AccountRow], creds: &[(String, String)], now: i64) -> Vec<ExpiryRow> {
+/// The LEFT cell: time left, the TTL of a "svid ttl" row (0 is the SPIRE
+/// server's default, never "0s"), or "never".
+fn left(r: &ExpiryRow, now: i64) -> String {
+    match (r.ttl_seconds, r.expires) {
+        (Some(0), _) => "ttl server default".into(),
+        (Some(t), _) => format!("ttl {}", format::duration(t)),
+        (None, Some(e)) => format::expiry(e, now),
+        (None, None) => "never".into(),
+    }
+}
+
+/// The STATUS cell: an SVID with a TTL is rotated by its agent.
+fn status_of(r: &ExpiryRow, now: i64) -> &'static str {
+    if r.ttl_seconds.is_some() { "rotates" } else { status(r.expires, now) }
+}
+
+/// What SPIRE says (SPIFFE mode): entries and agents from `spire-server`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpireFacts<'a> {
+    pub entries: &'a [Entry],
+    pub agents: &'a [Agent],
+}
+
+/// User JWTs come from the identities (live connections and the
+/// `NatsIdentity` `status.jwt`); SPIRE entries are shown for the entries
+/// of SPIFFE identities (by the identity's SPIFFE ID, else the `[naming]
+/// spiffe_id` template), agents all.
+pub fn build(
+    naming: &Naming,
+    ids: &[IdentityRow],
+    accounts: &[AccountRow],
+    spire: SpireFacts,
+    now: i64,
+) -> Vec<ExpiryRow> {
     let mut rows = Vec::new();
     for a in accounts {
         rows.push(mk("account", a.name.clone(), a.key.clone(), "operator".into(), a.expires, now));
@@ -72,26 +114,42 @@ pub fn build(ids: &[IdentityRow], accounts: &[AccountRow], creds: &[(String, Str
         let name = i.name().unwrap_or_else(|| i.user.clone());
         rows.push(mk("user", name, i.user_key.clone(), i.account.clone(), i.expires, now));
     }
-    for (secret, token) in creds {
-        if let Ok(u) = jwt::decode_as::<jwt::User>(token) {
-            let exp = (u.std.expires > 0).then_some(u.std.expires);
-            rows.push(mk("creds", u.std.name.clone(), u.std.subject.clone(), format!("secret {secret}"), exp, now));
+    // SPIFFE ID -> identity name, from the joined identities first.
+    let by_id: BTreeMap<&str, String> = ids
+        .iter()
+        .filter(|i| i.user_key.is_empty() && warden_core::identity::join::is_spiffe_id(&i.user))
+        .filter_map(|i| Some((i.user.as_str(), i.name()?)))
+        .collect();
+    for e in spire.entries {
+        let id = e.spiffe_id.uri();
+        let Some(name) = by_id.get(id.as_str()).cloned().or_else(|| naming.parse_spiffe_id(&id).map(|n| n.to_string()))
+        else {
+            continue;
+        };
+        let source = format!("entry {}", e.id);
+        let mut ttl = mk("svid ttl", name.clone(), id.clone(), source.clone(), None, now);
+        ttl.ttl_seconds = Some(e.x509_svid_ttl.max(0));
+        ttl.status = "rotates";
+        rows.push(ttl);
+        if e.expires_at > 0 {
+            rows.push(mk("entry", name, id, source, Some(e.expires_at), now));
         }
     }
-    rows.sort_by_key(|r| (r.expires.unwrap_or(i64::MAX), r.kind, r.name.clone()));
+    for a in spire.agents {
+        let exp = (a.x509svid_expires_at > 0).then_some(a.x509svid_expires_at);
+        let id = a.id.uri();
+        let source = format!("agent {}", a.attestation_type);
+        rows.push(mk("agent svid", id.clone(), a.x509svid_serial_number.clone(), source, exp, now));
+    }
+    rows.sort_by_key(|r| (r.expires.unwrap_or(i64::MAX), r.ttl_seconds.is_some(), r.kind, r.name.clone()));
     rows
 }
 
 pub fn columns() -> Vec<Column<ExpiryRow>> {
     vec![
-        Column {
-            title: "LEFT",
-            width: 18,
-            priority: 0,
-            cell: |r, c| r.expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_else(|| "never".into()),
-        },
-        Column { title: "STATUS", width: 7, priority: 0, cell: |r, c| status(r.expires, c.now_unix).into() },
-        Column { title: "KIND", width: 7, priority: 1, cell: |r, _| r.kind.into() },
+        Column { title: "LEFT", width: 18, priority: 0, cell: |r, c| left(r, c.now_unix) },
+        Column { title: "STATUS", width: 7, priority: 0, cell: |r, c| status_of(r, c.now_unix).into() },
+        Column { title: "KIND", width: 10, priority: 1, cell: |r, _| r.kind.into() },
         Column { title: "NAME", width: 24, priority: 0, cell: |r, _| r.name.clone() },
         Column { title: "SOURCE", width: 20, priority: 2, cell: |r, _| r.source.clone() },
         Column { title: "SUBJECT", width: 20, priority: 3, cell: |r, _| r.subject.clone() },
@@ -115,8 +173,8 @@ impl TableRow for ExpiryRow {
             ("Name", self.name.clone()),
             ("Subject", self.subject.clone()),
             ("Source", self.source.clone()),
-            ("Expires", self.expires.map(|e| format::expiry(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
-            ("Status", status(self.expires, clock.now_unix).into()),
+            ("Expires", left(self, clock.now_unix)),
+            ("Status", status_of(self, clock.now_unix).into()),
         ]
     }
 }

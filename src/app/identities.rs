@@ -11,7 +11,7 @@ use super::accounts::AccountRow;
 use super::conns::ConnRow;
 use super::format;
 use super::table::{Clock, Column, Searchable, TableRow};
-use warden_core::identity::join::{self, JoinedIdentity, KnownAccount};
+use warden_core::identity::join::{self, JoinedIdentity, KnownAccount, LiveConn};
 use warden_core::identity::kube_facts::KubeFacts;
 use warden_core::identity::naming::Naming;
 use warden_core::identity::record::IdentityRecord;
@@ -57,10 +57,13 @@ pub fn build_with(
     kube: &KubeFacts,
     now: i64,
 ) -> Vec<IdentityRow> {
-    let jwts: Vec<&str> = conns.iter().map(|c| c.info.jwt.as_str()).collect();
+    let live: Vec<LiveConn> = conns
+        .iter()
+        .map(|c| LiveConn { user: &c.info.authorized_user, account: &c.info.account, jwt: &c.info.jwt })
+        .collect();
     let accounts: Vec<KnownAccount> =
         accounts.iter().map(|a| KnownAccount { key: &a.key, name: &a.name, revoked: &a.revoked }).collect();
-    join::join(naming, &jwts, records, &accounts, kube, now).into_iter().map(IdentityRow::new).collect()
+    join::join(naming, &live, records, &accounts, kube, now).into_iter().map(IdentityRow::new).collect()
 }
 
 fn short(k: &str) -> String {
@@ -88,7 +91,9 @@ pub fn columns() -> Vec<Column<IdentityRow>> {
 impl TableRow for IdentityRow {
     type Key = (String, String, String);
     fn key(&self) -> Self::Key {
-        (self.namespace.clone(), self.workload.clone(), self.user_key.clone())
+        // SPIFFE-mode rows have no user key: their user (the SPIFFE ID) tells them apart.
+        let user = if self.user_key.is_empty() { &self.user } else { &self.user_key };
+        (self.namespace.clone(), self.workload.clone(), user.clone())
     }
     fn columns() -> Vec<Column<Self>> {
         columns()

@@ -5,6 +5,8 @@ use serde::Serialize;
 
 use super::conns::ConnRow;
 use super::table::{Clock, Column, Searchable, TableRow};
+use warden_core::identity::join;
+use warden_core::identity::naming::Naming;
 use warden_core::identity::permissions::{Decision, PermissionSet, Source};
 use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
 use warden_core::nats::jwt::{User, decode_as};
@@ -95,16 +97,16 @@ pub fn rows(sets: &[PermissionSet]) -> Vec<PermRow> {
         .collect()
 }
 
-/// `tentacle.{ns}.{wf}` -> `ns/wf` (the default naming); other names as they are.
-pub fn identity_of_user(name: &str) -> String {
-    match name.strip_prefix("tentacle.").and_then(|r| r.split_once('.')) {
-        Some((ns, wf)) if !ns.is_empty() && !wf.is_empty() && !wf.contains('.') => format!("{ns}/{wf}"),
-        _ => name.to_string(),
-    }
+/// A NATS user name (`[naming] nats_user`, e.g. `tentacle.{ns}.{wf}`) or a
+/// SPIFFE ID (`[naming] spiffe_id`, the user in SPIFFE mode) -> `ns/wf`, by
+/// the configured templates; other names as they are.
+pub fn identity_of_user(naming: &Naming, name: &str) -> String {
+    let parsed = if join::is_spiffe_id(name) { naming.parse_spiffe_id(name) } else { naming.parse_nats_user(name) };
+    parsed.map(|n| n.to_string()).unwrap_or_else(|| name.to_string())
 }
 
 /// Permission sets of the users connected with a JWT (one per user key).
-pub fn sets_from_conns(conns: &[ConnRow]) -> Vec<PermissionSet> {
+pub fn sets_from_conns(naming: &Naming, conns: &[ConnRow]) -> Vec<PermissionSet> {
     let mut seen = std::collections::BTreeMap::new();
     for c in conns.iter().filter(|c| !c.info.jwt.is_empty()) {
         let Ok(claims) = decode_as::<User>(&c.info.jwt) else { continue };
@@ -114,7 +116,7 @@ pub fn sets_from_conns(conns: &[ConnRow]) -> Vec<PermissionSet> {
         let name = if claims.std.name.is_empty() { c.info.authorized_user.clone() } else { claims.std.name.clone() };
         let p = &claims.nats.permissions;
         let mut set = PermissionSet {
-            identity: identity_of_user(&name),
+            identity: identity_of_user(naming, &name),
             user: claims.std.subject.clone(),
             account: c.info.account.clone(),
             rules: vec![],
@@ -130,19 +132,10 @@ pub fn sets_from_conns(conns: &[ConnRow]) -> Vec<PermissionSet> {
     sets
 }
 
-/// `spiffe://{td}/ns/{ns}/wf/{wf}` -> `ns/wf` (the default naming); other IDs as they are.
-pub fn identity_of_spiffe_id(id: &str) -> String {
-    let td = id.strip_prefix("spiffe://").and_then(|r| r.split('/').next()).unwrap_or_default();
-    warden_core::identity::naming::Naming::with_defaults(td)
-        .ok()
-        .and_then(|n| n.parse_spiffe_id(id))
-        .map(|n| n.to_string())
-        .unwrap_or_else(|| id.to_string())
-}
-
 /// Permission sets of the SPIFFE-mode authorization document: scope
 /// subjects (and deny lists) from the ConfigMap, explicit grants apart.
-pub fn sets_from_authz(doc: &AuthzDocument) -> Vec<PermissionSet> {
+/// Entries are named by the configured `[naming] spiffe_id` template.
+pub fn sets_from_authz(naming: &Naming, doc: &AuthzDocument) -> Vec<PermissionSet> {
     let account = match doc.shape {
         DocumentShape::AuthorizationBlock => "$G",
         DocumentShape::UsersArray => "",
@@ -151,7 +144,7 @@ pub fn sets_from_authz(doc: &AuthzDocument) -> Vec<PermissionSet> {
         .entries()
         .map(|e| {
             let mut set = PermissionSet {
-                identity: identity_of_spiffe_id(&e.user),
+                identity: identity_of_user(naming, &e.user),
                 user: e.user.clone(),
                 account: account.to_string(),
                 rules: vec![],
@@ -248,10 +241,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_user_names_map_to_identities() {
-        assert_eq!(identity_of_user("tentacle.tent-dev.hn-digest"), "tent-dev/hn-digest");
-        assert_eq!(identity_of_user("tentacle.a.b.c"), "tentacle.a.b.c");
-        assert_eq!(identity_of_user("sys"), "sys");
+    fn user_names_and_spiffe_ids_map_to_identities_by_the_configured_naming() {
+        let n = Naming::with_defaults("tentacular.local").unwrap();
+        assert_eq!(identity_of_user(&n, "tentacle.tent-dev.hn-digest"), "tent-dev/hn-digest");
+        assert_eq!(identity_of_user(&n, "tentacle.a.b.c"), "tentacle.a.b.c");
+        assert_eq!(identity_of_user(&n, "sys"), "sys");
+        let id = "spiffe://tentacular.local/ns/tent-dev/wf/hn-digest";
+        assert_eq!(identity_of_user(&n, id), "tent-dev/hn-digest");
+        // Another trust domain is not this naming's.
+        let other = "spiffe://elsewhere/ns/tent-dev/wf/hn-digest";
+        assert_eq!(identity_of_user(&n, other), other);
+        // Configured templates, not the defaults.
+        let f: warden_core::config::ConfigFile = toml::from_str(
+            "[naming]\ntrust_domain = \"prod.example\"\nnats_user = \"wf-{namespace}-{workload}\"\n\
+             spiffe_id = \"spiffe://{trust_domain}/k8s/{namespace}/{workload}\"\n",
+        )
+        .unwrap();
+        let c = Naming::from_section(&f.naming).unwrap();
+        assert_eq!(identity_of_user(&c, "wf-shop-cart"), "shop/cart");
+        assert_eq!(identity_of_user(&c, "tentacle.shop.cart"), "tentacle.shop.cart");
+        assert_eq!(identity_of_user(&c, "spiffe://prod.example/k8s/shop/cart"), "shop/cart");
+        assert_eq!(identity_of_user(&c, id), id);
     }
 
     #[test]
@@ -262,7 +272,7 @@ mod tests {
         let mut doc = AuthzDocument::new(DocumentShape::UsersArray);
         doc.upsert_scope(&id, &naming.scope(&a)).unwrap();
         doc.grant(&id, Direction::Publish, "tentacular.tent-dev.b.in").unwrap();
-        let sets = sets_from_authz(&doc);
+        let sets = sets_from_authz(&naming, &doc);
         assert_eq!(sets.len(), 1);
         assert_eq!(sets[0].identity, "tent-dev/a");
         assert_eq!(sets[0].user, id);
@@ -275,6 +285,6 @@ mod tests {
         assert_eq!(find("tentacular.tent-dev.b.in", Direction::Publish), Source::Grant);
         assert!(sets[0].decide(Direction::Publish, "tentacular.tent-dev.b.in").allowed());
         assert!(!sets[0].decide(Direction::Publish, "tentacular.tent-dev.c.in").allowed());
-        assert_eq!(identity_of_spiffe_id("spiffe://x/other"), "spiffe://x/other");
+        assert_eq!(identity_of_user(&naming, "spiffe://x/other"), "spiffe://x/other");
     }
 }

@@ -117,6 +117,8 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             }
             s.clock = at;
             rebuild_kube_panels(s, None);
+            // The Expiry view shows SPIRE entries' and agents' SVIDs.
+            super::derive::rejoin(s);
             Outcome::redraw()
         }
         Msg::Accounts { at, result } => {
@@ -355,12 +357,12 @@ fn retest(s: &mut AppState) {
 
 /// Rebuilds the permission sets from everything that carries rules.
 pub fn rebuild_permissions(s: &mut AppState) {
-    let from_conns = permissions::sets_from_conns(&s.conns.rows);
+    let from_conns = permissions::sets_from_conns(&s.naming, &s.conns.rows);
     let mut from_authz = Vec::new();
     s.authz_error = None;
     for cm in s.kube.objects(Watched::AuthzConfigMap) {
         match permissions::authz_doc_of(cm, &s.authz_key) {
-            Some(Ok(doc)) => from_authz.extend(permissions::sets_from_authz(&doc)),
+            Some(Ok(doc)) => from_authz.extend(permissions::sets_from_authz(&s.naming, &doc)),
             Some(Err(e)) => s.authz_error = Some(format!("authorization ConfigMap key {}: {e}", s.authz_key)),
             None => {}
         }

@@ -148,7 +148,7 @@ async fn permissions_report(ctx: &ReportContext, output: Output, out: &mut impl 
                         problems.push(no_answer(&sys).await);
                         None
                     } else {
-                        Some(permissions::sets_from_conns(&rows))
+                        Some(permissions::sets_from_conns(&ctx.naming, &rows))
                     }
                 }
                 Err(e) => {
@@ -163,7 +163,7 @@ async fn permissions_report(ctx: &ReportContext, output: Output, out: &mut impl 
         }
     };
     let from_authz = match authz_document(ctx).await {
-        Ok(Some(doc)) => Some(permissions::sets_from_authz(&doc)),
+        Ok(Some(doc)) => Some(permissions::sets_from_authz(&ctx.naming, &doc)),
         Ok(None) => None,
         Err(e) => {
             problems.push(format!("authorization ConfigMap: {e:#}"));
@@ -247,11 +247,40 @@ async fn jwt_reports(
             Output::Json => write_json(out, &ids),
         };
     }
-    let rows = expiry::build(&ids, &accs, &[], clock.now_unix);
+    // SPIFFE identities: their SPIRE entries' and the agents' SVIDs too.
+    let spiffe = ids.iter().any(|i| i.user_key.is_empty() && warden_core::identity::join::is_spiffe_id(&i.user));
+    let (entries, agents) = if spiffe { spire_facts(ctx).await } else { (vec![], vec![]) };
+    let spire = expiry::SpireFacts { entries: &entries, agents: &agents };
+    let rows = expiry::build(naming, &ids, &accs, spire, clock.now_unix);
     match output {
         Output::Table => write_table(out, &expiry::columns(), &rows, clock),
         Output::Json => write_json(out, &rows),
     }
+}
+
+/// SPIRE entries and agents through `spire-server` in its pod, when
+/// Kubernetes is configured; what fails is a warning on stderr.
+async fn spire_facts(
+    ctx: &ReportContext,
+) -> (Vec<warden_core::spire::model::Entry>, Vec<warden_core::spire::model::Agent>) {
+    use warden_core::spire::exec;
+    if !ctx.kube_section.enabled {
+        return (vec![], vec![]);
+    }
+    let client = match warden_core::kube::client::connect(&ctx.kube).await {
+        Ok(Ok(c)) => c.client,
+        _ => return (vec![], vec![]),
+    };
+    let pod = crate::app::kube_worker::spire_pod(&ctx.kube_section);
+    let entries = exec::entries(&client, &pod).await.unwrap_or_else(|e| {
+        eprintln!("warning: SPIRE entries: {e:#}");
+        vec![]
+    });
+    let agents = exec::agents(&client, &pod).await.unwrap_or_else(|e| {
+        eprintln!("warning: SPIRE agents: {e:#}");
+        vec![]
+    });
+    (entries, agents)
 }
 
 /// NatsIdentity records and SPIRE registrations, when Kubernetes is configured

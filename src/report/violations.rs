@@ -58,6 +58,8 @@ const IDENTITY_REFRESH: Duration = Duration::from_secs(30);
 
 pub async fn run(ctx: &ReportContext, opts: Options, output: Output, out: &mut impl Write) -> Result<()> {
     let mut state = AppState::new(connect::redact_url(&ctx.nats.url), ctx.nats.source.clone(), Clock::system());
+    // Attribution names users and SPIFFE IDs by the configured templates.
+    state.naming = ctx.naming.clone();
     let pods =
         feed::pod_logs(&ctx.kube, &ctx.kube_section).await.map(|p| feed::PodLogs { from_start: opts.from_start, ..p });
     let sys = match connect::connect(&ctx.nats, None).await {

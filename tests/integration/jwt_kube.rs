@@ -224,14 +224,14 @@ async fn register_with_kubernetes_grant_and_revoke_removes_the_spire_registratio
     assert_eq!(orders.len(), 1, "{rows:?}");
     assert_eq!((orders[0]["state"].clone(), orders[0]["recorded"].clone()), (json!("Active"), json!(true)));
     assert!(rows.iter().all(|r| r["workload"] != "orders" || r["state"] != "Drifted"));
-    // The Expiry view takes the JWT from the NatsIdentity status: warden
-    // reads no Secret to show it (least privilege).
     let expiry = w.report("expiry").await;
+    // The user JWT is listed from the identity (NatsIdentity status.jwt);
+    // creds Secrets are not read (no cluster-wide Secret access).
     assert!(
-        expiry.iter().any(|r| r["subject"] == json!(user_key) && r["expires"].is_i64()),
-        "expiry lists the minted user JWT: {expiry:?}"
+        expiry.iter().any(|r| r["kind"] == "user" && r["name"] == "shop/orders" && r["expires"].is_i64()),
+        "expiry lists the identity's JWT: {expiry:?}"
     );
-    assert!(!expiry.iter().any(|r| r.to_string().contains("orders-nats-creds")), "{expiry:?}");
+    assert!(expiry.iter().all(|r| r["kind"] != "creds"), "{expiry:?}");
 
     // Grant: re-minted into status and the Secret, recorded in spec.grants.
     let (ok, out, err) =

@@ -14,6 +14,7 @@ mod sandbox;
 mod sandbox_spiffe;
 mod spiffe;
 mod spiffe_actions;
+mod spiffe_console;
 mod views;
 mod violations;
 mod violations_live;

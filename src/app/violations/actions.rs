@@ -60,15 +60,14 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                 }
             };
             let Some(subject) = t.subject.clone() else { return no_selection(s) };
+            // A known identity is one the attributor named NAMESPACE/WORKLOAD
+            // (a JWT user, a NatsIdentity, or a SPIFFE ID by its record or
+            // the naming template).
             match IdentityName::parse(&t.identity) {
-                // The identities' grant (JWT mode). One key on a violation
-                // must not widen permissions by itself: it always asks
-                // (Cancel is the default); over-broad subjects say so.
+                // One key on a violation must not widen permissions by
+                // itself: it always asks (Cancel is the default); over-broad
+                // subjects say so (in either mode's propose).
                 Ok(name) => {
-                    let req = Request::grant(name.clone(), dir, subject.clone());
-                    if s.read_only || req.needs_broad_confirmation() {
-                        return dialog::propose::propose(s, req);
-                    }
                     let (any, how) = match s.identity_mode {
                         IdentityMode::Spiffe => (
                             AnyRequest::Spiffe(warden_core::identity::spiffe_actions::Request::Grant {
@@ -78,8 +77,14 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                             }),
                             "Its authorization entry gains it and every server reloads.",
                         ),
-                        IdentityMode::Jwt => (AnyRequest::Jwt(req), "The identity's JWT is re-minted with it."),
+                        IdentityMode::Jwt => (
+                            AnyRequest::Jwt(Request::grant(name.clone(), dir, subject.clone())),
+                            "The identity's JWT is re-minted with it.",
+                        ),
                     };
+                    if s.read_only || warden_core::nats::subject::is_over_broad(&subject) {
+                        return dialog::propose::propose(s, any);
+                    }
                     let question =
                         format!("Grant {} {subject} to {name}? It was denied: {}. {how}", dir.word(), t.kind.as_str());
                     s.dialog = Some(dialog::model::Dialog::Confirm {
@@ -100,11 +105,13 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
         }
         Action::Revoke => {
             let Some(t) = target(s) else { return no_selection(s) };
-            // JWT mode: the identity's revoke (confirmation first) on the
-            // Identities view; anything else is not in this build.
+            // The identity's revoke (confirmation first, either mode) on the
+            // Identities view: found by name, user key (JWT mode) or user
+            // (SPIFFE mode: the SPIFFE ID).
             let found = s.identities.rows.iter().position(|r| {
                 r.name().as_deref() == Some(t.identity.as_str())
                     || (!r.user_key.is_empty() && t.user.as_deref() == Some(r.user_key.as_str()))
+                    || (r.user_key.is_empty() && !r.user.is_empty() && t.user.as_deref() == Some(r.user.as_str()))
             });
             match found {
                 Some(i) if !s.read_only => {
@@ -112,7 +119,13 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                     let name = s.identities.rows[i].name().unwrap_or_else(|| s.identities.rows[i].user.clone());
                     s.view = ViewId::Identities;
                     s.detail = false;
-                    s.set_filter(if key.is_empty() { name } else { key.to_lowercase() });
+                    s.set_filter(if key.is_empty() { name.to_lowercase() } else { key.to_lowercase() });
+                    // Select that very row (a filter may match more than one).
+                    let t = &mut s.identities.table;
+                    if let Some(pos) = t.visible.iter().position(|&v| v == i) {
+                        t.selected = pos;
+                        t.clamp();
+                    }
                     dialog::propose::on_action(s, Action::Revoke)
                 }
                 _ if s.read_only => {
@@ -122,7 +135,7 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                 _ => {
                     s.status = Some((
                         Level::Warn,
-                        format!("revoke {}: not available in this build (no JWT identity for it)", t.identity),
+                        format!("revoke {}: not a known identity (no row on the Identities view)", t.identity),
                     ));
                     Outcome::redraw()
                 }

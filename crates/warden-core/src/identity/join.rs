@@ -1,8 +1,17 @@
-//! The joined identity model (JWT side): every user seen live (the JWT of
-//! each connection) or recorded (`NatsIdentity` resources), with scope,
-//! state, expiry and connection count, and the drift rules that compare
-//! them with the account JWTs and Kubernetes (SPIRE
-//! registrations).
+//! The joined identity model: every user seen live or recorded
+//! (`NatsIdentity` resources), with scope, state, expiry and connection
+//! count, and the drift rules that compare them with the account JWTs and
+//! Kubernetes (SPIRE registrations).
+//!
+//! Both modes: a JWT-mode connection is joined by the `sub` (user public
+//! key) of the user JWT it presented; a SPIFFE-mode connection
+//! (`verify_and_map`) carries no JWT and its CONNZ `authorized_user` is the
+//! SVID's URI SAN (nats-server `server/auth.go`: `checkClientTLSCertSubject`
+//! hands `u.String()` of each URI SAN to the lookup in `s.users`, and the
+//! matched user's name becomes `c.opts.Username`, which CONNZ reports through
+//! `getRawAuthUser`). It is joined by that SPIFFE ID: to the `NatsIdentity`
+//! whose `spec.spiffeId` is that exact string, else to the identity the
+//! `[naming] spiffe_id` template parses out of it.
 
 use std::collections::BTreeMap;
 
@@ -83,6 +92,35 @@ pub struct KnownAccount<'a> {
     pub revoked: &'a BTreeMap<String, i64>,
 }
 
+/// One live connection as the join sees it: CONNZ `authorized_user` (a user
+/// public key, a user name, or in SPIFFE mode the SVID's URI SAN), its
+/// account (empty: the global account) and the user JWT it presented (empty
+/// in SPIFFE mode).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LiveConn<'a> {
+    pub user: &'a str,
+    pub account: &'a str,
+    pub jwt: &'a str,
+}
+
+/// A SPIFFE ID (`spiffe://...`): a SPIFFE-mode user.
+pub fn is_spiffe_id(s: &str) -> bool {
+    s.starts_with("spiffe://")
+}
+
+/// The SPIFFE ID a SPIFFE-mode `NatsIdentity` is about: `spec.spiffeId`,
+/// else (mode `spiffe`) the one the naming template gives its workload.
+/// `None` for a JWT-mode record.
+pub fn record_spiffe_id(naming: &Naming, r: &IdentityRecord) -> Option<String> {
+    if !r.spec.spiffe_id.is_empty() {
+        return Some(r.spec.spiffe_id.clone());
+    }
+    (r.spec.mode == "spiffe").then(|| {
+        let workload = if r.spec.workload.is_empty() { &r.name } else { &r.spec.workload };
+        naming.spiffe_id(&IdentityName { namespace: r.namespace.clone(), workload: workload.clone() })
+    })
+}
+
 fn split_user(naming: &Naming, user: &str) -> (String, String) {
     match naming.parse_nats_user(user) {
         Some(n) => (n.namespace, n.workload),
@@ -96,6 +134,10 @@ struct Acc {
     conns: usize,
     account_key: String,
     record: Option<IdentityRecord>,
+    /// SPIFFE mode: the SPIFFE ID (the NATS user) this row is keyed by.
+    spiffe_id: Option<String>,
+    /// SPIFFE mode: the account CONNZ names (empty: the global account).
+    account_name: String,
 }
 
 /// Joins live connections, `NatsIdentity` records and accounts, plus the
@@ -105,13 +147,13 @@ struct Acc {
 /// entries (another class, never reconciled, failed or masked entries).
 pub fn join(
     naming: &Naming,
-    conn_jwts: &[&str],
+    conns: &[LiveConn],
     records: &[IdentityRecord],
     accounts: &[KnownAccount],
     kube: &KubeFacts,
     now: i64,
 ) -> Vec<JoinedIdentity> {
-    let mut rows = join_rows(naming, conn_jwts, records, accounts, now);
+    let mut rows = join_rows(naming, conns, records, accounts, now);
     for reg in &kube.registrations {
         if let Some(row) = rows.iter_mut().find(|r| r.namespace == reg.namespace && r.workload == reg.workload) {
             if let Some(why) = &reg.problem
@@ -143,7 +185,9 @@ pub fn join(
             claims_json: String::new(),
         });
     }
-    rows.sort_by(|a, b| (&a.namespace, &a.workload, &a.user_key).cmp(&(&b.namespace, &b.workload, &b.user_key)));
+    rows.sort_by(|a, b| {
+        (&a.namespace, &a.workload, &a.user_key, &a.user).cmp(&(&b.namespace, &b.workload, &b.user_key, &b.user))
+    });
     rows
 }
 
@@ -155,18 +199,27 @@ fn account_of(u: &UserClaims) -> String {
 
 fn join_rows(
     naming: &Naming,
-    conn_jwts: &[&str],
+    conns: &[LiveConn],
     records: &[IdentityRecord],
     accounts: &[KnownAccount],
     now: i64,
 ) -> Vec<JoinedIdentity> {
     let mut by_key: BTreeMap<String, Acc> = BTreeMap::new();
+    // SPIFFE mode: by SPIFFE ID (the exact string nats-server matched).
+    let mut by_spiffe: BTreeMap<String, Acc> = BTreeMap::new();
     let mut pending: Vec<IdentityRecord> = Vec::new();
-    for token in conn_jwts {
-        if token.is_empty() {
+    for c in conns {
+        if c.jwt.is_empty() {
+            if is_spiffe_id(c.user) {
+                let e = by_spiffe.entry(c.user.to_string()).or_default();
+                e.conns += 1;
+                if e.account_name.is_empty() {
+                    e.account_name = c.account.to_string();
+                }
+            }
             continue;
         }
-        let Ok(u) = jwt::decode_as::<jwt::User>(token) else { continue };
+        let Ok(u) = jwt::decode_as::<jwt::User>(c.jwt) else { continue };
         let e = by_key.entry(u.std.subject.clone()).or_default();
         e.conns += 1;
         e.account_key = account_of(&u);
@@ -177,7 +230,10 @@ fn join_rows(
     for r in records {
         let key = r.user_key().to_string();
         if key.is_empty() {
-            pending.push(r.clone());
+            match record_spiffe_id(naming, r) {
+                Some(id) => by_spiffe.entry(id).or_default().record = Some(r.clone()),
+                None => pending.push(r.clone()),
+            }
             continue;
         }
         let e = by_key.entry(key).or_default();
@@ -207,17 +263,30 @@ fn join_rows(
         let a = Acc { record: Some(r), ..Default::default() };
         rows.push(row(naming, "", &a, None, String::new(), now));
     }
+    for (id, mut a) in by_spiffe {
+        let account = std::mem::take(&mut a.account_name);
+        a.spiffe_id = Some(id);
+        rows.push(row(naming, "", &a, None, account, now));
+    }
     rows
 }
 
 fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: String, now: i64) -> JoinedIdentity {
+    // SPIFFE mode: the NATS user is the SPIFFE ID itself.
     let user = a
-        .claims
-        .as_ref()
-        .map(|c| c.std.name.clone())
+        .spiffe_id
+        .clone()
+        .or_else(|| a.claims.as_ref().map(|c| c.std.name.clone()))
         .or_else(|| a.record.as_ref().map(|r| r.spec.user.clone()))
         .unwrap_or_default();
+    let parsed = match &a.spiffe_id {
+        Some(id) => naming.parse_spiffe_id(id),
+        None => naming.parse_nats_user(&user),
+    };
     let (mut namespace, mut workload) = split_user(naming, &user);
+    if a.spiffe_id.is_some() {
+        (namespace, workload) = parsed.clone().map(|n| (n.namespace, n.workload)).unwrap_or_default();
+    }
     if let Some(r) = &a.record {
         namespace = r.namespace.clone();
         workload = if r.spec.workload.is_empty() { r.name.clone() } else { r.spec.workload.clone() };
@@ -227,7 +296,14 @@ fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: St
     let (publish, subscribe) = match (&a.claims, &a.record) {
         (Some(c), _) => (c.nats.permissions.publish.allow.clone(), c.nats.permissions.subscribe.allow.clone()),
         (None, Some(r)) => (r.spec.publish.clone(), r.spec.subscribe.clone()),
-        (None, None) => (vec![], vec![]),
+        // A live SPIFFE user with no record: the scope its name implies.
+        (None, None) => match (&a.spiffe_id, parsed) {
+            (Some(_), Some(name)) => {
+                let s = naming.scope(&name);
+                (s.publish_allow, s.subscribe_allow)
+            }
+            _ => (vec![], vec![]),
+        },
     };
     let scope = publish.first().cloned().unwrap_or_default();
     let phase = a.record.as_ref().map(|r| r.phase().to_string());
@@ -246,6 +322,10 @@ fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: St
         (IdState::Denied, a.record.as_ref().map(|r| r.status.message.clone()).unwrap_or_default())
     } else if phase.as_deref() == Some("Pending") && a.claims.is_none() {
         (IdState::Pending, "waiting for approval".into())
+    } else if a.spiffe_id.is_some() && namespace.is_empty() {
+        // Connected (so it has an authorization entry), but warden cannot
+        // name it: shown on its own row, by its SPIFFE ID.
+        (IdState::Active, "SPIFFE ID outside the [naming] spiffe_id template; no NatsIdentity".into())
     } else {
         match expires {
             Some(e) if e <= now => (IdState::Expired, String::new()),
@@ -364,5 +444,106 @@ mod tests {
         // A denied identity stays denied: the registration does not matter.
         let rows = join(&naming(), &[], &[record("shop", "cart", "Denied", "")], &[], &reg(Some("x")), 0);
         assert_eq!(rows[0].state, IdState::Denied);
+    }
+
+    const TD_ID: &str = "spiffe://example.org/ns/tent-dev/wf/hn-digest";
+
+    fn spiffe_record(ns: &str, wl: &str, phase: &str, spiffe_id: &str) -> IdentityRecord {
+        IdentityRecord {
+            namespace: ns.into(),
+            name: wl.into(),
+            spec: IdentitySpec {
+                workload: wl.into(),
+                user: format!("tentacle.{ns}.{wl}"),
+                publish: vec![format!("tentacular.{ns}.{wl}.>")],
+                mode: "spiffe".into(),
+                spiffe_id: spiffe_id.into(),
+                ..Default::default()
+            },
+            status: IdentityStatus { phase: phase.into(), revoked_by: "ops".into(), ..Default::default() },
+        }
+    }
+
+    fn spiffe_conn(user: &str) -> LiveConn<'_> {
+        LiveConn { user, account: "", jwt: "" }
+    }
+
+    #[test]
+    fn spiffe_connections_join_their_identity_by_spiffe_id() {
+        // CONNZ authorized_user of a verify_and_map client is the SVID's URI
+        // SAN (nats-server server/auth.go, checkClientTLSCertSubject).
+        let other = "spiffe://example.org/ns/tent-dev/wf/summarizer";
+        let conns = [spiffe_conn(TD_ID), spiffe_conn(TD_ID), spiffe_conn(other), spiffe_conn("tentacle.x.y")];
+        let recs = [spiffe_record("tent-dev", "hn-digest", "Active", TD_ID)];
+        let rows = join(&naming(), &conns, &recs, &[], &KubeFacts::default(), 0);
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.name().unwrap(), r.user.as_str(), r.connections, r.live, r.recorded, r.state))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("tent-dev/hn-digest".to_string(), TD_ID, 2, true, true, IdState::Active),
+                ("tent-dev/summarizer".to_string(), other, 1, true, false, IdState::Active),
+            ]
+        );
+        // Without a record the scope is the one its name implies.
+        assert_eq!(rows[1].scope, "tentacular.tent-dev.summarizer.>");
+        assert_eq!(rows[0].scope, "tentacular.tent-dev.hn-digest.>");
+    }
+
+    #[test]
+    fn a_revoked_spiffe_identity_still_connected_is_drifted() {
+        let recs = [spiffe_record("tent-dev", "hn-digest", "Revoked", TD_ID)];
+        let rows = join(&naming(), &[spiffe_conn(TD_ID)], &recs, &[], &KubeFacts::default(), 0);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].state, rows[0].connections), (IdState::Drifted, 1));
+        assert!(rows[0].reason.contains("revoked but still connected (1 connections)"), "{}", rows[0].reason);
+        // Gone: Revoked, by whom.
+        let rows = join(&naming(), &[], &recs, &[], &KubeFacts::default(), 0);
+        assert_eq!((rows[0].state, rows[0].live), (IdState::Revoked, false));
+    }
+
+    #[test]
+    fn the_record_spiffe_id_wins_over_the_template() {
+        // A record made under another template: its spec.spiffeId is the key.
+        let odd = "spiffe://example.org/legacy/hn-digest";
+        let mut rec = spiffe_record("tent-dev", "hn-digest", "Active", odd);
+        let rows = join(&naming(), &[spiffe_conn(odd)], std::slice::from_ref(&rec), &[], &KubeFacts::default(), 0);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].name().as_deref(), rows[0].connections), (Some("tent-dev/hn-digest"), 1));
+        // A SPIFFE-mode record without spec.spiffeId: the template's ID.
+        rec.spec.spiffe_id.clear();
+        let rows = join(&naming(), &[spiffe_conn(TD_ID)], &[rec], &[], &KubeFacts::default(), 0);
+        assert_eq!((rows.len(), rows[0].connections, rows[0].recorded), (1, 1, true));
+    }
+
+    #[test]
+    fn an_unknown_spiffe_id_is_its_own_row() {
+        // Outside the template (or another trust domain): nats-server let it
+        // in, so it is live with real permissions; warden cannot name it, so
+        // it is shown by its SPIFFE ID, never folded into another identity.
+        let stray = "spiffe://example.org/warden";
+        let foreign = "spiffe://elsewhere.org/ns/tent-dev/wf/hn-digest";
+        let rows = join(&naming(), &[spiffe_conn(stray), spiffe_conn(foreign)], &[], &[], &KubeFacts::default(), 0);
+        assert_eq!(rows.len(), 2);
+        for (r, id) in rows.iter().zip([foreign, stray]) {
+            assert_eq!((r.name(), r.user.as_str(), r.connections, r.state), (None, id, 1, IdState::Active));
+            assert!(r.reason.contains("outside the [naming] spiffe_id template"), "{}", r.reason);
+        }
+    }
+
+    #[test]
+    fn a_registration_whose_workload_is_connected_by_svid_is_not_drift() {
+        let facts = KubeFacts {
+            registrations: vec![SpireRegistration {
+                name: "tent-dev.hn-digest".into(),
+                namespace: "tent-dev".into(),
+                workload: "hn-digest".into(),
+                problem: None,
+            }],
+        };
+        let rows = join(&naming(), &[spiffe_conn(TD_ID)], &[], &[], &facts, 0);
+        assert_eq!(rows.iter().map(|r| (r.state, r.connections)).collect::<Vec<_>>(), [(IdState::Active, 1)]);
     }
 }

@@ -1,0 +1,301 @@
+//! SPIFFE mode through the console: a real nats-server in TLS
+//! `verify_and_map` mode with SVID-authenticated workloads, the Kubernetes
+//! API double, and the console's real workers (NATS polls, Kubernetes
+//! watches, the violations feed on the server log, the action worker) fed
+//! into `update` as the console loop does. The joined identities count each
+//! workload's live connections (CONNZ `authorized_user` is the SVID's URI
+//! SAN: nats-server `server/auth.go`, `checkClientTLSCertSubject`), a
+//! violation is attributed to `ns/workload`, grant from the violation lets
+//! the workload publish, and the revoke confirmation counts its connections.
+
+use std::path::Path;
+use std::time::Duration;
+
+use kube_double::{KubeDouble, KubeDoubleConfig};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc;
+use warden::app::dialog::model::{Button, Dialog};
+use warden::app::kube_worker::{self, KubeCmd};
+use warden::app::msg::{Cmd, Msg};
+use warden::app::state::{AppState, Level};
+use warden::app::table::Clock;
+use warden::app::update::update;
+use warden::app::view_id::ViewId;
+use warden::app::violations::feed::{self, NatsSource, Sources};
+use warden_core::config::file::{IdentitySection, KubeSection, Mode};
+use warden_core::config::{NatsAuth, NatsSettings};
+use warden_core::identity::action::request::ActionRequest;
+use warden_core::identity::actions::AnyRequest;
+use warden_core::identity::naming::{IdentityName, Naming};
+use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
+use warden_core::kube::client::KubeSettings;
+use warden_core::violations::ViolationKind;
+use warden_sandbox::nats_server::NatsServer;
+use warden_sandbox::spiffe_mode::{ConfigSync, SpiffeWorld};
+
+use super::harness::warden;
+use super::spiffe::{connect_with, delivered};
+
+const TD: &str = "tentacular.local";
+const CM_NS: &str = "tentacular-system";
+const CM_NAME: &str = "nats-authz";
+
+fn run_cli(home: &Path, env: &[(&str, String)], args: &[&str]) {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = warden(home, args, &env);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "$ warden {}\n{text}", args.join(" "));
+}
+
+/// The console's loop, minus the terminal: messages from the real workers go
+/// through `update`, commands go back to the worker that owns them.
+struct Console {
+    s: AppState,
+    rx: mpsc::Receiver<Msg>,
+    nats: mpsc::UnboundedSender<Cmd>,
+    kube: mpsc::UnboundedSender<KubeCmd>,
+    actions: mpsc::UnboundedSender<AnyRequest>,
+}
+
+impl Console {
+    fn dispatch(&self, cmds: Vec<Cmd>) {
+        for c in cmds {
+            let _ = match c {
+                Cmd::Action(req) => self.actions.send(req).map_err(|_| ()),
+                Cmd::Refresh(v) if v.is_kube() => self.kube.send(KubeCmd::RefreshSpire).map_err(|_| ()),
+                other => self.nats.send(other).map_err(|_| ()),
+            };
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        let m = match code {
+            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
+            _ => KeyModifiers::NONE,
+        };
+        let out = update(&mut self.s, Msg::Key(KeyEvent::new(code, m)));
+        self.dispatch(out.cmds);
+    }
+
+    /// Applies messages until `done` holds, or panics after `limit`.
+    async fn until(&mut self, limit: Duration, what: &str, done: impl Fn(&AppState) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !done(&self.s) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(msg)) => {
+                    let out = update(&mut self.s, msg);
+                    self.dispatch(out.cmds);
+                }
+                _ => panic!(
+                    "timed out after {limit:?} waiting for {what}; identities: {:#?}; violations: {:#?}; dialog: {:?}; status: {:?}",
+                    self.s.identities.rows.iter().map(|r| (r.name(), &r.user, r.connections)).collect::<Vec<_>>(),
+                    self.s.violations.live.newest().map(|r| (&r.identity, &r.violation.subject)).collect::<Vec<_>>(),
+                    self.s.dialog,
+                    self.s.status
+                ),
+            }
+        }
+    }
+}
+
+fn conns_of(s: &AppState, name: &str) -> Option<usize> {
+    s.identities.rows.iter().find(|r| r.name().as_deref() == Some(name)).map(|r| r.connections)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = SpiffeWorld::generate(dir.path(), TD).unwrap();
+    world.write_authz(&AuthzDocument::new(DocumentShape::UsersArray)).unwrap();
+    let server = NatsServer::start(dir.path(), "spiffe", &world.config_body()).unwrap();
+    let url = server.url();
+
+    let double = KubeDouble::start(KubeDoubleConfig {
+        namespaces: vec!["default".into(), CM_NS.into(), "tent-dev".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let kc = dir.path().join("kubeconfig");
+    double.write_kubeconfig(&kc, "double").unwrap();
+    let kube_settings = KubeSettings { kubeconfig: Some(kc.clone()), context: None };
+    let client = warden_core::kube::client::connect(&kube_settings).await.unwrap().unwrap().client;
+    let _sync = ConfigSync::spawn(
+        client,
+        &format!("{CM_NS}/{CM_NAME}"),
+        "authz.conf",
+        vec![world.authz_file.clone()],
+        Duration::from_millis(50),
+    )
+    .unwrap();
+
+    // Register both identities with the real binary (ConfigMap entry,
+    // ClusterSPIFFEID, NatsIdentity, reload).
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join("warden.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kubernetes]\nkubeconfig = {kc:?}\nauthz_configmap = \"{CM_NS}/{CM_NAME}\"\n\n\
+             [naming]\ntrust_domain = \"{TD}\"\n\n[identity]\nmode = \"spiffe\"\nauthz_file = {:?}\n",
+            world.authz_file
+        ),
+    )
+    .unwrap();
+    let env = vec![
+        ("WARDEN_CONFIG", config.display().to_string()),
+        ("NATS_URL", url.clone()),
+        ("NATS_CERT", world.system.cert_file.display().to_string()),
+        ("NATS_KEY", world.system.key_file.display().to_string()),
+        ("NATS_CA", world.bundle_file.display().to_string()),
+    ];
+    for n in ["tent-dev/hn-digest", "tent-dev/summarizer"] {
+        run_cli(&home, &env, &["identity", "register", n]);
+    }
+
+    // The workloads connect with their SVIDs: hn-digest twice, summarizer once.
+    let naming = Naming::with_defaults(TD).unwrap();
+    let a_id = naming.spiffe_id(&IdentityName::parse("tent-dev/hn-digest").unwrap());
+    let b_id = naming.spiffe_id(&IdentityName::parse("tent-dev/summarizer").unwrap());
+    let a_svid = world.issue_svid(&a_id).unwrap();
+    let b_svid = world.issue_svid(&b_id).unwrap();
+    let (ca, _ea) = connect_with(&world, &a_svid, &url, |o| o.name("hn-digest-1")).await.unwrap();
+    let (ca2, _ea2) = connect_with(&world, &a_svid, &url, |o| o.name("hn-digest-2")).await.unwrap();
+    let (cb, _eb) = connect_with(&world, &b_svid, &url, |o| o.name("summarizer")).await.unwrap();
+    ca2.flush().await.unwrap();
+    let other = "tentacular.tent-dev.summarizer.in";
+    let mut b_sub = cb.subscribe(other).await.unwrap();
+    cb.flush().await.unwrap();
+
+    // The console's workers, wired as `ui::console::run` wires them.
+    let nats = NatsSettings {
+        url: url.clone(),
+        auth: NatsAuth::None,
+        ca: Some(world.bundle_file.clone()),
+        cert: Some(world.system.cert_file.clone()),
+        key: Some(world.system.key_file.clone()),
+        source: "test".into(),
+    };
+    let kube_section = KubeSection {
+        kubeconfig: Some(kc.clone()),
+        authz_configmap: format!("{CM_NS}/{CM_NAME}"),
+        ..Default::default()
+    };
+    let identity = IdentitySection { mode: Mode::Spiffe, authz_file: Some(world.authz_file.clone()) };
+    let (tx, rx) = mpsc::channel(1024);
+    let (share_tx, share_rx) = tokio::sync::oneshot::channel();
+    let nats_cmds =
+        warden::app::worker::spawn_sharing(nats.clone(), Duration::from_millis(500), tx.clone(), Some(share_tx));
+    let _feed = feed::spawn_console(
+        Sources {
+            nats: Some(NatsSource::Later(share_rx)),
+            files: vec![server.log_path.clone()],
+            files_from_start: false,
+            pods: None,
+        },
+        tx.clone(),
+    );
+    let kube_cmds =
+        kube_worker::spawn(kube_settings.clone(), kube_section.clone(), Duration::from_secs(30), tx.clone());
+    let actions = warden::app::action_worker::spawn(
+        warden::app::action_worker::ActionSettings {
+            nats: nats.clone(),
+            kube: kube_settings.clone(),
+            kube_section: kube_section.clone(),
+            signing: Default::default(),
+            audit_log: home.join("audit.log"),
+            identity,
+            naming: naming.clone(),
+        },
+        tx.clone(),
+    );
+    drop(tx);
+    let mut s = AppState::new(url.clone(), "test".into(), Clock::system());
+    s.size = (160, 40);
+    s.identity_mode = Mode::Spiffe;
+    s.naming = naming.clone();
+    s.authz_key = kube_section.authz_key.clone();
+    s.kube_section = kube_section.clone();
+    let mut c = Console { s, rx, nats: nats_cmds, kube: kube_cmds, actions };
+
+    // Identities: each workload's live connections, by SPIFFE ID.
+    c.key(KeyCode::Char('8'));
+    assert_eq!(c.s.view, ViewId::Identities);
+    c.until(Duration::from_secs(20), "identities with their connections", |s| {
+        conns_of(s, "tent-dev/hn-digest") == Some(2) && conns_of(s, "tent-dev/summarizer") == Some(1)
+    })
+    .await;
+    let hn = c.s.identities.rows.iter().find(|r| r.workload == "hn-digest").unwrap();
+    assert_eq!((hn.user.as_str(), hn.state.as_str(), hn.live, hn.recorded), (a_id.as_str(), "Active", true, true));
+
+    // The log file is followed (from its end) before the workload misbehaves.
+    c.until(Duration::from_secs(20), "the server log followed", |s| {
+        s.violations.sources.iter().any(|x| x.name.contains("spiffe.log") && x.state.is_ok())
+    })
+    .await;
+    assert!(!delivered(&ca, &cb, &mut b_sub, other).await, "cross publish allowed before the grant");
+    c.until(Duration::from_secs(20), "the violation, attributed", |s| {
+        s.violations.live.newest().any(|r| {
+            r.violation.kind == ViolationKind::PublishDenied
+                && r.violation.subject.as_deref() == Some(other)
+                && r.identity == "tent-dev/hn-digest"
+        })
+    })
+    .await;
+
+    // Grant from the violation: confirm (Cancel is the default), the action
+    // worker runs it, and the same live connection may now publish there.
+    c.key(KeyCode::Char('0'));
+    assert_eq!(c.s.view, ViewId::Violations);
+    let pos =
+        c.s.violations
+            .live
+            .newest()
+            .position(|r| r.violation.subject.as_deref() == Some(other))
+            .expect("the violation row");
+    for _ in 0..pos {
+        c.key(KeyCode::Char('j'));
+    }
+    c.key(KeyCode::Char('+'));
+    match &c.s.dialog {
+        Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel }) => {
+            assert_eq!(r.target(), format!("tent-dev/hn-digest publish {other}"), "{question}");
+        }
+        d => panic!("no grant confirmation: {d:?}; status {:?}", c.s.status),
+    }
+    c.key(KeyCode::Left);
+    c.key(KeyCode::Enter);
+    c.until(Duration::from_secs(30), "the grant to finish", |s| {
+        matches!(&s.dialog, Some(Dialog::Progress { done: Some(_), .. }))
+    })
+    .await;
+    let Some(Dialog::Progress { done: Some(outcome), steps, .. }) = &c.s.dialog else { unreachable!() };
+    assert!(matches!(c.s.status, Some((Level::Info, _))), "{outcome}: {steps:?} {:?}", c.s.status);
+    let mut granted = false;
+    for _ in 0..40 {
+        if delivered(&ca, &cb, &mut b_sub, other).await {
+            granted = true;
+            break;
+        }
+    }
+    assert!(granted, "the grant is not in force");
+    c.key(KeyCode::Esc);
+    assert!(c.s.dialog.is_none(), "{:?}", c.s.dialog);
+
+    // Revoke from the violation: the confirmation counts hn-digest's live
+    // connections (Cancel is the default; cancelled here).
+    c.key(KeyCode::Char('0'));
+    c.key(KeyCode::Char('X'));
+    assert_eq!(c.s.view, ViewId::Identities);
+    match &c.s.dialog {
+        Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel }) => {
+            assert_eq!(r.target(), "tent-dev/hn-digest");
+            assert!(question.contains("its 2 live connection(s)"), "{question}");
+        }
+        d => panic!("no revoke confirmation: {d:?}; status {:?}", c.s.status),
+    }
+    c.key(KeyCode::Esc);
+    assert!(c.s.dialog.is_none());
+    drop((ca, ca2, cb));
+}
