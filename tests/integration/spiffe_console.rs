@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kube_double::{KubeDouble, KubeDoubleConfig};
+use kube_double::KubeDoubleConfig;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
 use warden::app::dialog::model::{Button, Dialog};
@@ -110,12 +110,11 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     let server = NatsServer::start(dir.path(), "spiffe", &world.config_body()).unwrap();
     let url = server.url();
 
-    let double = KubeDouble::start(KubeDoubleConfig {
+    let double = crate::harness::strict_double(KubeDoubleConfig {
         namespaces: vec!["default".into(), CM_NS.into(), "tent-dev".into()],
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let kc = dir.path().join("kubeconfig");
     double.write_kubeconfig(&kc, "double").unwrap();
     let kube_settings = KubeSettings { kubeconfig: Some(kc.clone()), context: None };
@@ -150,9 +149,26 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
         ("NATS_KEY", world.system.key_file.display().to_string()),
         ("NATS_CA", world.bundle_file.display().to_string()),
     ];
+    // The workloads' pods and spire-controller-manager as the official
+    // chart runs it: the ClusterSPIFFEIDs warden writes get their entries
+    // and status (else they are rightly Drifted: "not reconciled").
+    let k = double.state();
+    for wf in ["hn-digest", "summarizer"] {
+        let labels = serde_json::json!({"tentacular.io/workflow": wf});
+        k.upsert(warden_sandbox::scenario::running_pod("tent-dev", &format!("{wf}-7d9f"), &labels, "node-a")).unwrap();
+    }
+    let controller = warden_sandbox::spire_controller::SpireController::spawn(
+        k.clone(),
+        warden_sandbox::scenario::controller_config(),
+    );
     for n in ["tent-dev/hn-digest", "tent-dev/summarizer"] {
         run_cli(&home, &env, &["identity", "register", n]);
     }
+    let rv = k.resource_version();
+    tokio::time::timeout(Duration::from_secs(10), controller.synced().wait_for(|seen| *seen >= rv))
+        .await
+        .expect("the controller reconciled the registrations")
+        .unwrap();
 
     // The workloads connect with their SVIDs: hn-digest twice, summarizer once.
     let naming = Naming::with_defaults(TD).unwrap();
