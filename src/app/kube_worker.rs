@@ -27,19 +27,18 @@ pub fn spire_pod(k: &KubeSection) -> SpireServerPod {
     SpireServerPod::from_section(&k.spire)
 }
 
-/// The watches warden runs, with their selectors from config.
+/// The watches warden runs, with their selectors from config. The
+/// authorization ConfigMap is watched by name in its namespace (an RBAC
+/// rule can then name it: `deploy/rbac/`).
 pub fn watch_specs(k: &KubeSection) -> Vec<WatchSpec> {
     let (cm_ns, cm_name) = k.authz_configmap.split_once('/').unwrap_or(("default", k.authz_configmap.as_str()));
     Watched::ALL
         .iter()
         .map(|&w| {
             let mut s = WatchSpec::all(w);
-            match w {
-                Watched::AuthzConfigMap => {
-                    s.namespace = Some(cm_ns.to_string());
-                    s.fields = Some(format!("metadata.name={cm_name}"));
-                }
-                _ => {}
+            if w == Watched::AuthzConfigMap {
+                s.namespace = Some(cm_ns.to_string());
+                s.fields = Some(format!("metadata.name={cm_name}"));
             }
             s
         })
