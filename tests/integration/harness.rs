@@ -210,3 +210,8 @@ pub async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Option<(bool, String, 
 pub fn deploy_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
 }
+
+/// The text of `deploy/rbac/<name>.yaml`.
+pub fn rbac_role(name: &str) -> String {
+    std::fs::read_to_string(deploy_dir().join(format!("rbac/{name}.yaml"))).expect("deploy/rbac role")
+}

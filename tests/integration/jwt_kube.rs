@@ -35,6 +35,8 @@ impl World {
         let kubeconfig = op.dir.path().join("kubeconfig");
         double.write_kubeconfig(&kubeconfig, "double").unwrap();
         let k = double.state();
+        // warden runs with exactly the operator ClusterRole's verbs.
+        k.enforce_cluster_role_yaml(&crate::harness::rbac_role("warden-operator")).unwrap();
         World { op, _double: double, k, kubeconfig }
     }
 
@@ -330,8 +332,7 @@ async fn read_only_role_refuses_actions_before_any_write() {
     assert!(ok, "{out}{err}");
     let wl = SigningKey::generate(KeyKind::User);
     w.pending("shop", "cart", wl.public_key());
-    let role = std::fs::read_to_string(crate::harness::deploy_dir().join("rbac/warden-readonly.yaml")).unwrap();
-    w.k.enforce_cluster_role_yaml(&role).unwrap();
+    w.k.enforce_cluster_role_yaml(&crate::harness::rbac_role("warden-readonly")).unwrap();
     let rv = w.k.resource_version();
     let (sys_creds, url) = (w.op.world.sys_creds_path.clone(), w.op.server.url());
     let app = w.op.world.app.public_key().to_string();

@@ -158,8 +158,7 @@ async fn every_view_loads_with_the_read_only_role() {
                  "parentID": "spiffe://td/spire/agent/x", "selectors": ["unix:uid:0"]},
         "status": {"rendered": true, "masked": false, "set": true}}))
         .unwrap();
-    let role = std::fs::read_to_string(crate::harness::deploy_dir().join("rbac/warden-readonly.yaml")).unwrap();
-    k.enforce_cluster_role_yaml(&role).unwrap();
+    k.enforce_cluster_role_yaml(&crate::harness::rbac_role("warden-readonly")).unwrap();
     let (tx, mut rx) = mpsc::channel(1024);
     let _cmds = kube_worker::spawn(settings, KubeSection::default(), Duration::from_secs(1), tx);
     let mut s = AppState::new("nats://x".into(), "test".into(), Clock::system());

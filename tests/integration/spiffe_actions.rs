@@ -57,6 +57,7 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
     let kc = dir.path().join("kubeconfig");
     double.write_kubeconfig(&kc, "double").unwrap();
     let k = double.state();
+    k.enforce_cluster_role_yaml(&crate::harness::rbac_role("warden-operator")).unwrap();
     let client = warden_core::kube::client::connect(&KubeSettings { kubeconfig: Some(kc.clone()), context: None })
         .await
         .unwrap()
@@ -331,8 +332,7 @@ async fn registrations_meet_the_controller_class_and_the_read_only_role() {
     settle(&served).await;
 
     // Read-only: the views read, a register is refused and writes nothing.
-    let role = std::fs::read_to_string(crate::harness::deploy_dir().join("rbac/warden-readonly.yaml")).unwrap();
-    k.enforce_cluster_role_yaml(&role).unwrap();
+    k.enforce_cluster_role_yaml(&crate::harness::rbac_role("warden-readonly")).unwrap();
     let rv = k.resource_version();
     let reloads = server.log().matches("Reloaded server configuration").count();
     let (ok, text) = run(&home, &env, &["identity", "register", "tent-dev/summarizer"]);

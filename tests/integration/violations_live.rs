@@ -418,8 +418,7 @@ async fn pod_logs_followed_through_restarts_and_new_pods() {
     let (double, client, _dir) = kube_double().await;
     let k = double.state();
     // Only what deploy/rbac's read-only role allows: one pods watch, logs.
-    let role = std::fs::read_to_string(crate::harness::deploy_dir().join("rbac/warden-readonly.yaml")).unwrap();
-    k.enforce_cluster_role_yaml(&role).unwrap();
+    k.enforce_cluster_role_yaml(&crate::harness::rbac_role("warden-readonly")).unwrap();
     k.add_pod("nats", "nats-0", &[NATS_LABEL], &["nats", "reloader"]);
     k.add_pod("default", "other", &[("app", "other")], &["nats"]);
     k.append_pod_log("nats", "nats-0", "nats", &pod_line(USER, "before.start"));
