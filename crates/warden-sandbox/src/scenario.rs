@@ -172,6 +172,23 @@ pub fn seed_infrastructure(k: &KubeState, now: i64) -> Result<()> {
             })
             .collect(),
     );
+    // The NATS server's own SVID, declared as a ClusterStaticEntry of the
+    // controller's class (how a platform team registers infrastructure).
+    upsert(
+        k,
+        json!({
+            "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterStaticEntry",
+            "metadata": {"name": "nats-server"},
+            "spec": {
+                "className": controller_config().class_name,
+                "spiffeID": format!("spiffe://{TRUST_DOMAIN}/ns/tentacular-system/sa/nats"),
+                "parentID": agent_id(NODES[0]),
+                "selectors": ["k8s:ns:tentacular-system", "k8s:sa:nats"],
+                "x509SVIDTTL": "1h",
+                "dnsNames": ["nats.tentacular-system.svc"],
+            }
+        }),
+    )?;
     Ok(())
 }
 

@@ -170,10 +170,13 @@ async fn the_jwt_sandbox_fleet_gets_its_entries_from_the_controller() {
     scenario::seed(&k, &world, &fleet, now, now).unwrap();
     let _ctl = SpireController::spawn(k.clone(), scenario::controller_config());
     // Every tentacle has a ClusterSPIFFEID of the chart's class (the drifted
-    // one included): one entry each, parented to its node's agent.
-    let es =
-        wait_for("an entry per tentacle", async || Some(entries(&double).await).filter(|e| e.len() == fleet.len()))
-            .await;
+    // one included): one entry each, parented to its node's agent; plus the
+    // NATS server's ClusterStaticEntry.
+    let es = wait_for("an entry per tentacle and the static one", async || {
+        Some(entries(&double).await).filter(|e| e.len() == fleet.len() + 1)
+    })
+    .await;
+    assert!(es.iter().any(|e| e["spiffe_id"]["path"] == "/ns/tentacular-system/sa/nats"), "{es:?}");
     for t in &fleet {
         let path = format!("/ns/{}/wf/{}", t.namespace, t.workload);
         let e = es.iter().find(|e| e["spiffe_id"]["path"] == path).unwrap_or_else(|| panic!("no entry for {path}"));
@@ -186,6 +189,11 @@ async fn the_jwt_sandbox_fleet_gets_its_entries_from_the_controller() {
     }
     wait_for("the drifted tentacle's stats", async || {
         (k.get(API, "ClusterSPIFFEID", "", "tent-dev.orphan")?["status"]["stats"]["entriesToSet"] == 1).then_some(())
+    })
+    .await;
+    wait_for("the static entry's status", async || {
+        let st = &k.get(API, "ClusterStaticEntry", "", "nats-server")?["status"];
+        (st["rendered"] == true && st["masked"] == false).then_some(())
     })
     .await;
 }

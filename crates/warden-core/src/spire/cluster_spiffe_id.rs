@@ -105,8 +105,11 @@ impl ClusterSpiffeId {
             return Some(format!("{class}: the SPIRE controller serves {served}, so no entry is made"));
         }
         let Some(st) = &self.stats else {
+            // The controller writes the status only when it differs from
+            // the empty one (reconciler.go), so no status is also what a
+            // reconciled object that selects no pod looks like: no entries.
             return Some(format!(
-                "not reconciled: no SPIRE controller of class {:?} has reported on it (no entries)",
+                "not reconciled or selects no pod: no SPIRE controller of class {:?} wrote its status (no entries)",
                 self.class_name
             ));
         };
@@ -184,16 +187,19 @@ impl ClusterStaticEntry {
         )
     }
 
-    /// Why the entry is not in SPIRE as declared, if it is not.
+    /// Why the entry is not in SPIRE as declared, if it is not. `set` is
+    /// no evidence either way: the controller reports it true only on the
+    /// reconcile that created or changed the entry (spire-controller-manager
+    /// `pkg/spireentry/by.go`: `IncrementEntrySuccess` on create only; the
+    /// next status starts from false).
     pub fn controller_problem(&self, spire: &SpireSection) -> Option<String> {
         if !spire.serves(&self.class_name) {
             return Some(format!("className {:?} is not served by the SPIRE controller", self.class_name));
         }
-        match (self.rendered, self.masked, self.set) {
-            (None, None, None) => Some("not reconciled by any SPIRE controller yet".into()),
-            (Some(false), _, _) => Some("failed to render".into()),
-            (_, Some(true), _) => Some("masked by another entry".into()),
-            (_, _, Some(false)) => Some("not set in SPIRE".into()),
+        match (self.rendered, self.masked) {
+            (None, None) => Some("not reconciled by any SPIRE controller yet".into()),
+            (Some(false), _) => Some("failed to render".into()),
+            (_, Some(true)) => Some("masked by another entry".into()),
             _ => None,
         }
     }
