@@ -19,9 +19,9 @@ use warden_sandbox::spiffe_mode::{ConfigSync, SpiffeWorld, Svid};
 use super::harness::{eventually, warden};
 use super::spiffe::{connect_with, delivered};
 
-const TD: &str = "tentacular.local";
-const CM_NS: &str = "tentacular-system";
-const CM_NAME: &str = "nats-authz";
+pub const TD: &str = "tentacular.local";
+pub const CM_NS: &str = "tentacular-system";
+pub const CM_NAME: &str = "nats-authz";
 
 async fn connect(w: &SpiffeWorld, svid: &Svid, url: &str) -> anyhow::Result<(Client, mpsc::UnboundedReceiver<Event>)> {
     // No reconnects: a revoked workload's closed connection must stay closed.
@@ -41,56 +41,76 @@ fn authz_in_double(k: &kube_double::KubeState) -> Option<AuthzDocument> {
     Some(AuthzDocument::parse(cm["data"]["authz.conf"].as_str()?).unwrap())
 }
 
+/// A SPIFFE-mode world for the CLI and the console: a real nats-server in
+/// `verify_and_map` mode, the strict Kubernetes double (CRDs installed,
+/// `extra_namespaces` created), the config sync playing the kubelet, and a
+/// warden home with its config file and NATS environment.
+pub struct SpiffeSetup {
+    _dir: tempfile::TempDir,
+    pub world: SpiffeWorld,
+    pub server: NatsServer,
+    pub url: String,
+    _double: kube_double::KubeDouble,
+    pub k: kube_double::KubeState,
+    pub kubeconfig: std::path::PathBuf,
+    pub home: std::path::PathBuf,
+    pub config: std::path::PathBuf,
+    pub env: Vec<(&'static str, String)>,
+    _sync: ConfigSync,
+}
+
+impl SpiffeSetup {
+    pub async fn start(extra_namespaces: &[&str]) -> SpiffeSetup {
+        let dir = tempfile::tempdir().unwrap();
+        let world = SpiffeWorld::generate(dir.path(), TD).unwrap();
+        world.write_authz(&AuthzDocument::new(DocumentShape::UsersArray)).unwrap();
+        let server = NatsServer::start(dir.path(), "spiffe", &world.config_body()).unwrap();
+        let url = server.url();
+        let mut namespaces = vec!["default".to_string(), CM_NS.into(), "tent-dev".into()];
+        namespaces.extend(extra_namespaces.iter().map(|n| n.to_string()));
+        let double = crate::harness::strict_double(KubeDoubleConfig { namespaces, ..Default::default() }).await;
+        let kubeconfig = dir.path().join("kubeconfig");
+        double.write_kubeconfig(&kubeconfig, "double").unwrap();
+        let k = double.state();
+        let settings = KubeSettings { kubeconfig: Some(kubeconfig.clone()), context: None };
+        let client = warden_core::kube::client::connect(&settings).await.unwrap().unwrap().client;
+        let sync = ConfigSync::spawn(
+            client,
+            &format!("{CM_NS}/{CM_NAME}"),
+            "authz.conf",
+            vec![world.authz_file.clone()],
+            Duration::from_millis(50),
+        )
+        .unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let config = home.join("warden.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[kubernetes]\nkubeconfig = {kubeconfig:?}\nauthz_configmap = \"{CM_NS}/{CM_NAME}\"\n\n\
+                 [naming]\ntrust_domain = \"{TD}\"\n\n[identity]\nmode = \"spiffe\"\nauthz_file = {:?}\n",
+                world.authz_file
+            ),
+        )
+        .unwrap();
+        let env = vec![
+            ("WARDEN_CONFIG", config.display().to_string()),
+            ("NATS_URL", url.clone()),
+            ("NATS_CERT", world.system.cert_file.display().to_string()),
+            ("NATS_KEY", world.system.key_file.display().to_string()),
+            ("NATS_CA", world.bundle_file.display().to_string()),
+        ];
+        SpiffeSetup { _dir: dir, world, server, url, _double: double, k, kubeconfig, home, config, env, _sync: sync }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn spiffe_register_grant_revoke_through_the_cli() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = SpiffeWorld::generate(dir.path(), TD).unwrap();
-    world.write_authz(&AuthzDocument::new(DocumentShape::UsersArray)).unwrap();
-    let server = NatsServer::start(dir.path(), "spiffe", &world.config_body()).unwrap();
-    let url = server.url();
-
-    let double = crate::harness::strict_double(KubeDoubleConfig {
-        namespaces: vec!["default".into(), CM_NS.into(), "tent-dev".into()],
-        ..Default::default()
-    })
-    .await;
-    let kc = dir.path().join("kubeconfig");
-    double.write_kubeconfig(&kc, "double").unwrap();
-    let k = double.state();
+    let setup = SpiffeSetup::start(&[]).await;
+    let SpiffeSetup { world, server, url, k, home, env, .. } = &setup;
+    let (url, home) = (url.clone(), home.clone());
     k.enforce_cluster_role_yaml(&crate::harness::rbac_role("warden-operator")).unwrap();
-    let client = warden_core::kube::client::connect(&KubeSettings { kubeconfig: Some(kc.clone()), context: None })
-        .await
-        .unwrap()
-        .unwrap()
-        .client;
-    let _sync = ConfigSync::spawn(
-        client,
-        &format!("{CM_NS}/{CM_NAME}"),
-        "authz.conf",
-        vec![world.authz_file.clone()],
-        Duration::from_millis(50),
-    )
-    .unwrap();
-
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = home.join("warden.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[kubernetes]\nkubeconfig = {kc:?}\nauthz_configmap = \"{CM_NS}/{CM_NAME}\"\n\n\
-             [naming]\ntrust_domain = \"{TD}\"\n\n[identity]\nmode = \"spiffe\"\nauthz_file = {:?}\n",
-            world.authz_file
-        ),
-    )
-    .unwrap();
-    let env = vec![
-        ("WARDEN_CONFIG", config.display().to_string()),
-        ("NATS_URL", url.clone()),
-        ("NATS_CERT", world.system.cert_file.display().to_string()),
-        ("NATS_KEY", world.system.key_file.display().to_string()),
-        ("NATS_CA", world.bundle_file.display().to_string()),
-    ];
 
     let naming = Naming::with_defaults(TD).unwrap();
     let a = IdentityName::parse("tent-dev/hn-digest").unwrap();
@@ -217,54 +237,11 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
 async fn registrations_meet_the_controller_class_and_the_read_only_role() {
     use warden_sandbox::scenario::{controller_config, running_pod};
     use warden_sandbox::spire_controller::SpireController;
-    let dir = tempfile::tempdir().unwrap();
-    let world = SpiffeWorld::generate(dir.path(), TD).unwrap();
-    world.write_authz(&AuthzDocument::new(DocumentShape::UsersArray)).unwrap();
-    let server = NatsServer::start(dir.path(), "spiffe", &world.config_body()).unwrap();
-    let url = server.url();
-    let double = crate::harness::strict_double(KubeDoubleConfig {
-        namespaces: vec!["default".into(), CM_NS.into(), "tent-dev".into(), "spire-server".into()],
-        ..Default::default()
-    })
-    .await;
-    let kc = dir.path().join("kubeconfig");
-    double.write_kubeconfig(&kc, "double").unwrap();
-    let k = double.state();
+    let setup = SpiffeSetup::start(&["spire-server"]).await;
+    let SpiffeSetup { server, k, home, config, env, .. } = &setup;
     k.add_pod("spire-server", "spire-server-0", &[("app.kubernetes.io/name", "server")], &["spire-server"]);
     let labels = serde_json::json!({"tentacular.io/workflow": "hn-digest"});
     k.upsert(running_pod("tent-dev", "hn-digest-5f7c9", &labels, "node-a")).unwrap();
-    let client = warden_core::kube::client::connect(&KubeSettings { kubeconfig: Some(kc.clone()), context: None })
-        .await
-        .unwrap()
-        .unwrap()
-        .client;
-    let _sync = ConfigSync::spawn(
-        client,
-        &format!("{CM_NS}/{CM_NAME}"),
-        "authz.conf",
-        vec![world.authz_file.clone()],
-        Duration::from_millis(50),
-    )
-    .unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = home.join("warden.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[kubernetes]\nkubeconfig = {kc:?}\nauthz_configmap = \"{CM_NS}/{CM_NAME}\"\n\n\
-             [naming]\ntrust_domain = \"{TD}\"\n\n[identity]\nmode = \"spiffe\"\nauthz_file = {:?}\n",
-            world.authz_file
-        ),
-    )
-    .unwrap();
-    let env = vec![
-        ("WARDEN_CONFIG", config.display().to_string()),
-        ("NATS_URL", url.clone()),
-        ("NATS_CERT", world.system.cert_file.display().to_string()),
-        ("NATS_KEY", world.system.key_file.display().to_string()),
-        ("NATS_CA", world.bundle_file.display().to_string()),
-    ];
     let spire_report = || {
         let out = warden(&home, &["report", "spire", "-o", "json"], &[("WARDEN_CONFIG", config.to_str().unwrap())]);
         let v: Value = serde_json::from_slice(&out.stdout)

@@ -11,7 +11,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kube_double::KubeDoubleConfig;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
 use warden::app::dialog::model::{Button, Dialog};
@@ -27,18 +26,13 @@ use warden_core::config::{NatsAuth, NatsSettings};
 use warden_core::identity::action::request::ActionRequest;
 use warden_core::identity::actions::AnyRequest;
 use warden_core::identity::naming::{IdentityName, Naming};
-use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
 use warden_core::kube::client::KubeSettings;
 use warden_core::violations::ViolationKind;
-use warden_sandbox::nats_server::NatsServer;
-use warden_sandbox::spiffe_mode::{ConfigSync, SpiffeWorld};
 
 use super::harness::warden;
 use super::spiffe::{connect_with, delivered};
 
-const TD: &str = "tentacular.local";
-const CM_NS: &str = "tentacular-system";
-const CM_NAME: &str = "nats-authz";
+use crate::spiffe_actions::{CM_NAME, CM_NS, TD};
 
 fn run_cli(home: &Path, env: &[(&str, String)], args: &[&str]) {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -104,55 +98,14 @@ fn conns_of(s: &AppState, name: &str) -> Option<usize> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = SpiffeWorld::generate(dir.path(), TD).unwrap();
-    world.write_authz(&AuthzDocument::new(DocumentShape::UsersArray)).unwrap();
-    let server = NatsServer::start(dir.path(), "spiffe", &world.config_body()).unwrap();
-    let url = server.url();
-
-    let double = crate::harness::strict_double(KubeDoubleConfig {
-        namespaces: vec!["default".into(), CM_NS.into(), "tent-dev".into()],
-        ..Default::default()
-    })
-    .await;
-    let kc = dir.path().join("kubeconfig");
-    double.write_kubeconfig(&kc, "double").unwrap();
+    let setup = crate::spiffe_actions::SpiffeSetup::start(&[]).await;
+    let crate::spiffe_actions::SpiffeSetup { world, server, url, kubeconfig: kc, home, env, .. } = &setup;
     let kube_settings = KubeSettings { kubeconfig: Some(kc.clone()), context: None };
-    let client = warden_core::kube::client::connect(&kube_settings).await.unwrap().unwrap().client;
-    let _sync = ConfigSync::spawn(
-        client,
-        &format!("{CM_NS}/{CM_NAME}"),
-        "authz.conf",
-        vec![world.authz_file.clone()],
-        Duration::from_millis(50),
-    )
-    .unwrap();
 
-    // Register both identities with the real binary (ConfigMap entry,
-    // ClusterSPIFFEID, NatsIdentity, reload).
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = home.join("warden.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[kubernetes]\nkubeconfig = {kc:?}\nauthz_configmap = \"{CM_NS}/{CM_NAME}\"\n\n\
-             [naming]\ntrust_domain = \"{TD}\"\n\n[identity]\nmode = \"spiffe\"\nauthz_file = {:?}\n",
-            world.authz_file
-        ),
-    )
-    .unwrap();
-    let env = vec![
-        ("WARDEN_CONFIG", config.display().to_string()),
-        ("NATS_URL", url.clone()),
-        ("NATS_CERT", world.system.cert_file.display().to_string()),
-        ("NATS_KEY", world.system.key_file.display().to_string()),
-        ("NATS_CA", world.bundle_file.display().to_string()),
-    ];
     // The workloads' pods and spire-controller-manager as the official
     // chart runs it: the ClusterSPIFFEIDs warden writes get their entries
     // and status (else they are rightly Drifted: "not reconciled").
-    let k = double.state();
+    let k = &setup.k;
     for wf in ["hn-digest", "summarizer"] {
         let labels = serde_json::json!({"tentacular.io/workflow": wf});
         k.upsert(warden_sandbox::scenario::running_pod("tent-dev", &format!("{wf}-7d9f"), &labels, "node-a")).unwrap();

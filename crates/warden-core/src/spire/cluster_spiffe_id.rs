@@ -8,21 +8,46 @@
 //! writes `status.stats` when it reconciles one, and a `fallback` object
 //! applies to a pod only when no other object selects it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::file::SpireSection;
 
-/// `status.stats` of a ClusterSPIFFEID (`ClusterSPIFFEIDStats`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// `status.stats` of a ClusterSPIFFEID (`ClusterSPIFFEIDStats`,
+/// api/v1alpha1/clusterspiffeid_types.go), in its wire names; an absent or
+/// non-integer field reads as 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Stats {
+    #[serde(deserialize_with = "lenient_int")]
     pub namespaces_selected: i64,
+    #[serde(deserialize_with = "lenient_int")]
     pub namespaces_ignored: i64,
+    #[serde(deserialize_with = "lenient_int")]
     pub pods_selected: i64,
+    #[serde(deserialize_with = "lenient_int")]
     pub pod_entry_render_failures: i64,
+    #[serde(deserialize_with = "lenient_int")]
     pub entries_masked: i64,
+    #[serde(deserialize_with = "lenient_int")]
     pub entries_to_set: i64,
+    #[serde(deserialize_with = "lenient_int")]
     pub entry_failures: i64,
+}
+
+fn lenient_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    Ok(Value::deserialize(d)?.as_i64().unwrap_or(0))
+}
+
+impl Stats {
+    /// The stats in `status.stats` (absent: all 0).
+    pub fn from_json(v: &Value) -> Stats {
+        Stats::deserialize(v).unwrap_or_default()
+    }
+
+    pub fn to_json(self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
 /// The fields of a ClusterSPIFFEID warden shows and checks.
@@ -44,24 +69,12 @@ pub struct ClusterSpiffeId {
     pub stats: Option<Stats>,
 }
 
-fn num(v: &Value, k: &str) -> i64 {
-    v.get(k).and_then(Value::as_i64).unwrap_or(0)
-}
-
 impl ClusterSpiffeId {
     /// From the object's `metadata.name`, `spec` and `status`; never fails.
     pub fn from_parts(name: &str, spec: &Value, status: &Value) -> ClusterSpiffeId {
         let s = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
         let b = |k: &str| spec.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let stats = status.get("stats").filter(|v| v.is_object()).map(|st| Stats {
-            namespaces_selected: num(st, "namespacesSelected"),
-            namespaces_ignored: num(st, "namespacesIgnored"),
-            pods_selected: num(st, "podsSelected"),
-            pod_entry_render_failures: num(st, "podEntryRenderFailures"),
-            entries_masked: num(st, "entriesMasked"),
-            entries_to_set: num(st, "entriesToSet"),
-            entry_failures: num(st, "entryFailures"),
-        });
+        let stats = status.get("stats").filter(|v| v.is_object()).map(Stats::from_json);
         ClusterSpiffeId {
             name: name.to_string(),
             class_name: s("className"),

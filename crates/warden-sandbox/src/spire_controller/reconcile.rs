@@ -24,45 +24,9 @@ pub struct Snapshot {
     pub nodes: Vec<Value>,
 }
 
-/// `ClusterSPIFFEIDStats` (api/v1alpha1/clusterspiffeid_types.go).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub namespaces_selected: i64,
-    pub namespaces_ignored: i64,
-    pub pods_selected: i64,
-    pub pod_entry_render_failures: i64,
-    pub entries_masked: i64,
-    pub entries_to_set: i64,
-    pub entry_failures: i64,
-}
-
-impl Stats {
-    pub fn to_json(self) -> Value {
-        json!({
-            "namespacesSelected": self.namespaces_selected,
-            "namespacesIgnored": self.namespaces_ignored,
-            "podsSelected": self.pods_selected,
-            "podEntryRenderFailures": self.pod_entry_render_failures,
-            "entriesMasked": self.entries_masked,
-            "entriesToSet": self.entries_to_set,
-            "entryFailures": self.entry_failures,
-        })
-    }
-
-    /// The stats an object's `status.stats` holds (absent fields: 0).
-    pub fn from_json(v: &Value) -> Stats {
-        let n = |k: &str| v[k].as_i64().unwrap_or(0);
-        Stats {
-            namespaces_selected: n("namespacesSelected"),
-            namespaces_ignored: n("namespacesIgnored"),
-            pods_selected: n("podsSelected"),
-            pod_entry_render_failures: n("podEntryRenderFailures"),
-            entries_masked: n("entriesMasked"),
-            entries_to_set: n("entriesToSet"),
-            entry_failures: n("entryFailures"),
-        }
-    }
-}
+/// `ClusterSPIFFEIDStats` (api/v1alpha1/clusterspiffeid_types.go): the
+/// same wire type warden reads.
+pub use warden_core::spire::cluster_spiffe_id::Stats;
 
 /// `ClusterStaticEntryStatus` (api/v1alpha1/clusterstaticentry_types.go).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
