@@ -1,7 +1,7 @@
 //! The Kubernetes API double, driven by the real clients: kube-rs built
 //! from the written kubeconfig, and kubectl when it is on PATH.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::{AsyncBufReadExt, StreamExt};
@@ -15,6 +15,9 @@ use kube::runtime::watcher;
 use kube_double::{KubeDouble, KubeDoubleConfig, spire_agent, spire_entry};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
+
+mod common;
+use common::{kubectl, run_kubectl};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -485,33 +488,6 @@ async fn exec_answers_spire_server_cli() {
 }
 
 // ---- kubectl ----
-
-fn kubectl() -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join("kubectl")).find(|p| p.is_file())
-}
-
-async fn run_kubectl(bin: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    use tokio::io::AsyncWriteExt;
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
-    cmd.env("HOME", kubeconfig.parent().unwrap()); // keep kubectl's cache per test
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut si = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        si.write_all(s.as_bytes()).await.unwrap();
-    }
-    drop(si);
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("kubectl in time")
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[tokio::test]
 async fn kubectl_get_apply_delete_logs_exec() {

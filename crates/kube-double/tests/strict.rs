@@ -3,7 +3,7 @@
 //! pruning, printer columns, server-side apply with field ownership, RBAC
 //! allow-lists. Driven by kube-rs and by kubectl when it is on PATH.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams};
@@ -11,6 +11,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube_double::{KubeDouble, KubeDoubleConfig};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
+use common::{kubectl, run_kubectl};
 
 const NATS_CRD: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds/natsidentity.yaml"));
 
@@ -448,32 +451,6 @@ async fn access_reviews_and_name_selected_lists() {
 }
 
 // ---- kubectl ----
-
-fn kubectl() -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join("kubectl")).find(|p| p.is_file())
-}
-
-async fn run_kubectl(bin: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
-    cmd.env("HOME", kubeconfig.parent().unwrap());
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut si = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        si.write_all(s.as_bytes()).await.unwrap();
-    }
-    drop(si);
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("kubectl in time")
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[tokio::test]
 async fn kubectl_sees_the_strict_double() {

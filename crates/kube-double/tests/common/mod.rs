@@ -1,0 +1,33 @@
+//! kubectl against the double, shared by the conformance and strict tests.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+
+/// kubectl on PATH, if any.
+pub fn kubectl() -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join("kubectl")).find(|p| p.is_file())
+}
+
+pub async fn run_kubectl(bin: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
+    cmd.env("HOME", kubeconfig.parent().unwrap());
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut si = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        si.write_all(s.as_bytes()).await.unwrap();
+    }
+    drop(si);
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("kubectl in time")
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
