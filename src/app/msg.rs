@@ -16,6 +16,8 @@ use warden_core::spire::model::{Agent, Entry};
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A bracketed paste: text for the focused text field, never keys.
+    Paste(String),
     Resize(u16, u16),
     Link(ConnEvent),
     WhoAmI(Result<UserInfo, String>),

@@ -24,10 +24,11 @@ impl<R> Default for Panel<R> {
 impl<R: TableRow> Panel<R> {
     /// New rows from a successful fetch or a watch reset.
     pub fn replace(&mut self, rows: Vec<R>, at: i64) {
+        let keep = self.selected().map(R::key);
         self.rows = rows;
         self.fetched_at = Some(at);
         self.stale = None;
-        self.table.refilter(&self.rows, R::key);
+        self.table.refilter(&self.rows, R::key, keep);
     }
 
     /// The data could not be refreshed: keep it, say why.
@@ -36,8 +37,9 @@ impl<R: TableRow> Panel<R> {
     }
 
     pub fn set_filter(&mut self, f: String) {
+        let keep = self.selected().map(R::key);
         self.table.filter = f;
-        self.table.refilter(&self.rows, R::key);
+        self.table.refilter(&self.rows, R::key, keep);
     }
 
     pub fn selected(&self) -> Option<&R> {

@@ -53,10 +53,12 @@ pub struct TableState {
 }
 
 impl TableState {
-    /// Recomputes `visible` after rows or the filter changed, keeping the
-    /// selection on the same row (by key) when it is still visible.
-    pub fn refilter<R: Searchable, K: PartialEq>(&mut self, rows: &[R], key: impl Fn(&R) -> K) {
-        let old_key = self.selected_index().and_then(|i| rows.get(i)).map(&key);
+    /// Recomputes `visible` after rows or the filter changed. `keep` is the
+    /// key of the row selected before the change (taken from the rows as
+    /// they were): when that row is still visible it stays selected, at the
+    /// same place on screen, however many rows were inserted or removed
+    /// around it. Otherwise the selection stays at its position, clamped.
+    pub fn refilter<R: Searchable, K: PartialEq>(&mut self, rows: &[R], key: impl Fn(&R) -> K, keep: Option<K>) {
         let needle = self.filter.to_lowercase();
         self.visible.clear();
         self.visible.extend(
@@ -65,10 +67,12 @@ impl TableState {
                 .filter(|(_, r)| needle.is_empty() || r.search_text().contains(&needle))
                 .map(|(i, _)| i),
         );
-        if let Some(k) = old_key
+        if let Some(k) = keep
             && let Some(pos) = self.visible.iter().position(|&i| rows.get(i).map(&key).as_ref() == Some(&k))
         {
+            let on_screen = self.selected.saturating_sub(self.offset);
             self.selected = pos;
+            self.offset = pos.saturating_sub(on_screen);
         }
         self.clamp();
     }
@@ -140,24 +144,45 @@ mod tests {
     fn filter_keeps_selection_on_the_same_row() {
         let rs = rows(100);
         let mut t = TableState::default();
-        t.refilter(&rs, |r| r.0.clone());
+        t.refilter(&rs, |r| r.0.clone(), None);
         t.move_by(42, 10);
         assert_eq!(t.selected_index(), Some(42));
         t.filter = "row-4".into();
-        t.refilter(&rs, |r| r.0.clone());
+        t.refilter(&rs, |r| r.0.clone(), Some("row-42".to_string()));
         assert_eq!(t.visible.len(), 11); // row-4, row-40..49
         assert_eq!(t.selected_index(), Some(42));
         t.filter = "nothing".into();
-        t.refilter(&rs, |r| r.0.clone());
+        t.refilter(&rs, |r| r.0.clone(), None);
         assert_eq!(t.selected_index(), None);
         assert_eq!(t.window(10), 0..0);
+    }
+
+    #[test]
+    fn selection_follows_the_row_not_the_position() {
+        let mut rs = rows(50);
+        let mut t = TableState::default();
+        t.refilter(&rs, |r| r.0.clone(), None);
+        t.move_by(20, 10);
+        let (picked, on_screen) = (rs[t.selected_index().unwrap()].0.clone(), t.selected - t.offset);
+        // A refresh inserts five rows above it and drops one below.
+        for i in 0..5 {
+            rs.insert(0, R(format!("new-{i}")));
+        }
+        rs.remove(40);
+        t.refilter(&rs, |r| r.0.clone(), Some(picked.clone()));
+        assert_eq!(rs[t.selected_index().unwrap()].0, picked);
+        assert_eq!(t.selected - t.offset, on_screen, "same place on screen");
+        // Gone: the position is kept, never an out-of-range index.
+        rs.retain(|r| r.0 != picked);
+        t.refilter(&rs, |r| r.0.clone(), Some(picked));
+        assert!(t.selected_index().is_some_and(|i| i < rs.len()));
     }
 
     #[test]
     fn scrolling_keeps_selection_in_the_window() {
         let rs = rows(1000);
         let mut t = TableState::default();
-        t.refilter(&rs, |r| r.0.clone());
+        t.refilter(&rs, |r| r.0.clone(), None);
         t.move_by(25, 10);
         assert_eq!(t.window(10), 16..26);
         t.move_by(-20, 10);

@@ -19,6 +19,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
     match msg {
         Msg::Key(k) if k.kind == KeyEventKind::Release => Outcome::none(),
         Msg::Key(k) => on_key(s, k),
+        Msg::Paste(text) => on_paste(s, &text),
         Msg::Resize(w, h) => {
             s.size = (w, h);
             let page = s.page_rows();
@@ -270,6 +271,40 @@ fn show(s: &mut AppState, v: ViewId) -> Outcome {
     s.view = v;
     s.detail = false;
     Outcome::cmd(Cmd::Refresh(v))
+}
+
+/// Pasted text goes into the text field that has the focus (command line,
+/// filter, subject tester, a dialog's form field), as text: one line,
+/// control characters dropped. Anywhere else it is ignored, never read
+/// as keys (a paste holding `a` must not approve anything).
+fn on_paste(s: &mut AppState, text: &str) -> Outcome {
+    let clean: String = text.lines().next().unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
+    let insert = |input: &mut Input| {
+        for c in clean.chars() {
+            input.handle(tui_input::InputRequest::InsertChar(c));
+        }
+    };
+    if s.dialog.is_some() {
+        return super::dialog::input::on_paste(s, &clean);
+    }
+    match &mut s.mode {
+        Mode::Command(input) => insert(input),
+        Mode::Filter(input) => {
+            insert(input);
+            let f = input.value().to_string();
+            set_filter(s, f);
+        }
+        Mode::Tester(input) => {
+            insert(input);
+            let subject = input.value().trim().to_string();
+            s.tester_subject = (!subject.is_empty()).then_some(subject);
+            retest(s);
+        }
+        Mode::Normal => {
+            s.status = Some((Level::Info, "paste ignored: no text field has the focus".into()));
+        }
+    }
+    Outcome::redraw()
 }
 
 fn on_command_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {

@@ -168,8 +168,19 @@ where
         let Some(msg) = msg else { break };
         let mut batch = Some(msg);
         let mut n = 0;
+        // Set when a key closed a dialog: the keys queued behind it were
+        // typed ahead while the dialog was open and are dropped, so they
+        // never act on the view the dialog returned to (a double approve).
+        let mut swallow_keys = false;
         while let Some(m) = batch.take() {
+            let is_key = matches!(m, Msg::Key(_));
+            if is_key && swallow_keys {
+                batch = rx.try_recv().ok();
+                continue;
+            }
+            let dialog_was_open = state.dialog.is_some();
             let out = update(&mut state, m);
+            swallow_keys |= is_key && dialog_was_open && state.dialog.is_none();
             dirty |= out.redraw;
             for c in out.cmds {
                 dispatch(c);
@@ -223,5 +234,51 @@ mod tests {
         let (frames, end) = frames_after((0..2000).map(|_| key(KeyCode::Char('?'))).collect()).await;
         assert!(frames <= 2, "{frames} frames for one burst");
         assert!(!end.help, "2000 toggles of help leave it closed");
+    }
+
+    async fn run_until_signal(msgs: Vec<Msg>) -> (Vec<Cmd>, AppState) {
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let (tx, rx) = mpsc::channel(8192);
+        for m in msgs {
+            tx.send(m).await.unwrap();
+        }
+        // Not a key: never swallowed.
+        tx.send(Msg::Signal("SIGTERM")).await.unwrap();
+        let mut state = AppState::new("nats://x".into(), "test".into(), Clock { now_unix: 0 });
+        state.view = crate::app::view_id::ViewId::Identities;
+        let theme = Theme::builtin("default").unwrap();
+        let mut cmds = Vec::new();
+        let end = run_loop(&mut term, rx, |c| cmds.push(c), state, &theme).await.unwrap();
+        (cmds, end)
+    }
+
+    #[tokio::test]
+    async fn keys_typed_ahead_of_a_closing_dialog_are_dropped() {
+        // `n` opens the register form, Esc cancels it; the `n` typed ahead
+        // behind the Esc must not open it again.
+        let (_, end) =
+            run_until_signal(vec![key(KeyCode::Char('n')), key(KeyCode::Esc), key(KeyCode::Char('n'))]).await;
+        assert!(end.dialog.is_none(), "the typed-ahead key acted");
+        // Without a closing dialog, keys in one batch all act.
+        let (_, end) = run_until_signal(vec![key(KeyCode::Char('n'))]).await;
+        assert!(end.dialog.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_paste_is_text_never_keys() {
+        // `a` (approve), `X` (revoke), `n` (register) pasted on the
+        // Identities view: nothing opens, nothing is asked of a worker.
+        let (cmds, end) = run_until_signal(vec![Msg::Paste("aXn\r\n".into())]).await;
+        assert!(cmds.iter().all(|c| matches!(c, Cmd::Quit)), "{cmds:?}");
+        assert!(end.dialog.is_none());
+        // Into a text field it is text: the filter gets it, one line, no controls.
+        let (_, end) = run_until_signal(vec![key(KeyCode::Char('/')), Msg::Paste("tent-\u{1b}dev\nX".into())]).await;
+        assert_eq!(end.table().filter, "tent-dev");
+        // Into an open form's focused field.
+        let (_, end) = run_until_signal(vec![key(KeyCode::Char('n')), Msg::Paste("shop/cart".into())]).await;
+        match end.dialog {
+            Some(crate::app::dialog::model::Dialog::Register(f)) => assert_eq!(f.fields[0].value(), "shop/cart"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{self, Event};
+use ratatui::crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event};
 use tokio::sync::mpsc;
 
 use crate::app::msg::Msg;
@@ -18,11 +18,14 @@ pub struct TerminalGuard {
 pub fn enter() -> Result<TerminalGuard> {
     // try_init also installs a panic hook that restores before printing.
     let terminal = ratatui::try_init()?;
+    // A paste arrives as one Paste event (text), never as keys.
+    ratatui::crossterm::execute!(std::io::stdout(), EnableBracketedPaste)?;
     Ok(TerminalGuard { terminal })
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
         ratatui::restore();
     }
 }
@@ -38,6 +41,7 @@ pub fn spawn_input_thread(tx: mpsc::Sender<Msg>) {
                     Ok(true) => {
                         let msg = match event::read() {
                             Ok(Event::Key(k)) => Msg::Key(k),
+                            Ok(Event::Paste(text)) => Msg::Paste(text),
                             Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
                             Ok(_) => continue,
                             Err(_) => break,

@@ -21,7 +21,8 @@ pub fn on_batch(s: &mut AppState, b: Batch) -> Outcome {
         redraw = true;
     }
     let now = v.now;
-    let hold = v.paused || v.live.table.selected > 0;
+    // Paused or scrolled away from the top: the screen holds still.
+    let hold = v.paused || v.live.table.offset > 0;
     let mut shown = false;
     for x in b.violations {
         if let warden_core::violations::Outcome::Recorded { identity, .. } =

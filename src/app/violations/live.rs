@@ -67,8 +67,10 @@ impl LiveList {
         self.rows.iter().rev()
     }
 
-    /// Appends a row; `hold` keeps the same rows on screen (paused).
-    /// Returns whether it passed the filter.
+    /// Appends a row. The selection stays on the violation it was on (an
+    /// action acts on what the operator looked at); `hold` also keeps the
+    /// same rows on screen (paused, or scrolled down), else the newest
+    /// rows come in at the top. Returns whether it passed the filter.
     pub fn push(&mut self, identity: String, v: Violation, received: i64, hold: bool) -> bool {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -79,9 +81,11 @@ impl LiveList {
         if pass {
             self.matched.push_back(seq);
             self.table.visible.push(self.table.visible.len());
-            if hold && self.matched.len() > 1 {
+            if self.matched.len() > 1 {
                 self.table.selected += 1;
-                self.table.offset += 1;
+                if hold {
+                    self.table.offset += 1;
+                }
             }
         }
         while self.rows.len() > self.capacity {
@@ -172,6 +176,23 @@ mod tests {
         assert_eq!(l.matched(), l.table.visible.len());
         assert!((0..l.matched()).all(|p| l.at(p).unwrap().identity == "id1"));
         assert_eq!(l.at(0).unwrap().violation.cid, Some(598));
+    }
+
+    #[test]
+    fn following_keeps_the_selected_violation() {
+        let mut l = LiveList::new(1000);
+        for i in 0..10 {
+            l.push("a".into(), viol(i), 0, false);
+        }
+        l.table.home();
+        let sel = l.selected().unwrap().seq;
+        for i in 10..13 {
+            l.push("a".into(), viol(i), 0, false);
+        }
+        assert_eq!(l.selected().unwrap().seq, sel, "new rows do not take the selection");
+        let (rows, t) = l.window(5);
+        assert_eq!(rows[0].seq, l.newest().next().unwrap().seq, "following: the newest on top");
+        assert_eq!(rows[t.selected].seq, sel);
     }
 
     #[test]
