@@ -219,11 +219,12 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
 /// Completion of a partial command: the single match, or the longest common
 /// prefix of all matches, plus every matching name for the hint line.
 pub fn complete(partial: &str) -> (String, Vec<&'static str>) {
-    let matches: Vec<&'static str> = COMMANDS
-        .iter()
-        .flat_map(|(n, a, _)| std::iter::once(*n).chain(a.iter().copied()))
-        .filter(|n| n.starts_with(partial))
-        .collect();
+    complete_from(partial, COMMANDS.iter().flat_map(|(n, a, _)| std::iter::once(*n).chain(a.iter().copied())))
+}
+
+/// The longest common completion of `partial` among `names`, and the matches.
+pub fn complete_from<'a>(partial: &str, names: impl Iterator<Item = &'a str>) -> (String, Vec<&'a str>) {
+    let matches: Vec<&'a str> = names.filter(|n| n.starts_with(partial)).collect();
     let completed = match matches.as_slice() {
         [] => partial.to_string(),
         [one] => one.to_string(),

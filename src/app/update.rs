@@ -312,7 +312,13 @@ fn on_command_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {
         KeyCode::Esc => {}
         KeyCode::Enter => return run_command(s, input.value()),
         KeyCode::Tab => {
-            let (done, _) = keys::complete(input.value());
+            let done = match keys::command(input.value()) {
+                // `:ctx pr<Tab>`: the kubeconfig's contexts.
+                Some(("ctx", partial)) if input.value().contains(char::is_whitespace) => {
+                    format!("ctx {}", keys::complete_from(partial, s.kube_contexts.iter().map(String::as_str)).0)
+                }
+                _ => keys::complete(input.value()).0,
+            };
             s.mode = Mode::Command(Input::new(done));
         }
         _ => {
@@ -342,8 +348,19 @@ fn run_command(s: &mut AppState, line: &str) -> Outcome {
             s.status = Some((Level::Info, format!("Kubernetes contexts: {names}")));
             Outcome::redraw()
         }
+        Some(("ctx", name)) if !s.kube_contexts.iter().any(|c| c == name) => {
+            let known = if s.kube_contexts.is_empty() { "none".to_string() } else { s.kube_contexts.join(" ") };
+            s.status = Some((Level::Warn, format!("unknown Kubernetes context {name:?} (known: {known})")));
+            Outcome::redraw()
+        }
         Some(("ctx", name)) => {
             s.status = Some((Level::Info, format!("switching Kubernetes context to {name}")));
+            // What was shown belongs to the old cluster: nothing of it may
+            // stay on screen (or be acted on) as if it were the new one's.
+            s.kube = Default::default();
+            rebuild_kube_panels(s, None);
+            rebuild_permissions(s);
+            super::derive::rejoin(s);
             Outcome::cmd(Cmd::SwitchContext(name.to_string()))
         }
         _ => {

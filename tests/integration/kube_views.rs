@@ -206,3 +206,36 @@ async fn kubectl_applies_the_deploy_manifests() {
     let (ok, out, err) = crate::harness::kubectl(&kc, &["get", "clusterspiffeids,natsidentities", "-A"]).await.unwrap();
     assert!(ok, "{out}{err}");
 }
+
+/// `:ctx` takes only a context of the kubeconfig (Tab completes it), and a
+/// switch clears everything the old cluster showed before the new one's
+/// data arrives.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctx_switch_accepts_known_contexts_and_clears_the_old_cluster() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let (_d, _dir, settings) = double().await;
+    let (tx, mut rx) = mpsc::channel(1024);
+    let _cmds = kube_worker::spawn(settings, KubeSection::default(), Duration::from_secs(1), tx);
+    let mut s = AppState::new("nats://x".into(), "test".into(), Clock::system());
+    s.kube_contexts = vec!["double".into(), "prod-eu".into(), "prod-us".into()];
+    pump(&mut s, &mut rx, "listed", |s| names(s) == ["one"] && s.entries.rows.len() == 1).await;
+    let mut type_line = |s: &mut AppState, line: &str, tab: bool| {
+        update(s, Msg::Key(KeyEvent::from(KeyCode::Char(':'))));
+        for c in line.chars() {
+            update(s, Msg::Key(KeyEvent::from(KeyCode::Char(c))));
+        }
+        if tab {
+            update(s, Msg::Key(KeyEvent::from(KeyCode::Tab)));
+        }
+        update(s, Msg::Key(KeyEvent::from(KeyCode::Enter))).cmds
+    };
+    let cmds = type_line(&mut s, "ctx nope", false);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(s.status.as_ref().unwrap().1.contains("unknown Kubernetes context \"nope\""), "{:?}", s.status);
+    assert_eq!(names(&s), ["one"], "nothing switched, nothing cleared");
+    // `ctx prod-e<Tab>` completes to the one context it can be.
+    let cmds = type_line(&mut s, "ctx prod-e", true);
+    assert_eq!(cmds, [warden::app::msg::Cmd::SwitchContext("prod-eu".into())]);
+    assert!(names(&s).is_empty() && s.entries.rows.is_empty(), "the old cluster's rows are gone");
+    assert!(s.spiffe_ids.stale.is_some(), "and the panels say they are waiting for the new one");
+}
