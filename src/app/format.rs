@@ -54,6 +54,31 @@ pub fn expiry(exp: i64, now: i64) -> String {
     if exp > now { format!("in {}", duration(exp - now)) } else { format!("expired {} ago", duration(now - exp)) }
 }
 
+/// Text from the wire (a client's name, a subject, a user) made safe for a
+/// terminal that is not ratatui's (which drops control characters itself):
+/// every control character, the start of any escape sequence, is shown as
+/// its Unicode control picture (`␛` for ESC, `␡` for DEL) or `�` (C1), one
+/// cell wide, never emitted.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.chars()
+        .map(|c| match c as u32 {
+            n @ 0..=0x1f => char::from_u32(0x2400 + n).unwrap_or('\u{fffd}'),
+            0x7f => '\u{2421}',
+            _ if c.is_control() => '\u{fffd}',
+            _ => c,
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// Cells a string takes in a terminal (wide characters count two).
+pub fn display_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +100,15 @@ mod tests {
         assert_eq!(unix_of_rfc3339("garbage"), None);
         assert_eq!(expiry(100, 40), "in 1m0s");
         assert_eq!(expiry(40, 100), "expired 1m0s ago");
+    }
+
+    #[test]
+    fn wire_text_never_reaches_a_terminal_as_a_sequence() {
+        let evil = "evil\x1b]0;PWNED\x07\x1b[2J\u{9b}31m\x7f";
+        let p = printable(evil);
+        assert!(!p.chars().any(char::is_control), "{p:?}");
+        assert_eq!(p, "evil␛]0;PWNED␇␛[2J�31m␡");
+        assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed("plain")));
+        assert_eq!((display_width("日本"), display_width("ab")), (4, 2));
     }
 }

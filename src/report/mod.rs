@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::app::table::{Clock, Column};
-use crate::app::{accounts, conns, expiry, identities, servers};
+use crate::app::{accounts, conns, expiry, format, identities, servers};
 use warden_core::config::NatsSettings;
 use warden_core::config::file::KubeSection;
 use warden_core::kube::client::KubeSettings;
@@ -52,20 +52,23 @@ pub struct ReportContext {
 
 /// Writes rows as an aligned table with the console's column titles.
 pub fn write_table<R>(out: &mut impl Write, columns: &[Column<R>], rows: &[R], clock: &Clock) -> Result<()> {
-    let cells: Vec<Vec<String>> = rows.iter().map(|r| columns.iter().map(|c| (c.cell)(r, clock)).collect()).collect();
-    let mut widths: Vec<usize> = columns.iter().map(|c| c.title.chars().count()).collect();
+    // Cells hold wire data: shown, never interpreted by the terminal.
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| format::printable(&(c.cell)(r, clock)).into_owned()).collect())
+        .collect();
+    let mut widths: Vec<usize> = columns.iter().map(|c| format::display_width(c.title)).collect();
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(format::display_width(c));
         }
     }
     let line = |items: Vec<&str>| -> String {
         let mut s = String::new();
         for (i, (item, w)) in items.iter().zip(&widths).enumerate() {
-            if i + 1 == items.len() {
-                s.push_str(item);
-            } else {
-                s.push_str(&format!("{item:<w$}  "));
+            s.push_str(item);
+            if i + 1 < items.len() {
+                s.push_str(&" ".repeat(w.saturating_sub(format::display_width(item)) + 2));
             }
         }
         s.trim_end().to_string()

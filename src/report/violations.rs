@@ -13,6 +13,7 @@ use anyhow::{Result, bail};
 use tokio::sync::mpsc;
 
 use super::{Output, ReportContext, write_json, write_table};
+use crate::app::format;
 use crate::app::msg::Msg;
 use crate::app::state::AppState;
 use crate::app::table::Clock;
@@ -157,8 +158,10 @@ fn print_one(out: &mut impl Write, r: &ViolationRow, output: Output) -> Result<(
         Output::Table => {
             let cols = live_columns();
             let clock = Clock::system();
-            let cells: Vec<String> =
-                cols.iter().map(|c| format!("{:<w$}", (c.cell)(r, &clock), w = c.width as usize)).collect();
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|c| format!("{:<w$}", format::printable(&(c.cell)(r, &clock)), w = c.width as usize))
+                .collect();
             writeln!(out, "{}", cells.join(" ").trim_end())?;
         }
     }

@@ -271,3 +271,28 @@ async fn tls_with_a_custom_ca_and_a_client_certificate() {
     assert!(!no_ca.status.success());
     assert!(String::from_utf8_lossy(&no_ca.stderr).contains("connecting to tls://127.0.0.1"));
 }
+
+/// A client's name is wire data: `warden report conns` shows an escape
+/// sequence in it as visible characters, never as a live OSC/CSI sequence
+/// for the operator's terminal.
+#[tokio::test(flavor = "multi_thread")]
+async fn report_never_writes_wire_control_sequences_to_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let n1 = config_mode(dir.path(), "n1");
+    let evil = "evil\x1b]0;PWNED\x07\x1b[2J";
+    let _c = async_nats::ConnectOptions::with_user_and_password("app".into(), super::harness::APP_PASSWORD.into())
+        .name(evil)
+        .connect(n1.url())
+        .await
+        .unwrap();
+    let home = dir.path().join("home");
+    let url = n1.url();
+    let env = sys_env(&url);
+    let text = eventually(Duration::from_secs(10), "the client listed", || {
+        let out = warden(&home, &["report", "conns"], &env_refs(&env));
+        async move { String::from_utf8(out.stdout).ok().filter(|t| t.contains("PWNED")) }
+    })
+    .await;
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    assert!(text.contains("evil␛]0;PWNED␇␛[2J"), "{text}");
+}
