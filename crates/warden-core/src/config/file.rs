@@ -183,12 +183,65 @@ impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
-                let mut f: ConfigFile = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+                let mut f: ConfigFile = toml::from_str(&text).map_err(|e| parse_error(path, &text, &e))?;
                 f.kubernetes.spire = f.spire.clone();
                 Ok(f)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+}
+
+/// A parse error that names the place and the problem but never quotes
+/// the file: the offending line may hold a password or a token (a
+/// misspelt `pasword = "..."`), and serde's messages quote values.
+fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let at = e.span().map(|sp| {
+        let before = &text[..sp.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!(" at line {line}, column {col}")
+    });
+    anyhow::anyhow!("parsing {}{}: {}", path.display(), at.unwrap_or_default(), without_quoted_values(e.message()))
+}
+
+/// `invalid type: string "hunter2", expected ...` -> `... string "***" ...`.
+fn without_quoted_values(msg: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in msg.chars() {
+        if c == '"' {
+            if inside {
+                out.push_str("***");
+            }
+            inside = !inside;
+            out.push(c);
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod parse_error_tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_file_never_echoes_its_values() {
+        let dir = tempfile::tempdir().unwrap();
+        for text in [
+            "[nats]\npasword = \"hunter2-secret\"\n",
+            "[nats]\npassword = 5\ntoken = [\"hunter2-secret\"]\n",
+            "[nats]\ntoken = \"hunter2-secret\n",
+            "[nats]\nurl = \"nats://x\"\npassword = { x = \"hunter2-secret\" }\n",
+        ] {
+            let p = dir.path().join("config.toml");
+            std::fs::write(&p, text).unwrap();
+            let e = format!("{:#}", ConfigFile::load(&p).unwrap_err());
+            assert!(!e.contains("hunter2"), "{e}");
+            assert!(e.contains("line "), "{e}");
         }
     }
 }
