@@ -16,6 +16,9 @@ use warden_core::logging;
 fn main() -> ExitCode {
     logging::restrict_umask();
     let cli = Cli::parse();
+    for w in warden::cli::secret_flag_warnings(std::env::args()) {
+        eprintln!("{w}");
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use warden_core::config::NatsFlags;
 use warden_core::identity::actions::Mode;
+use warden_core::secret::Secret;
 
 use crate::report;
 
@@ -94,10 +95,12 @@ pub struct NatsArgs {
     pub nkey: Option<PathBuf>,
     #[arg(long, env = "NATS_USER", global = true)]
     pub user: Option<String>,
+    /// password (prefer NATS_PASSWORD or a context: a flag is visible in `ps`)
     #[arg(long, env = "NATS_PASSWORD", global = true, hide_env_values = true)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
+    /// token (prefer NATS_TOKEN or a context: a flag is visible in `ps`)
     #[arg(long, env = "NATS_TOKEN", global = true, hide_env_values = true)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// client certificate (mTLS)
     #[arg(long = "tlscert", env = "NATS_CERT", global = true)]
     pub cert: Option<PathBuf>,
@@ -107,6 +110,22 @@ pub struct NatsArgs {
     /// CA bundle to verify the server
     #[arg(long = "tlsca", env = "NATS_CA", global = true)]
     pub ca: Option<PathBuf>,
+}
+
+/// A warning for each secret given as a command-line flag: other local
+/// users can read it in `ps` and `/proc/<pid>/cmdline`.
+pub fn secret_flag_warnings(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in args {
+        for (flag, env) in [("--password", "NATS_PASSWORD"), ("--token", "NATS_TOKEN")] {
+            if (a == flag || a.starts_with(&format!("{flag}="))) && !out.iter().any(|w: &String| w.contains(flag)) {
+                out.push(format!(
+                    "warning: {flag} on the command line is visible to other local users (ps); use {env} or a natscli context"
+                ));
+            }
+        }
+    }
+    out
 }
 
 impl From<&NatsArgs> for NatsFlags {
@@ -143,5 +162,20 @@ impl From<ModeArg> for Mode {
             ModeArg::Jwt => Mode::Jwt,
             ModeArg::Spiffe => Mode::Spiffe,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_on_the_command_line_are_warned_about_and_never_printed() {
+        let args = ["warden", "--password", "hunter2", "--token=tok", "--password", "x"].map(String::from);
+        let w = secret_flag_warnings(args);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w.iter().all(|l| !l.contains("hunter2") && !l.contains("tok,")));
+        let cli = Cli::parse_from(["warden", "--password", "hunter2", "report", "servers"]);
+        assert!(!format!("{cli:?}").contains("hunter2"));
     }
 }

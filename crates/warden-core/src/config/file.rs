@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use crate::secret::Secret;
+
 pub use super::naming::{DEFAULT_TRUST_DOMAIN, NamingSection};
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -171,8 +173,9 @@ pub struct NatsSection {
     pub creds: Option<PathBuf>,
     pub nkey: Option<PathBuf>,
     pub user: Option<String>,
-    pub password: Option<String>,
-    pub token: Option<String>,
+    /// Secrets: `Debug` prints `***`.
+    pub password: Option<Secret>,
+    pub token: Option<Secret>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub ca: Option<PathBuf>,

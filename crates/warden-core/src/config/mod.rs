@@ -85,15 +85,13 @@ pub fn resolve_nats_with(
     let creds = pick(flags.creds.clone(), path_of(&ctx.creds), f.creds.clone());
     let nkey = pick(flags.nkey.clone(), path_of(&ctx.nkey), f.nkey.clone());
     let user = pick(flags.user.clone(), non_empty(&ctx.user), f.user.clone());
-    let password = pick(flags.password.clone(), non_empty(&ctx.password), f.password.clone());
-    let token = pick(flags.token.clone(), non_empty(&ctx.token), f.token.clone());
+    let password = pick(flags.password.clone(), ctx.password.non_empty(), f.password.clone());
+    let token = pick(flags.token.clone(), ctx.token.non_empty(), f.token.clone());
     let auth = match (creds, nkey, user, token) {
         (Some(c), None, None, None) => NatsAuth::Creds(c),
         (None, Some(n), None, None) => NatsAuth::NkeyFile(n),
-        (None, None, Some(user), None) => {
-            NatsAuth::UserPassword { user, password: Secret::new(password.unwrap_or_default()) }
-        }
-        (None, None, None, Some(t)) => NatsAuth::Token(Secret::new(t)),
+        (None, None, Some(user), None) => NatsAuth::UserPassword { user, password: password.unwrap_or_default() },
+        (None, None, None, Some(t)) => NatsAuth::Token(t),
         (None, None, None, None) => NatsAuth::None,
         _ => bail!("more than one NATS authentication method given (creds, nkey, user, token): choose one"),
     };

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use super::paths;
+use crate::secret::Secret;
 
 /// The fields of a natscli context that warden uses. Unknown fields are ignored
 /// (natscli has many more: JetStream prefixes, socks proxy, colour scheme...).
@@ -18,8 +19,8 @@ pub struct NatsContext {
     pub creds: String,
     pub nkey: String,
     pub user: String,
-    pub password: String,
-    pub token: String,
+    pub password: Secret,
+    pub token: Secret,
     pub cert: String,
     pub key: String,
     pub ca: String,
