@@ -149,6 +149,7 @@ mod tests {
             subject: Some(format!("s.{i}")),
             queue: None,
             reason: None,
+            cause: None,
         }
     }
 
