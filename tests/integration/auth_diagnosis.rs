@@ -56,7 +56,7 @@ async fn auth_failures_are_labelled_expired_revoked_and_unlisted_signer() {
     let sys = ConnectOptions::with_credentials_file(&op.world.sys_creds_path)
         .await
         .unwrap()
-        .connect(&url)
+        .connect(url.as_str())
         .await
         .expect("system user");
     let (tx, mut rx) = mpsc::channel(64);
@@ -130,8 +130,12 @@ async fn register_and_renew_after_a_revocation_by_time_are_accepted() {
     let first = jwt::parse_creds(&std::fs::read_to_string(&creds).unwrap()).unwrap();
 
     // nsc-style: revoke every user now (the same second a JWT may be minted in).
-    let sys =
-        ConnectOptions::with_credentials_file(&op.world.sys_creds_path).await.unwrap().connect(&url).await.unwrap();
+    let sys = ConnectOptions::with_credentials_file(&op.world.sys_creds_path)
+        .await
+        .unwrap()
+        .connect(url.as_str())
+        .await
+        .unwrap();
     let t = jwt::unix_now();
     op.world.app_claims.nats.revoke("*", t);
     let app_jwt = op.world.resign_app().unwrap();
@@ -146,7 +150,12 @@ async fn register_and_renew_after_a_revocation_by_time_are_accepted() {
     let renewed = jwt::parse_creds(&std::fs::read_to_string(&creds).unwrap()).unwrap();
     assert_eq!(renewed.claims.std.subject, first.claims.std.subject);
     assert!(renewed.claims.std.issued_at > t, "iat {} must be after the revocation {t}", renewed.claims.std.issued_at);
-    ConnectOptions::with_credentials_file(&creds).await.unwrap().connect(&url).await.expect("renewed JWT accepted");
+    ConnectOptions::with_credentials_file(&creds)
+        .await
+        .unwrap()
+        .connect(url.as_str())
+        .await
+        .expect("renewed JWT accepted");
 
     // Register another identity right after a fresh `*` revocation.
     let t2 = jwt::unix_now();
@@ -169,5 +178,10 @@ async fn register_and_renew_after_a_revocation_by_time_are_accepted() {
     assert!(ok, "{out}{err}");
     let reg = jwt::parse_creds(&std::fs::read_to_string(&creds2).unwrap()).unwrap();
     assert!(reg.claims.std.issued_at > t2);
-    ConnectOptions::with_credentials_file(&creds2).await.unwrap().connect(&url).await.expect("registered JWT accepted");
+    ConnectOptions::with_credentials_file(&creds2)
+        .await
+        .unwrap()
+        .connect(url.as_str())
+        .await
+        .expect("registered JWT accepted");
 }

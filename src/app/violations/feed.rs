@@ -269,7 +269,7 @@ async fn events_source(n: NatsSource, tx: mpsc::Sender<Raw>) {
             Some(m) = callout.next() => m,
             else => break,
         };
-        let raw = match auth_events::parse(&m.subject, &m.payload) {
+        let raw = match auth_events::parse(m.subject.as_str(), &m.payload) {
             Some(p) => {
                 let f = facts.facts_for(p.account_needed().as_deref()).await;
                 Raw::Parsed(Box::new(p.diagnose(&f, warden_core::nats::jwt::unix_now())))

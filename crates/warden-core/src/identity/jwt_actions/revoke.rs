@@ -112,7 +112,8 @@ pub(super) async fn revoke(
     r.ok("users", keys.join(", "));
     let now = jwt::unix_now();
     let iat_of = |k: &str| newest_iat(known_jwts.iter().map(String::as_str), k);
-    let new: Vec<&String> = keys.iter().filter(|k| needs_revocation(&acc.nats, k, iat_of(k))).collect();
+    let new: Vec<&String> =
+        keys.iter().filter(|k| needs_revocation(&acc.nats, k.as_str(), iat_of(k.as_str()))).collect();
     if new.is_empty() {
         let at: Vec<String> = keys.iter().filter_map(|k| acc.nats.revoked_at(k)).map(rfc3339).collect::<Vec<_>>();
         r.ok("revocations", format!("already revoked in {} (at {})", acc.std.name, at.join(", ")));
@@ -128,7 +129,7 @@ pub(super) async fn revoke(
             tracing::info!(issuer = %acc.std.issuer, signer = %signer.public_key(), "re-signing with a different operator key");
         }
         for k in &new {
-            acc.nats.revoke(k, revocation_time(now, iat_of(k)));
+            acc.nats.revoke(k, revocation_time(now, iat_of(k.as_str())));
         }
         let token = step!(r, "re-sign account", jwt::encode_reissue(&mut acc, &signer, now));
         drop(signer);
