@@ -40,6 +40,7 @@ fn violation(i: u64) -> Violation {
         subject: Some(format!("tentacular.ns-{}.wf-{}.events.{}", (i / 7) % 17, (i / 3) % 1000, i % 11)),
         queue: None,
         reason: None,
+        cause: None,
     }
 }
 

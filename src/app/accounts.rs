@@ -149,6 +149,15 @@ impl TableRow for AccountRow {
         for k in &self.signing_keys {
             d.push(("Signing key", k.clone()));
         }
+        // Revocation is a time: JWTs for the key (or `*`, every user) issued
+        // at or before it are refused (jwt v2 `account_claims.go` `isRevoked`).
+        for (k, t) in &self.revoked {
+            let who = if k == "*" { "* (every user)".to_string() } else { k.clone() };
+            d.push((
+                "Revoked",
+                format!("{who}: JWTs issued at or before {}", warden_core::identity::record::rfc3339_of(*t)),
+            ));
+        }
         for s in &self.servers {
             d.push(("Server", format!("{}: {} conns, jti {}", s.server, s.connections, short(&s.jti))));
         }

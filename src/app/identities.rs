@@ -20,6 +20,8 @@ use warden_core::identity::record::IdentityRecord;
 pub struct IdentityRow {
     #[serde(flatten)]
     pub identity: JoinedIdentity,
+    /// Why its latest authentication failed (the Violations feed's diagnosis).
+    pub last_auth_failure: Option<String>,
     #[serde(skip)]
     search: String,
 }
@@ -30,7 +32,25 @@ impl IdentityRow {
         let search =
             format!("{}/{} {} {} {} {}", i.namespace, i.workload, i.user, i.user_key, i.account, i.state.as_str())
                 .to_lowercase();
-        IdentityRow { identity, search }
+        IdentityRow { identity, last_auth_failure: None, search }
+    }
+}
+
+/// Most identities (or users) whose latest auth-failure cause is kept.
+pub const AUTH_CAUSES_CAPACITY: usize = 4096;
+
+/// Puts the latest auth-failure causes (by identity key `ns/wf` or user
+/// name, or by user public key) on the rows they belong to.
+pub fn apply_auth_causes(rows: &mut [IdentityRow], causes: &std::collections::HashMap<String, String>) {
+    if causes.is_empty() {
+        return;
+    }
+    for r in rows {
+        let key = r.name().unwrap_or_else(|| r.user.clone());
+        let found = causes.get(&key).or_else(|| causes.get(&r.user_key).filter(|_| !r.user_key.is_empty()));
+        if let Some(c) = found {
+            r.last_auth_failure = Some(c.clone());
+        }
     }
 }
 
@@ -116,6 +136,9 @@ impl TableRow for IdentityRow {
             ("Publish allow", self.publish.join(" ")),
             ("Subscribe allow", self.subscribe.join(" ")),
         ];
+        if let Some(c) = &self.last_auth_failure {
+            d.push(("Last auth failure", c.clone()));
+        }
         if !self.claims_json.is_empty() {
             d.push(("Claims", self.claims_json.clone()));
         }

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod auth_diagnosis;
 mod foundation;
 mod jwt;
 mod jwt_actions;

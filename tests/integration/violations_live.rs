@@ -290,6 +290,7 @@ fn fixed_violation(i: u64) -> warden_core::violations::Violation {
         subject,
         queue: None,
         reason: (kind == ViolationKind::AuthFailed).then(|| "Authentication Failure".into()),
+        cause: None,
     }
 }
 

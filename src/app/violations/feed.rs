@@ -23,6 +23,8 @@ use tracing::{debug, warn};
 
 use crate::app::table::Clock;
 use warden_core::violations::Violation;
+use warden_core::violations::auth_events::{self, ACCOUNT_AUTH_ERR};
+use warden_core::violations::auth_facts::FactsCache;
 use warden_core::violations::events::{AUTH_ERR_WILDCARD, DISCONNECT_WILDCARD};
 use warden_core::violations::follow_file::{FollowOptions, Follower};
 use warden_core::violations::pipeline::{self, Input};
@@ -108,8 +110,16 @@ pub struct Sources {
 }
 
 enum Raw {
-    Line { source: Arc<str>, line: String },
-    Event { subject: String, payload: bytes::Bytes },
+    Line {
+        source: Arc<str>,
+        line: String,
+    },
+    Event {
+        subject: String,
+        payload: bytes::Bytes,
+    },
+    /// Already parsed (and diagnosed) by its source.
+    Parsed(Box<Violation>),
     Source(SourceState),
 }
 
@@ -188,6 +198,7 @@ async fn batcher(mut rx: mpsc::Receiver<Raw>, out: mpsc::Sender<Batch>) {
                     batch.violations.push(v);
                 }
             }
+            Raw::Parsed(v) => batch.violations.push(*v),
             Raw::Source(s) => {
                 batch.sources.retain(|o| o.name != s.name);
                 batch.sources.push(s);
@@ -232,11 +243,12 @@ async fn events_source(n: NatsSource, tx: mpsc::Sender<Raw>) {
     let subs = async {
         let a = client.subscribe(AUTH_ERR_WILDCARD).await.map_err(|e| e.to_string())?;
         let d = client.subscribe(DISCONNECT_WILDCARD).await.map_err(|e| e.to_string())?;
+        let c = client.subscribe(ACCOUNT_AUTH_ERR).await.map_err(|e| e.to_string())?;
         // The subscriptions are registered once the server has them.
         client.flush().await.map_err(|e| e.to_string())?;
-        Ok::<_, String>((a, d))
+        Ok::<_, String>((a, d, c))
     };
-    let (mut auth, mut disc) = match subs.await {
+    let (mut auth, mut disc, mut callout) = match subs.await {
         Ok(s) => s,
         Err(e) => {
             warn!("violations: subscribing to system events: {e}");
@@ -244,16 +256,27 @@ async fn events_source(n: NatsSource, tx: mpsc::Sender<Raw>) {
             return;
         }
     };
-    if !say(&tx, name, Ok(format!("{AUTH_ERR_WILDCARD}, {DISCONNECT_WILDCARD}"))).await {
+    if !say(&tx, name, Ok(format!("{AUTH_ERR_WILDCARD}, {DISCONNECT_WILDCARD}, {ACCOUNT_AUTH_ERR}"))).await {
         return;
     }
+    // Auth failures are diagnosed here, off the UI loop, with the facts
+    // of the account the presented JWT names (looked up, cached briefly).
+    let mut facts = FactsCache::new(warden_core::nats::sys::SysClient::new(client.clone()));
     loop {
         let m = tokio::select! {
             Some(m) = auth.next() => m,
             Some(m) = disc.next() => m,
+            Some(m) = callout.next() => m,
             else => break,
         };
-        if tx.send(Raw::Event { subject: m.subject.to_string(), payload: m.payload }).await.is_err() {
+        let raw = match auth_events::parse(m.subject.as_str(), &m.payload) {
+            Some(p) => {
+                let f = facts.facts_for(p.account_needed().as_deref()).await;
+                Raw::Parsed(Box::new(p.diagnose(&f, warden_core::nats::jwt::unix_now())))
+            }
+            None => Raw::Event { subject: m.subject.to_string(), payload: m.payload },
+        };
+        if tx.send(raw).await.is_err() {
             return;
         }
     }

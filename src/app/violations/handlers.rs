@@ -24,10 +24,22 @@ pub fn on_batch(s: &mut AppState, b: Batch) -> Outcome {
     // Paused or scrolled away from the top: the screen holds still.
     let hold = v.paused || v.live.table.offset > 0;
     let mut shown = false;
+    let mut causes = false;
     for x in b.violations {
         if let warden_core::violations::Outcome::Recorded { identity, .. } =
             v.pipeline.ingest_violation(x.clone(), now.max(0) as u64)
         {
+            if let Some(c) = &x.cause {
+                if v.auth_causes.len() >= crate::app::identities::AUTH_CAUSES_CAPACITY {
+                    v.auth_causes.clear();
+                }
+                let text = format!("{} {}", x.at.as_deref().unwrap_or(""), c.text()).trim_start().to_string();
+                if let Some(u) = &x.user {
+                    v.auth_causes.insert(u.clone(), text.clone());
+                }
+                v.auth_causes.insert(identity.clone(), text);
+                causes = true;
+            }
             let pass = v.live.push(identity, x, now, hold);
             if pass && v.paused {
                 v.unseen += 1;
@@ -39,6 +51,11 @@ pub fn on_batch(s: &mut AppState, b: Batch) -> Outcome {
     let before = (v.per_minute, v.rate_jumped);
     v.rates();
     redraw |= before != (v.per_minute, v.rate_jumped);
+    if causes {
+        crate::app::identities::apply_auth_causes(&mut s.identities.rows, &s.violations.auth_causes);
+        redraw |= s.view == ViewId::Identities;
+    }
+    let v = &mut s.violations;
     if s.view == ViewId::Violations {
         if v.grouped {
             if v.groups_dirty && now > v.groups_built_at {

@@ -153,6 +153,7 @@ mod tests {
             subject: Some(format!("s.{i}")),
             queue: None,
             reason: None,
+            cause: None,
         }
     }
 

@@ -37,6 +37,7 @@ impl ViolationRow {
             v.user.as_deref().unwrap_or(""),
             v.account_name.as_deref().or(v.account.as_deref()).unwrap_or(""),
             v.client_name.as_deref().unwrap_or(""),
+            v.cause.as_ref().map(|c| c.kind.as_str()).unwrap_or(""),
         ]
         .join(" ")
         .to_lowercase();
@@ -60,6 +61,11 @@ impl Searchable for ViolationRow {
 
 fn hms(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0).map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default()
+}
+
+/// The diagnosis of a failed authentication (`auth_diagnosis`), in words.
+pub fn cause_text(v: &Violation) -> String {
+    v.cause.as_ref().map(|c| c.text()).unwrap_or_default()
 }
 
 fn account_of(v: &Violation) -> String {
@@ -86,6 +92,8 @@ pub fn live_columns() -> Vec<Column<ViolationRow>> {
             cell: |r, _| r.violation.client_name.clone().unwrap_or_default(),
         },
         Column { title: "REASON", width: 20, priority: 3, cell: |r, _| r.violation.reason.clone().unwrap_or_default() },
+        // Last, so the report prints the diagnosis whole.
+        Column { title: "CAUSE", width: 30, priority: 1, cell: |r, _| cause_text(&r.violation) },
     ]
 }
 
@@ -109,6 +117,7 @@ impl TableRow for ViolationRow {
             ("Subject", o(&v.subject)),
             ("Queue", o(&v.queue)),
             ("Reason", o(&v.reason)),
+            ("Cause", v.cause.as_ref().map(|c| c.text()).unwrap_or_else(|| "-".into())),
             ("User", o(&v.user)),
             ("Account", o(&v.account)),
             ("Account name", o(&v.account_name)),
@@ -140,6 +149,8 @@ pub struct GroupRow {
     pub user: String,
     pub account: String,
     pub client: String,
+    /// The diagnosis of the latest auth failure in the group.
+    pub cause: String,
     #[serde(skip)]
     spark: String,
     #[serde(skip)]
@@ -176,6 +187,7 @@ impl GroupRow {
             user: l.user.clone().unwrap_or_default(),
             account: l.account_name.clone().or_else(|| l.account.clone()).unwrap_or_default(),
             client: l.client_name.clone().unwrap_or_default(),
+            cause: cause_text(l),
             search,
         }
     }
@@ -244,6 +256,7 @@ impl TableRow for GroupRow {
             ("Last user", self.user.clone()),
             ("Last account", self.account.clone()),
             ("Last client", self.client.clone()),
+            ("Last cause", if self.cause.is_empty() { "-".into() } else { self.cause.clone() }),
             ("Keys", "i: permissions of the identity  +: grant  X: revoke".into()),
         ]
     }

@@ -33,6 +33,9 @@ pub struct ViolationsState {
     pub rate_jumped: bool,
     /// Time of the newest batch or tick (unix seconds).
     pub now: i64,
+    /// Latest auth-failure diagnosis by identity key and by user key
+    /// (shown on the Identities rows), bounded.
+    pub auth_causes: std::collections::HashMap<String, String>,
 }
 
 impl Default for ViolationsState {
@@ -50,6 +53,7 @@ impl Default for ViolationsState {
             per_minute: 0,
             rate_jumped: false,
             now: 0,
+            auth_causes: Default::default(),
         }
     }
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::kube_facts::KubeFacts;
 use super::naming::{IdentityName, Naming};
-use super::record::IdentityRecord;
+use super::record::{IdentityRecord, rfc3339_of};
 use crate::nats::jwt::{self, UserClaims};
 
 /// Shown as "Expiring" under this much time left.
@@ -138,6 +138,13 @@ struct Acc {
     spiffe_id: Option<String>,
     /// SPIFFE mode: the account CONNZ names (empty: the global account).
     account_name: String,
+    /// Connected with a bearer token (CONNZ shows no JWT for it).
+    bearer_live: bool,
+}
+
+/// A user public key: 56 characters starting with `U` (nkeys `PrefixByteUser`).
+pub fn is_user_key(s: &str) -> bool {
+    s.len() == 56 && s.starts_with('U') && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// Joins live connections, `NatsIdentity` records and accounts, plus the
@@ -209,6 +216,19 @@ fn join_rows(
     let mut by_spiffe: BTreeMap<String, Acc> = BTreeMap::new();
     let mut pending: Vec<IdentityRecord> = Vec::new();
     for c in conns {
+        if c.jwt.is_empty() && is_user_key(c.user) {
+            // A bearer-token user: nats-server (2.11.17+, 2.12.8+, 2.14+,
+            // `server/monitor.go` `redactBearerJWT`) blanks its JWT in CONNZ,
+            // but `authorized_user` is still its public key and `account`
+            // its account: joined by key, named by its record (if any).
+            let e = by_key.entry(c.user.to_string()).or_default();
+            e.conns += 1;
+            e.bearer_live = true;
+            if e.account_key.is_empty() {
+                e.account_key = c.account.to_string();
+            }
+            continue;
+        }
         if c.jwt.is_empty() {
             if is_spiffe_id(c.user) {
                 let e = by_spiffe.entry(c.user.to_string()).or_default();
@@ -255,7 +275,7 @@ fn join_rows(
             let revoked_at = accounts
                 .iter()
                 .find(|x| x.key == a.account_key)
-                .and_then(|x| x.revoked.get(&key).or(x.revoked.get("*")).copied());
+                .and_then(|x| jwt::claims::revocation_time(x.revoked, &key));
             row(naming, &key, &a, revoked_at, acc_name(&a.account_key), now)
         })
         .collect();
@@ -277,8 +297,9 @@ fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: St
         .spiffe_id
         .clone()
         .or_else(|| a.claims.as_ref().map(|c| c.std.name.clone()))
-        .or_else(|| a.record.as_ref().map(|r| r.spec.user.clone()))
-        .unwrap_or_default();
+        .or_else(|| a.record.as_ref().map(|r| r.spec.user.clone()).filter(|u| !u.is_empty()))
+        // A bearer-token user nothing else names: shown by its key.
+        .unwrap_or_else(|| key.to_string());
     let parsed = match &a.spiffe_id {
         Some(id) => naming.parse_spiffe_id(id),
         None => naming.parse_nats_user(&user),
@@ -307,16 +328,33 @@ fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: St
     };
     let scope = publish.first().cloned().unwrap_or_default();
     let phase = a.record.as_ref().map(|r| r.phase().to_string());
-    let revoked = revoked_at.is_some_and(|t| t >= iat) || phase.as_deref() == Some("Revoked");
+    // Revoked for this JWT: the account's revocation time for its key (or
+    // `*`) is at or after its `iat` (jwt v2 `account_claims.go` `isRevoked`).
+    let revoked_jwt = revoked_at.filter(|t| *t >= iat);
+    let revoked = revoked_jwt.is_some() || phase.as_deref() == Some("Revoked");
+    let revoked_words = |t: i64| {
+        if a.claims.is_some() {
+            format!("revoked at {} (JWT issued at {})", rfc3339_of(t), rfc3339_of(iat))
+        } else {
+            format!("revoked at {}", rfc3339_of(t))
+        }
+    };
     let (state, reason) = if revoked && a.conns > 0 {
         (IdState::Drifted, format!("revoked but still connected ({} connections)", a.conns))
     } else if revoked {
+        let by = a
+            .record
+            .as_ref()
+            .filter(|r| r.phase() == "Revoked")
+            .map(|r| format!("by {} at {}", r.status.revoked_by, r.status.revoked_at));
         (
             IdState::Revoked,
-            a.record
-                .as_ref()
-                .map(|r| format!("by {} at {}", r.status.revoked_by, r.status.revoked_at))
-                .unwrap_or_else(|| "in the account JWT".into()),
+            match (revoked_jwt, by) {
+                (Some(t), Some(by)) => format!("{}; {by}", revoked_words(t)),
+                (Some(t), None) => format!("{} in the account JWT", revoked_words(t)),
+                (None, Some(by)) => by,
+                (None, None) => String::new(),
+            },
         )
     } else if phase.as_deref() == Some("Denied") {
         (IdState::Denied, a.record.as_ref().map(|r| r.status.message.clone()).unwrap_or_default())
@@ -327,10 +365,15 @@ fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: St
         // name it: shown on its own row, by its SPIFFE ID.
         (IdState::Active, "SPIFFE ID outside the [naming] spiffe_id template; no NatsIdentity".into())
     } else {
+        let note = if a.bearer_live && a.claims.is_none() {
+            "bearer token: CONNZ hides its JWT".to_string()
+        } else {
+            String::new()
+        };
         match expires {
-            Some(e) if e <= now => (IdState::Expired, String::new()),
-            Some(e) if e - now < EXPIRING => (IdState::Expiring, String::new()),
-            _ => (IdState::Active, String::new()),
+            Some(e) if e <= now => (IdState::Expired, note),
+            Some(e) if e - now < EXPIRING => (IdState::Expiring, note),
+            _ => (IdState::Active, note),
         }
     };
     let claims_json =
@@ -403,6 +446,32 @@ mod tests {
         let accounts = [KnownAccount { key: "ACC", name: "APP", revoked: &revoked }];
         let rows = join(&naming(), &[], &[rec], &accounts, &KubeFacts::default(), 20);
         assert_eq!((rows[0].state, rows[0].account.as_str()), (IdState::Revoked, "APP"));
+    }
+
+    #[test]
+    fn revocation_is_a_time_and_star_counts() {
+        let ukey = format!("U{}", "A".repeat(55));
+        let mut rec = record("shop", "cart", "Active", &ukey);
+        rec.status.account_public_key = "ACC".into();
+        // iat unknown (0): the key's old revocation and a later `*`: the later applies.
+        let revoked = BTreeMap::from([(ukey.clone(), 5), ("*".to_string(), 10)]);
+        let accounts = [KnownAccount { key: "ACC", name: "APP", revoked: &revoked }];
+        let rows = join(&naming(), &[], std::slice::from_ref(&rec), &accounts, &KubeFacts::default(), 20);
+        assert_eq!(rows[0].state, IdState::Revoked);
+        assert!(rows[0].reason.contains("1970-01-01T00:00:10Z"), "{}", rows[0].reason);
+    }
+
+    #[test]
+    fn a_bearer_token_connection_is_joined_by_its_key() {
+        let ukey = format!("U{}", "B".repeat(55));
+        let akey = format!("A{}", "C".repeat(55));
+        // CONNZ blanks a bearer user's JWT (server/monitor.go redactBearerJWT).
+        let conns = [LiveConn { user: &ukey, account: &akey, jwt: "" }];
+        let rows = join(&naming(), &conns, &[], &[], &KubeFacts::default(), 0);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].user_key.as_str(), rows[0].account_key.as_str()), (ukey.as_str(), akey.as_str()));
+        assert_eq!((rows[0].connections, rows[0].state), (1, IdState::Active));
+        assert!(rows[0].reason.contains("bearer"), "{}", rows[0].reason);
     }
 
     #[test]

@@ -151,6 +151,7 @@ mod tests {
             subject: Some("x".into()),
             queue: None,
             reason: None,
+            cause: None,
         }
     }
 

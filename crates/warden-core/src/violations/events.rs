@@ -9,6 +9,7 @@
 
 use serde::Deserialize;
 
+use super::auth_diagnosis::AuthCause;
 use super::log_line::{LogKind, LogViolation};
 
 /// `TypedEvent` + `ServerInfo` + `ClientInfo` + reason: the fields warden uses.
@@ -179,6 +180,9 @@ pub struct Violation {
     pub subject: Option<String>,
     pub queue: Option<String>,
     pub reason: Option<String>,
+    /// Why an authentication failed, worked out from the presented JWT
+    /// (`auth_diagnosis`); set by the feed, never by the parsers.
+    pub cause: Option<AuthCause>,
 }
 
 impl Violation {
@@ -210,6 +214,7 @@ impl Violation {
             subject: Some(v.subject),
             queue: v.queue,
             reason,
+            cause: None,
         }
     }
 
@@ -249,6 +254,7 @@ impl Violation {
             subject: None,
             queue: None,
             reason: non_empty(Some(msg.reason)),
+            cause: None,
         })
     }
 }

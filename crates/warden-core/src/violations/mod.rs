@@ -7,6 +7,9 @@
 //! attributes it to an identity and records it in a bounded [`store::Store`].
 
 pub mod attribution;
+pub mod auth_diagnosis;
+pub mod auth_events;
+pub mod auth_facts;
 pub mod events;
 pub mod follow_file;
 pub mod log_line;

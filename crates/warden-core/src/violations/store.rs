@@ -404,6 +404,7 @@ mod tests {
             subject: (!subject.is_empty()).then(|| subject.to_string()),
             queue: None,
             reason: None,
+            cause: None,
         }
     }
 

@@ -109,8 +109,10 @@ pub(super) async fn grant(
         let acc_id = user_account(&current).to_string();
         let (acc_id, acc) = step!(r, "account", resolve_account(&ctx.sys, &acc_id).await);
         r.ok("account", format!("{} ({})", acc.std.name, acc_id));
-        if acc.nats.revocations.contains_key(&current.std.subject) {
-            return Err(r.fail(word, format!("user {} is revoked in {}", current.std.subject, acc.std.name)));
+        if let Some(t) = acc.nats.revoked_at(&current.std.subject).filter(|t| *t >= current.std.issued_at) {
+            return Err(
+                r.fail(word, format!("user {} is revoked in {} at {}", current.std.subject, acc.std.name, rfc3339(t)))
+            );
         }
         let signer = step!(
             r,

@@ -1,6 +1,7 @@
 //! register, approve, deny, renew.
 
 use super::prelude::*;
+use super::revocation::{key_revoked, record_revoked, wait_until_issuable};
 
 pub(super) async fn register(
     ctx: &ActionContext,
@@ -42,7 +43,7 @@ pub(super) async fn register(
         && let Some(rec) = step!(r, "NatsIdentity", get_record(k, name).await)
         && rec.phase() == "Active"
         && (rec.status.expires == 0 || rec.status.expires > now)
-        && !acc.nats.is_revoked(rec.user_key(), now - 1)
+        && !record_revoked(&acc.nats, &rec)
         && creds_out.is_none()
     {
         r.ok("register", format!("already registered: NatsIdentity {name} is Active (user {})", rec.user_key()));
@@ -64,6 +65,7 @@ pub(super) async fn register(
         &ctx.naming.scope(name).subscribe_allow,
         exp,
     );
+    wait_until_issuable(r, &acc, user.public_key()).await?;
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
     r.ok(
@@ -151,6 +153,7 @@ pub(super) async fn approve(
     let (publish, subscribe) = perms_of(&ctx.naming, &rec.spec, name);
     let user = if rec.spec.user.is_empty() { ctx.naming.nats_user(name) } else { rec.spec.user.clone() };
     let mut claims = user_claims(&public, &user, &publish, &subscribe, exp);
+    wait_until_issuable(r, &acc, &public).await?;
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
     r.ok("mint user JWT", format!("user {user} ({public}), expires {}", rfc3339(exp)));
@@ -250,8 +253,13 @@ pub(super) async fn renew(
         .unwrap_or_default();
     let (acc_id, acc) = step!(r, "account", resolve_account(&ctx.sys, &wanted).await);
     r.ok("account", format!("{} ({})", acc.std.name, acc_id));
-    if acc.nats.revocations.contains_key(&user_public) {
-        return Err(r.fail("renew", format!("user {user_public} is revoked in {}; register anew", acc.std.name)));
+    // Revoked is a time: refused only if this key's own revocation covers
+    // its current JWT (one re-issued after a revocation renews fine).
+    if let Some(t) = key_revoked(&acc.nats, &user_public, old.as_ref().map(|c| c.std.issued_at)) {
+        return Err(r.fail(
+            "renew",
+            format!("user {user_public} is revoked in {} (at {}); register anew", acc.std.name, rfc3339(t)),
+        ));
     }
     let signer = step!(
         r,
@@ -271,6 +279,8 @@ pub(super) async fn renew(
             user_claims(&user_public, &ctx.naming.nats_user(name), &p, &s, exp)
         }
     };
+    // Issued after any revocation of this key (or `*`), so the server accepts it.
+    wait_until_issuable(r, &acc, &user_public).await?;
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
     r.ok("mint user JWT", format!("user {user_public}, expires {}", rfc3339(exp)));

@@ -68,6 +68,7 @@ macro_rules! step {
 // After the macro: the action modules use `step!` (textual macro scope).
 mod grant;
 mod lifecycle;
+mod revocation;
 mod revoke;
 
 use grant::{GrantReq, grant};

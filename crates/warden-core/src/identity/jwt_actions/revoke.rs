@@ -1,6 +1,7 @@
 //! revoke: account revocations, re-sign, push, then kick what is left.
 
 use super::prelude::*;
+use super::revocation::{needs_revocation, newest_iat, revocation_time};
 
 /// Connections whose user is one of `keys` (the authorized user or the JWT subject).
 pub(super) fn conn_matches(c: &ConnInfo, keys: &[String]) -> bool {
@@ -23,25 +24,32 @@ pub(super) async fn live_conns(sys: &SysClient, keys: &[String]) -> Result<Vec<(
     Ok(out)
 }
 
-/// User keys of live connections named `user` in `account`.
-pub(super) async fn keys_by_name(sys: &SysClient, account: &str, user: &str) -> Result<Vec<String>> {
+/// What CONNZ says about the users of `account`: the keys of live
+/// connections whose JWT names `user`, and every user JWT it shows (for
+/// their `iat`). A bearer-token user's JWT is blanked in CONNZ (nats-server
+/// 2.11.17+, 2.12.8+, 2.14+: `server/monitor.go` `redactBearerJWT`), so it
+/// cannot be found by name here: its key comes from the `NatsIdentity`
+/// record or the creds file, and [`conn_matches`] still finds its
+/// connections by `authorized_user`.
+pub(super) async fn keys_by_name(sys: &SysClient, account: &str, user: &str) -> Result<(Vec<String>, Vec<String>)> {
     let mut out = Vec::new();
+    let mut jwts = Vec::new();
     for reply in sys.connz_all().await? {
         if let Ok(page) = &reply.result {
             for c in &page.connections {
                 if c.account != account || c.jwt.is_empty() {
                     continue;
                 }
-                if let Ok(u) = jwt::decode_as::<jwt::User>(&c.jwt)
-                    && u.std.name == user
-                    && !out.contains(&u.std.subject)
-                {
-                    out.push(u.std.subject);
+                if let Ok(u) = jwt::decode_as::<jwt::User>(&c.jwt) {
+                    jwts.push(c.jwt.clone());
+                    if u.std.name == user && !out.contains(&u.std.subject) {
+                        out.push(u.std.subject);
+                    }
                 }
             }
         }
     }
-    Ok(out)
+    Ok((out, jwts))
 }
 
 pub(super) async fn revoke(
@@ -55,9 +63,17 @@ pub(super) async fn revoke(
     r.ok("account", format!("{} ({})", acc.std.name, acc_id));
     // Which user keys.
     let mut keys: Vec<String> = Vec::new();
+    // User JWTs known for them (creds, record, live): revoked is a time,
+    // so what matters is whether the revocation covers the newest `iat`.
+    let mut known_jwts: Vec<String> = Vec::new();
     let mut rec = None;
     match target {
-        RevokeTarget::UserKey(k) => keys.push(k.clone()),
+        RevokeTarget::UserKey(k) => {
+            keys.push(k.clone());
+            if let Ok((_, jwts)) = keys_by_name(&ctx.sys, &acc_id, "").await {
+                known_jwts.extend(jwts);
+            }
+        }
         RevokeTarget::Identity(name) => {
             if let Some(p) = creds
                 && let Some(c) = step!(r, "creds file", read_creds_file(p))
@@ -66,6 +82,7 @@ pub(super) async fn revoke(
                     return Err(r.fail("creds file", format!("{} is a user of another account", p.display())));
                 }
                 keys.push(c.claims.std.subject.clone());
+                known_jwts.push(c.jwt.clone());
             }
             if let Some(k) = &ctx.kube {
                 rec = step!(r, "NatsIdentity", get_record(k, name).await);
@@ -75,8 +92,14 @@ pub(super) async fn revoke(
                 {
                     keys.push(rc.user_key().to_string());
                 }
+                if let Some(rc) = &rec {
+                    known_jwts.push(rc.status.jwt.clone());
+                }
             }
-            for k in step!(r, "live connections", keys_by_name(&ctx.sys, &acc_id, &ctx.naming.nats_user(name)).await) {
+            let (live_keys, live_jwts) =
+                step!(r, "live connections", keys_by_name(&ctx.sys, &acc_id, &ctx.naming.nats_user(name)).await);
+            known_jwts.extend(live_jwts);
+            for k in live_keys {
                 if !keys.contains(&k) {
                     keys.push(k);
                 }
@@ -88,9 +111,12 @@ pub(super) async fn revoke(
     }
     r.ok("users", keys.join(", "));
     let now = jwt::unix_now();
-    let new: Vec<&String> = keys.iter().filter(|k| !acc.nats.revocations.contains_key(*k)).collect();
+    let iat_of = |k: &str| newest_iat(known_jwts.iter().map(String::as_str), k);
+    let new: Vec<&String> =
+        keys.iter().filter(|k| needs_revocation(&acc.nats, k.as_str(), iat_of(k.as_str()))).collect();
     if new.is_empty() {
-        r.ok("revocations", format!("already revoked in {}", acc.std.name));
+        let at: Vec<String> = keys.iter().filter_map(|k| acc.nats.revoked_at(k)).map(rfc3339).collect::<Vec<_>>();
+        r.ok("revocations", format!("already revoked in {} (at {})", acc.std.name, at.join(", ")));
     } else {
         let signer = step!(
             r,
@@ -103,7 +129,7 @@ pub(super) async fn revoke(
             tracing::info!(issuer = %acc.std.issuer, signer = %signer.public_key(), "re-signing with a different operator key");
         }
         for k in &new {
-            acc.nats.revoke(k, now);
+            acc.nats.revoke(k, revocation_time(now, iat_of(k.as_str())));
         }
         let token = step!(r, "re-sign account", jwt::encode_reissue(&mut acc, &signer, now));
         drop(signer);

@@ -467,8 +467,23 @@ impl Account {
     /// Whether a JWT for `subject` issued at `issued_at` is revoked (Go
     /// `IsRevoked`: revocation time >= issue time; `"*"` covers every key).
     pub fn is_revoked(&self, subject: &str, issued_at: i64) -> bool {
-        [subject, "*"].iter().filter_map(|k| self.revocations.get(*k)).any(|ts| *ts >= issued_at)
+        self.revoked_at(subject).is_some_and(|ts| ts >= issued_at)
     }
+
+    /// The revocation time that applies to `subject`: the later of its own
+    /// entry and the `"*"` entry (nats-server `server/accounts.go`
+    /// `isRevoked` checks both; jwt v2 `revocation_list.go` `IsRevoked`).
+    /// A JWT for `subject` issued at or before this time is revoked.
+    pub fn revoked_at(&self, subject: &str) -> Option<i64> {
+        revocation_time(&self.revocations, subject)
+    }
+}
+
+/// [`Account::revoked_at`] over a bare revocation list (key or `"*"` ->
+/// unix seconds).
+pub fn revocation_time(revocations: &BTreeMap<String, i64>, subject: &str) -> Option<i64> {
+    let own = if subject.is_empty() { None } else { revocations.get(subject).copied() };
+    own.max(revocations.get("*").copied())
 }
 
 /// `nats` of a user JWT (Go `User`: `Permissions` and `Limits` inline).

@@ -357,11 +357,7 @@ pub fn verify_user(token: &str, account: &AccountClaims, now: i64) -> Result<Use
     }
     check_times(&c.std, now)?;
     if account.nats.is_revoked(&c.std.subject, c.std.issued_at) {
-        let revoked_at = [c.std.subject.as_str(), "*"]
-            .iter()
-            .filter_map(|k| account.nats.revocations.get(*k).copied())
-            .max()
-            .unwrap_or(0);
+        let revoked_at = account.nats.revoked_at(&c.std.subject).unwrap_or(0);
         return Err(JwtError::Revoked { subject: c.std.subject, revoked_at, issued_at: c.std.issued_at });
     }
     Ok(c)
