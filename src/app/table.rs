@@ -55,9 +55,10 @@ pub struct TableState {
 impl TableState {
     /// Recomputes `visible` after rows or the filter changed. `keep` is the
     /// key of the row selected before the change (taken from the rows as
-    /// they were): when that row is still visible it stays selected, at the
-    /// same place on screen, however many rows were inserted or removed
-    /// around it. Otherwise the selection stays at its position, clamped.
+    /// they were): when that row is still visible it stays selected however
+    /// many rows were inserted or removed around it (the view scrolls only
+    /// as far as needed to keep it visible). Otherwise the selection stays
+    /// at its position, clamped.
     pub fn refilter<R: Searchable, K: PartialEq>(&mut self, rows: &[R], key: impl Fn(&R) -> K, keep: Option<K>) {
         let needle = self.filter.to_lowercase();
         self.visible.clear();
@@ -70,9 +71,7 @@ impl TableState {
         if let Some(k) = keep
             && let Some(pos) = self.visible.iter().position(|&i| rows.get(i).map(&key).as_ref() == Some(&k))
         {
-            let on_screen = self.selected.saturating_sub(self.offset);
             self.selected = pos;
-            self.offset = pos.saturating_sub(on_screen);
         }
         self.clamp();
     }
@@ -163,7 +162,7 @@ mod tests {
         let mut t = TableState::default();
         t.refilter(&rs, |r| r.0.clone(), None);
         t.move_by(20, 10);
-        let (picked, on_screen) = (rs[t.selected_index().unwrap()].0.clone(), t.selected - t.offset);
+        let picked = rs[t.selected_index().unwrap()].0.clone();
         // A refresh inserts five rows above it and drops one below.
         for i in 0..5 {
             rs.insert(0, R(format!("new-{i}")));
@@ -171,7 +170,7 @@ mod tests {
         rs.remove(40);
         t.refilter(&rs, |r| r.0.clone(), Some(picked.clone()));
         assert_eq!(rs[t.selected_index().unwrap()].0, picked);
-        assert_eq!(t.selected - t.offset, on_screen, "same place on screen");
+        assert!(t.window(10).contains(&t.selected), "and visible");
         // Gone: the position is kept, never an out-of-range index.
         rs.retain(|r| r.0 != picked);
         t.refilter(&rs, |r| r.0.clone(), Some(picked));

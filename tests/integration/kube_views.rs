@@ -219,7 +219,7 @@ async fn ctx_switch_accepts_known_contexts_and_clears_the_old_cluster() {
     let mut s = AppState::new("nats://x".into(), "test".into(), Clock::system());
     s.kube_contexts = vec!["double".into(), "prod-eu".into(), "prod-us".into()];
     pump(&mut s, &mut rx, "listed", |s| names(s) == ["one"] && s.entries.rows.len() == 1).await;
-    let mut type_line = |s: &mut AppState, line: &str, tab: bool| {
+    let type_line = |s: &mut AppState, line: &str, tab: bool| {
         update(s, Msg::Key(KeyEvent::from(KeyCode::Char(':'))));
         for c in line.chars() {
             update(s, Msg::Key(KeyEvent::from(KeyCode::Char(c))));

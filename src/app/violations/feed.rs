@@ -23,6 +23,7 @@ use tracing::{debug, warn};
 
 use crate::app::table::Clock;
 use warden_core::violations::Violation;
+use warden_core::violations::auth_diagnosis::CauseKind;
 use warden_core::violations::auth_events::{self, ACCOUNT_AUTH_ERR};
 use warden_core::violations::auth_facts::FactsCache;
 use warden_core::violations::events::{AUTH_ERR_WILDCARD, DISCONNECT_WILDCARD};
@@ -271,8 +272,20 @@ async fn events_source(n: NatsSource, tx: mpsc::Sender<Raw>) {
         };
         let raw = match auth_events::parse(m.subject.as_str(), &m.payload) {
             Some(p) => {
-                let f = facts.facts_for(p.account_needed().as_deref()).await;
-                Raw::Parsed(Box::new(p.diagnose(&f, warden_core::nats::jwt::unix_now())))
+                let account = p.account_needed();
+                let f = facts.facts_for(account.as_deref()).await;
+                let mut v = p.clone().diagnose(&f, warden_core::nats::jwt::unix_now());
+                // "The JWT looks valid" from cached facts may be an account
+                // JWT changed within the cache's second (a revocation just
+                // pushed): ask the resolver again before saying so.
+                if let Some(a) = &account
+                    && v.cause.as_ref().is_some_and(|c| c.kind == CauseKind::NonceMismatch)
+                {
+                    facts.forget(a);
+                    let f = facts.facts_for(Some(a)).await;
+                    v = p.diagnose(&f, warden_core::nats::jwt::unix_now());
+                }
+                Raw::Parsed(Box::new(v))
             }
             None => Raw::Event { subject: m.subject.to_string(), payload: m.payload },
         };

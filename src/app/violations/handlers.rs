@@ -21,8 +21,11 @@ pub fn on_batch(s: &mut AppState, b: Batch) -> Outcome {
         redraw = true;
     }
     let now = v.now;
-    // Paused or scrolled away from the top: the screen holds still.
-    let hold = v.paused || v.live.table.offset > 0;
+    // Paused, scrolled away from the top, or the selected violation at the
+    // bottom of the screen: the screen holds still (rows are counted) so
+    // the selection never slides away from where the operator looks.
+    let page = s.page_rows();
+    let v = &mut s.violations;
     let mut shown = false;
     let mut causes = false;
     for x in b.violations {
@@ -40,6 +43,8 @@ pub fn on_batch(s: &mut AppState, b: Batch) -> Outcome {
                 v.auth_causes.insert(identity.clone(), text);
                 causes = true;
             }
+            let t = &v.live.table;
+            let hold = v.paused || t.offset > 0 || t.selected + 1 >= page;
             let pass = v.live.push(identity, x, now, hold);
             if pass && v.paused {
                 v.unseen += 1;

@@ -157,7 +157,7 @@ mod tests {
         let s = resolve_nats_with(&NatsFlags::default(), &ConfigFile::default(), d.path(), None).unwrap();
         assert_eq!(s.url, DEFAULT_NATS_URL);
         assert_eq!(s.auth, NatsAuth::None);
-        let flags = NatsFlags { token: Some("t".into()), user: Some("u".into()), ..Default::default() };
+        let flags = NatsFlags { token: Some(Secret::new("t")), user: Some("u".into()), ..Default::default() };
         assert!(resolve_nats_with(&flags, &ConfigFile::default(), d.path(), None).is_err());
         let missing = NatsFlags { context: Some("nope".into()), ..Default::default() };
         let err = resolve_nats_with(&missing, &ConfigFile::default(), d.path(), None).unwrap_err();

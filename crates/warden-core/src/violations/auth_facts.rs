@@ -34,6 +34,11 @@ impl FactsCache {
         FactsCache { sys, accounts: HashMap::new(), operators: None }
     }
 
+    /// Drops what is cached about `account`: the next lookup asks again.
+    pub fn forget(&mut self, account: &str) {
+        self.accounts.remove(account);
+    }
+
     /// A snapshot of what is known about `account` (and the operators).
     pub async fn facts_for(&mut self, account: Option<&str>) -> AuthFacts {
         let mut facts = AuthFacts { operator_keys: self.operator_keys().await, ..Default::default() };
