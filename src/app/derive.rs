@@ -33,7 +33,8 @@ fn rebuild_identities(s: &mut AppState) {
             .collect(),
     };
     let now = s.clock.now_unix;
-    let ids = build_with(&s.naming, &s.conns.rows, &records, &s.accounts.rows, &facts, now);
+    let ids =
+        build_with(&s.naming, &s.conns.rows, &records, &s.accounts.rows, &facts, now, s.ttl.expiring_within_secs());
     let spire = expiry::SpireFacts { entries: &s.kube.spire.entries, agents: &s.kube.spire.agents };
     let exp = expiry::build(&s.naming, &ids, &s.accounts.rows, spire, now);
     let at = s.conns.fetched_at.max(s.accounts.fetched_at).unwrap_or(now);
