@@ -221,7 +221,7 @@ mod tests {
             // Grant from the violation: asks (Cancel first) with the SPIFFE-mode request.
             key(&mut s, '+');
             match &s.dialog {
-                Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel }) => {
+                Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel, .. }) => {
                     assert_eq!(r.target(), format!("tent-dev/hn-digest publish {other}"), "{question}");
                     assert!(question.contains(other) && question.contains("authorization entry"), "{question}");
                 }
@@ -233,7 +233,7 @@ mod tests {
             key(&mut s, 'X');
             assert_eq!(s.view, ViewId::Identities);
             match &s.dialog {
-                Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel }) => {
+                Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel, .. }) => {
                     assert_eq!(r.target(), "tent-dev/hn-digest");
                     assert!(question.contains("its 2 live connection(s)"), "{question}");
                 }
