@@ -183,23 +183,25 @@ async fn cli_approve_checks_scope_key_and_ttl_and_renew_keeps_spec_ttl() {
 async fn cli_creds_out_refuses_an_existing_file_and_an_unwritable_path_before_minting() {
     let op = op_world();
     let file = op.dir.path().join("someone-else.creds");
-    let original = b"-----BEGIN NATS USER JWT-----\nnot ours\n------END NATS USER JWT------\n".to_vec();
-    std::fs::write(&file, &original).unwrap();
-    let args = |path: &Path, extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> =
-            ["identity", "register", "shop/orders", "--account", "APP", "--no-kube", "--creds-out"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+    let args_for = |name: &str, path: &Path, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["identity", "register", name, "--account", "APP", "--no-kube", "--creds-out"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         v.push(path.display().to_string());
         v.extend(["--account-signing-key".into(), op.account_key.display().to_string()]);
         v.extend(extra.iter().map(|s| s.to_string()));
         v
     };
+    let args = |path: &Path, extra: &[&str]| args_for("shop/orders", path, extra);
     let run = |a: Vec<String>| {
         let refs: Vec<&str> = a.iter().map(String::as_str).collect();
         op.warden(&refs)
     };
+    // The file holds another identity's creds: the only copy of its seed.
+    let (ok, out, err) = run(args_for("shop/payments", &file, &[]));
+    assert!(ok, "{out}{err}");
+    let original = std::fs::read(&file).unwrap();
     let (ok, out, err) = run(args(&file, &[]));
     assert!(!ok && out.contains("already exists") && out.contains("--force"), "{out}{err}");
     assert!(!out.contains("mint user JWT"), "refused before minting: {out}");
