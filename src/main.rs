@@ -51,13 +51,25 @@ fn run(mut cli: Cli) -> Result<()> {
         #[cfg(feature = "sandbox")]
         Command::Sandbox { headless, dir, mode } => rt.block_on(sandbox(&cli, headless, dir, mode.into())),
         Command::Report { kind: report::Kind::Violations, output, violations } => {
-            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
+            let ctx = report::ReportContext {
+                nats,
+                kube,
+                kube_section: file.kubernetes.clone(),
+                naming,
+                ttl: warden_core::identity::ttl::TtlPolicy::from_section(&file.identity)?,
+            };
             let mut out = std::io::stdout();
             let opts = report::violations::Options::new(&violations, cli.server_logs.clone())?;
             rt.block_on(report::violations::run(&ctx, opts, output, &mut out))
         }
         Command::Report { kind, output, .. } => {
-            let ctx = report::ReportContext { nats, kube, kube_section: file.kubernetes.clone(), naming };
+            let ctx = report::ReportContext {
+                nats,
+                kube,
+                kube_section: file.kubernetes.clone(),
+                naming,
+                ttl: warden_core::identity::ttl::TtlPolicy::from_section(&file.identity)?,
+            };
             let mut out = std::io::stdout().lock();
             rt.block_on(report::run(&ctx, kind, output, &mut out))
         }

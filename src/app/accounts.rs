@@ -92,7 +92,7 @@ pub async fn fetch(sys: &SysClient) -> Result<(Vec<AccountRow>, Vec<String>)> {
 }
 
 fn short(k: &str) -> String {
-    if k.len() > 12 { format!("{}…", &k[..11]) } else { k.to_string() }
+    super::format::short_key(k)
 }
 
 pub fn columns() -> Vec<Column<AccountRow>> {

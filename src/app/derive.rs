@@ -33,7 +33,8 @@ fn rebuild_identities(s: &mut AppState) {
             .collect(),
     };
     let now = s.clock.now_unix;
-    let mut ids = build_with(&s.naming, &s.conns.rows, &records, &s.accounts.rows, &facts, now);
+    let mut ids =
+        build_with(&s.naming, &s.conns.rows, &records, &s.accounts.rows, &facts, now, s.ttl.expiring_within_secs());
     super::identities::apply_auth_causes(&mut ids, &s.violations.auth_causes);
     let spire = expiry::SpireFacts { entries: &s.kube.spire.entries, agents: &s.kube.spire.agents };
     let exp = expiry::build(&s.naming, &ids, &s.accounts.rows, spire, now);
@@ -221,7 +222,7 @@ mod tests {
             // Grant from the violation: asks (Cancel first) with the SPIFFE-mode request.
             key(&mut s, '+');
             match &s.dialog {
-                Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel }) => {
+                Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel, .. }) => {
                     assert_eq!(r.target(), format!("tent-dev/hn-digest publish {other}"), "{question}");
                     assert!(question.contains(other) && question.contains("authorization entry"), "{question}");
                 }
@@ -233,7 +234,7 @@ mod tests {
             key(&mut s, 'X');
             assert_eq!(s.view, ViewId::Identities);
             match &s.dialog {
-                Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel }) => {
+                Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel, .. }) => {
                     assert_eq!(r.target(), "tent-dev/hn-digest");
                     assert!(question.contains("its 2 live connection(s)"), "{question}");
                 }

@@ -1,6 +1,12 @@
 //! Compact human formats for table cells (k9s/natscli style).
 
 /// `3d4h`, `2h13m`, `5m2s`, `45s`; negative values get a leading `-`.
+/// A key shortened for a column: 11 characters and `…` (by characters,
+/// never bytes: a tenant's text may be anything).
+pub fn short_key(k: &str) -> String {
+    if k.chars().count() > 12 { format!("{}…", k.chars().take(11).collect::<String>()) } else { k.to_string() }
+}
+
 pub fn duration(secs: i64) -> String {
     let neg = secs < 0;
     let s = secs.unsigned_abs();

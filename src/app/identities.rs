@@ -11,10 +11,12 @@ use super::accounts::AccountRow;
 use super::conns::ConnRow;
 use super::format;
 use super::table::{Clock, Column, Searchable, TableRow};
+use warden_core::identity::approve_plan::shown;
 use warden_core::identity::join::{self, JoinedIdentity, KnownAccount, LiveConn};
 use warden_core::identity::kube_facts::KubeFacts;
 use warden_core::identity::naming::Naming;
 use warden_core::identity::record::IdentityRecord;
+use warden_core::nats::jwt::{self, KeyKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IdentityRow {
@@ -76,6 +78,7 @@ pub fn build_with(
     accounts: &[AccountRow],
     kube: &KubeFacts,
     now: i64,
+    expiring_within: i64,
 ) -> Vec<IdentityRow> {
     let live: Vec<LiveConn> = conns
         .iter()
@@ -83,11 +86,23 @@ pub fn build_with(
         .collect();
     let accounts: Vec<KnownAccount> =
         accounts.iter().map(|a| KnownAccount { key: &a.key, name: &a.name, revoked: &a.revoked }).collect();
-    join::join(naming, &live, records, &accounts, kube, now).into_iter().map(IdentityRow::new).collect()
+    join::join_with(naming, &live, records, &accounts, kube, now, expiring_within)
+        .into_iter()
+        .map(|mut j| {
+            // A key that is not a user public key came from a tenant's
+            // `spec.publicKey`: shown escaped, as data, and said so.
+            if !j.user_key.is_empty() && jwt::check_public(&j.user_key, KeyKind::User).is_err() {
+                let note = format!("spec.publicKey {} is not a valid user public key", shown(&j.user_key));
+                j.reason = if j.reason.is_empty() { note } else { format!("{}; {note}", j.reason) };
+                j.user_key = shown(&j.user_key);
+            }
+            IdentityRow::new(j)
+        })
+        .collect()
 }
 
 fn short(k: &str) -> String {
-    if k.len() > 12 { format!("{}…", &k[..11]) } else { k.to_string() }
+    format::short_key(k)
 }
 
 pub fn columns() -> Vec<Column<IdentityRow>> {

@@ -63,7 +63,7 @@ pub enum Cmd {
     Refresh(ViewId),
     SwitchContext(String),
     /// Run an identity action in the action worker.
-    Action(warden_core::identity::actions::AnyRequest),
+    Action(warden_core::identity::binding::BoundRequest),
     Quit,
 }
 

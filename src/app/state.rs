@@ -99,6 +99,8 @@ pub struct AppState {
     pub naming: warden_core::identity::naming::Naming,
     /// Kubernetes names (workload label, creds label) from the config.
     pub kube_section: warden_core::config::file::KubeSection,
+    /// TTLs and the "Expiring" threshold (`[identity]`).
+    pub ttl: warden_core::identity::ttl::TtlPolicy,
 }
 
 impl AppState {
@@ -140,6 +142,7 @@ impl AppState {
             )
             .expect("default naming compiles"),
             kube_section: Default::default(),
+            ttl: Default::default(),
         }
     }
 

@@ -9,12 +9,9 @@ use clap::Subcommand;
 
 use warden_core::config::file::SigningSection;
 use warden_core::identity::action::report::ActionReport;
-use warden_core::identity::actions::{AnyRequest, Mode};
-use warden_core::identity::jwt_actions::{Request, RevokeTarget, SigningConfig};
-use warden_core::identity::naming;
-use warden_core::identity::naming::IdentityName;
+use warden_core::identity::actions::{AnyRequest, Ask, Mode};
+use warden_core::identity::jwt_actions::SigningConfig;
 use warden_core::identity::runner::{self, ActionEnv, RunOutcome};
-use warden_core::identity::spiffe_actions;
 use warden_core::nats::subject::Direction;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -34,8 +31,10 @@ pub struct KeyFlags {
     pub mode: Option<super::ModeArg>,
 }
 
+/// A duration (`720h`, `1h30m`, `90d`); its bounds (`[identity] min_ttl`,
+/// `max_ttl`) are checked by the runner before anything connects.
 fn parse_ttl(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| e.to_string())
+    warden_core::identity::ttl::parse(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -49,17 +48,27 @@ pub enum IdentityCmd {
         /// Account name or public key (JWT mode)
         #[arg(long)]
         account: Option<String>,
-        #[arg(long, default_value = "24h", value_parser = parse_ttl)]
-        ttl: Duration,
-        /// Write the creds file here (mode 0600)
+        /// JWT lifetime (default: [identity] ttl, 24h)
+        #[arg(long, value_parser = parse_ttl)]
+        ttl: Option<Duration>,
+        /// Write the creds file here (mode 0600); an existing file is refused
+        /// unless --force
         #[arg(long)]
         creds_out: Option<PathBuf>,
+        /// Replace an existing --creds-out file
+        #[arg(long)]
+        force: bool,
     },
     /// Approve a Pending NatsIdentity: mint its JWT into status
     Approve {
         name: String,
+        /// JWT lifetime (default: the record's spec.ttl, else [identity] ttl)
         #[arg(long, value_parser = parse_ttl)]
         ttl: Option<Duration>,
+        /// Approve a spec that reaches beyond the identity's own scope
+        /// (other subjects, over-broad wildcards, another user name)
+        #[arg(long)]
+        allow_broad: bool,
     },
     /// Deny a Pending NatsIdentity
     Deny {
@@ -73,8 +82,9 @@ pub enum IdentityCmd {
         /// Account name or key (default: the one that issued the current JWT)
         #[arg(long)]
         account: Option<String>,
-        #[arg(long, default_value = "24h", value_parser = parse_ttl)]
-        ttl: Duration,
+        /// JWT lifetime (default: the record's spec.ttl, else [identity] ttl)
+        #[arg(long, value_parser = parse_ttl)]
+        ttl: Option<Duration>,
         /// The creds file to renew in place
         #[arg(long)]
         creds_out: Option<PathBuf>,
@@ -138,83 +148,31 @@ impl GrantSubject {
 }
 
 impl IdentityCmd {
-    /// The request in `mode`; what a mode cannot do is refused here, before
-    /// anything connects.
-    pub fn request(&self, mode: Mode) -> Result<AnyRequest> {
-        match mode {
-            Mode::Jwt => self.jwt_request().map(AnyRequest::Jwt),
-            Mode::Spiffe => self.spiffe_request().map(AnyRequest::Spiffe),
-        }
-    }
-
-    fn jwt_request(&self) -> Result<Request> {
-        let need_account =
-            |a: &Option<String>| a.clone().ok_or_else(|| anyhow::anyhow!("--account is required in JWT mode"));
-        Ok(match self {
-            IdentityCmd::Register { name, account, ttl, creds_out } => Request::Register {
-                name: IdentityName::parse(name)?,
-                account: need_account(account)?,
-                ttl: *ttl,
-                creds_out: creds_out.clone(),
-            },
-            IdentityCmd::Approve { name, ttl } => Request::Approve { name: IdentityName::parse(name)?, ttl: *ttl },
-            IdentityCmd::Deny { name, reason } => {
-                Request::Deny { name: IdentityName::parse(name)?, reason: reason.clone() }
+    /// What the command asks for: the same [`Ask`] the console builds.
+    pub fn ask(&self) -> Ask {
+        match self.clone() {
+            IdentityCmd::Register { name, account, ttl, creds_out, force } => {
+                Ask::Register { name, account, ttl, creds_out, force }
             }
-            IdentityCmd::Renew { name, account, ttl, creds_out } => Request::Renew {
-                name: IdentityName::parse(name)?,
-                account: account.clone(),
-                ttl: *ttl,
-                creds_out: creds_out.clone(),
-            },
-            IdentityCmd::Revoke { target, account, creds } => Request::Revoke {
-                target: RevokeTarget::parse(target)?,
-                account: need_account(account)?,
-                creds: creds.clone(),
-            },
+            IdentityCmd::Approve { name, ttl, allow_broad } => Ask::Approve { name, ttl, allow_broad },
+            IdentityCmd::Deny { name, reason } => Ask::Deny { name, reason },
+            IdentityCmd::Renew { name, account, ttl, creds_out } => Ask::Renew { name, account, ttl, creds_out },
+            IdentityCmd::Revoke { target, account, creds } => Ask::Revoke { target, account, creds },
             IdentityCmd::Grant { name, subject, allow_broad, creds_out } => {
                 let (dir, subject) = subject.get();
-                Request::Grant {
-                    name: IdentityName::parse(name)?,
-                    dir,
-                    subject,
-                    allow_broad: *allow_broad,
-                    creds_out: creds_out.clone(),
-                }
+                Ask::Grant { name, dir, subject, allow_broad, creds_out }
             }
             IdentityCmd::Ungrant { name, subject, creds_out } => {
                 let (dir, subject) = subject.get();
-                Request::Ungrant { name: IdentityName::parse(name)?, dir, subject, creds_out: creds_out.clone() }
+                Ask::Ungrant { name, dir, subject, creds_out }
             }
-        })
+        }
     }
 
-    fn spiffe_request(&self) -> Result<spiffe_actions::Request> {
-        let parse = |s: &str| -> Result<naming::IdentityName> { Ok(naming::IdentityName::parse(s)?) };
-        Ok(match self {
-            IdentityCmd::Register { name, .. } => spiffe_actions::Request::Register { name: parse(name)? },
-            IdentityCmd::Approve { name, .. } => spiffe_actions::Request::Approve { name: parse(name)? },
-            IdentityCmd::Deny { name, reason } => {
-                spiffe_actions::Request::Deny { name: parse(name)?, reason: reason.clone() }
-            }
-            IdentityCmd::Renew { .. } => {
-                bail!("renew is a JWT-mode action: in SPIFFE mode SPIRE rotates the SVIDs (see the Expiry view)")
-            }
-            IdentityCmd::Revoke { target, .. } => spiffe_actions::Request::Revoke { name: parse(target)? },
-            IdentityCmd::Grant { name, subject, allow_broad, .. } => {
-                let (direction, subject) = subject.get();
-                if !allow_broad && warden_core::nats::subject::is_over_broad(&subject) {
-                    bail!(
-                        "{subject} is over-broad (it reaches beyond one tentacle's subjects): pass --allow-broad to grant it anyway"
-                    );
-                }
-                spiffe_actions::Request::Grant { name: parse(name)?, direction, subject }
-            }
-            IdentityCmd::Ungrant { name, subject, .. } => {
-                let (direction, subject) = subject.get();
-                spiffe_actions::Request::Ungrant { name: parse(name)?, direction, subject }
-            }
-        })
+    /// The request in `mode`; what a mode cannot do is refused here, before
+    /// anything connects.
+    pub fn request(&self, mode: Mode) -> Result<AnyRequest> {
+        self.ask().request(mode)
     }
 }
 
@@ -246,6 +204,8 @@ pub async fn run(env: ActionEnv, cmd: &IdentityCmd, out: &mut impl std::io::Writ
 mod tests {
     use super::*;
     use clap::Parser;
+    use warden_core::identity::jwt_actions::Request;
+    use warden_core::identity::spiffe_actions;
 
     #[derive(Parser)]
     struct T {
@@ -281,11 +241,17 @@ mod tests {
             u.request(Mode::Spiffe).unwrap(),
             AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { direction: Direction::Publish, .. })
         ));
-        // Over-broad needs --allow-broad in SPIFFE mode too (JWT mode refuses in the action).
+        // Over-broad needs --allow-broad in both modes: the actions refuse without it.
         let broad = cmd(&["grant", "shop/orders", "--publish", ">"]);
-        assert!(broad.request(Mode::Spiffe).unwrap_err().to_string().contains("--allow-broad"));
+        assert!(matches!(
+            broad.request(Mode::Spiffe).unwrap(),
+            AnyRequest::Spiffe(spiffe_actions::Request::Grant { allow_broad: false, .. })
+        ));
         let broad = cmd(&["grant", "shop/orders", "--publish", ">", "--allow-broad"]);
-        assert!(matches!(broad.request(Mode::Spiffe).unwrap(), AnyRequest::Spiffe(_)));
+        assert!(matches!(
+            broad.request(Mode::Spiffe).unwrap(),
+            AnyRequest::Spiffe(spiffe_actions::Request::Grant { allow_broad: true, .. })
+        ));
         assert!(cmd(&["renew", "shop/orders"]).request(Mode::Spiffe).is_err());
     }
 }

@@ -48,6 +48,8 @@ pub struct ReportContext {
     pub kube_section: KubeSection,
     /// Naming templates (`[naming]`).
     pub naming: warden_core::identity::naming::Naming,
+    /// TTLs and the "Expiring" threshold (`[identity]`).
+    pub ttl: warden_core::identity::ttl::TtlPolicy,
 }
 
 /// Writes rows as an aligned table with the console's column titles.
@@ -243,7 +245,8 @@ async fn jwt_reports(
         eprintln!("warning: {e}");
     }
     let (records, facts) = kube_identity_facts(ctx).await;
-    let ids = identities::build_with(naming, &conns, &records, &accs, &facts, clock.now_unix);
+    let ids =
+        identities::build_with(naming, &conns, &records, &accs, &facts, clock.now_unix, ctx.ttl.expiring_within_secs());
     if kind == Kind::Identities {
         return match output {
             Output::Table => write_table(out, &identities::columns(), &ids, clock),

@@ -63,6 +63,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
         tx.clone(),
     );
     let kube_cmds = kube_worker::spawn(opts.kube.clone(), opts.kube_section.clone(), SPIRE_REFRESH, tx.clone());
+    let ttl = warden_core::identity::ttl::TtlPolicy::from_section(&opts.identity)?;
     let actions = crate::app::action_worker::spawn(
         crate::app::action_worker::ActionSettings {
             nats: opts.nats.clone(),
@@ -72,6 +73,9 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
             audit_log: warden_core::identity::audit::default_path(),
             identity: opts.identity.clone(),
             naming: opts.naming.clone(),
+            read_only: opts.read_only,
+            mode: opts.identity.mode,
+            ttl,
         },
         tx.clone(),
     );
@@ -81,6 +85,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     state.identity_mode = opts.identity.mode;
     state.authz_key = opts.kube_section.authz_key.clone();
     state.naming = opts.naming.clone();
+    state.ttl = ttl;
     state.kube_section = opts.kube_section.clone();
     state.kube_contexts = warden_core::kube::client::context_names(&opts.kube);
 
@@ -94,7 +99,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
         rx,
         |c| match c {
             Cmd::Action(req) => {
-                let _ = actions.send(req);
+                let _ = actions.send(crate::app::action_worker::ActionCmd::Run(req));
             }
             c => route(c, &cmds, &kube_cmds),
         },

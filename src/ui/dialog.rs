@@ -87,13 +87,22 @@ pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
                 f.set_cursor_position(p);
             }
         }
-        Dialog::Confirm { request, question, focus } => {
-            let r = centered(area, 64, 10);
+        Dialog::Confirm { request, question, detail, then, focus, .. } => {
+            let w = if detail.is_empty() { 64 } else { area.width.saturating_sub(4).clamp(64, 100) };
+            let h = (10 + detail.len() as u16).min(area.height);
+            let r = centered(area, w, h);
             let inner = frame(f, r, th, &format!("Confirm {}", request.verb()));
             let button =
                 |label: &str, on: bool| Span::styled(format!(" {label} "), if on { th.selected } else { th.text });
-            let lines = vec![
-                Line::styled(question.clone(), th.text),
+            let mut lines = vec![Line::styled(question.clone(), th.text)];
+            // What the action writes; flagged items (`!!`) stand out.
+            for d in detail {
+                lines.push(Line::styled(d.clone(), if d.starts_with("!!") { th.error } else { th.text }));
+            }
+            if then.is_some() {
+                lines.push(Line::styled("(a second confirmation follows)", th.muted));
+            }
+            lines.extend([
                 Line::raw(""),
                 Line::from(vec![
                     button("Cancel", *focus == Button::Cancel),
@@ -101,7 +110,7 @@ pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
                     button(&capital(request.verb()), *focus == Button::Confirm),
                 ]),
                 Line::styled("←/→ choose · enter · esc cancels", th.muted),
-            ];
+            ]);
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
         Dialog::Progress { title, steps, done } => {

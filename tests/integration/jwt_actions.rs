@@ -242,6 +242,10 @@ async fn cli_renew_of_an_expired_identity_is_accepted() {
     let op = op_world();
     let creds = op.dir.path().join("wf2.creds");
     let (acc_key, creds_s) = (op.account_key.display().to_string(), creds.display().to_string());
+    // A 2s JWT needs the operator to lower the bound ([identity] min_ttl, default 1m).
+    let config = op.home().join("config/warden/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "[identity]\nmin_ttl = \"1s\"\n").unwrap();
     let (ok, out, err) = op.warden(&[
         "identity",
         "register",

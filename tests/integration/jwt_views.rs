@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 use warden_core::identity::actions::AnyRequest;
+use warden_core::identity::binding::BoundRequest;
 
 use insta::assert_snapshot;
 use ratatui::Terminal;
@@ -21,7 +22,7 @@ use warden::app::update::update;
 use warden::app::view_id::ViewId;
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
-use warden_core::identity::jwt_actions::{self, ActionContext, Request, SigningConfig};
+use warden_core::identity::jwt_actions::{self, Request, SigningConfig};
 use warden_core::identity::record::{IdentityRecord, IdentitySpec};
 use warden_core::kube::resources::Watched;
 use warden_core::kube::watch::{Change, KubeEvent};
@@ -290,10 +291,15 @@ fn register_form_and_revoke_confirmation() {
     assert_snapshot!("register_form_200x50", draw(&s, 200, 50));
     let cmds = key(&mut s, KeyCode::Enter);
     match cmds.as_slice() {
-        [Cmd::Action(AnyRequest::Jwt(Request::Register { name, account, ttl, creds_out }))] => {
+        [
+            Cmd::Action(BoundRequest {
+                request: AnyRequest::Jwt(Request::Register { name, account, ttl, creds_out, force: false }),
+                ..
+            }),
+        ] => {
             assert_eq!(name.to_string(), "shop/new-wf");
             assert_eq!(account, "APP");
-            assert_eq!(*ttl, Duration::from_secs(86400));
+            assert_eq!(*ttl, Some(Duration::from_secs(86400)));
             assert_eq!(*creds_out, None);
         }
         other => panic!("{other:?}"),
@@ -320,7 +326,10 @@ fn register_form_and_revoke_confirmation() {
     key(&mut s, KeyCode::Char('X'));
     key(&mut s, KeyCode::Right);
     let cmds = key(&mut s, KeyCode::Enter);
-    assert!(matches!(cmds.as_slice(), [Cmd::Action(AnyRequest::Jwt(Request::Revoke { .. }))]), "{cmds:?}");
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Action(BoundRequest { request: AnyRequest::Jwt(Request::Revoke { .. }), .. })]),
+        "{cmds:?}"
+    );
 
     // ctrl-d does nothing; read-only offers nothing.
     s.dialog = None;
@@ -346,7 +355,12 @@ fn grant_form_and_over_broad_confirmation() {
     assert_snapshot!("grant_form_80x24", draw(&s, 80, 24));
     let cmds = key(&mut s, KeyCode::Enter);
     match cmds.as_slice() {
-        [Cmd::Action(AnyRequest::Jwt(Request::Grant { name, dir, subject, allow_broad: false, creds_out: None }))] => {
+        [
+            Cmd::Action(BoundRequest {
+                request: AnyRequest::Jwt(Request::Grant { name, dir, subject, allow_broad: false, creds_out: None }),
+                ..
+            }),
+        ] => {
             assert_eq!(name.to_string(), "shop/orders");
             assert_eq!(*dir, Direction::Publish);
             assert_eq!(subject, "tentacular.shop.payments.inbox");
@@ -370,7 +384,10 @@ fn grant_form_and_over_broad_confirmation() {
     key(&mut s, KeyCode::Right);
     let cmds = key(&mut s, KeyCode::Enter);
     assert!(
-        matches!(cmds.as_slice(), [Cmd::Action(AnyRequest::Jwt(Request::Grant { allow_broad: true, .. }))]),
+        matches!(
+            cmds.as_slice(),
+            [Cmd::Action(BoundRequest { request: AnyRequest::Jwt(Request::Grant { allow_broad: true, .. }), .. })]
+        ),
         "{cmds:?}"
     );
     // Ungrant asks first.
@@ -421,6 +438,7 @@ async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() 
         source: "test".into(),
     };
     let (tx, mut rx) = mpsc::channel(1024);
+    let (tx_actions, mut rx_actions) = mpsc::channel(1024);
     let cmds = warden::app::worker::spawn(settings.clone(), Duration::from_secs(1), tx);
     let mut s = AppState::new(op.server.url(), "test".into(), Clock::system());
     s.size = (120, 30);
@@ -435,7 +453,8 @@ async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() 
         }
     }
     let screen = draw(&s, 120, 30);
-    assert!(screen.contains("shop/orders") && screen.contains("Expiring"), "{screen}");
+    // 24h left is not "Expiring" (under [identity] expiring_within, 12h).
+    assert!(screen.contains("shop/orders") && screen.contains("Active"), "{screen}");
 
     // Select it, revoke through the dialog, run the command as the action worker would.
     let pos =
@@ -444,33 +463,36 @@ async fn console_lists_accounts_and_identities_and_revokes_through_the_dialog() 
     key(&mut s, KeyCode::Char('X'));
     key(&mut s, KeyCode::Left);
     let mut out = key(&mut s, KeyCode::Enter);
-    let Some(Cmd::Action(AnyRequest::Jwt(req))) = out.pop() else { panic!("no action") };
-    let sys = warden_core::nats::sys::SysClient::new(
-        async_nats::ConnectOptions::with_credentials_file(&op.world.sys_creds_path)
-            .await
-            .unwrap()
-            .connect(op.server.url())
-            .await
-            .unwrap(),
+    let Some(Cmd::Action(bound)) = out.pop() else { panic!("no action") };
+    assert!(matches!(bound.request, AnyRequest::Jwt(Request::Revoke { .. })), "{bound:?}");
+    // The console's real action worker runs it (through the runner).
+    let audit_dir = tempfile::tempdir().unwrap();
+    let actions = warden::app::action_worker::spawn(
+        warden::app::action_worker::ActionSettings {
+            nats: settings.clone(),
+            kube: Default::default(),
+            kube_section: warden_core::config::file::KubeSection { enabled: false, ..Default::default() },
+            signing: SigningConfig {
+                account: None,
+                operator: Some(jwt_actions::KeyRef::File(op.operator_key.clone())),
+            },
+            audit_log: audit_dir.path().join("audit.log"),
+            identity: Default::default(),
+            naming: warden_core::identity::naming::Naming::with_defaults("tentacular.local").unwrap(),
+            read_only: false,
+            mode: warden_core::identity::actions::Mode::Jwt,
+            ttl: Default::default(),
+        },
+        tx_actions,
     );
-    let ctx = ActionContext {
-        sys,
-        kube: None,
-        signing: SigningConfig { account: None, operator: Some(jwt_actions::KeyRef::File(op.operator_key.clone())) },
-        actor: "test@host".into(),
-        settle: Duration::from_secs(3),
-        naming: warden_core::identity::naming::Naming::with_defaults("tentacular.local").unwrap(),
-    };
-    let (stx, mut srx) = mpsc::unbounded_channel();
-    let report = jwt_actions::run(&ctx, &req, |st| {
-        let _ = stx.send(st.clone());
-    })
-    .await;
-    while let Ok(st) = srx.try_recv() {
-        update(&mut s, Msg::ActionStep(st));
+    actions.send(warden::app::action_worker::ActionCmd::Run(bound)).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !matches!(&s.dialog, Some(Dialog::Progress { done: Some(_), .. })) {
+        let msg = tokio::time::timeout_at(deadline, rx_actions.recv()).await.expect("action done in time").unwrap();
+        update(&mut s, msg);
     }
-    assert!(report.ok(), "{:?}", report.lines());
-    update(&mut s, Msg::ActionDone(report));
+    let Some(Dialog::Progress { steps, done, .. }) = &s.dialog else { unreachable!() };
+    assert_eq!(*done, Some("ok"), "{steps:?}");
     let screen = draw(&s, 120, 30);
     assert!(screen.contains("push to op1") && screen.contains("done"), "{screen}");
 }

@@ -11,6 +11,7 @@ mod jwt_kube;
 mod jwt_views;
 mod kube_views;
 mod permissions;
+mod safe_actions;
 mod sandbox;
 mod sandbox_spiffe;
 mod spiffe;

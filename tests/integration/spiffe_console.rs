@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
+use warden::app::action_worker::ActionCmd;
 use warden::app::dialog::model::{Button, Dialog};
 use warden::app::kube_worker::{self, KubeCmd};
 use warden::app::msg::{Cmd, Msg};
@@ -48,14 +49,14 @@ struct Console {
     rx: mpsc::Receiver<Msg>,
     nats: mpsc::UnboundedSender<Cmd>,
     kube: mpsc::UnboundedSender<KubeCmd>,
-    actions: mpsc::UnboundedSender<AnyRequest>,
+    actions: mpsc::UnboundedSender<ActionCmd>,
 }
 
 impl Console {
     fn dispatch(&self, cmds: Vec<Cmd>) {
         for c in cmds {
             let _ = match c {
-                Cmd::Action(req) => self.actions.send(req).map_err(|_| ()),
+                Cmd::Action(req) => self.actions.send(ActionCmd::Run(req)).map_err(|_| ()),
                 Cmd::Refresh(v) if v.is_kube() => self.kube.send(KubeCmd::RefreshSpire).map_err(|_| ()),
                 other => self.nats.send(other).map_err(|_| ()),
             };
@@ -151,7 +152,8 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
         authz_configmap: format!("{CM_NS}/{CM_NAME}"),
         ..Default::default()
     };
-    let identity = IdentitySection { mode: Mode::Spiffe, authz_file: Some(world.authz_file.clone()) };
+    let identity =
+        IdentitySection { mode: Mode::Spiffe, authz_file: Some(world.authz_file.clone()), ..Default::default() };
     let (tx, rx) = mpsc::channel(1024);
     let (share_tx, share_rx) = tokio::sync::oneshot::channel();
     let nats_cmds =
@@ -176,6 +178,9 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
             audit_log: home.join("audit.log"),
             identity,
             naming: naming.clone(),
+            read_only: false,
+            mode: Mode::Spiffe,
+            ttl: Default::default(),
         },
         tx.clone(),
     );
@@ -228,7 +233,7 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     }
     c.key(KeyCode::Char('+'));
     match &c.s.dialog {
-        Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel }) => {
+        Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel, .. }) => {
             assert_eq!(r.target(), format!("tent-dev/hn-digest publish {other}"), "{question}");
         }
         d => panic!("no grant confirmation: {d:?}; status {:?}", c.s.status),
@@ -258,7 +263,7 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     c.key(KeyCode::Char('X'));
     assert_eq!(c.s.view, ViewId::Identities);
     match &c.s.dialog {
-        Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel }) => {
+        Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel, .. }) => {
             assert_eq!(r.target(), "tent-dev/hn-digest");
             assert!(question.contains("its 2 live connection(s)"), "{question}");
         }

@@ -370,7 +370,7 @@ fn violations_view_snapshots() {
     // which asks first for an over-broad subject (Cancel is the default).
     update(&mut f, Msg::Key(KeyEvent::from(KeyCode::Char('+'))));
     match &f.dialog {
-        Some(warden::app::dialog::model::Dialog::Confirm { request, question, focus }) => {
+        Some(warden::app::dialog::model::Dialog::Confirm { request, question, focus, .. }) => {
             assert_eq!(request.verb(), "grant");
             assert!(request.target().contains("tent-dev/pager"), "{}", request.target());
             assert!(question.contains("Grant subscribe tentacular.payments.> to tent-dev/pager"), "{question}");

@@ -5,9 +5,10 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::model::{Button, Dialog};
-use super::propose::{propose, start};
+use super::propose::{propose, start, start_bound, with_consent};
 use crate::app::msg::Outcome;
 use crate::app::state::AppState;
+use warden_core::identity::binding::BoundRequest;
 
 /// Keys while a dialog is open.
 pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
@@ -35,15 +36,28 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
                 }
             },
         },
-        Dialog::Confirm { request, question, focus } => match k.code {
+        Dialog::Confirm { request, binding, question, detail, then, focus } => match k.code {
             KeyCode::Esc | KeyCode::Char('n') => {}
             KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab | KeyCode::Char('h' | 'l') => {
                 let focus = if focus == Button::Cancel { Button::Confirm } else { Button::Cancel };
-                s.dialog = Some(Dialog::Confirm { request, question, focus });
+                s.dialog = Some(Dialog::Confirm { request, binding, question, detail, then, focus });
             }
-            KeyCode::Enter if focus == Button::Confirm => return start(s, request),
+            // A second question (out-of-scope consent): asked with Cancel
+            // focused again; confirming it runs the request with consent.
+            KeyCode::Enter if focus == Button::Confirm && then.is_some() => {
+                s.dialog = Some(Dialog::Confirm {
+                    request: with_consent(request),
+                    binding,
+                    question: then.unwrap_or_default(),
+                    detail,
+                    then: None,
+                    focus: Button::Cancel,
+                });
+            }
+            // Bound when it was asked for, not now.
+            KeyCode::Enter if focus == Button::Confirm => return start_bound(s, BoundRequest { request, binding }),
             KeyCode::Enter => {}
-            _ => s.dialog = Some(Dialog::Confirm { request, question, focus }),
+            _ => s.dialog = Some(Dialog::Confirm { request, binding, question, detail, then, focus }),
         },
         Dialog::Progress { title, steps, done } => {
             // Closable once done; while running, keys are ignored (the result stays visible).

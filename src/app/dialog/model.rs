@@ -3,10 +3,9 @@
 use tui_input::Input;
 
 use warden_core::identity::action::report::Step;
-use warden_core::identity::actions::{AnyRequest, Mode};
-use warden_core::identity::jwt_actions::Request;
+use warden_core::identity::actions::{AnyRequest, Ask, Mode};
+use warden_core::identity::binding::Binding;
 use warden_core::identity::naming::IdentityName;
-use warden_core::identity::spiffe_actions;
 use warden_core::nats::subject::Direction;
 
 pub const FORM_FIELDS: [&str; 4] = ["identity (namespace/workload)", "account", "ttl", "creds file (optional)"];
@@ -45,8 +44,8 @@ impl GrantForm {
         GrantForm { name, remove, fields: [Input::new("publish".into()), Input::default()], focus: 1, error: None }
     }
 
-    /// The JWT-mode request (see [`GrantForm::request_in`]).
-    pub fn request(&self) -> Result<Request, String> {
+    /// What the form asks for (the same [`Ask`] as `warden identity grant`).
+    pub fn ask(&self) -> Result<Ask, String> {
         let dir = match self.fields[0].value().trim() {
             "publish" | "pub" | "p" => Direction::Publish,
             "subscribe" | "sub" | "s" => Direction::Subscribe,
@@ -54,27 +53,18 @@ impl GrantForm {
         };
         let subject = self.fields[1].value().trim().to_string();
         warden_core::nats::subject::validate_grant(&subject).map_err(|e| format!("subject {subject:?}: {e}"))?;
+        let name = self.name.to_string();
         Ok(if self.remove {
-            Request::ungrant(self.name.clone(), dir, subject)
+            Ask::Ungrant { name, dir, subject, creds_out: None }
         } else {
-            Request::grant(self.name.clone(), dir, subject)
+            Ask::Grant { name, dir, subject, allow_broad: false, creds_out: None }
         })
     }
 
     /// The request in `mode`: JWT mode re-mints the user JWT, SPIFFE mode
     /// changes the identity's authorization entry.
     pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
-        let req = self.request()?;
-        Ok(match (mode, req) {
-            (Mode::Jwt, req) => AnyRequest::Jwt(req),
-            (Mode::Spiffe, Request::Grant { name, dir, subject, .. }) => {
-                AnyRequest::Spiffe(spiffe_actions::Request::Grant { name, direction: dir, subject })
-            }
-            (Mode::Spiffe, Request::Ungrant { name, dir, subject, .. }) => {
-                AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { name, direction: dir, subject })
-            }
-            (Mode::Spiffe, other) => AnyRequest::Jwt(other),
-        })
+        self.ask()?.request(mode).map_err(|e| format!("{e:#}"))
     }
 }
 
@@ -88,9 +78,18 @@ pub enum Button {
 pub enum Dialog {
     Register(Box<RegisterForm>),
     Grant(Box<GrantForm>),
+    /// A confirmation, Cancel focused for anything destructive or broad.
+    /// `request` is bound (`binding`) to what the screen showed when it was
+    /// asked for; `detail` lists what it will write (the approve summary,
+    /// flagged items marked `!!`); `then` is a second question that must be
+    /// confirmed too (out-of-scope consent), after which the request runs
+    /// with that consent.
     Confirm {
         request: AnyRequest,
+        binding: Binding,
         question: String,
+        detail: Vec<String>,
+        then: Option<String>,
         focus: Button,
     },
     /// An action under way or done: its steps so far.
@@ -102,33 +101,33 @@ pub enum Dialog {
 }
 
 impl RegisterForm {
-    pub fn request(&self) -> Result<Request, String> {
+    /// What the form asks for (the same [`Ask`] as `warden identity register`).
+    pub fn ask(&self, mode: Mode) -> Result<Ask, String> {
         let v = |i: usize| self.fields[i].value().trim().to_string();
-        let name = IdentityName::parse(&v(0)).map_err(|e| e.to_string())?;
-        if v(1).is_empty() {
+        IdentityName::parse(&v(0)).map_err(|e| e.to_string())?;
+        if mode == Mode::Jwt && v(1).is_empty() {
             return Err("account is required".into());
         }
-        let ttl = humantime::parse_duration(&v(2)).map_err(|e| format!("ttl: {e}"))?;
+        let ttl = if v(2).is_empty() {
+            None
+        } else {
+            Some(warden_core::identity::ttl::parse(&v(2)).map_err(|e| format!("ttl: {e}"))?)
+        };
         let creds_out = (!v(3).is_empty()).then(|| v(3).into());
-        Ok(Request::Register { name, account: v(1), ttl, creds_out })
+        Ok(Ask::Register { name: v(0), account: Some(v(1)), ttl, creds_out, force: false })
     }
 
     /// The request in `mode`: SPIFFE mode needs only the identity.
     pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
-        match mode {
-            Mode::Jwt => self.request().map(AnyRequest::Jwt),
-            Mode::Spiffe => {
-                let name = warden_core::identity::naming::IdentityName::parse(self.fields[0].value().trim())
-                    .map_err(|e| e.to_string())?;
-                Ok(AnyRequest::Spiffe(spiffe_actions::Request::Register { name }))
-            }
-        }
+        self.ask(mode)?.request(mode).map_err(|e| format!("{e:#}"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warden_core::identity::jwt_actions::Request;
+    use warden_core::identity::spiffe_actions;
 
     #[test]
     fn grant_form_builds_the_request_of_the_mode() {
@@ -140,7 +139,7 @@ mod tests {
             AnyRequest::Jwt(Request::Grant { dir: Direction::Subscribe, .. })
         ));
         match f.request_in(Mode::Spiffe).unwrap() {
-            AnyRequest::Spiffe(spiffe_actions::Request::Grant { name: n, direction, subject }) => {
+            AnyRequest::Spiffe(spiffe_actions::Request::Grant { name: n, direction, subject, .. }) => {
                 assert_eq!(
                     (n, direction.to_string(), subject.as_str()),
                     (name.clone(), "subscribe".into(), "tentacular.shop.cart.>")

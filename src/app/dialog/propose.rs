@@ -1,81 +1,180 @@
 //! Turning a key or a form into an action: read-only refuses, destructive
-//! and over-broad requests ask first, the rest start in the action worker.
-
-use std::time::Duration;
+//! and over-broad requests ask first, approve shows what it will mint, the
+//! rest start in the action worker. Every request is bound, when it is
+//! asked for, to what the screen shows (the row's key, the Kubernetes
+//! context, the NATS server set, the mode); the runner refuses it if any of
+//! these changed before it runs.
 
 use super::model::{Button, Dialog, GrantForm};
 use crate::app::keys::Action;
+use crate::app::kube_state::KubeLink;
 use crate::app::msg::{Cmd, Outcome};
 use crate::app::state::{AppState, Level};
 use crate::app::view_id::ViewId;
 use warden_core::identity::action::request::ActionRequest;
-use warden_core::identity::actions::{AnyRequest, Mode};
-use warden_core::identity::jwt_actions::{Request, RevokeTarget};
+use warden_core::identity::actions::{AnyRequest, Ask, Mode};
+use warden_core::identity::approve_plan::ApprovePlan;
+use warden_core::identity::binding::{Binding, BoundRequest, server_set};
+use warden_core::identity::jwt_actions::Request;
 use warden_core::identity::naming::IdentityName;
+use warden_core::identity::record::IdentityRecord;
 use warden_core::identity::spiffe_actions;
+use warden_core::kube::resources::Watched;
+use warden_core::nats::subject::{self, Direction};
 
-/// Any view's way to run an identity action (e.g. the Violations view's
-/// "grant this subject to this identity": `propose(s, Request::grant(name,
-/// dir, subject))`): refused in read-only mode; destructive actions and
-/// over-broad grants ask first (Cancel is the default); the rest start.
-/// Either mode's request: a JWT-mode one, or a SPIFFE-mode one.
-pub fn propose(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
-    if s.read_only {
-        s.status = Some((Level::Warn, "read-only: no changes are offered".into()));
-        return Outcome::redraw();
-    }
-    let req = match req.into() {
-        AnyRequest::Jwt(req) => req,
-        AnyRequest::Spiffe(req) => return propose_spiffe(s, req),
+/// What the screen shows now, for binding an action to it. A context not
+/// yet connected, or servers not yet (or no longer) answering, are not bound.
+pub fn binding(s: &AppState, row_key: Option<String>) -> Binding {
+    let kube_context = match &s.kube.link {
+        KubeLink::Connected { context } => Some(Some(context.clone())),
+        KubeLink::Connecting => None,
+        KubeLink::Off(_) | KubeLink::Failed(_) => Some(None),
     };
-    let question = match &req {
-        Request::Grant { name, dir, subject, .. } if req.needs_broad_confirmation() => Some(format!(
-            "{subject} is over-broad: it reaches beyond one tentacle's subjects. Grant {} {subject} to {name} anyway?",
-            dir.word()
-        )),
-        Request::Ungrant { name, dir, subject, .. } => {
-            Some(format!("Remove {} {subject} from {name}? Its JWT is re-minted without it.", dir.word()))
+    let servers = (!s.servers.rows.is_empty() && s.servers.stale.is_none()).then(|| {
+        server_set(s.servers.rows.iter().map(|r| if r.name.is_empty() { r.id.clone() } else { r.name.clone() }))
+    });
+    Binding { row_key, kube_context, servers, mode: s.identity_mode }
+}
+
+/// The same request with the operator's consent to what reaches beyond the
+/// identity's scope (the second confirmation).
+pub fn with_consent(req: AnyRequest) -> AnyRequest {
+    match req {
+        AnyRequest::Jwt(Request::Approve { name, ttl, .. }) => Request::Approve { name, ttl, allow_broad: true }.into(),
+        AnyRequest::Jwt(Request::Grant { name, dir, subject, creds_out, .. }) => {
+            Request::Grant { name, dir, subject, allow_broad: true, creds_out }.into()
         }
-        r if r.is_destructive() => Some(format!("{} {}?", capitalized(r.verb()), r.target())),
-        _ => None,
-    };
-    match question {
-        Some(question) => {
-            // The confirmation is the explicit consent an over-broad grant needs.
-            let request = match req {
-                Request::Grant { name, dir, subject, creds_out, .. } => {
-                    Request::Grant { name, dir, subject, allow_broad: true, creds_out }
-                }
-                other => other,
-            };
-            s.dialog = Some(Dialog::Confirm { request: request.into(), question, focus: Button::Cancel });
-            Outcome::redraw()
+        AnyRequest::Spiffe(spiffe_actions::Request::Approve { name, .. }) => {
+            spiffe_actions::Request::Approve { name, allow_broad: true }.into()
         }
-        None => start(s, req),
+        AnyRequest::Spiffe(spiffe_actions::Request::Grant { name, direction, subject, .. }) => {
+            spiffe_actions::Request::Grant { name, direction, subject, allow_broad: true }.into()
+        }
+        other => other,
     }
 }
 
-/// [`propose`] in SPIFFE mode: the confirmation of an over-broad grant is
-/// its consent (the request has no flag for it).
-fn propose_spiffe(s: &mut AppState, req: spiffe_actions::Request) -> Outcome {
-    use spiffe_actions::Request as R;
+fn read_only(s: &mut AppState) -> Outcome {
+    s.status = Some((Level::Warn, "read-only: no changes are offered".into()));
+    Outcome::redraw()
+}
+
+/// The NatsIdentity of `name` as the console sees it.
+fn record_of(s: &AppState, name: &IdentityName) -> Option<IdentityRecord> {
+    s.kube
+        .objects(Watched::NatsIdentities)
+        .map(IdentityRecord::from_object)
+        .find(|r| r.namespace == name.namespace && r.name == name.workload)
+}
+
+/// Any view's way to run an identity action (e.g. the Violations view's
+/// "grant this subject to this identity"): see [`propose_bound`]; the
+/// request is bound to no row.
+pub fn propose(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
+    propose_bound(s, req.into(), None)
+}
+
+/// Refused in read-only mode and in the other mode; approve shows what it
+/// will mint and asks (twice when it reaches beyond the identity's scope);
+/// destructive actions and over-broad grants ask first (Cancel is the
+/// default); the rest start.
+pub fn propose_bound(s: &mut AppState, req: AnyRequest, row_key: Option<String>) -> Outcome {
+    if s.read_only {
+        return read_only(s);
+    }
+    if req.mode() != s.identity_mode {
+        s.status = Some((
+            Level::Error,
+            format!(
+                "{} {}: a {} request in {} mode, refused",
+                req.verb(),
+                req.target(),
+                req.mode().name(),
+                s.identity_mode.name()
+            ),
+        ));
+        return Outcome::redraw();
+    }
+    let binding = binding(s, row_key);
+    let confirm = |s: &mut AppState,
+                   request: AnyRequest,
+                   question: String,
+                   detail: Vec<String>,
+                   then: Option<String>| {
+        s.dialog =
+            Some(Dialog::Confirm { request, binding: binding.clone(), question, detail, then, focus: Button::Cancel });
+        Outcome::redraw()
+    };
+    // Approve: what will be minted or written, from the spec on screen.
+    let approve = match &req {
+        AnyRequest::Jwt(Request::Approve { name, ttl, allow_broad: false }) => Some((name.clone(), Some(*ttl))),
+        AnyRequest::Spiffe(spiffe_actions::Request::Approve { name, allow_broad: false }) => Some((name.clone(), None)),
+        _ => None,
+    };
+    if let Some((name, ttl)) = approve {
+        let Some(rec) = record_of(s, &name) else {
+            s.status = Some((Level::Warn, format!("approve {name}: no NatsIdentity {name} in view")));
+            return Outcome::redraw();
+        };
+        let spec = match &req {
+            // SPIFFE mode writes the scope and the requested grants only.
+            AnyRequest::Spiffe(_) => {
+                warden_core::identity::record::IdentitySpec { grants: rec.spec.grants.clone(), ..Default::default() }
+            }
+            _ => rec.spec.clone(),
+        };
+        let plan = ApprovePlan::of(&s.naming, &name, &spec, ttl.map(|t| (&s.ttl, t)));
+        if let Some(why) = plan.blocker().filter(|_| req.mode() == Mode::Jwt) {
+            s.status = Some((Level::Error, format!("approve {name}: {why}")));
+            return Outcome::redraw();
+        }
+        let then = plan.needs_allow_broad().then(|| {
+            format!(
+                "Second confirmation. {name} asks for more than its own scope ({} item(s) marked !!). Approve it anyway?",
+                plan.flagged().len()
+            )
+        });
+        let what = if req.mode() == Mode::Jwt { "mints" } else { "writes" };
+        return confirm(s, req, format!("Approve {name}? This {what}:"), plan.lines(), then);
+    }
     let question = match &req {
-        R::Grant { name, direction, subject } if warden_core::nats::subject::is_over_broad(subject) => Some(format!(
-            "{subject} is over-broad: it reaches beyond one tentacle's subjects. Grant {direction} {subject} to {name} anyway?"
-        )),
-        R::Ungrant { name, direction, subject } => Some(format!(
+        AnyRequest::Jwt(r @ Request::Grant { name, dir, subject, .. }) if r.needs_broad_confirmation(&s.naming) => {
+            Some(broad_question(s, name, *dir, subject, "Its JWT is re-minted with it."))
+        }
+        AnyRequest::Spiffe(spiffe_actions::Request::Grant { name, direction, subject, allow_broad: false })
+            if over_broad(s, name, *direction, subject) =>
+        {
+            Some(broad_question(
+                s,
+                name,
+                *direction,
+                subject,
+                "Its authorization entry gains it and every server reloads.",
+            ))
+        }
+        AnyRequest::Jwt(Request::Ungrant { name, dir, subject, .. }) => {
+            Some(format!("Remove {} {subject} from {name}? Its JWT is re-minted without it.", dir.word()))
+        }
+        AnyRequest::Spiffe(spiffe_actions::Request::Ungrant { name, direction, subject }) => Some(format!(
             "Remove {direction} {subject} from {name}? Its authorization entry loses it and every server reloads."
         )),
         r if r.is_destructive() => Some(format!("{} {}?", capitalized(r.verb()), r.target())),
         _ => None,
     };
     match question {
-        Some(question) => {
-            s.dialog = Some(Dialog::Confirm { request: req.into(), question, focus: Button::Cancel });
-            Outcome::redraw()
-        }
-        None => start(s, req),
+        // The confirmation of an over-broad grant is its consent.
+        Some(question) => confirm(s, with_consent(req), question, vec![], None),
+        None => start_bound(s, BoundRequest { request: req, binding }),
     }
+}
+
+fn over_broad(s: &AppState, name: &IdentityName, dir: Direction, subject: &str) -> bool {
+    subject::is_over_broad(subject, &s.naming.reach(name, dir, &[]))
+}
+
+fn broad_question(s: &AppState, name: &IdentityName, dir: Direction, subject: &str, how: &str) -> String {
+    let why = subject::over_broad_reason(subject, &s.naming.reach(name, dir, &[])).unwrap_or("reaches too far");
+    format!("{subject} is over-broad: it {why}. Grant {} {subject} to {name} anyway? {how}", dir.word())
 }
 
 fn capitalized(s: &str) -> String {
@@ -83,17 +182,23 @@ fn capitalized(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
+/// Starts a request bound to the screen as it is now (a submitted form).
 pub(super) fn start(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
-    let req = req.into();
-    s.dialog = Some(Dialog::Progress { title: format!("{} {}", req.verb(), req.target()), steps: vec![], done: None });
-    Outcome::cmd(Cmd::Action(req))
+    let binding = binding(s, None);
+    start_bound(s, BoundRequest { request: req.into(), binding })
 }
 
-/// An action key (register, approve, ...) in normal mode.
+pub(super) fn start_bound(s: &mut AppState, bound: BoundRequest) -> Outcome {
+    let req = &bound.request;
+    s.dialog = Some(Dialog::Progress { title: format!("{} {}", req.verb(), req.target()), steps: vec![], done: None });
+    Outcome::cmd(Cmd::Action(bound))
+}
+
+/// An action key (register, approve, ...) in normal mode, on the selected
+/// identity: the same [`Ask`] as `warden identity ...` builds.
 pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
     if s.read_only {
-        s.status = Some((Level::Warn, "read-only: no changes are offered".into()));
-        return Outcome::redraw();
+        return read_only(s);
     }
     if s.view != ViewId::Identities {
         s.status = Some((Level::Info, "identity actions are on the Identities view (:identities)".into()));
@@ -103,104 +208,74 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
         s.dialog = Some(Dialog::Register(Box::default()));
         return Outcome::redraw();
     }
-    if s.identity_mode == Mode::Spiffe {
-        return on_spiffe_action(s, a);
-    }
     let Some(row) = s.identities.selected().cloned() else {
         s.status = Some((Level::Warn, "no identity selected".into()));
         return Outcome::redraw();
     };
-    let name = row.name().and_then(|n| IdentityName::parse(&n).ok());
-    let need_name = |s: &mut AppState| {
+    let name = row.name().filter(|n| IdentityName::parse(n).is_ok());
+    let spiffe = s.identity_mode == Mode::Spiffe;
+    let Some(n) =
+        name.clone().or_else(|| (a == Action::Revoke && !spiffe && !row.user_key.is_empty()).then(String::new))
+    else {
         s.status = Some((Level::Warn, format!("{} has no NAMESPACE/WORKLOAD", row.user)));
-        Outcome::redraw()
+        return Outcome::redraw();
     };
-    let req = match a {
-        Action::Approve => match name {
-            Some(name) => Request::Approve { name, ttl: None },
-            None => return need_name(s),
-        },
-        Action::Renew => match name {
-            Some(name) => Request::Renew { name, account: None, ttl: Duration::from_secs(24 * 3600), creds_out: None },
-            None => return need_name(s),
-        },
-        Action::Deny => match name {
-            Some(name) => Request::Deny {
-                name,
-                reason: format!("denied in the console by {}", s.conn.user.clone().unwrap_or_default()),
-            },
-            None => return need_name(s),
-        },
-        Action::Grant | Action::Ungrant => match name {
-            Some(name) => {
-                s.dialog = Some(Dialog::Grant(Box::new(GrantForm::new(name, a == Action::Ungrant))));
-                return Outcome::redraw();
-            }
-            None => return need_name(s),
-        },
-        Action::Revoke => {
-            let target = match (&name, row.user_key.is_empty()) {
-                (Some(n), true) => RevokeTarget::Identity(n.clone()),
-                _ => RevokeTarget::UserKey(row.user_key.clone()),
-            };
-            let account = if row.account_key.is_empty() { row.account.clone() } else { row.account_key.clone() };
-            Request::Revoke { target, account, creds: None }
+    let ask = match a {
+        Action::Approve => Ask::Approve { name: n, ttl: None, allow_broad: false },
+        Action::Renew if spiffe => {
+            s.status = Some((Level::Info, "SPIFFE mode: SPIRE rotates SVIDs; there is no JWT to renew".into()));
+            return Outcome::redraw();
         }
+        Action::Renew => Ask::Renew { name: n, account: None, ttl: None, creds_out: None },
+        Action::Deny => Ask::Deny {
+            name: n,
+            reason: format!("denied in the console by {}", s.conn.user.clone().unwrap_or_default()),
+        },
+        Action::Grant | Action::Ungrant => {
+            let name = IdentityName::parse(&n).expect("checked above");
+            s.dialog = Some(Dialog::Grant(Box::new(GrantForm::new(name, a == Action::Ungrant))));
+            return Outcome::redraw();
+        }
+        // The whole identity when it has a name (as `warden identity revoke
+        // ns/wf`): every key it has, its record, its SPIRE registration.
+        Action::Revoke => Ask::Revoke {
+            target: if n.is_empty() { row.user_key.clone() } else { n },
+            account: Some(if row.account_key.is_empty() { row.account.clone() } else { row.account_key.clone() }),
+            creds: None,
+        },
         _ => return Outcome::none(),
     };
-    if req.is_destructive() {
-        let question = match &req {
-            Request::Revoke { .. } => format!(
-                "Revoke {}? The user key {} is added to the account's revocations, pushed to every server, and its {} live connection(s) are closed.",
-                row.name().unwrap_or(row.user.clone()),
-                row.user_key,
+    let req = match ask.request(s.identity_mode) {
+        Ok(r) => r,
+        Err(e) => {
+            s.status = Some((Level::Warn, format!("{e:#}")));
+            return Outcome::redraw();
+        }
+    };
+    let row_key = if row.user_key.is_empty() { row.user.clone() } else { row.user_key.clone() };
+    if matches!(a, Action::Revoke | Action::Deny) {
+        let who = row.name().unwrap_or(row.user.clone());
+        let question = match (&req, a) {
+            (AnyRequest::Jwt(_), Action::Revoke) => format!(
+                "Revoke {who}? Its user key(s) ({}) are added to the account's revocations and pushed to every server, its NatsIdentity becomes Revoked, its ClusterSPIFFEID is removed, and its {} live connection(s) are closed.",
+                row.user_key, row.connections
+            ),
+            (AnyRequest::Spiffe(_), Action::Revoke) => format!(
+                "Revoke {who}? Its authorization entry and ClusterSPIFFEID are removed, every server reloads, and its {} live connection(s) are closed.",
                 row.connections
             ),
             _ => format!("Deny the pending request {}?", req.target()),
         };
-        s.dialog = Some(Dialog::Confirm { request: req.into(), question, focus: Button::Cancel });
+        let binding = binding(s, Some(row_key));
+        s.dialog = Some(Dialog::Confirm {
+            request: req,
+            binding,
+            question,
+            detail: vec![],
+            then: None,
+            focus: Button::Cancel,
+        });
         return Outcome::redraw();
     }
-    start(s, req)
-}
-
-/// SPIFFE mode: the selected identity's NAMESPACE/WORKLOAD is all an action needs.
-fn on_spiffe_action(s: &mut AppState, a: Action) -> Outcome {
-    let Some(row) = s.identities.selected().cloned() else {
-        s.status = Some((Level::Warn, "no identity selected".into()));
-        return Outcome::redraw();
-    };
-    let Some(name) = row.name().and_then(|n| warden_core::identity::naming::IdentityName::parse(&n).ok()) else {
-        s.status = Some((Level::Warn, format!("{} has no NAMESPACE/WORKLOAD", row.user)));
-        return Outcome::redraw();
-    };
-    let req = match a {
-        Action::Approve => spiffe_actions::Request::Approve { name },
-        Action::Deny => spiffe_actions::Request::Deny {
-            name,
-            reason: format!("denied in the console by {}", s.conn.user.clone().unwrap_or_default()),
-        },
-        Action::Revoke => spiffe_actions::Request::Revoke { name },
-        Action::Grant | Action::Ungrant => {
-            s.dialog = Some(Dialog::Grant(Box::new(GrantForm::new(name, a == Action::Ungrant))));
-            return Outcome::redraw();
-        }
-        Action::Renew => {
-            s.status = Some((Level::Info, "SPIFFE mode: SPIRE rotates SVIDs; there is no JWT to renew".into()));
-            return Outcome::redraw();
-        }
-        _ => return Outcome::none(),
-    };
-    if req.is_destructive() {
-        let question = match &req {
-            spiffe_actions::Request::Revoke { name } => format!(
-                "Revoke {name}? Its authorization entry and ClusterSPIFFEID are removed, every server reloads, and its {} live connection(s) are closed.",
-                row.connections
-            ),
-            _ => format!("{} {}?", req.verb(), req.target()),
-        };
-        s.dialog = Some(Dialog::Confirm { request: req.into(), question, focus: Button::Cancel });
-        return Outcome::redraw();
-    }
-    start(s, req)
+    propose_bound(s, req, Some(row_key))
 }

@@ -74,6 +74,7 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                                 name: name.clone(),
                                 direction: dir,
                                 subject: subject.clone(),
+                                allow_broad: false,
                             }),
                             "Its authorization entry gains it and every server reloads.",
                         ),
@@ -82,14 +83,21 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
                             "The identity's JWT is re-minted with it.",
                         ),
                     };
-                    if s.read_only || warden_core::nats::subject::is_over_broad(&subject) {
+                    let reach = s.naming.reach(&name, dir, &[]);
+                    if s.read_only || warden_core::nats::subject::is_over_broad(&subject, &reach) {
                         return dialog::propose::propose(s, any);
                     }
                     let question =
                         format!("Grant {} {subject} to {name}? It was denied: {}. {how}", dir.word(), t.kind.as_str());
+                    if any.mode() != s.identity_mode {
+                        return dialog::propose::propose(s, any);
+                    }
                     s.dialog = Some(dialog::model::Dialog::Confirm {
                         request: any,
+                        binding: dialog::propose::binding(s, None),
                         question,
+                        detail: vec![],
+                        then: None,
                         focus: dialog::model::Button::Cancel,
                     });
                     Outcome::redraw()

@@ -29,7 +29,7 @@ pub struct ConfigFile {
 
 /// Which authorization mode the NATS deployment runs (config
 /// `[identity] mode`, flag `--mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Operator mode: user JWTs, account revocations.
@@ -62,6 +62,15 @@ pub struct IdentitySection {
     /// actions wait until it holds what the ConfigMap holds before asking the
     /// servers to reload. Without it the kubelet's sync is not observed.
     pub authz_file: Option<PathBuf>,
+    /// Lifetime of minted JWTs when neither the action nor `spec.ttl` names
+    /// one (Go-style duration, default `24h`).
+    pub ttl: Option<String>,
+    /// No JWT is minted for less than this (default `1m`)...
+    pub min_ttl: Option<String>,
+    /// ...or for more than this (default `2160h`, 90 days).
+    pub max_ttl: Option<String>,
+    /// An identity is shown as "Expiring" under this much time left (default `12h`).
+    pub expiring_within: Option<String>,
 }
 
 /// Where the JWT-mode signing keys are (paths to nsc seed / creds files, or

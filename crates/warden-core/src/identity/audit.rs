@@ -16,10 +16,44 @@ pub fn default_path() -> PathBuf {
     crate::config::paths::state_dir().join("audit.log")
 }
 
-/// `$USER@hostname`, as far as they can be told.
+/// `$USER@hostname`, as far as they can be told: `$USER`, `$LOGNAME`,
+/// then the name of the process's uid (getpwuid), then `uid <n>`.
 pub fn actor() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(uid_name);
     format!("{user}@{}", hostname())
+}
+
+/// The name of the real uid from the password database (`uid <n>` if it has none).
+pub fn uid_name() -> String {
+    // SAFETY: getuid cannot fail; getpwuid_r writes into our buffers only.
+    let uid = unsafe { libc::getuid() };
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut out: *mut libc::passwd = std::ptr::null_mut();
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut out) };
+    if rc == 0 && !out.is_null() && !pwd.pw_name.is_null() {
+        // SAFETY: pw_name points into `buf`, NUL-terminated by getpwuid_r.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned();
+        if !name.is_empty() {
+            return name;
+        }
+    }
+    format!("uid {uid}")
+}
+
+/// Where an action ran: recorded on its audit line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Where {
+    /// Kubernetes context (`None`: no Kubernetes).
+    pub kube_context: Option<String>,
+    /// NATS servers that answered, sorted.
+    pub servers: Vec<String>,
+    /// `jwt` or `spiffe`.
+    pub mode: String,
 }
 
 fn hostname() -> String {
@@ -45,6 +79,9 @@ struct StepLine {
 struct Line {
     time: String,
     who: String,
+    kube_context: Option<String>,
+    servers: Vec<String>,
+    mode: String,
     action: String,
     target: String,
     result: &'static str,
@@ -90,7 +127,7 @@ fn scrub_word(w: &str) -> String {
 }
 
 /// Appends one line for `report` to the log at `path` (created 0600).
-pub fn append(path: &Path, who: &str, report: &ActionReport) -> Result<()> {
+pub fn append(path: &Path, who: &str, at: &Where, report: &ActionReport) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -98,6 +135,9 @@ pub fn append(path: &Path, who: &str, report: &ActionReport) -> Result<()> {
     let line = Line {
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         who: scrub(who),
+        kube_context: at.kube_context.as_deref().map(scrub),
+        servers: at.servers.iter().map(|s| scrub(s)).collect(),
+        mode: at.mode.clone(),
         action: report.action.clone(),
         target: scrub(&report.target),
         result: report.outcome(),
@@ -143,19 +183,29 @@ mod tests {
     }
 
     #[test]
+    fn the_uid_has_a_name() {
+        let n = uid_name();
+        assert!(!n.is_empty() && !n.contains('\0'), "{n}");
+    }
+
+    #[test]
     fn append_writes_0600_json_lines() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/warden/audit.log");
         let mut r = ActionReport::new("revoke", "ns/wf");
         r.steps.push(Step::ok("revocations", "added SUAIO3FHUX5PNV2LQIIP7TZ3N4L7TX3W53MQGEIVYFIGA635OZCKEYHFLM"));
         r.steps.push(Step::err("push", "n1: timeout"));
-        append(&path, "me@host", &r).unwrap();
-        append(&path, "me@host", &r).unwrap();
+        let at =
+            Where { kube_context: Some("prod".into()), servers: vec!["n1".into(), "n2".into()], mode: "jwt".into() };
+        append(&path, "me@host", &at, &r).unwrap();
+        append(&path, "me@host", &at, &r).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2);
         assert!(!text.contains("SUAIO3"));
         let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(v["action"], "revoke");
+        assert_eq!((v["kube_context"].as_str(), v["mode"].as_str()), (Some("prod"), Some("jwt")));
+        assert_eq!(v["servers"], serde_json::json!(["n1", "n2"]));
         assert_eq!(v["result"], "partial");
         assert_eq!(v["steps"][1]["ok"], false);
         use std::os::unix::fs::PermissionsExt;

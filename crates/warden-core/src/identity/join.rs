@@ -22,8 +22,9 @@ use super::naming::{IdentityName, Naming};
 use super::record::{IdentityRecord, rfc3339_of};
 use crate::nats::jwt::{self, UserClaims};
 
-/// Shown as "Expiring" under this much time left.
-pub const EXPIRING: i64 = 24 * 3600;
+/// Shown as "Expiring" under this much time left, unless `[identity]
+/// expiring_within` says otherwise (see [`join_with`]).
+pub const EXPIRING: i64 = super::ttl::DEFAULT_EXPIRING_WITHIN.as_secs() as i64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum IdState {
@@ -160,7 +161,20 @@ pub fn join(
     kube: &KubeFacts,
     now: i64,
 ) -> Vec<JoinedIdentity> {
-    let mut rows = join_rows(naming, conns, records, accounts, now);
+    join_with(naming, conns, records, accounts, kube, now, EXPIRING)
+}
+
+/// [`join`] with the "Expiring" threshold (seconds) of `[identity] expiring_within`.
+pub fn join_with(
+    naming: &Naming,
+    conns: &[LiveConn],
+    records: &[IdentityRecord],
+    accounts: &[KnownAccount],
+    kube: &KubeFacts,
+    now: i64,
+    expiring_within: i64,
+) -> Vec<JoinedIdentity> {
+    let mut rows = join_rows(naming, conns, records, accounts, now, expiring_within);
     for reg in &kube.registrations {
         if let Some(row) = rows.iter_mut().find(|r| r.namespace == reg.namespace && r.workload == reg.workload) {
             if let Some(why) = &reg.problem
@@ -210,6 +224,7 @@ fn join_rows(
     records: &[IdentityRecord],
     accounts: &[KnownAccount],
     now: i64,
+    expiring_within: i64,
 ) -> Vec<JoinedIdentity> {
     let mut by_key: BTreeMap<String, Acc> = BTreeMap::new();
     // SPIFFE mode: by SPIFFE ID (the exact string nats-server matched).
@@ -276,22 +291,29 @@ fn join_rows(
                 .iter()
                 .find(|x| x.key == a.account_key)
                 .and_then(|x| jwt::claims::revocation_time(x.revoked, &key));
-            row(naming, &key, &a, revoked_at, acc_name(&a.account_key), now)
+            row(naming, &key, &a, revoked_at, acc_name(&a.account_key), (now, expiring_within))
         })
         .collect();
     for r in pending {
         let a = Acc { record: Some(r), ..Default::default() };
-        rows.push(row(naming, "", &a, None, String::new(), now));
+        rows.push(row(naming, "", &a, None, String::new(), (now, expiring_within)));
     }
     for (id, mut a) in by_spiffe {
         let account = std::mem::take(&mut a.account_name);
         a.spiffe_id = Some(id);
-        rows.push(row(naming, "", &a, None, account, now));
+        rows.push(row(naming, "", &a, None, account, (now, expiring_within)));
     }
     rows
 }
 
-fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: String, now: i64) -> JoinedIdentity {
+fn row(
+    naming: &Naming,
+    key: &str,
+    a: &Acc,
+    revoked_at: Option<i64>,
+    account: String,
+    (now, expiring_within): (i64, i64),
+) -> JoinedIdentity {
     // SPIFFE mode: the NATS user is the SPIFFE ID itself.
     let user = a
         .spiffe_id
@@ -372,7 +394,7 @@ fn row(naming: &Naming, key: &str, a: &Acc, revoked_at: Option<i64>, account: St
         };
         match expires {
             Some(e) if e <= now => (IdState::Expired, note),
-            Some(e) if e - now < EXPIRING => (IdState::Expiring, note),
+            Some(e) if e - now < expiring_within => (IdState::Expiring, note),
             _ => (IdState::Active, note),
         }
     };

@@ -4,7 +4,9 @@
 
 pub mod action;
 pub mod actions;
+pub mod approve_plan;
 pub mod audit;
+pub mod binding;
 pub mod conf;
 pub mod join;
 pub mod jwt_actions;
@@ -15,3 +17,4 @@ pub mod record;
 pub mod runner;
 pub mod spiffe_actions;
 pub mod spiffe_authz;
+pub mod ttl;

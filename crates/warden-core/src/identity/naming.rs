@@ -327,6 +327,31 @@ impl Naming {
         Self::new(trust_domain, &NamingConfig::default())
     }
 
+    /// What `name` may reach in `dir` without being over-broad
+    /// (`nats::subject::is_over_broad`): its own scope, the grants it
+    /// declared, and the tenant prefix of the subject-scope template (its
+    /// tokens before the trailing wildcard; the literal ones before the
+    /// first placeholder are the tenant root).
+    pub fn reach(
+        &self,
+        name: &IdentityName,
+        dir: crate::nats::subject::Direction,
+        declared: &[String],
+    ) -> crate::nats::subject::Reach {
+        use crate::nats::subject::Direction;
+        let scope = self.scope(name);
+        let own = match dir {
+            Direction::Publish => scope.publish_allow,
+            Direction::Subscribe => scope.subscribe_allow,
+        };
+        let template = self.subject_scope.as_str();
+        let tokens: Vec<&str> = template.split('.').collect();
+        let depth = tokens.iter().take_while(|t| **t != ">" && **t != "*").count().max(1);
+        let root =
+            tokens.iter().take_while(|t| !t.contains('{') && **t != ">" && **t != "*").map(|t| t.to_string()).collect();
+        crate::nats::subject::Reach { own, declared: declared.to_vec(), root, depth }
+    }
+
     pub fn spiffe_id(&self, name: &IdentityName) -> String {
         self.spiffe_id.render(&self.trust_domain, name)
     }

@@ -41,7 +41,7 @@ pub struct Rule {
 
 impl Rule {
     pub fn over_broad(&self) -> bool {
-        self.allow && subject::is_over_broad(&self.subject)
+        self.allow && subject::is_over_broad(&self.subject, &subject::Reach::unknown())
     }
 }
 

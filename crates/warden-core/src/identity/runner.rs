@@ -8,13 +8,15 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 
 use super::action::kube::KubeCtx;
-use super::action::report::ActionReport;
+use super::action::report::{ActionReport, Step};
 use super::action::request::ActionRequest;
 use super::actions::{AnyRequest, Mode};
 use super::audit;
+use super::binding::{Binding, BoundRequest, Current, server_set};
 use super::jwt_actions::{self, ActionContext, KeyRef, SigningConfig};
 use super::naming::Naming;
 use super::spiffe_actions;
+use super::ttl::TtlPolicy;
 use crate::config::NatsSettings;
 use crate::config::file::{IdentitySection, KubeSection, SigningSection};
 use crate::kube::client::KubeSettings;
@@ -40,7 +42,7 @@ pub fn signing_config(
     })
 }
 
-/// Everything an action needs besides the request.
+/// Everything an action needs besides the request (the command line's view).
 pub struct ActionEnv {
     pub nats: NatsSettings,
     pub kube: KubeSettings,
@@ -48,7 +50,7 @@ pub struct ActionEnv {
     pub signing: SigningConfig,
     pub read_only: bool,
     pub no_kube: bool,
-    /// `[identity]` (mode, authz_file).
+    /// `[identity]` (mode, authz_file, TTLs).
     pub identity: IdentitySection,
     /// `--mode`, else `[identity] mode`.
     pub mode: Mode,
@@ -58,24 +60,180 @@ pub struct ActionEnv {
 
 /// A Kubernetes connection when one is configured and reachable.
 pub async fn kube_ctx(settings: &KubeSettings, section: &KubeSection) -> Result<Option<KubeCtx>> {
+    Ok(kube_conn(settings, section).await?.map(|(k, _)| k))
+}
+
+/// [`kube_ctx`] and the name of its context.
+pub async fn kube_conn(settings: &KubeSettings, section: &KubeSection) -> Result<Option<(KubeCtx, String)>> {
     if !section.enabled {
         return Ok(None);
     }
     match crate::kube::client::connect(settings).await? {
-        Ok(c) => Ok(Some(KubeCtx { client: c.client, section: section.clone() })),
+        Ok(c) => Ok(Some((KubeCtx { client: c.client, section: section.clone() }, c.context))),
         Err(_) => Ok(None),
     }
 }
 
-/// What [`run`] did: the report step by step, and whether the audit line
+/// What an action runs with, in the console's action worker and on the
+/// command line alike: the runner checks read-only, the mode and the
+/// binding itself, whoever asks.
+pub struct Runtime {
+    pub sys: SysClient,
+    pub kube: Option<KubeCtx>,
+    /// The context `kube` is connected with (`None`: no Kubernetes).
+    pub kube_context: Option<String>,
+    pub signing: SigningConfig,
+    pub identity: IdentitySection,
+    pub mode: Mode,
+    pub naming: Naming,
+    pub ttl: TtlPolicy,
+    pub read_only: bool,
+    pub audit_log: PathBuf,
+}
+
+/// What [`execute`] did: the report step by step, and whether the audit line
 /// was written (a failed audit write does not undo the action).
 pub struct RunOutcome {
     pub report: ActionReport,
     pub audit: Result<()>,
 }
 
-/// Runs `req` and appends it to the audit log. Errors before anything is
-/// written when read-only; the report says which steps succeeded.
+/// Names of the NATS servers that answer VARZ now, sorted.
+pub async fn current_servers(sys: &SysClient) -> Vec<String> {
+    match sys.varz().await {
+        Ok(replies) => server_set(
+            replies.iter().map(|r| if r.server.name.is_empty() { r.server.id.clone() } else { r.server.name.clone() }),
+        ),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn jwt_name(req: &jwt_actions::Request) -> Option<&super::naming::IdentityName> {
+    use jwt_actions::Request as R;
+    match req {
+        R::Register { name, .. }
+        | R::Approve { name, .. }
+        | R::Deny { name, .. }
+        | R::Renew { name, .. }
+        | R::Grant { name, .. }
+        | R::Ungrant { name, .. } => Some(name),
+        R::Revoke { target: jwt_actions::RevokeTarget::Identity(name), .. } => Some(name),
+        R::Revoke { .. } => None,
+    }
+}
+
+/// Why `req` may not start, before anything is read or written: read-only,
+/// a changed binding, a TTL outside the bounds.
+fn refusal(rt: &Runtime, bound: &BoundRequest, now: &Current) -> Option<String> {
+    let req = &bound.request;
+    if rt.read_only {
+        return Some(format!(
+            "refusing to {} {}: --read-only (or read_only in the config file) forbids every change",
+            req.verb(),
+            req.target()
+        ));
+    }
+    if let Some(why) = bound.binding.refusal(req, now) {
+        return Some(why);
+    }
+    if let AnyRequest::Jwt(
+        jwt_actions::Request::Register { ttl: Some(t), .. }
+        | jwt_actions::Request::Renew { ttl: Some(t), .. }
+        | jwt_actions::Request::Approve { ttl: Some(t), .. },
+    ) = req
+        && let Err(e) = rt.ttl.check(*t)
+    {
+        return Some(format!("{e:#}"));
+    }
+    None
+}
+
+/// The row's key the operator saw must still be the identity's key.
+async fn row_key_refusal(rt: &Runtime, bound: &BoundRequest) -> Option<String> {
+    let key = bound.binding.row_key.as_deref().filter(|k| !k.is_empty())?;
+    let AnyRequest::Jwt(req) = &bound.request else { return None };
+    let (name, kube) = (jwt_name(req)?, rt.kube.as_ref()?);
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(kube.client.clone(), &name.namespace, &crate::kube::resources::nats_identity());
+    let rec = api.get_opt(&name.workload).await.ok().flatten()?;
+    let rec = super::record::IdentityRecord::from_object(&rec);
+    let now = rec.user_key();
+    (!now.is_empty() && now != key).then(|| {
+        format!(
+            "{name}'s key changed since it was shown ({} then, {} now): refused (ask again)",
+            super::approve_plan::shown(key),
+            super::approve_plan::shown(now)
+        )
+    })
+}
+
+/// Runs one bound action in its mode and appends it to the audit log
+/// (refusals too). `progress` sees each step as it completes.
+pub async fn execute(rt: &Runtime, bound: &BoundRequest, mut progress: impl FnMut(&Step) + Send) -> RunOutcome {
+    let req = &bound.request;
+    let actor = audit::actor();
+    let now = Current { kube_context: rt.kube_context.clone(), servers: current_servers(&rt.sys).await, mode: rt.mode };
+    let at = audit::Where {
+        kube_context: now.kube_context.clone(),
+        servers: now.servers.clone(),
+        mode: rt.mode.name().into(),
+    };
+    let refused = match refusal(rt, bound, &now) {
+        Some(why) => Some(why),
+        None => row_key_refusal(rt, bound).await,
+    };
+    let report = if let Some(why) = refused {
+        let mut r = ActionReport::new(req.verb(), &req.target());
+        let st = Step::err("refused", why);
+        progress(&st);
+        r.steps.push(st);
+        r
+    } else {
+        match req {
+            AnyRequest::Jwt(req) => {
+                let ctx = ActionContext {
+                    sys: rt.sys.clone(),
+                    kube: rt.kube.clone(),
+                    signing: rt.signing.clone(),
+                    actor: actor.clone(),
+                    settle: Duration::from_secs(3),
+                    naming: rt.naming.clone(),
+                    ttl: rt.ttl,
+                };
+                jwt_actions::run(&ctx, req, progress).await
+            }
+            AnyRequest::Spiffe(sreq) => match &rt.kube {
+                Some(kube) => {
+                    let ctx = spiffe_actions::SpiffeContext {
+                        sys: rt.sys.clone(),
+                        kube: kube.clone(),
+                        naming: rt.naming.clone(),
+                        actor: actor.clone(),
+                        settle: Duration::from_secs(5),
+                        authz_file: rt.identity.authz_file.clone(),
+                    };
+                    spiffe_actions::run(&ctx, sreq, progress).await
+                }
+                None => {
+                    let mut r = ActionReport::new(req.verb(), &req.target());
+                    let st = Step::err(
+                        "kubernetes",
+                        "SPIFFE mode needs Kubernetes (the authorization ConfigMap), and none is configured or reachable",
+                    );
+                    progress(&st);
+                    r.steps.push(st);
+                    r
+                }
+            },
+        }
+    };
+    let audit = audit::append(&rt.audit_log, &actor, &at, &report);
+    RunOutcome { report, audit }
+}
+
+/// Runs `req` from the command line. Errors before anything connects when
+/// read-only or when the mode cannot do it; the report says which steps
+/// succeeded.
 pub async fn run(env: ActionEnv, req: &AnyRequest) -> Result<RunOutcome> {
     if env.read_only {
         bail!(
@@ -84,43 +242,24 @@ pub async fn run(env: ActionEnv, req: &AnyRequest) -> Result<RunOutcome> {
             req.target()
         );
     }
+    if req.mode() == Mode::Spiffe && env.no_kube {
+        bail!("SPIFFE mode keeps identities in Kubernetes (the authorization ConfigMap): --no-kube does not apply");
+    }
+    let ttl = TtlPolicy::from_section(&env.identity)?;
     let client = connect::connect(&env.nats, None).await?;
-    let actor = audit::actor();
-    let report = match req {
-        AnyRequest::Jwt(req) => {
-            let kube = if env.no_kube { None } else { kube_ctx(&env.kube, &env.kube_section).await? };
-            let ctx = ActionContext {
-                sys: SysClient::new(client),
-                kube,
-                signing: env.signing,
-                actor: actor.clone(),
-                settle: Duration::from_secs(3),
-                naming: env.naming.clone(),
-            };
-            jwt_actions::run(&ctx, req, |_| {}).await
-        }
-        AnyRequest::Spiffe(req) => {
-            if env.no_kube {
-                bail!(
-                    "SPIFFE mode keeps identities in Kubernetes (the authorization ConfigMap): --no-kube does not apply"
-                );
-            }
-            let Some(kube) = kube_ctx(&env.kube, &env.kube_section).await? else {
-                bail!(
-                    "SPIFFE mode needs Kubernetes (the authorization ConfigMap), and none is configured or reachable"
-                );
-            };
-            let ctx = spiffe_actions::SpiffeContext {
-                sys: SysClient::new(client),
-                kube,
-                naming: env.naming.clone(),
-                actor: actor.clone(),
-                settle: Duration::from_secs(5),
-                authz_file: env.identity.authz_file.clone(),
-            };
-            spiffe_actions::run(&ctx, req, |_| {}).await
-        }
+    let kube = if env.no_kube { None } else { kube_conn(&env.kube, &env.kube_section).await? };
+    let rt = Runtime {
+        sys: SysClient::new(client),
+        kube_context: kube.as_ref().map(|(_, c)| c.clone()),
+        kube: kube.map(|(k, _)| k),
+        signing: env.signing,
+        identity: env.identity,
+        mode: env.mode,
+        naming: env.naming,
+        ttl,
+        read_only: env.read_only,
+        audit_log: audit::default_path(),
     };
-    let audit = audit::append(&audit::default_path(), &actor, &report);
-    Ok(RunOutcome { report, audit })
+    let bound = BoundRequest { request: req.clone(), binding: Binding::mode_only(env.mode) };
+    Ok(execute(&rt, &bound, |_| {}).await)
 }

@@ -239,11 +239,71 @@ pub fn pattern_covers(a: &str, b: &str) -> bool {
     }
 }
 
-/// A grant is over-broad when it reaches across accounts' worth of subjects:
-/// `>`, `*.>`, or any pattern whose first token is a wildcard.
-pub fn is_over_broad(pattern: &str) -> bool {
-    let first = pattern.split(SEP).next().unwrap_or("");
-    first == PWC || first == FWC
+/// What a subject may reach without being over-broad: an identity's own
+/// subjects (its `[naming]` subject scope in one direction), the grants it
+/// declared, and where the tenant subjects begin. Built by
+/// `identity::naming::Naming::reach`; [`Reach::unknown`] when no identity
+/// is known (only the tenant tree's first token is assumed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// The identity's own patterns in this direction (its scope).
+    pub own: Vec<String>,
+    /// Grants it declared (and was given), in this direction.
+    pub declared: Vec<String>,
+    /// Literal leading tokens of every tenant subject (`tentacular`).
+    pub root: Vec<String>,
+    /// Tokens of the tenant prefix (`tentacular.{namespace}.{workload}`: 3):
+    /// a wildcard above it reaches more than one tentacle.
+    pub depth: usize,
+}
+
+impl Reach {
+    /// No identity known: any wildcard in the first token, and `$` subjects.
+    pub fn unknown() -> Reach {
+        Reach { depth: 1, ..Default::default() }
+    }
+
+    fn covers(&self, pattern: &str) -> bool {
+        self.own.iter().chain(&self.declared).any(|a| pattern_covers(a, pattern))
+    }
+
+    /// Inside the identity's own scope (not its declared grants).
+    pub fn is_own(&self, pattern: &str) -> bool {
+        self.own.iter().any(|a| pattern_covers(a, pattern))
+    }
+}
+
+/// Why a pattern is over-broad, or `None`. A pattern covered by the
+/// identity's own scope or declared grants never is; otherwise it is when it
+/// reaches system subjects (`$SYS`, `$JS`, `$KV`, any `$` prefix), or has a
+/// `*` / `>` token above the tenant prefix (`tentacular.>`,
+/// `tentacular.*.>`, `tentacular.payments.*`, `>`), or a wildcard outside the
+/// tenant tree (`foo.>`). A literal subject or a wildcard inside one other
+/// tentacle's scope (`tentacular.shop.cart.>`) is a cross-tentacle grant,
+/// not over-broad.
+pub fn over_broad_reason(pattern: &str, reach: &Reach) -> Option<&'static str> {
+    if reach.covers(pattern) {
+        return None;
+    }
+    let tokens: Vec<&str> = pattern.split(SEP).collect();
+    if tokens.first().is_some_and(|t| t.starts_with('$')) {
+        return Some("reaches system subjects ($SYS, $JS, $KV) the identity does not need");
+    }
+    let wild = tokens.iter().position(|t| *t == PWC || *t == FWC)?;
+    if wild < reach.depth {
+        return Some("has a wildcard above the tenant prefix (reaches more than one tentacle)");
+    }
+    let outside = reach.root.iter().enumerate().any(|(i, r)| tokens.get(i) != Some(&r.as_str()));
+    if outside {
+        return Some("has a wildcard outside the tenant subjects");
+    }
+    None
+}
+
+/// `true` when `pattern` reaches beyond what `reach` allows (see
+/// [`over_broad_reason`]). Grant validation and the dialogs use it.
+pub fn is_over_broad(pattern: &str, reach: &Reach) -> bool {
+    over_broad_reason(pattern, reach).is_some()
 }
 
 /// Number of tokens (an empty string has one empty token, like nats-server).
@@ -360,12 +420,35 @@ mod tests {
 
     #[test]
     fn over_broad() {
-        for p in [">", "*.>", "*", "*.a", ">.a"] {
-            assert!(is_over_broad(p), "{p}");
+        let u = Reach::unknown();
+        for p in [">", "*.>", "*", "*.a", ">.a", "$SYS.>", "$JS.API.>", "$KV.b.k"] {
+            assert!(is_over_broad(p, &u), "{p}");
         }
-        for p in ["a.>", "tentacular.ns.wf.>", "_INBOX.>", "a*.b", ""] {
-            assert!(!is_over_broad(p), "{p}");
+        for p in ["a.>", "tentacular.ns.wf.>", "a*.b", "", "a.b"] {
+            assert!(!is_over_broad(p, &u), "{p}");
         }
+        // shop/orders under `tentacular.{namespace}.{workload}.>`.
+        let r = Reach {
+            own: vec!["tentacular.shop.orders.>".into(), "_INBOX.>".into()],
+            declared: vec!["tentacular.shop.cart.events".into()],
+            root: vec!["tentacular".into()],
+            depth: 3,
+        };
+        for p in ["tentacular.>", "tentacular.*.>", "tentacular.payments.*", "$SYS.>", ">", "*.>", "foo.>", "$KV.x"] {
+            assert!(is_over_broad(p, &r), "{p}");
+        }
+        for p in [
+            "tentacular.shop.orders.>",
+            "tentacular.shop.orders.x.*",
+            "_INBOX.>",
+            "tentacular.shop.cart.>",
+            "tentacular.shop.payments.inbox",
+            "tentacular.shop.cart.events",
+            "foo.bar",
+        ] {
+            assert!(!is_over_broad(p, &r), "{p}");
+        }
+        assert!(r.is_own("tentacular.shop.orders.a") && !r.is_own("tentacular.shop.cart.events"));
     }
 
     fn token() -> impl Strategy<Value = String> {
@@ -452,7 +535,7 @@ mod tests {
             let _ = pattern_covers(&a, &b);
             let _ = validate_pattern(&a);
             let _ = validate_subject(&b);
-            let _ = is_over_broad(&a);
+            let _ = is_over_broad(&a, &Reach::unknown());
         }
     }
 }

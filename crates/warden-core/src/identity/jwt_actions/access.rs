@@ -70,7 +70,10 @@ pub fn kube_needs(ctx: &ActionContext, req: &Request) -> Vec<Need> {
             v.extend(account);
             v
         }
-        Request::Approve { name, .. } => [record(name), account].concat(),
+        // Approve lists every NatsIdentity: a key bound to another one is refused.
+        Request::Approve { name, .. } => {
+            [record(name), vec![Need::new("list", GROUP, "natsidentities")], account].concat()
+        }
         Request::Deny { name, .. } => status(name),
         Request::Grant { name, creds_out, .. } | Request::Ungrant { name, creds_out, .. } => {
             let mut v = record(name);

@@ -59,9 +59,11 @@ pub struct ActionContext {
     pub settle: Duration,
     /// Naming templates (user name, subject scope, SPIFFE ID).
     pub naming: Naming,
+    /// Default TTL and the bounds of every minted JWT (`[identity]`).
+    pub ttl: crate::identity::ttl::TtlPolicy,
 }
 pub(super) fn short(key: &str) -> String {
-    if key.len() > 12 { format!("{}…", &key[..12]) } else { key.to_string() }
+    if key.chars().count() > 12 { format!("{}…", key.chars().take(12).collect::<String>()) } else { key.to_string() }
 }
 
 pub(super) use crate::identity::record::rfc3339_of as rfc3339;
@@ -148,8 +150,39 @@ pub(super) fn mint(acc_id: &str, signer: &SigningKey, claims: &mut UserClaims) -
     Ok(jwt::encode_user(claims, signer, acc_id, jwt::unix_now())?)
 }
 
+/// `exp` of a JWT minted now for `ttl` (already within the policy's bounds).
 pub(super) fn ttl_exp(ttl: Duration) -> i64 {
-    jwt::unix_now() + ttl.as_secs().max(1) as i64
+    jwt::unix_now().saturating_add(ttl.as_secs().clamp(1, i64::MAX as u64 / 2) as i64)
+}
+
+/// Refuses a creds file target before anything is minted: an existing file
+/// unless `overwrite` (it may be the only copy of another identity's seed),
+/// a directory that does not exist or cannot be written.
+pub(super) fn check_creds_target(p: &std::path::Path, overwrite: bool) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => bail!("{} is a directory", p.display()),
+        Ok(_) if !overwrite => {
+            bail!("{} already exists (it may hold another identity's seed): pass --force to replace it", p.display())
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => bail!("{}: {e}", p.display()),
+    }
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        bail!("{}: the directory {} does not exist", p.display(), dir.display());
+    }
+    let c =
+        std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(|_| anyhow!("{} has a NUL byte", p.display()))?;
+    // SAFETY: a valid NUL-terminated path; access(2) only reads it.
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        bail!("{}: the directory {} is not writable", p.display(), dir.display());
+    }
+    Ok(())
 }
 pub(super) fn user_account(c: &UserClaims) -> &str {
     if c.nats.issuer_account.is_empty() { &c.std.issuer } else { &c.nats.issuer_account }

@@ -22,12 +22,14 @@ pub(super) async fn grant(
 ) -> Result<()> {
     let (name, word) = (g.name, g.dir.word());
     step!(r, "subject", crate::nats::subject::validate_grant(g.subject).map_err(|e| anyhow!("{:?}: {e}", g.subject)));
-    if g.add && crate::nats::subject::is_over_broad(g.subject) && !g.allow_broad {
+    let reach = ctx.naming.reach(name, g.dir, &[]);
+    if g.add && crate::nats::subject::is_over_broad(g.subject, &reach) && !g.allow_broad {
         return Err(r.fail(
             "subject",
             format!(
-                "{} is over-broad (it reaches beyond one tentacle's subjects): pass --allow-broad to grant it anyway",
-                g.subject
+                "{} is over-broad: it {}; pass --allow-broad to grant it anyway",
+                g.subject,
+                crate::nats::subject::over_broad_reason(g.subject, &reach).unwrap_or("reaches too far")
             ),
         ));
     }

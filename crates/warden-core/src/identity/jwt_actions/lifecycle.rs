@@ -2,15 +2,18 @@
 
 use super::prelude::*;
 use super::revocation::{key_revoked, record_revoked, wait_until_issuable};
+use crate::identity::approve_plan::ApprovePlan;
 
 pub(super) async fn register(
     ctx: &ActionContext,
     r: &mut Recorder<'_>,
     name: &IdentityName,
     account: &str,
-    ttl: Duration,
+    ttl: Option<Duration>,
     creds_out: Option<&std::path::Path>,
+    force: bool,
 ) -> Result<()> {
+    let ttl = step!(r, "ttl", ctx.ttl.resolve(ttl, ""));
     if creds_out.is_none() && ctx.kube.is_none() {
         return Err(r.fail("credentials", "nowhere to put them: pass --creds-out FILE or configure Kubernetes"));
     }
@@ -48,6 +51,9 @@ pub(super) async fn register(
     {
         r.ok("register", format!("already registered: NatsIdentity {name} is Active (user {})", rec.user_key()));
         return Ok(());
+    }
+    if let Some(p) = creds_out {
+        step!(r, "creds file", check_creds_target(p, force));
     }
     let signer = step!(
         r,
@@ -98,7 +104,7 @@ pub(super) async fn register(
                 public_key: String::new(),
                 publish: ctx.naming.scope(name).publish_allow,
                 subscribe: ctx.naming.scope(name).subscribe_allow,
-                ttl: humantime::format_duration(ttl).to_string(),
+                ttl: crate::identity::ttl::format_go(ttl),
                 ..Default::default()
             },
             status: IdentityStatus {
@@ -126,6 +132,7 @@ pub(super) async fn approve(
     r: &mut Recorder<'_>,
     name: &IdentityName,
     ttl: Option<Duration>,
+    allow_broad: bool,
 ) -> Result<()> {
     let k = kube_needed(ctx, r, "approve")?;
     let rec = step!(r, "NatsIdentity", get_record(k, name).await);
@@ -138,8 +145,17 @@ pub(super) async fn approve(
         "Pending" => {}
         other => return Err(r.fail("approve", format!("{name} is {other}; only a Pending identity can be approved"))),
     }
+    // What will be minted, from the tenant's spec: checked before any key is loaded.
+    let plan = ApprovePlan::of(&ctx.naming, name, &rec.spec, Some((&ctx.ttl, ttl)));
+    if let Some(why) = plan.blocker() {
+        return Err(r.fail("request", why));
+    }
+    if plan.needs_allow_broad() && !allow_broad {
+        return Err(r.fail("scope", plan.refusal()));
+    }
     let public = rec.spec.public_key.clone();
-    step!(r, "user public key", jwt::check_public(&public, KeyKind::User).map_err(|e| anyhow!("spec.publicKey: {e}")));
+    r.ok("user public key", public.clone());
+    step!(r, "user public key", key_is_free(ctx, k, name, &public).await);
     let (acc_id, acc) = step!(r, "account", resolve_account(&ctx.sys, &rec.spec.account).await);
     r.ok("account", format!("{} ({})", acc.std.name, acc_id));
     let signer = step!(
@@ -148,10 +164,10 @@ pub(super) async fn approve(
         load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
     );
     step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
-    let ttl = ttl.or_else(|| humantime::parse_duration(&rec.spec.ttl).ok()).unwrap_or(Duration::from_secs(24 * 3600));
+    let Some(Ok(ttl)) = plan.ttl else { return Err(r.fail("ttl", "no TTL")) };
     let exp = ttl_exp(ttl);
     let (publish, subscribe) = perms_of(&ctx.naming, &rec.spec, name);
-    let user = if rec.spec.user.is_empty() { ctx.naming.nats_user(name) } else { rec.spec.user.clone() };
+    let user = plan.user.clone();
     let mut claims = user_claims(&public, &user, &publish, &subscribe, exp);
     wait_until_issuable(r, &acc, &public).await?;
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
@@ -166,6 +182,38 @@ pub(super) async fn approve(
     };
     step!(r, "NatsIdentity status", write_status(k, &name.namespace, &name.workload, &status).await);
     r.ok("NatsIdentity status", "Active, JWT in status.jwt");
+    Ok(())
+}
+
+/// A Pending record may not take over a user key already bound to another
+/// identity: another NatsIdentity holding it, or a live connection of
+/// another user presenting it.
+async fn key_is_free(ctx: &ActionContext, k: &KubeCtx, name: &IdentityName, key: &str) -> Result<()> {
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::all_with(k.client.clone(), &crate::kube::resources::nats_identity());
+    let list = api.list(&Default::default()).await.context("listing NatsIdentities")?;
+    for o in &list.items {
+        let other = IdentityRecord::from_object(o);
+        let same = other.namespace == name.namespace && other.name == name.workload;
+        if !same && (other.user_key() == key || other.spec.public_key == key) {
+            anyhow::bail!(
+                "{key} is already bound to NatsIdentity {}/{}: refusing to take it over",
+                other.namespace,
+                other.name
+            );
+        }
+    }
+    let own_user = ctx.naming.nats_user(name);
+    for reply in ctx.sys.connz_all().await? {
+        for c in reply.ok().map(|p| p.connections.as_slice()).unwrap_or_default() {
+            if let Ok(u) = jwt::decode_as::<jwt::User>(&c.jwt)
+                && u.std.subject == key
+                && u.std.name != own_user
+            {
+                anyhow::bail!("{key} is the key of live user {:?}: refusing to take it over", u.std.name);
+            }
+        }
+    }
     Ok(())
 }
 
@@ -211,9 +259,13 @@ pub(super) async fn renew(
     r: &mut Recorder<'_>,
     name: &IdentityName,
     account: Option<&str>,
-    ttl: Duration,
+    ttl: Option<Duration>,
     creds_out: Option<&std::path::Path>,
 ) -> Result<()> {
+    if let Some(p) = creds_out {
+        // Renewed in place: the file must be writable before anything is minted.
+        step!(r, "creds file", check_creds_target(p, true));
+    }
     // The current user: a creds file, else the Kubernetes record (+ its Secret).
     let mut creds = None;
     if let Some(p) = creds_out {
@@ -267,6 +319,9 @@ pub(super) async fn renew(
         load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
     );
     step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
+    // The lifetime the identity asked for (`spec.ttl`), unless the request names one.
+    let spec_ttl = rec.as_ref().map(|r| r.spec.ttl.as_str()).unwrap_or("");
+    let ttl = step!(r, "ttl", ctx.ttl.resolve(ttl, spec_ttl));
     let exp = ttl_exp(ttl);
     let mut claims = match old {
         Some(mut c) => {

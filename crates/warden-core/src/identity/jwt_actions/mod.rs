@@ -28,10 +28,10 @@ pub async fn run(ctx: &ActionContext, req: &Request, mut progress: impl FnMut(&S
         return r.report;
     }
     let result = match req {
-        Request::Register { name, account, ttl, creds_out } => {
-            register(ctx, &mut r, name, account, *ttl, creds_out.as_deref()).await
+        Request::Register { name, account, ttl, creds_out, force } => {
+            register(ctx, &mut r, name, account, *ttl, creds_out.as_deref(), *force).await
         }
-        Request::Approve { name, ttl } => approve(ctx, &mut r, name, *ttl).await,
+        Request::Approve { name, ttl, allow_broad } => approve(ctx, &mut r, name, *ttl, *allow_broad).await,
         Request::Deny { name, reason } => deny(ctx, &mut r, name, reason).await,
         Request::Renew { name, account, ttl, creds_out } => {
             renew(ctx, &mut r, name, account.as_deref(), *ttl, creds_out.as_deref()).await

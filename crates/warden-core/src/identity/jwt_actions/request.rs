@@ -39,24 +39,31 @@ impl std::fmt::Display for RevokeTarget {
 /// An action request, from a key press or a subcommand.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
+    /// `ttl`: `None` is `[identity] ttl`. `force`: overwrite an existing
+    /// `creds_out` file (otherwise refused: it may hold another seed).
     Register {
         name: IdentityName,
         account: String,
-        ttl: Duration,
+        ttl: Option<Duration>,
         creds_out: Option<PathBuf>,
+        force: bool,
     },
+    /// `ttl`: `None` is `spec.ttl`, else `[identity] ttl`. A spec reaching
+    /// beyond the identity's own scope needs `allow_broad`.
     Approve {
         name: IdentityName,
         ttl: Option<Duration>,
+        allow_broad: bool,
     },
     Deny {
         name: IdentityName,
         reason: String,
     },
+    /// `ttl`: `None` is `spec.ttl`, else `[identity] ttl`.
     Renew {
         name: IdentityName,
         account: Option<String>,
-        ttl: Duration,
+        ttl: Option<Duration>,
         creds_out: Option<PathBuf>,
     },
     Revoke {
@@ -125,7 +132,8 @@ impl Request {
     }
 
     /// A grant of an over-broad subject not yet confirmed as such.
-    pub fn needs_broad_confirmation(&self) -> bool {
-        matches!(self, Request::Grant { subject, allow_broad: false, .. } if crate::nats::subject::is_over_broad(subject))
+    pub fn needs_broad_confirmation(&self, naming: &crate::identity::naming::Naming) -> bool {
+        matches!(self, Request::Grant { name, dir, subject, allow_broad: false, .. }
+            if crate::nats::subject::is_over_broad(subject, &naming.reach(name, *dir, &[])))
     }
 }

@@ -50,7 +50,7 @@ fn registration(name: &IdentityName, delete: bool) -> Vec<Need> {
 /// Everything `req` may do in Kubernetes.
 pub fn kube_needs(section: &KubeSection, req: &Request) -> Vec<Need> {
     match req {
-        Request::Register { name } | Request::Approve { name } => {
+        Request::Register { name } | Request::Approve { name, .. } => {
             [authz(section), registration(name, false), record(name, true)].concat()
         }
         Request::Deny { name, .. } => record(name, false),

@@ -75,9 +75,18 @@ pub async fn run(ctx: &SpiffeContext, req: &Request, mut progress: impl FnMut(&S
 async fn run_with<S: AuthzStore>(ctx: &SpiffeContext, store: &S, req: &Request, r: &mut Recorder<'_>) {
     match req {
         Request::Register { name } => register(ctx, store, r, name).await,
-        Request::Approve { name } => approve(ctx, store, r, name).await,
+        Request::Approve { name, allow_broad } => approve(ctx, store, r, name, *allow_broad).await,
         Request::Deny { name, reason } => deny(ctx, r, name, reason).await,
-        Request::Grant { name, direction, subject } => grant(ctx, store, r, name, *direction, subject, true).await,
+        Request::Grant { name, direction, subject, allow_broad } => {
+            let reach = ctx.naming.reach(name, *direction, &[]);
+            match crate::nats::subject::over_broad_reason(subject, &reach) {
+                Some(why) if !allow_broad => r.err(
+                    "subject",
+                    format!("{subject} is over-broad: it {why}; pass --allow-broad to grant it anyway"),
+                ),
+                _ => grant(ctx, store, r, name, *direction, subject, true).await,
+            }
+        }
         Request::Ungrant { name, direction, subject } => grant(ctx, store, r, name, *direction, subject, false).await,
         Request::Revoke { name } => revoke(ctx, store, r, name).await,
     }
@@ -200,7 +209,13 @@ async fn activate(
     apply_to_servers(ctx, r, &m.text).await;
 }
 
-async fn approve<S: AuthzStore>(ctx: &SpiffeContext, store: &S, r: &mut Recorder<'_>, name: &IdentityName) {
+async fn approve<S: AuthzStore>(
+    ctx: &SpiffeContext,
+    store: &S,
+    r: &mut Recorder<'_>,
+    name: &IdentityName,
+    allow_broad: bool,
+) {
     let Some(rec) = step!(r, "NatsIdentity", get_record(ctx, name).await) else {
         r.err("NatsIdentity", format!("no NatsIdentity {name}: nothing to approve (register creates one)"));
         return;
@@ -215,6 +230,14 @@ async fn approve<S: AuthzStore>(ctx: &SpiffeContext, store: &S, r: &mut Recorder
             r.err("approve", format!("{name} is {other}; only a Pending identity can be approved (register it anew)"));
             return;
         }
+    }
+    // SPIFFE mode writes the scope plus the requested grants: those outside
+    // the identity's own scope need consent.
+    let spec = crate::identity::record::IdentitySpec { grants: rec.spec.grants.clone(), ..Default::default() };
+    let plan = crate::identity::approve_plan::ApprovePlan::of(&ctx.naming, name, &spec, None);
+    if plan.needs_allow_broad() && !allow_broad {
+        r.err("requested grants", plan.refusal());
+        return;
     }
     // The requested grants must be valid before anything is written.
     let mut grants = Vec::new();
@@ -544,7 +567,12 @@ mod tests {
     #[test]
     fn requests_and_cluster_spiffe_id_spec() {
         let a = name("tent-dev/hn-digest");
-        let g = Request::Grant { name: a.clone(), direction: Direction::Publish, subject: "x.y".into() };
+        let g = Request::Grant {
+            name: a.clone(),
+            direction: Direction::Publish,
+            subject: "x.y".into(),
+            allow_broad: false,
+        };
         assert_eq!(g.verb(), "grant");
         assert_eq!(g.target(), "tent-dev/hn-digest publish x.y");
         assert!(!g.is_destructive());

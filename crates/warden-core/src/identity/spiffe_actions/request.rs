@@ -14,6 +14,9 @@ pub enum Request {
     /// Activates a Pending `NatsIdentity` (scope + requested grants).
     Approve {
         name: IdentityName,
+        /// Consent to a spec that reaches beyond the identity's own scope
+        /// (`identity::approve_plan`).
+        allow_broad: bool,
     },
     Deny {
         name: IdentityName,
@@ -23,6 +26,8 @@ pub enum Request {
         name: IdentityName,
         direction: Direction,
         subject: String,
+        /// Consent to an over-broad subject (`nats::subject::is_over_broad`).
+        allow_broad: bool,
     },
     Ungrant {
         name: IdentityName,
@@ -49,7 +54,7 @@ impl ActionRequest for Request {
     }
     fn target(&self) -> String {
         match self {
-            Request::Grant { name, direction, subject } | Request::Ungrant { name, direction, subject } => {
+            Request::Grant { name, direction, subject, .. } | Request::Ungrant { name, direction, subject } => {
                 format!("{name} {direction} {subject}")
             }
             r => r.name().to_string(),
@@ -65,7 +70,7 @@ impl Request {
     pub fn name(&self) -> &IdentityName {
         match self {
             Request::Register { name }
-            | Request::Approve { name }
+            | Request::Approve { name, .. }
             | Request::Deny { name, .. }
             | Request::Grant { name, .. }
             | Request::Ungrant { name, .. }
