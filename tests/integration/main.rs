@@ -18,3 +18,4 @@ mod spiffe_console;
 mod views;
 mod violations;
 mod violations_live;
+mod violations_matrix;

@@ -9,7 +9,9 @@
 pub mod attribution;
 pub mod events;
 pub mod follow_file;
+pub mod go_text;
 pub mod log_line;
+pub mod log_notice;
 pub mod pipeline;
 pub mod records;
 pub mod store;
