@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 NATS_SERVER_BIN=$(scripts/install-nats-server.sh)
 export NATS_SERVER_BIN
+# The compatibility matrix (tests/integration/violations_matrix.rs): older
+# releases, each in its own dir; a few seconds once cached in .tools/.
+NATS_SERVER_BINS=$(scripts/install-nats-server.sh --matrix)
+export NATS_SERVER_BINS
 # No import cycle between files, folder order held (see docs/architecture.md).
 python3 scripts/check-layering.py
 cargo test --locked --workspace --all-targets "$@"

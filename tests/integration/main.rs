@@ -20,3 +20,4 @@ mod spiffe_console;
 mod views;
 mod violations;
 mod violations_live;
+mod violations_matrix;

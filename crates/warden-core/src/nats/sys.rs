@@ -114,6 +114,12 @@ impl SysClient {
                     offset += more.connections.len() as i64;
                     page.connections.extend(more.connections);
                 }
+                // The one masking point for CONNZ: older servers put a token
+                // user's raw token in `authorized_user`.
+                for c in &mut page.connections {
+                    let user = std::mem::take(&mut c.authorized_user);
+                    c.authorized_user = crate::secret::mask_user_field(&reply.server.ver, &c.account, user);
+                }
             }
             out.push(reply);
         }

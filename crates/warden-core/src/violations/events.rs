@@ -192,13 +192,7 @@ impl Violation {
             LogKind::Publish => ViolationKind::PublishDenied,
             LogKind::Subscription => ViolationKind::SubscribeDenied,
         };
-        let reason = if v.reply {
-            Some("reply subject not allowed".to_string())
-        } else if v.too_many_tokens {
-            Some("too many tokens".to_string())
-        } else {
-            None
-        };
+        let reason = v.reason().map(str::to_string);
         let client_name = v.client.and_then(|c| c.name);
         Violation {
             at: v.server_time,
@@ -209,8 +203,8 @@ impl Violation {
             account_name: v.account_name,
             user: v.user.name().map(str::to_string),
             client_name,
-            client_addr: Some(v.client_addr),
-            cid: Some(v.cid),
+            client_addr: v.client_addr,
+            cid: v.cid,
             subject: Some(v.subject),
             queue: v.queue,
             reason,
@@ -232,7 +226,11 @@ impl Violation {
         // A JWT client that failed before its user was known: the user key
         // and name are in the (public) JWT's claims.
         let (jwt_sub, jwt_name) = c.jwt.as_deref().map(jwt_subject).unwrap_or((None, None));
-        let user = non_empty(c.user).or(jwt_sub);
+        // Older servers put a token user's raw token in `user`: masked here,
+        // where the event is parsed (crate::secret::mask_user_field).
+        let user =
+            c.user.map(|u| crate::secret::mask_user_field(&msg.server.version, c.account.as_deref().unwrap_or(""), u));
+        let user = non_empty(user).or(jwt_sub);
         let account = non_empty(c.account);
         let account_name = non_empty(c.name_tag).filter(|t| Some(t) != account.as_ref());
         let client_addr = non_empty(c.host);

@@ -19,6 +19,10 @@
 //! Kubernetes `timestamps=true` RFC 3339 prefix is accepted. Anything else
 //! yields `None`; nothing here panics.
 
+use super::go_text::parse_auth_user;
+pub use super::go_text::{LogUser, unquote_go};
+use super::log_notice;
+
 /// Publish or subscribe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LogKind {
@@ -35,31 +39,6 @@ pub enum ConnKind {
     Leaf,
     Route,
     Gateway,
-}
-
-/// How the client authenticated, as the server labels it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogUser {
-    /// `user:<name>` / `User "<name>"` (also a SPIFFE ID in verify_and_map mode).
-    User(String),
-    /// `nkey:<U...>` / `Nkey "<U...>"`.
-    Nkey(String),
-    /// `jwt:<user public key>` / `JWT User "<U...>"`.
-    Jwt(String),
-    /// `token`.
-    Token,
-    /// No user in the line (or `User "N/A"`).
-    None,
-}
-
-impl LogUser {
-    /// The user name or key, if any.
-    pub fn name(&self) -> Option<&str> {
-        match self {
-            LogUser::User(s) | LogUser::Nkey(s) | LogUser::Jwt(s) => Some(s),
-            LogUser::Token | LogUser::None => None,
-        }
-    }
 }
 
 /// The client's self-description: `v<version>:<lang>:<name>`, each optional.
@@ -107,9 +86,10 @@ pub struct LogViolation {
     /// time of the server) or the Kubernetes RFC 3339 prefix.
     pub server_time: Option<String>,
     /// `host:port` (websocket clients behind a proxy: `clientip/host:port`).
-    pub client_addr: String,
-    pub conn_kind: ConnKind,
-    pub cid: u64,
+    /// `None` for a reload removal (a server line, no connection label).
+    pub client_addr: Option<String>,
+    pub conn_kind: Option<ConnKind>,
+    pub cid: Option<u64>,
     pub client: Option<ClientLabel>,
     /// Account name (config mode) or public key (operator mode).
     pub account: Option<String>,
@@ -125,6 +105,39 @@ pub struct LogViolation {
     pub sid: Option<String>,
     /// `Subscription Violation Too Many Tokens`.
     pub too_many_tokens: bool,
+    /// Which server check wrote the line.
+    pub origin: Origin,
+}
+
+/// Which check in nats-server wrote a violation line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A client's publish or subscribe (`pubPermissionViolation`,
+    /// `subPermissionViolation`, `replySubjectViolation`, `maxTokensViolation`
+    /// in server/client.go).
+    Client,
+    /// A leafnode's interest or message refused by this (hub) server:
+    /// `<kind> Violation on "<s>" - Check other side configuration`
+    /// (`leafPermViolation`, server/leafnode.go, 2.9-2.15 alike).
+    Leafnode,
+    /// A subscription removed because a config reload took the permission
+    /// away (`[INF] Removed sub "<s>" [using queue "<q>"] (sid "<n>") for
+    /// <user> - not authorized`, `processSubsOnConfigReload` in
+    /// server/client.go; the queue form since 2.12.14 / 2.14.4).
+    ConfigReload,
+}
+
+impl LogViolation {
+    /// A short why, beyond the kind and subject.
+    pub fn reason(&self) -> Option<&'static str> {
+        Some(match self.origin {
+            Origin::Leafnode => "leafnode: check other side configuration",
+            Origin::ConfigReload => "subscription removed by config reload",
+            Origin::Client if self.reply => "reply subject not allowed",
+            Origin::Client if self.too_many_tokens => "too many tokens",
+            Origin::Client => return None,
+        })
+    }
 }
 
 /// Parses one log line; `None` for anything that is not a permission
@@ -132,7 +145,7 @@ pub struct LogViolation {
 pub fn parse(line: &str) -> Option<LogViolation> {
     let mut s = line.trim_end_matches(['\r', '\n']);
     // Cheap reject: almost every line in a busy log is something else.
-    if !s.contains(" Violation") {
+    if !s.contains(" Violation") && !s.contains("Removed sub ") {
         return None;
     }
     let mut server_time = None;
@@ -160,9 +173,15 @@ pub fn parse(line: &str) -> Option<LogViolation> {
         s = rest;
     } else if let Some(rest) = s.strip_prefix("[\x1b[31mERR\x1b[0m] ") {
         s = rest;
+    } else if let Some(rest) = s.strip_prefix("[INF] ").or_else(|| s.strip_prefix("[\x1b[32mINF\x1b[0m] ")) {
+        // The only notice that is a violation: a reload removal.
+        return log_notice::parse_removed(rest).map(|r| removed_violation(r, pid, server_time));
     } else if s.starts_with('[') {
-        // Another level (INF, WRN...): not a violation.
+        // Another level (WRN, DBG...): not a violation.
         return None;
+    } else if s.starts_with("Removed sub ") {
+        // syslog / no label.
+        return log_notice::parse_removed(s).map(|r| removed_violation(r, pid, server_time));
     }
 
     let (client_addr, s) = s.split_once(" - ")?;
@@ -189,6 +208,28 @@ pub fn parse(line: &str) -> Option<LogViolation> {
         _ => (None, None),
     };
 
+    if let Some((publish, subject)) = log_notice::parse_leaf(s) {
+        let kind = if publish { LogKind::Publish } else { LogKind::Subscription };
+        return Some(LogViolation {
+            pid,
+            server_time,
+            client_addr: Some(client_addr.to_string()),
+            conn_kind: Some(conn_kind),
+            cid: Some(cid),
+            client: client.map(|c| ClientLabel::parse(&c)),
+            account: None,
+            account_name: None,
+            user: LogUser::None,
+            kind,
+            subject,
+            reply: false,
+            queue: None,
+            sid: None,
+            too_many_tokens: false,
+            origin: Origin::Leafnode,
+        });
+    }
+
     let (kind, too_many_tokens, body) = if let Some(b) = s.strip_prefix("Publish Violation - ") {
         (LogKind::Publish, false, b)
     } else if let Some(b) = s.strip_prefix("Subscription Violation - ") {
@@ -206,17 +247,9 @@ pub fn parse(line: &str) -> Option<LogViolation> {
 
     // Pre-2.12: the user comes first.
     let mut body = body;
-    for (prefix, make) in
-        [("JWT User ", LogUser::Jwt as fn(String) -> LogUser), ("Nkey ", LogUser::Nkey), ("User ", LogUser::User)]
-    {
-        if let Some(rest) = body.strip_prefix(prefix) {
-            let (u, rest) = unquote_go(rest)?;
-            body = rest.strip_prefix(", ")?;
-            if !(prefix == "User " && u == "N/A") {
-                user = make(u);
-            }
-            break;
-        }
+    if let Some((u, rest)) = parse_auth_user(body) {
+        body = rest.strip_prefix(", ")?;
+        user = u;
     }
 
     let (reply, rest) = if let Some(r) = body.strip_prefix("Subject ") {
@@ -253,9 +286,9 @@ pub fn parse(line: &str) -> Option<LogViolation> {
     Some(LogViolation {
         pid,
         server_time,
-        client_addr: client_addr.to_string(),
-        conn_kind,
-        cid,
+        client_addr: Some(client_addr.to_string()),
+        conn_kind: Some(conn_kind),
+        cid: Some(cid),
         client: client.map(|c| ClientLabel::parse(&c)),
         account,
         account_name,
@@ -266,7 +299,29 @@ pub fn parse(line: &str) -> Option<LogViolation> {
         queue,
         sid,
         too_many_tokens,
+        origin: Origin::Client,
     })
+}
+
+fn removed_violation(r: log_notice::Removed, pid: Option<u32>, server_time: Option<String>) -> LogViolation {
+    LogViolation {
+        pid,
+        server_time,
+        client_addr: None,
+        conn_kind: None,
+        cid: None,
+        client: None,
+        account: None,
+        account_name: None,
+        user: r.user,
+        kind: LogKind::Subscription,
+        subject: r.subject,
+        reply: false,
+        queue: r.queue,
+        sid: Some(r.sid),
+        too_many_tokens: false,
+        origin: Origin::ConfigReload,
+    }
 }
 
 fn is_rfc3339ish(t: &str) -> bool {
@@ -360,86 +415,6 @@ fn looks_like_account_key(k: &str) -> bool {
     k.len() == 56 && k.starts_with('A') && k.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
-/// Reads a Go `%q` string at the start of `s` (which must begin with `"`):
-/// returns the unescaped value and the text after the closing quote.
-/// Invalid UTF-8 produced by `\x` escapes is replaced (lossy).
-pub fn unquote_go(s: &str) -> Option<(String, &str)> {
-    let rest = s.strip_prefix('"')?;
-    let bytes = rest.as_bytes();
-    // Fast path: no escapes before the closing quote.
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => return Some((rest[..i].to_string(), &rest[i + 1..])),
-            b'\\' => break,
-            _ => i += 1,
-        }
-    }
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len().min(256));
-    out.extend_from_slice(&bytes[..i]);
-    while i < bytes.len() {
-        let c = bytes[i];
-        match c {
-            b'"' => {
-                let v = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                return Some((v, rest.get(i + 1..)?));
-            }
-            b'\\' => {
-                let e = *bytes.get(i + 1)?;
-                i += 2;
-                match e {
-                    b'"' | b'\\' | b'\'' => out.push(e),
-                    b'a' => out.push(0x07),
-                    b'b' => out.push(0x08),
-                    b'f' => out.push(0x0c),
-                    b'n' => out.push(b'\n'),
-                    b'r' => out.push(b'\r'),
-                    b't' => out.push(b'\t'),
-                    b'v' => out.push(0x0b),
-                    b'x' => {
-                        out.push(hex_value(bytes.get(i..i + 2)?)? as u8);
-                        i += 2;
-                    }
-                    b'u' | b'U' => {
-                        let n = if e == b'u' { 4 } else { 8 };
-                        let cp = hex_value(bytes.get(i..i + n)?)?;
-                        let ch = char::from_u32(cp)?;
-                        let mut buf = [0u8; 4];
-                        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                        i += n;
-                    }
-                    b'0'..=b'7' => {
-                        let d = bytes.get(i - 1..i + 2)?;
-                        let mut v: u32 = 0;
-                        for &x in d {
-                            if !(b'0'..=b'7').contains(&x) {
-                                return None;
-                            }
-                            v = v * 8 + u32::from(x - b'0');
-                        }
-                        out.push(u8::try_from(v).ok()?);
-                        i += 2;
-                    }
-                    _ => return None,
-                }
-            }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    None
-}
-
-fn hex_value(d: &[u8]) -> Option<u32> {
-    let mut v: u32 = 0;
-    for &x in d {
-        v = v.checked_mul(16)? + char::from(x).to_digit(16)?;
-    }
-    Some(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,9 +449,9 @@ mod tests {
         let v = parse(CFG_PUB).unwrap();
         assert_eq!(v.pid, Some(9939));
         assert_eq!(v.server_time.as_deref(), Some("2026/11/23 09:08:33.763031"));
-        assert_eq!(v.client_addr, "127.0.0.1:51318");
-        assert_eq!(v.conn_kind, ConnKind::Client);
-        assert_eq!(v.cid, 8);
+        assert_eq!(v.client_addr.as_deref(), Some("127.0.0.1:51318"));
+        assert_eq!(v.conn_kind, Some(ConnKind::Client));
+        assert_eq!(v.cid, Some(8));
         let c = v.client.as_ref().unwrap();
         assert_eq!(c.version.as_deref(), Some("2.16.0"));
         assert_eq!(c.lang.as_deref(), Some("python3"));
@@ -576,9 +551,9 @@ mod tests {
         }
         // Websocket / leaf connection ids.
         let v = parse(&body.replace("cid:8", "wid:8")).unwrap();
-        assert_eq!(v.conn_kind, ConnKind::Websocket);
+        assert_eq!(v.conn_kind, Some(ConnKind::Websocket));
         let v = parse(&body.replace("cid:8", "lid_ws:8")).unwrap();
-        assert_eq!(v.conn_kind, ConnKind::Leaf);
+        assert_eq!(v.conn_kind, Some(ConnKind::Leaf));
         // Only the auth label, no client label.
         let v = parse(r#"[ERR] 1.2.3.4:5 - cid:8 - "APP/token" - Publish Violation - Subject "x""#).unwrap();
         assert_eq!(v.user, LogUser::Token);
