@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod claims_update;
 pub mod connect;
 pub mod jwt;
+pub mod mapping;
+pub mod reserved;
 pub mod subject;
 pub mod sys;
 pub mod types;
