@@ -1,5 +1,6 @@
 //! NATS: connection, system-account requests, events, JWT.
 
+pub mod account_reach;
 pub mod accounts;
 pub mod claims_update;
 pub mod connect;
