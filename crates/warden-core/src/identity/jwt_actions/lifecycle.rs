@@ -64,6 +64,7 @@ pub(super) async fn register(
         &ctx.naming.scope(name).subscribe_allow,
         exp,
     );
+    super::scoped::fit_to_signer(r, &acc_id, &acc, &signer, &ctx.naming, name, &mut claims);
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
     r.ok(
@@ -151,6 +152,7 @@ pub(super) async fn approve(
     let (publish, subscribe) = perms_of(&ctx.naming, &rec.spec, name);
     let user = if rec.spec.user.is_empty() { ctx.naming.nats_user(name) } else { rec.spec.user.clone() };
     let mut claims = user_claims(&public, &user, &publish, &subscribe, exp);
+    super::scoped::fit_to_signer(r, &acc_id, &acc, &signer, &ctx.naming, name, &mut claims);
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
     r.ok("mint user JWT", format!("user {user} ({public}), expires {}", rfc3339(exp)));
@@ -271,6 +273,7 @@ pub(super) async fn renew(
             user_claims(&user_public, &ctx.naming.nats_user(name), &p, &s, exp)
         }
     };
+    super::scoped::fit_to_signer(r, &acc_id, &acc, &signer, &ctx.naming, name, &mut claims);
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
     r.ok("mint user JWT", format!("user {user_public}, expires {}", rfc3339(exp)));

@@ -69,6 +69,7 @@ macro_rules! step {
 mod grant;
 mod lifecycle;
 mod revoke;
+mod scoped;
 
 use grant::{GrantReq, grant};
 use lifecycle::{approve, deny, register, renew};
