@@ -10,6 +10,7 @@ mod jwt_kube;
 mod jwt_views;
 mod kube_views;
 mod permissions;
+mod permissions_server;
 mod sandbox;
 mod sandbox_spiffe;
 mod spiffe;
