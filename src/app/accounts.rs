@@ -8,7 +8,10 @@ use serde::Serialize;
 
 use super::format;
 use super::table::{Clock, Column, Searchable, TableRow};
+use warden_core::nats::account_reach::{self, Reach};
 use warden_core::nats::accounts::{self, AccountRecord, ServerView};
+use warden_core::nats::jwt::AccountClaims;
+use warden_core::nats::mapping;
 use warden_core::nats::sys::SysClient;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -31,12 +34,21 @@ pub struct AccountRow {
     pub drift: Option<String>,
     pub servers: Vec<ServerView>,
     pub error: Option<String>,
+    /// Imports and exports (cross-account reach), activation expiry.
+    pub reach: Vec<Reach>,
+    /// Subject mappings, `src -> dst (weight) [cluster]`.
+    pub mappings: Vec<String>,
+    /// Scoped signing keys: `key (role): template`.
+    pub scoped_keys: Vec<String>,
     /// Revoked keys with their times (for the Identities view).
     #[serde(skip)]
     pub revoked: BTreeMap<String, i64>,
     /// The claims as JSON (public), for the detail pane.
     #[serde(skip)]
     pub claims_json: String,
+    /// The decoded claims (scoped keys, defaults, mappings for the permission model).
+    #[serde(skip)]
+    pub claims: Option<AccountClaims>,
     #[serde(skip)]
     search: String,
 }
@@ -71,6 +83,15 @@ impl AccountRow {
             row.expires = (c.std.expires > 0).then_some(c.std.expires);
             row.issued_at = c.std.issued_at;
             row.claims_json = serde_json::to_string_pretty(c).unwrap_or_default();
+            row.reach = account_reach::of_account(&c.nats);
+            row.mappings = mapping::from_account_extra(&c.nats.extra).iter().map(|m| m.describe()).collect();
+            row.scoped_keys = c
+                .nats
+                .signing_key_ids()
+                .filter_map(|k| warden_core::identity::scope_template::scope_of(c, k))
+                .map(|s| format!("{}: {}", s.label(), s.summary()))
+                .collect();
+            row.claims = Some(c.clone());
         }
         row.search = format!("{} {} {}", row.name, row.key, row.drift.as_deref().unwrap_or("")).to_lowercase();
         row
@@ -91,6 +112,13 @@ pub async fn fetch(sys: &SysClient) -> Result<(Vec<AccountRow>, Vec<String>)> {
     Ok((rows, errors))
 }
 
+/// `imports/exports`, `!` when an import's activation has expired.
+fn reach_counts(r: &AccountRow, now: i64) -> String {
+    let imports = r.reach.iter().filter(|x| x.side == "import").count();
+    let expired = r.reach.iter().any(|x| x.expired(now));
+    format!("{imports}/{}{}", r.reach.len() - imports, if expired { "!" } else { "" })
+}
+
 fn short(k: &str) -> String {
     super::format::short_key(k)
 }
@@ -108,6 +136,7 @@ pub fn columns() -> Vec<Column<AccountRow>> {
         Column { title: "JS", width: 3, priority: 2, cell: |r, _| if r.jetstream { "on" } else { "-" }.into() },
         Column { title: "SIGNERS", width: 7, priority: 3, cell: |r, _| r.signing_keys.len().to_string() },
         Column { title: "REVOKED", width: 7, priority: 2, cell: |r, _| r.revocations.to_string() },
+        Column { title: "IMP/EXP", width: 7, priority: 3, cell: |r, c| reach_counts(r, c.now_unix) },
         Column {
             title: "EXPIRES",
             width: 13,
@@ -157,6 +186,15 @@ impl TableRow for AccountRow {
                 "Revoked",
                 format!("{who}: JWTs issued at or before {}", warden_core::identity::record::rfc3339_of(*t)),
             ));
+        }
+        for s in &self.scoped_keys {
+            d.push(("Scoped key", s.clone()));
+        }
+        for x in &self.reach {
+            d.push((if x.side == "import" { "Import" } else { "Export" }, x.describe(clock.now_unix)));
+        }
+        for m in &self.mappings {
+            d.push(("Mapping", m.clone()));
         }
         for s in &self.servers {
             d.push(("Server", format!("{}: {} conns, jti {}", s.server, s.connections, short(&s.jti))));

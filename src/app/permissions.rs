@@ -3,8 +3,10 @@
 
 use serde::Serialize;
 
+use super::accounts::AccountRow;
 use super::conns::ConnRow;
 use super::table::{Clock, Column, Searchable, TableRow};
+use warden_core::identity::effective;
 use warden_core::identity::join;
 use warden_core::identity::naming::Naming;
 use warden_core::identity::permissions::{Decision, PermissionSet, Source};
@@ -22,6 +24,9 @@ pub struct PermRow {
     pub subject: String,
     pub source: Source,
     pub over_broad: bool,
+    /// Where the identity's rules come from, in words (scoped key template,
+    /// account defaults, response permission, mappings).
+    pub origin: Vec<String>,
     #[serde(skip)]
     search: String,
 }
@@ -62,7 +67,7 @@ impl TableRow for PermRow {
         format!("rule of {}", self.identity)
     }
     fn detail(&self, _: &Clock) -> Vec<(&'static str, String)> {
-        vec![
+        let mut d = vec![
             ("Identity", self.identity.clone()),
             ("User", self.user.clone()),
             ("Account", self.account.clone()),
@@ -71,7 +76,9 @@ impl TableRow for PermRow {
             ("Subject", self.subject.clone()),
             ("Source", self.source.label().into()),
             ("Over-broad", if self.over_broad { "yes: reaches beyond one tentacle's subjects" } else { "no" }.into()),
-        ]
+        ];
+        d.extend(self.origin.iter().map(|o| ("Origin", o.clone())));
+        d
     }
 }
 
@@ -79,6 +86,7 @@ impl TableRow for PermRow {
 pub fn rows(sets: &[PermissionSet]) -> Vec<PermRow> {
     sets.iter()
         .flat_map(|s| {
+            let origin = origin(s);
             s.effective_rules().into_iter().map(move |r| {
                 let search = format!("{} {} {} {}", s.identity, s.user, r.subject, r.source.label()).to_lowercase();
                 PermRow {
@@ -90,11 +98,22 @@ pub fn rows(sets: &[PermissionSet]) -> Vec<PermRow> {
                     over_broad: r.over_broad(),
                     subject: r.subject,
                     source: r.source,
+                    origin: origin.clone(),
                     search,
                 }
             })
         })
         .collect()
+}
+
+/// The set's notes, its response permission and its account's mappings.
+fn origin(s: &PermissionSet) -> Vec<String> {
+    let mut out = s.notes.clone();
+    if let Some(r) = &s.response {
+        out.push(format!("response permission ({}): {}", r.source.label(), r.describe()));
+    }
+    out.extend(s.mappings.iter().map(|m| format!("publish mapping {}", m.describe())));
+    out
 }
 
 /// A NATS user name (`[naming] nats_user`, e.g. `tentacle.{ns}.{wf}`) or a
@@ -105,8 +124,11 @@ pub fn identity_of_user(naming: &Naming, name: &str) -> String {
     parsed.map(|n| n.to_string()).unwrap_or_else(|| name.to_string())
 }
 
-/// Permission sets of the users connected with a JWT (one per user key).
-pub fn sets_from_conns(naming: &Naming, conns: &[ConnRow]) -> Vec<PermissionSet> {
+/// Permission sets of the users connected with a JWT (one per user key),
+/// as nats-server enforces them: the user JWT, or its scoped signing key's
+/// template, or the account defaults, with the account's mappings
+/// (`warden_core::identity::effective`, from the accounts' JWTs).
+pub fn sets_from_conns(naming: &Naming, conns: &[ConnRow], accounts: &[AccountRow]) -> Vec<PermissionSet> {
     let mut seen = std::collections::BTreeMap::new();
     for c in conns.iter().filter(|c| !c.info.jwt.is_empty()) {
         let Ok(claims) = decode_as::<User>(&c.info.jwt) else { continue };
@@ -114,17 +136,11 @@ pub fn sets_from_conns(naming: &Naming, conns: &[ConnRow]) -> Vec<PermissionSet>
             continue;
         }
         let name = if claims.std.name.is_empty() { c.info.authorized_user.clone() } else { claims.std.name.clone() };
-        let p = &claims.nats.permissions;
-        let mut set = PermissionSet {
-            identity: identity_of_user(naming, &name),
-            user: claims.std.subject.clone(),
-            account: c.info.account.clone(),
-            rules: vec![],
-        };
-        set.push(Direction::Publish, true, &p.publish.allow, Source::UserJwt);
-        set.push(Direction::Publish, false, &p.publish.deny, Source::UserJwt);
-        set.push(Direction::Subscribe, true, &p.subscribe.allow, Source::UserJwt);
-        set.push(Direction::Subscribe, false, &p.subscribe.deny, Source::UserJwt);
+        let acc_key = effective::account_of(&claims);
+        let acc = accounts.iter().find(|a| a.key == acc_key || a.key == c.info.account);
+        let mut set = effective::of_user(&claims, acc.and_then(|a| a.claims.as_ref()), acc.is_some_and(|a| a.system));
+        set.identity = identity_of_user(naming, &name);
+        set.account = c.info.account.clone();
         seen.insert(claims.std.subject.clone(), set);
     }
     let mut sets: Vec<PermissionSet> = seen.into_values().collect();
@@ -147,7 +163,7 @@ pub fn sets_from_authz(naming: &Naming, doc: &AuthzDocument) -> Vec<PermissionSe
                 identity: identity_of_user(naming, &e.user),
                 user: e.user.clone(),
                 account: account.to_string(),
-                rules: vec![],
+                ..Default::default()
             };
             let grants = |d: Direction| -> Vec<String> {
                 e.grants.iter().filter(|g| g.direction == d).map(|g| g.subject.clone()).collect()

@@ -129,6 +129,8 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                     s.accounts.replace(rows, at.now_unix);
                     s.accounts.errors = errors;
                     super::derive::rejoin(s);
+                    // Scoped keys, defaults and mappings decide the users' permissions.
+                    rebuild_permissions(s);
                 }
                 Err(e) => s.accounts.mark_stale(&e),
             }
@@ -409,7 +411,7 @@ fn retest(s: &mut AppState) {
 
 /// Rebuilds the permission sets from everything that carries rules.
 pub fn rebuild_permissions(s: &mut AppState) {
-    let from_conns = permissions::sets_from_conns(&s.naming, &s.conns.rows);
+    let from_conns = permissions::sets_from_conns(&s.naming, &s.conns.rows, &s.accounts.rows);
     let mut from_authz = Vec::new();
     s.authz_error = None;
     for cm in s.kube.objects(Watched::AuthzConfigMap) {

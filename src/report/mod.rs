@@ -153,7 +153,9 @@ async fn permissions_report(ctx: &ReportContext, output: Output, out: &mut impl 
                         problems.push(no_answer(&sys).await);
                         None
                     } else {
-                        Some(permissions::sets_from_conns(&ctx.naming, &rows))
+                        // The accounts' JWTs: scoped keys, defaults, mappings (none in SPIFFE mode).
+                        let accs = accounts::fetch(&sys).await.map(|(a, _)| a).unwrap_or_default();
+                        Some(permissions::sets_from_conns(&ctx.naming, &rows, &accs))
                     }
                 }
                 Err(e) => {

@@ -172,7 +172,7 @@ fn permissions_view_with_the_subject_tester() {
                 identity: format!("{ns}/{wf}"),
                 user: format!("U{i:0>55}"),
                 account: "APP".into(),
-                rules: vec![],
+                ..Default::default()
             };
             let scope = format!("tentacular.{ns}.{wf}.>");
             p.push(Direction::Publish, true, &[scope.clone()], Source::UserJwt);

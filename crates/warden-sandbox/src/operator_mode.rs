@@ -248,6 +248,62 @@ impl OperatorWorld {
     }
 }
 
+impl OperatorWorld {
+    /// Changes APP before the server starts: re-signs it and preloads the
+    /// new JWT instead of the old one.
+    pub fn edit_app(&mut self, f: impl FnOnce(&mut AccountClaims)) -> Result<()> {
+        let old = self.app_jwt.clone();
+        f(&mut self.app_claims);
+        let new = self.resign_app()?;
+        self.config_body = self.config_body.replace(&old, &new);
+        Ok(())
+    }
+
+    /// Adds a scoped signing key (jwt v2 `UserScope`: `kind` "user_scope",
+    /// `key`, `role`, `template`) to APP, before the server starts.
+    pub fn add_scoped_signing_key(&mut self, role: &str, template: serde_json::Value) -> Result<SigningKey> {
+        let key = SigningKey::generate(KeyKind::Account);
+        let scope =
+            serde_json::json!({"kind": "user_scope", "key": key.public_key(), "role": role, "template": template});
+        let serde_json::Value::Object(m) = scope else { unreachable!("a JSON object literal") };
+        self.edit_app(|c| c.nats.signing_keys.push(AccountSigningKey::Scoped(m)))?;
+        Ok(key)
+    }
+
+    /// Mints a user the way a scoped key must (no permissions or limits:
+    /// Go's `SetScoped(true)`), with `tags`, signed by `scoped`.
+    pub fn mint_scoped_user(&self, name: &str, tags: &[&str], scoped: &SigningKey) -> Result<MintedUser> {
+        let key = SigningKey::generate(KeyKind::User);
+        let mut c = UserClaims::about(key.public_key(), name);
+        c.nats.tags = tags.iter().map(|t| t.to_string()).collect();
+        let token = jwt::encode_user(&mut c, scoped, self.app.public_key(), jwt::unix_now())?;
+        let creds_path = self.dir.join("creds").join(format!("{}.creds", file_name_for(name)));
+        jwt::write_creds_file(&creds_path, &jwt::render_creds(&token, &key)?)?;
+        Ok(MintedUser {
+            public_key: key.public_key().to_string(),
+            jwt: token,
+            claims: c,
+            key: Some(key),
+            creds_path: Some(creds_path),
+        })
+    }
+
+    /// Mints an APP user from ready claims (any permissions, `resp`, none),
+    /// signed by APP's plain signing key.
+    pub fn mint_user_claims(&self, mut c: UserClaims, key: &SigningKey) -> Result<MintedUser> {
+        let token = jwt::encode_user(&mut c, &self.app_signing, self.app.public_key(), jwt::unix_now())?;
+        let creds_path = self.dir.join("creds").join(format!("{}.creds", file_name_for(&c.std.name)));
+        jwt::write_creds_file(&creds_path, &jwt::render_creds(&token, key)?)?;
+        Ok(MintedUser {
+            public_key: key.public_key().to_string(),
+            jwt: token,
+            claims: c,
+            key: Some(key.clone()),
+            creds_path: Some(creds_path),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,6 +122,7 @@ pub(super) async fn grant(
             load_key(ctx, ctx.signing.account.as_ref(), KeyKind::Account, "account signing key").await
         );
         step!(r, "account signing key", check_account_signer(&acc_id, &acc, &signer));
+        step!(r, "account signing key", super::scoped::refuse_grant(&acc, &signer));
         let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
         drop(signer);
         r.ok(

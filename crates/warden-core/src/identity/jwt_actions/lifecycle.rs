@@ -71,6 +71,7 @@ pub(super) async fn register(
         &ctx.naming.scope(name).subscribe_allow,
         exp,
     );
+    super::scoped::fit_to_signer(r, &acc_id, &acc, &signer, &ctx.naming, name, &mut claims);
     wait_until_issuable(r, &acc, user.public_key()).await?;
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
@@ -169,6 +170,7 @@ pub(super) async fn approve(
     let (publish, subscribe) = perms_of(&ctx.naming, &rec.spec, name);
     let user = plan.user.clone();
     let mut claims = user_claims(&public, &user, &publish, &subscribe, exp);
+    super::scoped::fit_to_signer(r, &acc_id, &acc, &signer, &ctx.naming, name, &mut claims);
     wait_until_issuable(r, &acc, &public).await?;
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));
     drop(signer);
@@ -334,6 +336,7 @@ pub(super) async fn renew(
             user_claims(&user_public, &ctx.naming.nats_user(name), &p, &s, exp)
         }
     };
+    super::scoped::fit_to_signer(r, &acc_id, &acc, &signer, &ctx.naming, name, &mut claims);
     // Issued after any revocation of this key (or `*`), so the server accepts it.
     wait_until_issuable(r, &acc, &user_public).await?;
     let token = step!(r, "mint user JWT", mint(&acc_id, &signer, &mut claims));

@@ -70,6 +70,7 @@ mod grant;
 mod lifecycle;
 mod revocation;
 mod revoke;
+mod scoped;
 
 use grant::{GrantReq, grant};
 use lifecycle::{approve, deny, register, renew};
