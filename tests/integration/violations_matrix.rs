@@ -105,3 +105,97 @@ fn every_version_violations_parsed_from_its_own_log() {
         assert!(!store.contains(TOKEN), "nats-server {version}: the token reached the store");
     }
 }
+
+/// nats-server 2.10.0-2.10.27 logs a token user's raw token (`Token
+/// "<raw>"`, server/client.go at v2.10.25). Read from that server's own log,
+/// the token reaches no console view (the live list, its detail, the grouped
+/// view), no `warden report violations` output (table and JSON), and no line
+/// of warden's own log file.
+#[test]
+fn a_2_10_25_token_never_reaches_a_view_a_report_or_a_log() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    use warden::app::msg::Msg;
+    use warden::app::state::AppState;
+    use warden::app::table::Clock;
+    use warden::app::update::update;
+    use warden::app::view_id::ViewId;
+    use warden::app::violations::feed::Batch;
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let Some((_, bin)) = matrix().into_iter().find(|(v, _)| v == "2.10.25") else {
+        panic!("nats-server 2.10.25 is required (scripts/install-nats-server.sh --matrix)");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("python3")
+        .arg(format!("{root}/scripts/capture-violation-fixtures.py"))
+        .arg(format!("2.10.25={bin}"))
+        .env("CAPTURE_OUT", dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let log_path = dir.path().join("nats-server-2.10.25.log");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains(TOKEN), "the server logged the raw token: the premise of this test");
+
+    // The console: the same parser the feed uses, through `update`.
+    let mut s = AppState::new("nats://x".into(), "test".into(), Clock { now_unix: 1 });
+    s.view = ViewId::Violations;
+    let violations = log
+        .lines()
+        .filter_map(|l| warden_core::violations::log_line::parse(l))
+        .map(|p| warden_core::violations::Violation::from_log(p, Some("nats-2.10.25")))
+        .collect();
+    update(&mut s, Msg::Violations(Batch { at: Some(Clock { now_unix: 1 }), violations, sources: vec![] }));
+    assert!(s.violations.live.len() >= 2, "the token user's violations are shown");
+    let draw = |s: &AppState, w: u16, h: u16| {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+        let theme = warden::ui::theme::Theme::builtin("default").unwrap();
+        t.draw(|f| warden::ui::render::render(s, &theme, f)).unwrap();
+        format!("{:?}", t.backend().buffer())
+    };
+    let mut screens = vec![draw(&s, 200, 50)];
+    for _ in 0..s.violations.live.len() {
+        update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+        screens.push(draw(&s, 200, 50));
+        update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Esc)));
+        update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Down)));
+    }
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('v'))));
+    screens.push(draw(&s, 200, 50));
+    for screen in &screens {
+        assert!(!screen.contains(TOKEN), "a view shows the token");
+    }
+    assert!(!format!("{:?}", s.violations.pipeline.store.recent().collect::<Vec<_>>()).contains(TOKEN));
+
+    // The report, both outputs; warden's log file.
+    let home = dir.path().join("home");
+    for out in [&["-o", "table"][..], &["-o", "json"][..]] {
+        let mut args = vec!["report", "violations", "--from-start", "--duration", "2s", "--server-log"];
+        args.push(log_path.to_str().unwrap());
+        args.extend_from_slice(out);
+        let o = crate::harness::warden(&home, &args, &[("NATS_URL", "nats://127.0.0.1:1")]);
+        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(text.contains("Reply") || text.contains("_R_.abc"), "the violations are reported: {text}");
+        assert!(!text.contains(TOKEN), "the report shows the token: {text}");
+    }
+    let mut logs = 0;
+    for entry in walk(&home) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        logs += 1;
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(TOKEN),
+            "{} (warden's own files) holds the token",
+            entry.display()
+        );
+    }
+    assert!(logs > 0, "warden wrote its log under its home");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
