@@ -89,8 +89,11 @@ struct Line {
 }
 
 /// Replaces anything that could be secret: nkey seeds (`S` + role letter +
-/// 56 base32 characters), JWTs (`eyJ...` with two dots) and creds blocks.
+/// 56 base32 characters), JWTs (`eyJ...` with two dots), creds blocks, PEM
+/// private keys, and the value of any `password`/`token`/`secret`-like key
+/// (`password=x`, `token: "x"`, `"pass":"x"`, `Bearer x`, URL userinfo).
 pub fn scrub(text: &str) -> String {
+    let text = &redact_secret_values(&redact_pem_keys(text));
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
@@ -124,6 +127,126 @@ fn scrub_word(w: &str) -> String {
     } else {
         w.to_string()
     }
+}
+
+/// `-----BEGIN ... PRIVATE KEY-----` ... `-----END ...-----` blocks (an
+/// unterminated one to the end of the text).
+fn redact_pem_keys(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("-----BEGIN ") {
+        let Some(head_end) = rest[i + 11..].find("-----").map(|j| i + 11 + j + 5) else { break };
+        if !rest[i..head_end].contains("PRIVATE KEY") {
+            out.push_str(&rest[..head_end]);
+            rest = &rest[head_end..];
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        out.push_str("<private key redacted>");
+        rest = match rest[head_end..].find("-----END ") {
+            Some(j) => {
+                let end = head_end + j + 9;
+                match rest[end..].find("-----") {
+                    Some(k) => &rest[end + k + 5..],
+                    None => "",
+                }
+            }
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Keys whose value is a secret, matched case-insensitively at the end of
+/// a key name (`NATS_PASSWORD`, `authToken`, `client_secret`).
+const SECRET_KEYS: [&str; 6] = ["password", "passwd", "pass", "token", "secret", "bearer"];
+
+/// The value after a secret-like key (`key=v`, `key: v`, `"key":"v"`,
+/// `Bearer v`) and the password of URL userinfo (`nats://u:p@h`) become
+/// `***`.
+fn redact_secret_values(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let lower: Vec<char> = text.to_lowercase().chars().collect();
+    if lower.len() != chars.len() {
+        // Case folding changed the length (rare scripts): be conservative.
+        return if SECRET_KEYS.iter().any(|k| text.to_lowercase().contains(k)) {
+            "<redacted>".into()
+        } else {
+            text.into()
+        };
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let key_end = SECRET_KEYS.iter().find_map(|k| {
+            let k: Vec<char> = k.chars().collect();
+            let end = i + k.len();
+            (end <= chars.len() && lower[i..end] == k[..] && chars.get(end).is_none_or(|c| !c.is_alphanumeric()))
+                .then_some(end)
+        });
+        let Some(mut j) = key_end else {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        };
+        out.extend(&chars[i..j]);
+        // Separator: quotes, spaces, then one `=` or `:` (or a space after
+        // `bearer`), then spaces and an opening quote.
+        let sep_start = j;
+        while j < chars.len() && matches!(chars[j], '"' | '\'' | ' ') {
+            j += 1;
+        }
+        let has_sep = j < chars.len() && matches!(chars[j], '=' | ':');
+        let bearer = lower[i..sep_start].iter().collect::<String>() == "bearer" && j > sep_start;
+        if !has_sep && !bearer {
+            out.extend(&chars[sep_start..j]);
+            i = j;
+            continue;
+        }
+        if has_sep {
+            j += 1;
+        }
+        while j < chars.len() && matches!(chars[j], '"' | '\'' | ' ') {
+            j += 1;
+        }
+        out.extend(&chars[sep_start..j]);
+        let v_start = j;
+        while j < chars.len() && !matches!(chars[j], '"' | '\'' | ' ' | ',' | ';' | '}' | '&' | '\n') {
+            j += 1;
+        }
+        if j > v_start {
+            out.push_str("***");
+        }
+        i = j;
+    }
+    redact_url_passwords(&out)
+}
+
+/// `scheme://user:password@host` -> `scheme://user:***@host`.
+fn redact_url_passwords(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let after = i + 3;
+        let tail = &rest[after..];
+        let auth_end = tail.find(|c: char| c == '/' || c.is_whitespace() || c == '"').unwrap_or(tail.len());
+        match tail[..auth_end].rfind('@') {
+            Some(at) if tail[..at].contains(':') => {
+                let colon = tail[..at].find(':').unwrap_or(at);
+                out.push_str(&rest[..after]);
+                out.push_str(&tail[..colon + 1]);
+                out.push_str("***");
+                rest = &tail[at..];
+            }
+            _ => {
+                out.push_str(&rest[..after]);
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Appends one line for `report` to the log at `path` (created 0600).
@@ -210,5 +333,22 @@ mod tests {
         assert_eq!(v["steps"][1]["ok"], false);
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn passwords_tokens_and_private_keys_are_scrubbed() {
+        let pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBsecretkeymaterial\n-----END EC PRIVATE KEY-----";
+        let text = format!(
+            "connect failed: password=hunter2 token: \"tok-123\" {{\"pass\":\"pw9\"}} Authorization: Bearer abc.def \
+             nats://app:s3cret@nats:4222 NATS_PASSWORD=envpw client_secret=cs1 {pem} cert -----BEGIN CERTIFICATE-----x"
+        );
+        let out = scrub(&text);
+        for secret in ["hunter2", "tok-123", "pw9", "abc.def", "s3cret", "envpw", "cs1", "secretkeymaterial"] {
+            assert!(!out.contains(secret), "{secret} left in {out}");
+        }
+        assert!(out.contains("<private key redacted>") && out.contains("BEGIN CERTIFICATE"), "{out}");
+        assert!(out.contains("nats://app:***@nats:4222"), "{out}");
+        // Ordinary words stay.
+        assert_eq!(scrub("passed 3 checks; token bucket ok"), "passed 3 checks; token bucket ok");
     }
 }
