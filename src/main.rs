@@ -123,7 +123,7 @@ fn console_options(
 async fn sandbox(cli: &Cli, headless: bool, dir: Option<std::path::PathBuf>, mode: Mode) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let owned = dir.is_none();
-    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("warden-sandbox-{}", std::process::id())));
+    let dir = warden_sandbox::run::private_dir(dir.as_deref())?;
     let started = warden_sandbox::run::start_mode(&dir, mode).await;
     let result = match started {
         Err(e) => Err(e),

@@ -397,3 +397,54 @@ fn start_spiffe_workloads(url: &str, world: &SpiffeWorld, fleet: Vec<scenario::S
     }));
     tasks
 }
+
+/// The sandbox's directory, private to this user: `dir` when given (a
+/// symlink there is refused; created 0700 if missing), else a fresh one
+/// with an unpredictable name under the temporary directory, created with
+/// mkdir (which never follows a symlink someone planted) and mode 0700.
+/// The sandbox writes credentials into it.
+pub fn private_dir(dir: Option<&Path>) -> Result<PathBuf> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if let Some(d) = dir {
+        if std::fs::symlink_metadata(d).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!("{} is a symbolic link: give the sandbox a real directory", d.display());
+        }
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(d)?;
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?;
+        return Ok(d.to_path_buf());
+    }
+    for _ in 0..8 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let p = std::env::temp_dir().join(format!("warden-sandbox-{:016x}", h.finish()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&p) {
+            Ok(()) => return Ok(p),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
+        }
+    }
+    anyhow::bail!("could not create a fresh sandbox directory under {}", std::env::temp_dir().display())
+}
+
+#[cfg(test)]
+mod private_dir_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn fresh_private_and_never_through_a_symlink() {
+        let a = private_dir(None).unwrap();
+        let b = private_dir(None).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(std::fs::metadata(&a).unwrap().permissions().mode() & 0o777, 0o700);
+        let t = tempfile::tempdir().unwrap();
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(t.path(), &link).unwrap();
+        assert!(private_dir(Some(&link)).is_err());
+        let given = t.path().join("given");
+        assert_eq!(private_dir(Some(&given)).unwrap(), given);
+        assert_eq!(std::fs::metadata(&given).unwrap().permissions().mode() & 0o777, 0o700);
+        let _ = (std::fs::remove_dir(&a), std::fs::remove_dir(&b));
+    }
+}
