@@ -34,7 +34,7 @@ pub fn fit_columns<R>(columns: &[Column<R>], width: u16) -> Vec<(usize, u16)> {
     for i in by_priority {
         let w = columns[i].width;
         let left = width.saturating_sub(used);
-        if w + 1 <= left || keep.is_empty() {
+        if w < left || keep.is_empty() {
             used = used.saturating_add(w + 1);
             keep.push((i, w));
         } else if columns[i].priority == 0 {

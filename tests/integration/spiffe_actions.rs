@@ -118,20 +118,20 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
     let (a_id, b_id) = (naming.spiffe_id(&a), naming.spiffe_id(&b));
 
     // --read-only refuses before anything is touched.
-    let (ok, text) = run(&home, &env, &["--read-only", "identity", "register", "tent-dev/hn-digest"]);
+    let (ok, text) = run(&home, env, &["--read-only", "identity", "register", "tent-dev/hn-digest"]);
     assert!(!ok && text.contains("--read-only"), "{text}");
     assert!(k.get("v1", "ConfigMap", CM_NS, CM_NAME).is_none());
 
     // Register both: ConfigMap entry, ClusterSPIFFEID, NatsIdentity, reload.
     let reloads = server.log().matches("Reloaded server configuration").count();
     for n in ["tent-dev/hn-digest", "tent-dev/summarizer"] {
-        let (ok, text) = run(&home, &env, &["identity", "register", n]);
+        let (ok, text) = run(&home, env, &["identity", "register", n]);
         assert!(ok, "{text}");
         assert!(text.contains("ok    config sync"), "{text}");
         assert!(text.contains("ok    reload spiffe"), "{text}");
     }
     assert!(server.log().matches("Reloaded server configuration").count() >= reloads + 2, "{}", server.log());
-    let doc = authz_in_double(&k).expect("ConfigMap written");
+    let doc = authz_in_double(k).expect("ConfigMap written");
     assert_eq!(doc.get(&a_id).unwrap().publish_allow, vec!["tentacular.tent-dev.hn-digest.>"]);
     assert!(doc.get(&b_id).is_some());
     let cs = k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "tent-dev.hn-digest").expect("ClusterSPIFFEID");
@@ -148,15 +148,15 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
     assert!(!rec["status"]["approvedBy"].as_str().unwrap_or_default().is_empty(), "{rec}");
 
     // Idempotent: a second register changes nothing.
-    let (ok, text) = run(&home, &env, &["identity", "register", "tent-dev/hn-digest"]);
+    let (ok, text) = run(&home, env, &["identity", "register", "tent-dev/hn-digest"]);
     assert!(ok, "{text}");
     assert!(text.contains("already present") && text.contains("already Active"), "{text}");
 
     // The workload connects with its SVID: own prefix yes, another's no.
     let a_svid = world.issue_svid(&a_id).unwrap();
     let b_svid = world.issue_svid(&b_id).unwrap();
-    let (ca, mut a_events) = connect(&world, &a_svid, &url).await.unwrap();
-    let (cb, _b_events) = connect(&world, &b_svid, &url).await.unwrap();
+    let (ca, mut a_events) = connect(world, &a_svid, &url).await.unwrap();
+    let (cb, _b_events) = connect(world, &b_svid, &url).await.unwrap();
     let own = "tentacular.tent-dev.hn-digest.events";
     let mut own_sub = ca.subscribe(own).await.unwrap();
     assert!(delivered(&ca, &ca, &mut own_sub, own).await, "own prefix refused");
@@ -166,16 +166,16 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
     assert!(!delivered(&ca, &cb, &mut b_sub, other).await, "cross publish allowed before grant");
 
     // Grant: the same live connection may now publish there.
-    let (ok, text) = run(&home, &env, &["identity", "grant", "tent-dev/hn-digest", "--publish", other]);
+    let (ok, text) = run(&home, env, &["identity", "grant", "tent-dev/hn-digest", "--publish", other]);
     assert!(ok, "{text}");
     assert!(delivered(&ca, &cb, &mut b_sub, other).await, "grant not in force");
     let rec = k.get("warden.dev/v1alpha1", "NatsIdentity", "tent-dev", "hn-digest").unwrap();
     assert_eq!(rec["spec"]["grants"][0]["subject"], other, "{rec}");
-    let (ok, text) = run(&home, &env, &["identity", "grant", "tent-dev/hn-digest", "--publish", other]);
+    let (ok, text) = run(&home, env, &["identity", "grant", "tent-dev/hn-digest", "--publish", other]);
     assert!(ok && text.contains("may already publish"), "{text}");
 
     // The permissions report shows the scope and the grant with their sources.
-    let (ok, text) = run(&home, &env, &["report", "permissions", "-o", "json"]);
+    let (ok, text) = run(&home, env, &["report", "permissions", "-o", "json"]);
     assert!(ok, "{text}");
     let rows: Vec<Value> = serde_json::from_str(&text[text.find('[').unwrap()..]).unwrap();
     let source_of = |subject: &str| {
@@ -189,7 +189,7 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
     // Revoke: the live connection is closed, a new one refused, the
     // registration is gone, the record says who.
     while a_events.try_recv().is_ok() {}
-    let (ok, text) = run(&home, &env, &["identity", "revoke", "tent-dev/hn-digest"]);
+    let (ok, text) = run(&home, env, &["identity", "revoke", "tent-dev/hn-digest"]);
     assert!(ok, "{text}");
     assert!(text.contains("ok    connections") || text.contains("kicked"), "{text}");
     eventually(Duration::from_secs(5), "the revoked connection closes", || {
@@ -198,10 +198,10 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
         async move { (closed || gone).then_some(()) }
     })
     .await;
-    let refused = connect(&world, &a_svid, &url).await;
+    let refused = connect(world, &a_svid, &url).await;
     assert!(refused.is_err(), "revoked identity could connect");
     assert!(k.get("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "tent-dev.hn-digest").is_none());
-    assert!(authz_in_double(&k).unwrap().get(&a_id).is_none());
+    assert!(authz_in_double(k).unwrap().get(&a_id).is_none());
     let rec = k.get("warden.dev/v1alpha1", "NatsIdentity", "tent-dev", "hn-digest").unwrap();
     assert_eq!(rec["status"]["phase"], "Revoked", "{rec}");
     assert!(!rec["status"]["revokedBy"].as_str().unwrap_or_default().is_empty(), "{rec}");
@@ -210,12 +210,12 @@ async fn spiffe_register_grant_revoke_through_the_cli() {
     assert!(delivered(&cb, &cb, &mut b_own, "tentacular.tent-dev.summarizer.still").await);
 
     // Revoke again: idempotent.
-    let (ok, text) = run(&home, &env, &["identity", "revoke", "tent-dev/hn-digest"]);
+    let (ok, text) = run(&home, env, &["identity", "revoke", "tent-dev/hn-digest"]);
     assert!(ok, "{text}");
     assert!(text.contains("already removed") && text.contains("already gone"), "{text}");
 
     // JWT-only verbs are refused in SPIFFE mode.
-    let (ok, text) = run(&home, &env, &["identity", "renew", "tent-dev/summarizer"]);
+    let (ok, text) = run(&home, env, &["identity", "renew", "tent-dev/summarizer"]);
     assert!(!ok && text.contains("SPIRE rotates"), "{text}");
 
     // Every action is in the audit log, without secrets.
@@ -243,7 +243,7 @@ async fn registrations_meet_the_controller_class_and_the_read_only_role() {
     let labels = serde_json::json!({"tentacular.io/workflow": "hn-digest"});
     k.upsert(running_pod("tent-dev", "hn-digest-5f7c9", &labels, "node-a")).unwrap();
     let spire_report = || {
-        let out = warden(&home, &["report", "spire", "-o", "json"], &[("WARDEN_CONFIG", config.to_str().unwrap())]);
+        let out = warden(home, &["report", "spire", "-o", "json"], &[("WARDEN_CONFIG", config.to_str().unwrap())]);
         let v: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
         v
@@ -266,7 +266,7 @@ async fn registrations_meet_the_controller_class_and_the_read_only_role() {
         c.class_name = "other-class".into();
         c
     });
-    let (ok, text) = run(&home, &env, &["identity", "register", "tent-dev/hn-digest"]);
+    let (ok, text) = run(home, env, &["identity", "register", "tent-dev/hn-digest"]);
     assert!(ok, "{text}");
     assert!(text.contains("class spire-server-spire"), "the step names the class: {text}");
     settle(&other).await;
@@ -278,7 +278,7 @@ async fn registrations_meet_the_controller_class_and_the_read_only_role() {
     let row = &r["cluster_spiffe_ids"][0];
     assert!(row["problem"].as_str().unwrap().starts_with("not reconciled"), "{row}");
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let ids = warden(&home, &["report", "identities", "-o", "json"], &env_refs);
+    let ids = warden(home, &["report", "identities", "-o", "json"], &env_refs);
     let ids: Vec<Value> =
         serde_json::from_slice(&ids.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&ids.stderr)));
     let hn = ids.iter().find(|i| i["workload"] == "hn-digest").unwrap();
@@ -312,14 +312,14 @@ async fn registrations_meet_the_controller_class_and_the_read_only_role() {
     k.enforce_cluster_role_yaml(&crate::harness::rbac_role("warden-readonly")).unwrap();
     let rv = k.resource_version();
     let reloads = server.log().matches("Reloaded server configuration").count();
-    let (ok, text) = run(&home, &env, &["identity", "register", "tent-dev/summarizer"]);
+    let (ok, text) = run(home, env, &["identity", "register", "tent-dev/summarizer"]);
     assert!(!ok, "{text}");
     assert!(text.contains("forbidden, nothing was changed") && text.contains("configmaps"), "{text}");
-    let (ok, text) = run(&home, &env, &["identity", "revoke", "tent-dev/hn-digest"]);
+    let (ok, text) = run(home, env, &["identity", "revoke", "tent-dev/hn-digest"]);
     assert!(!ok && text.contains("forbidden, nothing was changed"), "{text}");
     assert_eq!(k.resource_version(), rv, "nothing written in Kubernetes");
     assert_eq!(server.log().matches("Reloaded server configuration").count(), reloads, "no reload");
-    assert!(authz_in_double(&k).unwrap().get(&id).is_some(), "the authorization entry is still there");
+    assert!(authz_in_double(k).unwrap().get(&id).is_some(), "the authorization entry is still there");
     let r = spire_report();
     assert_eq!(r["entries"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(r["errors"], serde_json::json!([]), "{r}");

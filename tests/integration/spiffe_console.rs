@@ -116,7 +116,7 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
         warden_sandbox::scenario::controller_config(),
     );
     for n in ["tent-dev/hn-digest", "tent-dev/summarizer"] {
-        run_cli(&home, &env, &["identity", "register", n]);
+        run_cli(home, env, &["identity", "register", n]);
     }
     let rv = k.resource_version();
     tokio::time::timeout(Duration::from_secs(10), controller.synced().wait_for(|seen| *seen >= rv))
@@ -130,9 +130,9 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     let b_id = naming.spiffe_id(&IdentityName::parse("tent-dev/summarizer").unwrap());
     let a_svid = world.issue_svid(&a_id).unwrap();
     let b_svid = world.issue_svid(&b_id).unwrap();
-    let (ca, _ea) = connect_with(&world, &a_svid, &url, |o| o.name("hn-digest-1")).await.unwrap();
-    let (ca2, _ea2) = connect_with(&world, &a_svid, &url, |o| o.name("hn-digest-2")).await.unwrap();
-    let (cb, _eb) = connect_with(&world, &b_svid, &url, |o| o.name("summarizer")).await.unwrap();
+    let (ca, _ea) = connect_with(world, &a_svid, url, |o| o.name("hn-digest-1")).await.unwrap();
+    let (ca2, _ea2) = connect_with(world, &a_svid, url, |o| o.name("hn-digest-2")).await.unwrap();
+    let (cb, _eb) = connect_with(world, &b_svid, url, |o| o.name("summarizer")).await.unwrap();
     ca2.flush().await.unwrap();
     let other = "tentacular.tent-dev.summarizer.in";
     let mut b_sub = cb.subscribe(other).await.unwrap();

@@ -69,7 +69,7 @@ fn conn(i: u64) -> ConnRow {
         ..Default::default()
     };
     let mut row = ConnRow::new(["n1", "n2", "n3"][i as usize % 3], "NID", info);
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         row.jwt_expires = Some(NOW + 3600 * i as i64 - 7200);
     }
     row

@@ -142,7 +142,7 @@ fn a_2_10_25_token_never_reaches_a_view_a_report_or_a_log() {
     s.view = ViewId::Violations;
     let violations = log
         .lines()
-        .filter_map(|l| warden_core::violations::log_line::parse(l))
+        .filter_map(warden_core::violations::log_line::parse)
         .map(|p| warden_core::violations::Violation::from_log(p, Some("nats-2.10.25")))
         .collect();
     update(&mut s, Msg::Violations(Batch { at: Some(Clock { now_unix: 1 }), violations, sources: vec![] }));

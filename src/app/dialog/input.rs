@@ -103,6 +103,21 @@ fn form_key(fields: &mut [Input], focus: &mut usize, error: &mut Option<String>,
     }
 }
 
+/// Pasted text (already one clean line) into the focused field of an open
+/// form; other dialogs ignore it.
+pub fn on_paste(s: &mut AppState, text: &str) -> Outcome {
+    let field = match s.dialog.as_mut() {
+        Some(Dialog::Register(f)) => f.fields.get_mut(f.focus),
+        Some(Dialog::Grant(f)) => f.fields.get_mut(f.focus),
+        _ => None,
+    };
+    let Some(field) = field else { return Outcome::none() };
+    for c in text.chars() {
+        field.handle(tui_input::InputRequest::InsertChar(c));
+    }
+    Outcome::redraw()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,19 +141,4 @@ mod tests {
         assert!(matches!(form_key(&mut fields, &mut focus, &mut None, key(KeyCode::Enter)), FormKey::Submit));
         assert!(matches!(form_key(&mut fields, &mut focus, &mut None, key(KeyCode::Esc)), FormKey::Close));
     }
-}
-
-/// Pasted text (already one clean line) into the focused field of an open
-/// form; other dialogs ignore it.
-pub fn on_paste(s: &mut AppState, text: &str) -> Outcome {
-    let field = match s.dialog.as_mut() {
-        Some(Dialog::Register(f)) => f.fields.get_mut(f.focus),
-        Some(Dialog::Grant(f)) => f.fields.get_mut(f.focus),
-        _ => None,
-    };
-    let Some(field) = field else { return Outcome::none() };
-    for c in text.chars() {
-        field.handle(tui_input::InputRequest::InsertChar(c));
-    }
-    Outcome::redraw()
 }

@@ -217,7 +217,7 @@ pub fn diagnose(f: AuthFailure<'_>, facts: &AuthFacts, now: i64) -> Option<AuthC
         // Signed by a signing key without `issuer_account`: the server looks
         // up the signing key as if it were an account.
         if u.nats.issuer_account.is_empty()
-            && let Some(owner) = facts.accounts.values().find(|a| a.signing_keys.iter().any(|k| *k == std.issuer))
+            && let Some(owner) = facts.accounts.values().find(|a| a.signing_keys.contains(&std.issuer))
         {
             return Some(AuthCause::new(
                 CauseKind::IssuerAccount,
@@ -241,7 +241,7 @@ pub fn diagnose(f: AuthFailure<'_>, facts: &AuthFacts, now: i64) -> Option<AuthC
             format!("account {} is signed by {}, not by a trusted operator key", acc.label(), acc.issuer),
         ));
     }
-    if std.issuer != acc.key && !acc.signing_keys.iter().any(|k| *k == std.issuer) {
+    if std.issuer != acc.key && !acc.signing_keys.contains(&std.issuer) {
         return Some(AuthCause::new(
             CauseKind::UnknownSigner,
             format!(
