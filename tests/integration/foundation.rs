@@ -296,3 +296,47 @@ async fn report_never_writes_wire_control_sequences_to_the_terminal() {
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
     assert!(text.contains("evil␛]0;PWNED␇␛[2J"), "{text}");
 }
+
+/// The selection is the row the operator looked at, not a position: a CONNZ
+/// refresh that inserts connections above it (another server sorts first)
+/// leaves the same connection selected, through the real worker.
+#[tokio::test(flavor = "multi_thread")]
+async fn selection_survives_a_refresh_that_inserts_rows_above_it() {
+    use warden::app::table::TableRow;
+    let dir = tempfile::tempdir().unwrap();
+    let (n1, n2) = cluster(dir.path());
+    let app = |name: &'static str, url: String| async move {
+        async_nats::ConnectOptions::new()
+            .user_and_password("app".into(), APP_PASSWORD.into())
+            .name(name)
+            .connect(url)
+            .await
+            .unwrap()
+    };
+    let watched = app("watched-on-n2", n2.url()).await;
+    watched.flush().await.unwrap();
+    let (tx, mut rx) = mpsc::channel(1024);
+    let cmds = worker::spawn(sys_settings(n1.url()), Duration::from_secs(1), tx);
+    let mut s = AppState::new(n1.url(), "test".into(), Clock::system());
+    s.size = (120, 30);
+    s.view = ViewId::Conns;
+    let pos_of =
+        |s: &AppState, name: &str| s.conns.table.visible.iter().position(|&i| s.conns.rows[i].info.name == name);
+    pump(&mut s, &mut rx, &cmds, "the watched connection listed", |s| pos_of(s, "watched-on-n2").is_some()).await;
+    let pos = pos_of(&s, "watched-on-n2").unwrap();
+    s.conns.table.move_by(pos as isize - s.conns.table.selected as isize, 20);
+    let key = s.conns.selected().unwrap().key();
+    // Five more clients on n1, whose rows sort above n2's.
+    let mut more = Vec::new();
+    for name in ["n1-a", "n1-b", "n1-c", "n1-d", "n1-e"] {
+        let c = app(name, n1.url()).await;
+        c.flush().await.unwrap();
+        more.push(c);
+    }
+    pump(&mut s, &mut rx, &cmds, "the new rows listed above", |s| {
+        pos_of(s, "n1-e").is_some_and(|p| p < pos_of(s, "watched-on-n2").unwrap_or(0))
+    })
+    .await;
+    assert_eq!(s.conns.selected().map(|r| r.key()), Some(key), "the selection followed the row");
+    assert_ne!(s.conns.table.selected, pos, "and the row moved");
+}
