@@ -514,3 +514,41 @@ async fn report_follow_reads_pod_logs_through_the_binary() {
     assert_eq!(lines[0]["kind"], "publish_denied");
     assert_eq!(lines[0]["server"], "nats-0");
 }
+
+/// A selected violation stays selected through a storm coming in from a
+/// real server's log: the rows that arrive never take the selection, so an
+/// action key acts on the violation the operator looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_selected_violation_survives_a_storm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(dir.path(), "n1", CONFIG).unwrap();
+    let url = server.url();
+    let tent = connect(&url, USER, "pw", "wf-app").await.unwrap();
+    let mut state = AppState::new(url.clone(), "test".into(), Clock::system());
+    state.view = ViewId::Violations;
+    update(&mut state, Msg::Resize(120, 30));
+    let (tx, rx) = mpsc::channel(16);
+    let _feed = feed::start(Sources { files: vec![server.log_path.clone()], ..Default::default() }, tx);
+    let mut c = Console { state, rx };
+    c.until("the log followed", |s| s.violations.sources.iter().any(|x| x.state.is_ok())).await;
+    tent.publish("storm.first", "x".into()).await.unwrap();
+    tent.flush().await.unwrap();
+    c.until("the first violation", |s| !rows_of(s, ViolationKind::PublishDenied, Some("storm.first")).is_empty()).await;
+    // The operator selects it (it is the newest: the top row).
+    update(&mut c.state, Msg::Key(KeyEvent::from(KeyCode::Char('g'))));
+    let picked = c.state.violations.live.selected().unwrap().seq;
+    assert_eq!(c.state.violations.live.selected().unwrap().violation.subject.as_deref(), Some("storm.first"));
+    for i in 0..500 {
+        tent.publish(format!("storm.{i}"), "x".into()).await.unwrap();
+    }
+    tent.publish("storm.last", "x".into()).await.unwrap();
+    tent.flush().await.unwrap();
+    c.until("the storm", |s| !rows_of(s, ViolationKind::PublishDenied, Some("storm.last")).is_empty()).await;
+    let sel = c.state.violations.live.selected().unwrap();
+    assert_eq!(
+        (sel.seq, sel.violation.subject.as_deref()),
+        (picked, Some("storm.first")),
+        "the storm took the selection"
+    );
+    assert!(draw(&c.state, 120, 30).contains("storm.first"), "and it is on screen");
+}
