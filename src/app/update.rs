@@ -143,6 +143,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
         // A running action's progress dialog shows the time elapsed.
         Msg::Tick(c) if matches!(s.dialog, Some(super::dialog::model::Dialog::Progress { done: None, .. })) => {
             s.clock = c;
+            if let Some(super::dialog::model::Dialog::Progress { started, .. }) = &mut s.dialog {
+                started.get_or_insert(c.now_unix);
+            }
             let mut out = super::violations::handlers::on_tick(s, c);
             out.redraw = true;
             out

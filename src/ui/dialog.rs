@@ -134,7 +134,7 @@ pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog, now_unix: i64) {
                 })
                 .collect();
             lines.push(Line::raw(""));
-            let elapsed = (now_unix - started).max(0);
+            let elapsed = started.map_or(0, |t| (now_unix - t).max(0));
             let last = match (done, ask) {
                 (None, Some(a)) => {
                     let button = |label: &str, on: bool| {

@@ -97,8 +97,9 @@ pub enum Dialog {
         title: String,
         steps: Vec<Step>,
         done: Option<&'static str>,
-        /// When it started (unix seconds): the dialog shows the time elapsed.
-        started: i64,
+        /// When it started (unix seconds, from the first one-second tick:
+        /// `update` reads no clock): the dialog shows the time elapsed.
+        started: Option<i64>,
         /// While it runs: a question to cancel it (or to quit, which
         /// cancels it), Cancel (keep running) focused.
         ask: Option<StopAsk>,
@@ -117,8 +118,8 @@ pub struct StopAsk {
 
 impl Dialog {
     /// A progress dialog for an action that starts now.
-    pub fn progress(title: String, started: i64) -> Dialog {
-        Dialog::Progress { title, steps: vec![], done: None, started, ask: None, cancelling: false }
+    pub fn progress(title: String) -> Dialog {
+        Dialog::Progress { title, steps: vec![], done: None, started: None, ask: None, cancelling: false }
     }
 }
 

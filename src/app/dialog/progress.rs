@@ -30,7 +30,7 @@ pub fn on_done(s: &mut AppState, report: ActionReport) -> Outcome {
             *cancelling = false;
         }
         _ => {
-            let mut d = Dialog::progress(format!("{} {}", report.action, report.target), s.clock.now_unix);
+            let mut d = Dialog::progress(format!("{} {}", report.action, report.target));
             if let Dialog::Progress { steps, done, .. } = &mut d {
                 *steps = report.steps;
                 *done = Some(outcome);
@@ -100,7 +100,7 @@ mod tests {
 
     fn running() -> AppState {
         let mut s = AppState::new("nats://x".into(), "t".into(), crate::app::table::Clock { now_unix: 100 });
-        s.dialog = Some(Dialog::progress("grant x".into(), 100));
+        s.dialog = Some(Dialog::progress("grant x".into()));
         s
     }
 

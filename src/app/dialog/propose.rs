@@ -190,8 +190,7 @@ pub(super) fn start(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
 
 pub(super) fn start_bound(s: &mut AppState, bound: BoundRequest) -> Outcome {
     let req = &bound.request;
-    s.clock = crate::app::table::Clock::system();
-    s.dialog = Some(Dialog::progress(format!("{} {}", req.verb(), req.target()), s.clock.now_unix));
+    s.dialog = Some(Dialog::progress(format!("{} {}", req.verb(), req.target())));
     Outcome::cmd(Cmd::Action(bound))
 }
 
