@@ -58,6 +58,9 @@ pub struct ActionEnv {
     pub naming: Naming,
 }
 
+/// Longest an action waits for one Kubernetes request (a read or a write).
+pub const ACTION_REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+
 /// A Kubernetes connection when one is configured and reachable.
 pub async fn kube_ctx(settings: &KubeSettings, section: &KubeSection) -> Result<Option<KubeCtx>> {
     Ok(kube_conn(settings, section).await?.map(|(k, _)| k))
@@ -68,7 +71,7 @@ pub async fn kube_conn(settings: &KubeSettings, section: &KubeSection) -> Result
     if !section.enabled {
         return Ok(None);
     }
-    match crate::kube::client::connect(settings).await? {
+    match crate::kube::client::connect_bounded(settings, ACTION_REQUEST_DEADLINE).await? {
         Ok(c) => Ok(Some((KubeCtx { client: c.client, section: section.clone() }, c.context))),
         Err(_) => Ok(None),
     }
