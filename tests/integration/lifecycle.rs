@@ -38,7 +38,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 /// A kubeconfig whose contexts `ctx-a` and `ctx-b` are two different
 /// clusters (two doubles, each enforcing the operator's ClusterRole).
-async fn two_clusters(dir: &Path) -> (Vec<KubeDouble>, Vec<KubeState>, PathBuf) {
+async fn two_clusters(dir: &Path, role: &str) -> (Vec<KubeDouble>, Vec<KubeState>, PathBuf) {
     let mut doubles = Vec::new();
     let mut clusters = String::new();
     let mut contexts = String::new();
@@ -50,7 +50,7 @@ async fn two_clusters(dir: &Path) -> (Vec<KubeDouble>, Vec<KubeState>, PathBuf) 
         };
         let token = cfg.token.clone();
         let d = crate::harness::strict_double(cfg).await;
-        d.state().enforce_cluster_role_yaml(&crate::harness::rbac_role("warden-operator")).unwrap();
+        d.state().enforce_cluster_role_yaml(&crate::harness::rbac_role(role)).unwrap();
         clusters.push_str(&format!("- name: cluster-{name}\n  cluster:\n    server: \"{}\"\n", d.url()));
         contexts.push_str(&format!(
             "- name: ctx-{name}\n  context:\n    cluster: cluster-{name}\n    user: user-{name}\n    namespace: default\n"
@@ -170,7 +170,7 @@ fn grants(k: &KubeState, wf: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn after_ctx_b_every_worker_is_in_b_and_an_action_confirmed_in_a_is_refused() {
     let op = op_world();
-    let (_doubles, k, kubeconfig) = two_clusters(op.dir.path()).await;
+    let (_doubles, k, kubeconfig) = two_clusters(op.dir.path(), "warden-operator").await;
     let (url, creds) = (op.server.url(), op.world.sys_creds_path.display().to_string());
     for ctx in ["ctx-a", "ctx-b"] {
         let args = [
@@ -396,4 +396,88 @@ async fn quitting_during_an_action_interrupts_it_and_the_audit_line_names_the_st
     let detail = end["detail"].as_str().unwrap();
     assert!(detail.starts_with("the console quit") && detail.contains(&first.step), "{detail}");
     assert!(!audit.contains("eyJ") && !audit.contains("BEGIN"), "a secret in the audit log: {audit}");
+}
+
+/// A violation line as nats-server writes it in a pod's log.
+fn pod_line(subject: &str) -> String {
+    format!(
+        r#"[1] 2026/11/23 09:08:33.763031 [ERR] 10.0.0.5:51318 - cid:8 - "v2.16.0:go:wf-app" - "APP/user:UAPP" - Publish Violation - Subject "{subject}""#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pod_log_follower_moves_to_the_new_cluster_on_a_switch() {
+    use warden::app::violations::feed::{self, Batch, PodLogs, Sources};
+    let dir = tempfile::tempdir().unwrap();
+    let (_doubles, k, kubeconfig) = two_clusters(dir.path(), "warden-readonly").await;
+    let label = [("app.kubernetes.io/name", "nats")];
+    k[0].add_pod("nats", "nats-a", &label, &["nats"]);
+    k[1].add_pod("nats", "nats-b", &label, &["nats"]);
+    let settings = KubeSettings { kubeconfig: Some(kubeconfig.clone()), context: Some("ctx-a".into()) };
+    let section = KubeSection {
+        kubeconfig: Some(kubeconfig),
+        nats_pods: "app.kubernetes.io/name=nats".into(),
+        ..Default::default()
+    };
+    let target = KubeTarget::new(settings.clone());
+    let pods = feed::pod_logs(&settings, &section).await.expect("pod logs configured");
+    let pods = PodLogs { retry: Duration::from_millis(200), target: Some(target.follow()), ..pods };
+    let (tx, mut rx) = mpsc::channel::<Batch>(16);
+    let _feed = feed::start(Sources { pods: Some(pods), ..Default::default() }, tx);
+
+    let mut seen = Seen::default();
+    seen.until(&mut rx, "nats-a followed", |s| s.following("pod nats/nats-a/nats")).await;
+    k[0].append_pod_log("nats", "nats-a", "nats", &pod_line("in.a"));
+    seen.until(&mut rx, "in.a", |s| s.has("in.a")).await;
+
+    target.switch("ctx-b");
+    seen.until(&mut rx, "nats-b followed", |s| s.following("pod nats/nats-b/nats")).await;
+    k[0].append_pod_log("nats", "nats-a", "nats", &pod_line("a.after.switch"));
+    k[1].append_pod_log("nats", "nats-b", "nats", &pod_line("in.b"));
+    seen.until(&mut rx, "in.b", |s| s.has("in.b")).await;
+    // Nothing orders two followers' lines, so A's absence is checked over a
+    // bounded window (A's follower, were it alive, reads within ~100 ms).
+    let window = tokio::time::Instant::now() + Duration::from_millis(800);
+    while let Ok(Some(b)) = tokio::time::timeout_at(window, rx.recv()).await {
+        seen.take(b);
+    }
+    assert!(!seen.has("a.after.switch"), "cluster A is still followed: {:?}", seen.subjects);
+}
+
+#[derive(Default)]
+struct Seen {
+    subjects: Vec<String>,
+    following: Vec<String>,
+}
+
+impl Seen {
+    fn take(&mut self, b: warden::app::violations::feed::Batch) {
+        self.subjects.extend(b.violations.iter().filter_map(|v| v.subject.clone()));
+        for s in b.sources {
+            self.following.retain(|n| *n != s.name);
+            if s.state.is_ok() {
+                self.following.push(s.name);
+            }
+        }
+    }
+    fn has(&self, subject: &str) -> bool {
+        self.subjects.iter().any(|x| x == subject)
+    }
+    fn following(&self, name: &str) -> bool {
+        self.following.iter().any(|n| n == name)
+    }
+    async fn until(
+        &mut self,
+        rx: &mut mpsc::Receiver<warden::app::violations::feed::Batch>,
+        what: &str,
+        done: impl Fn(&Seen) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while !done(self) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(b)) => self.take(b),
+                _ => panic!("timed out waiting for {what}: {:?} {:?}", self.subjects, self.following),
+            }
+        }
+    }
 }
