@@ -1,9 +1,11 @@
 //! The Kubernetes IO task: connects, runs one watch per resource, runs the
-//! SPIRE CLI periodically and on demand, switches context on request.
+//! SPIRE CLI periodically and on demand, and follows the console's one
+//! owner of the context ([`super::kube_target::KubeTarget`]): a switch
+//! stops every watch and starts them again on the new cluster.
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch as target_watch};
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -19,7 +21,6 @@ use warden_core::spire::exec::{self, SpireServerPod};
 #[derive(Debug, Clone, PartialEq)]
 pub enum KubeCmd {
     RefreshSpire,
-    SwitchContext(String),
     Quit,
 }
 
@@ -45,24 +46,39 @@ pub fn watch_specs(k: &KubeSection) -> Vec<WatchSpec> {
         .collect()
 }
 
+/// A worker on `settings` that never switches (reports, tests); it stops
+/// when the returned sender is dropped.
 pub fn spawn(
     settings: KubeSettings,
     section: KubeSection,
     spire_every: Duration,
     tx: mpsc::Sender<Msg>,
 ) -> mpsc::UnboundedSender<KubeCmd> {
+    let target = super::kube_target::KubeTarget::new(settings);
+    spawn_following(target.follow(), section, spire_every, tx).0
+}
+
+/// A worker that follows `target`; its task ends on `KubeCmd::Quit` or
+/// when the sender is dropped (its watches are aborted first).
+pub fn spawn_following(
+    target: target_watch::Receiver<KubeSettings>,
+    section: KubeSection,
+    spire_every: Duration,
+    tx: mpsc::Sender<Msg>,
+) -> (mpsc::UnboundedSender<KubeCmd>, JoinHandle<()>) {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(settings, section, spire_every, tx, cmd_rx));
-    cmd_tx
+    let task = tokio::spawn(run(target, section, spire_every, tx, cmd_rx));
+    (cmd_tx, task)
 }
 
 async fn run(
-    mut settings: KubeSettings,
+    mut target: target_watch::Receiver<KubeSettings>,
     section: KubeSection,
     spire_every: Duration,
     tx: mpsc::Sender<Msg>,
     mut cmds: mpsc::UnboundedReceiver<KubeCmd>,
 ) {
+    let mut settings = target.borrow_and_update().clone();
     if !section.enabled {
         let _ = tx.send(Msg::KubeLink(KubeLink::Off("Kubernetes is disabled in the config file".into()))).await;
         return;
@@ -96,34 +112,35 @@ async fn run(
                 }
             }));
         }
-        let next = serve(conn.as_ref(), &section, spire_every, &tx, &mut cmds).await;
+        let next = serve(conn.as_ref(), &section, spire_every, &tx, &mut cmds, &mut target).await;
         for t in tasks {
             t.abort();
         }
         match next {
-            Some(ctx) => settings.context = Some(ctx),
+            Some(s) => settings = s,
             None => return,
         }
     }
 }
 
-/// Runs SPIRE refreshes until a context switch (returns the new context) or quit.
+/// Runs SPIRE refreshes until a context switch (returns the new settings) or quit.
 async fn serve(
     conn: Option<&KubeConn>,
     section: &KubeSection,
     spire_every: Duration,
     tx: &mpsc::Sender<Msg>,
     cmds: &mut mpsc::UnboundedReceiver<KubeCmd>,
-) -> Option<String> {
+    target: &mut target_watch::Receiver<KubeSettings>,
+) -> Option<KubeSettings> {
     let pod = spire_pod(section);
     let mut tick = interval(spire_every);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
+            s = super::kube_target::next(target) => return Some(s),
             c = cmds.recv() => match c {
                 None | Some(KubeCmd::Quit) => return None,
-                Some(KubeCmd::SwitchContext(ctx)) => return Some(ctx),
                 Some(KubeCmd::RefreshSpire) => {}
             },
         }

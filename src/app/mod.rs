@@ -11,6 +11,7 @@ pub mod format;
 pub mod identities;
 pub mod keys;
 pub mod kube_state;
+pub mod kube_target;
 pub mod kube_worker;
 pub mod msg;
 pub mod panel;

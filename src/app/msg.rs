@@ -64,6 +64,8 @@ pub enum Cmd {
     SwitchContext(String),
     /// Run an identity action in the action worker.
     Action(warden_core::identity::binding::BoundRequest),
+    /// Stop the running action (confirmed in the progress dialog).
+    CancelAction,
     Quit,
 }
 

@@ -140,6 +140,16 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             s.clock = c;
             Outcome::redraw()
         }
+        // A running action's progress dialog shows the time elapsed.
+        Msg::Tick(c) if matches!(s.dialog, Some(super::dialog::model::Dialog::Progress { done: None, .. })) => {
+            s.clock = c;
+            if let Some(super::dialog::model::Dialog::Progress { started, .. }) = &mut s.dialog {
+                started.get_or_insert(c.now_unix);
+            }
+            let mut out = super::violations::handlers::on_tick(s, c);
+            out.redraw = true;
+            out
+        }
         Msg::Tick(c) => super::violations::handlers::on_tick(s, c),
         Msg::Violations(b) => super::violations::handlers::on_batch(s, b),
         Msg::ActionStep(step) => super::dialog::progress::on_step(s, step),

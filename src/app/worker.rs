@@ -77,7 +77,8 @@ async fn run(
     if tx.send(Msg::WhoAmI(who)).await.is_err() {
         return;
     }
-    spawn_statsz_feed(client.clone(), tx.clone());
+    // Owned by this task: aborted when it returns (quit, closed channel).
+    let _statsz = AbortOnDrop(spawn_statsz_feed(client.clone(), tx.clone()));
     if let Some(share) = share {
         let _ = share.send(client.clone());
     }
@@ -134,8 +135,17 @@ pub async fn fetch(sys: &SysClient, view: ViewId) -> Msg {
     }
 }
 
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Live `$SYS.SERVER.*.STATSZ`; async-nats resubscribes after a reconnect.
-fn spawn_statsz_feed(client: async_nats::Client, tx: mpsc::Sender<Msg>) {
+fn spawn_statsz_feed(client: async_nats::Client, tx: mpsc::Sender<Msg>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut sub = match client.subscribe("$SYS.SERVER.*.STATSZ").await {
             Ok(s) => s,
@@ -152,5 +162,5 @@ fn spawn_statsz_feed(client: async_nats::Client, tx: mpsc::Sender<Msg>) {
                 break;
             }
         }
-    });
+    })
 }

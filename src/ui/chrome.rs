@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
 use crate::app::keys;
+use crate::app::kube_state::KubeLink;
 use crate::app::state::{AppState, Level, Link, Mode};
 use crate::app::view_id::ViewId;
 
@@ -25,6 +26,16 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     super::violations_ui::banner(&mut banner, s, th);
     banner.push(Span::styled(format!("{} ", s.conn.url), th.text));
     banner.push(Span::styled(format!("({}) ", s.conn.source), th.muted));
+    // The Kubernetes context every view and action uses now (`:ctx`
+    // switches it); nothing while connecting or when Kubernetes is off.
+    match &s.kube.link {
+        KubeLink::Connected { context } => {
+            banner.push(Span::styled("k8s ", th.muted));
+            banner.push(Span::styled(format!("{context} "), th.accent));
+        }
+        KubeLink::Failed(_) => banner.push(Span::styled("k8s unreachable ", th.error)),
+        KubeLink::Connecting | KubeLink::Off(_) => {}
+    }
     if let Some(a) = &s.conn.account {
         banner.push(Span::styled("account ", th.muted));
         banner.push(Span::styled(format!("{a} "), th.accent));

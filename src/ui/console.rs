@@ -13,6 +13,8 @@ use tokio::time::Instant;
 use super::render::render;
 use super::terminal;
 use super::theme::Theme;
+use crate::app::action_worker::ActionCmd;
+use crate::app::kube_target::KubeTarget;
 use crate::app::kube_worker::{self, KubeCmd};
 use crate::app::msg::{Cmd, Msg};
 use crate::app::state::AppState;
@@ -50,21 +52,27 @@ pub struct ConsoleOptions {
 /// Runs the interactive console until the user quits or a signal arrives.
 pub async fn run(opts: ConsoleOptions) -> Result<()> {
     let (tx, rx) = mpsc::channel(1024);
-    terminal::spawn_signal_task(tx.clone())?;
+    let signals = terminal::spawn_signal_task(tx.clone())?;
     let (share_tx, share_rx) = tokio::sync::oneshot::channel();
     let cmds = worker::spawn_sharing(opts.nats.clone(), opts.refresh, tx.clone(), Some(share_tx));
-    let _feed = crate::app::violations::feed::spawn_console(
+    // The one owner of the Kubernetes context: every worker below follows it.
+    let target = KubeTarget::new(opts.kube.clone());
+    let pods = crate::app::violations::feed::pod_logs(&opts.kube, &opts.kube_section)
+        .await
+        .map(|p| crate::app::violations::feed::PodLogs { target: Some(target.follow()), ..p });
+    let feed = crate::app::violations::feed::spawn_console(
         crate::app::violations::feed::Sources {
             nats: Some(crate::app::violations::feed::NatsSource::Later(share_rx)),
             files: opts.server_logs.clone(),
             files_from_start: false,
-            pods: crate::app::violations::feed::pod_logs(&opts.kube, &opts.kube_section).await,
+            pods,
         },
         tx.clone(),
     );
-    let kube_cmds = kube_worker::spawn(opts.kube.clone(), opts.kube_section.clone(), SPIRE_REFRESH, tx.clone());
+    let (kube_cmds, kube_task) =
+        kube_worker::spawn_following(target.follow(), opts.kube_section.clone(), SPIRE_REFRESH, tx.clone());
     let ttl = warden_core::identity::ttl::TtlPolicy::from_section(&opts.identity)?;
-    let actions = crate::app::action_worker::spawn(
+    let actions = crate::app::action_worker::spawn_following(
         crate::app::action_worker::ActionSettings {
             nats: opts.nats.clone(),
             kube: opts.kube.clone(),
@@ -77,9 +85,10 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
             mode: opts.identity.mode,
             ttl,
         },
+        Some(target.follow()),
         tx.clone(),
     );
-    spawn_ticker(tx.clone());
+    let ticker = spawn_ticker(tx.clone());
     let mut state = AppState::new(redact_url(&opts.nats.url), opts.nats.source.clone(), Clock::system());
     state.read_only = opts.read_only;
     state.identity_mode = opts.identity.mode;
@@ -94,26 +103,29 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     state.size = (size.width, size.height);
     terminal::spawn_input_thread(tx.clone());
     drop(tx);
-    let result = run_loop(
-        &mut guard.terminal,
-        rx,
-        |c| match c {
-            Cmd::Action(req) => {
-                let _ = actions.send(crate::app::action_worker::ActionCmd::Run(req));
-            }
-            c => route(c, &cmds, &kube_cmds),
-        },
-        state,
-        &opts.theme,
-    )
-    .await;
+    let workers = Workers { nats: cmds, kube: kube_cmds, actions: actions.cmds, target };
+    let result = run_loop(&mut guard.terminal, rx, |c| route(c, &workers), state, &opts.theme).await;
     drop(guard);
+    // Every task stops: the ticker and the feed now; the workers when their
+    // channels close (the Quit sent by `route`); a running action gets
+    // QUIT_GRACE, then it is cancelled and its audit line says so.
+    ticker.abort();
+    signals.abort();
+    drop(feed);
+    drop(workers);
+    let limit = crate::app::action_worker::QUIT_GRACE + Duration::from_secs(2);
+    if tokio::time::timeout(limit, actions.task).await.is_err() {
+        tracing::warn!("the action worker did not stop within {limit:?}");
+    }
+    if tokio::time::timeout(Duration::from_secs(1), kube_task).await.is_err() {
+        tracing::warn!("the Kubernetes worker did not stop within 1s");
+    }
     result.map(|_| ())
 }
 
 /// A one-second tick for live countdowns; `update` ignores it unless the
 /// Expiry view is shown, so other views stay idle.
-fn spawn_ticker(tx: mpsc::Sender<Msg>) {
+fn spawn_ticker(tx: mpsc::Sender<Msg>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut t = tokio::time::interval(Duration::from_secs(1));
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -123,22 +135,38 @@ fn spawn_ticker(tx: mpsc::Sender<Msg>) {
                 break;
             }
         }
-    });
+    })
+}
+
+/// The IO side, as the loop hands it commands: each worker's channel and
+/// the one owner of the Kubernetes context.
+pub struct Workers {
+    pub nats: mpsc::UnboundedSender<Cmd>,
+    pub kube: mpsc::UnboundedSender<KubeCmd>,
+    pub actions: mpsc::UnboundedSender<ActionCmd>,
+    pub target: KubeTarget,
 }
 
 /// How often SPIRE entries and agents are re-read from the spire-server pod.
 const SPIRE_REFRESH: Duration = Duration::from_secs(30);
 
-/// Hands a command to the worker that owns the data.
-fn route(c: Cmd, nats: &mpsc::UnboundedSender<Cmd>, kube: &mpsc::UnboundedSender<KubeCmd>) {
+/// Hands a command to the worker that owns the data. A context switch goes
+/// to the one owner of the context, which every Kubernetes worker follows.
+pub fn route(c: Cmd, w: &Workers) {
     let _ = match c {
-        Cmd::Refresh(v) if v.is_kube() => kube.send(KubeCmd::RefreshSpire).map_err(|_| ()),
-        Cmd::SwitchContext(ctx) => kube.send(KubeCmd::SwitchContext(ctx)).map_err(|_| ()),
-        Cmd::Quit => {
-            let _ = kube.send(KubeCmd::Quit);
-            nats.send(Cmd::Quit).map_err(|_| ())
+        Cmd::Refresh(v) if v.is_kube() => w.kube.send(KubeCmd::RefreshSpire).map_err(|_| ()),
+        Cmd::SwitchContext(ctx) => {
+            w.target.switch(&ctx);
+            Ok(())
         }
-        other => nats.send(other).map_err(|_| ()),
+        Cmd::Action(req) => w.actions.send(ActionCmd::Run(req)).map_err(|_| ()),
+        Cmd::CancelAction => w.actions.send(ActionCmd::Cancel).map_err(|_| ()),
+        Cmd::Quit => {
+            let _ = w.kube.send(KubeCmd::Quit);
+            let _ = w.actions.send(ActionCmd::Quit);
+            w.nats.send(Cmd::Quit).map_err(|_| ())
+        }
+        other => w.nats.send(other).map_err(|_| ()),
     };
 }
 

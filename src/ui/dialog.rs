@@ -53,7 +53,8 @@ fn field_lines(
     (lines, cursor)
 }
 
-pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
+/// `now_unix`: the state's clock, for a running action's elapsed time.
+pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog, now_unix: i64) {
     match d {
         Dialog::Register(form) => {
             let r = centered(area, 70, 14);
@@ -113,8 +114,8 @@ pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
             ]);
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
-        Dialog::Progress { title, steps, done } => {
-            let h = (steps.len() as u16 + 5).clamp(7, area.height);
+        Dialog::Progress { title, steps, done, started, ask, cancelling } => {
+            let h = (steps.len() as u16 + 7).clamp(7, area.height);
             let r = centered(area, area.width.saturating_sub(4).min(100), h);
             let inner = frame(f, r, th, title);
             let mut lines: Vec<Line> = steps
@@ -133,11 +134,30 @@ pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog) {
                 })
                 .collect();
             lines.push(Line::raw(""));
-            lines.push(match done {
-                None => Line::styled("running…", th.warn),
-                Some("ok") => Line::styled("done · enter/esc closes", th.ok),
-                Some(o) => Line::styled(format!("{o} · enter/esc closes"), th.error),
-            });
+            let elapsed = started.map_or(0, |t| (now_unix - t).max(0));
+            let last = match (done, ask) {
+                (None, Some(a)) => {
+                    let button = |label: &str, on: bool| {
+                        Span::styled(format!(" {label} "), if on { th.selected } else { th.text })
+                    };
+                    let q = if a.quit {
+                        "Quit warden? The running action is cancelled where it is (after a short grace)."
+                    } else {
+                        "Cancel the running action? Steps already done stay done."
+                    };
+                    lines.push(Line::styled(q, th.warn));
+                    Line::from(vec![
+                        button("Keep running", a.focus == Button::Cancel),
+                        Span::raw("   "),
+                        button(if a.quit { "Quit" } else { "Stop it" }, a.focus == Button::Confirm),
+                    ])
+                }
+                (None, None) if *cancelling => Line::styled(format!("cancelling… ({elapsed}s)"), th.warn),
+                (None, None) => Line::styled(format!("running… {elapsed}s · c cancels · q quits"), th.warn),
+                (Some("ok"), _) => Line::styled("done · enter/esc closes", th.ok),
+                (Some(o), _) => Line::styled(format!("{o} · enter/esc closes"), th.error),
+            };
+            lines.push(last);
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
     }

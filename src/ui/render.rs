@@ -51,6 +51,6 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
         overlay::help(f, area, th, s.help_scroll);
     }
     if let Some(d) = &s.dialog {
-        super::dialog::draw(f, area, th, d);
+        super::dialog::draw(f, area, th, d, s.clock.now_unix);
     }
 }

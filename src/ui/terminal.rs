@@ -60,18 +60,17 @@ pub fn spawn_input_thread(tx: mpsc::Sender<Msg>) {
 }
 
 /// SIGTERM, SIGHUP and SIGINT end the console cleanly (restoring the terminal).
-pub fn spawn_signal_task(tx: mpsc::Sender<Msg>) -> Result<()> {
+pub fn spawn_signal_task(tx: mpsc::Sender<Msg>) -> Result<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         let name = tokio::select! {
             _ = term.recv() => "SIGTERM",
             _ = hup.recv() => "SIGHUP",
             _ = int.recv() => "SIGINT",
         };
         let _ = tx.send(Msg::Signal(name)).await;
-    });
-    Ok(())
+    }))
 }

@@ -10,6 +10,7 @@ mod jwt_actions;
 mod jwt_kube;
 mod jwt_views;
 mod kube_views;
+mod lifecycle;
 mod permissions;
 mod permissions_server;
 mod safe_actions;

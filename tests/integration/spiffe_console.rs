@@ -273,3 +273,136 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     assert!(c.s.dialog.is_none());
     drop((ca, ca2, cb));
 }
+
+/// Issue 12: in SPIFFE mode an over-broad grant offered from the Violations
+/// view says so and asks (Cancel focused), then edits the
+/// authorization ConfigMap and reloads; it never mints a JWT nor writes a
+/// creds Secret (those are JWT mode's).
+#[tokio::test(flavor = "multi_thread")]
+async fn spiffe_over_broad_grant_from_a_violation_edits_the_configmap_and_mints_nothing() {
+    let setup = crate::spiffe_actions::SpiffeSetup::start(&[]).await;
+    let crate::spiffe_actions::SpiffeSetup { world, server, url, kubeconfig: kc, home, env, k, .. } = &setup;
+    run_cli(home, env, &["identity", "register", "tent-dev/hn-digest"]);
+    let secrets_before = k.list("v1", "Secret", None).len();
+    let naming = Naming::with_defaults(TD).unwrap();
+    let a_id = naming.spiffe_id(&IdentityName::parse("tent-dev/hn-digest").unwrap());
+    let a_svid = world.issue_svid(&a_id).unwrap();
+
+    let nats = NatsSettings {
+        url: url.clone(),
+        auth: NatsAuth::None,
+        ca: Some(world.bundle_file.clone()),
+        cert: Some(world.system.cert_file.clone()),
+        key: Some(world.system.key_file.clone()),
+        source: "test".into(),
+    };
+    let kube_settings = KubeSettings { kubeconfig: Some(kc.clone()), context: None };
+    let kube_section = KubeSection {
+        kubeconfig: Some(kc.clone()),
+        authz_configmap: format!("{CM_NS}/{CM_NAME}"),
+        ..Default::default()
+    };
+    let (tx, rx) = mpsc::channel(1024);
+    let (share_tx, share_rx) = tokio::sync::oneshot::channel();
+    let nats_cmds =
+        warden::app::worker::spawn_sharing(nats.clone(), Duration::from_millis(500), tx.clone(), Some(share_tx));
+    let _feed = feed::spawn_console(
+        Sources {
+            nats: Some(NatsSource::Later(share_rx)),
+            files: vec![server.log_path.clone()],
+            files_from_start: false,
+            pods: None,
+        },
+        tx.clone(),
+    );
+    let kube_cmds =
+        kube_worker::spawn(kube_settings.clone(), kube_section.clone(), Duration::from_secs(30), tx.clone());
+    let actions = warden::app::action_worker::spawn(
+        warden::app::action_worker::ActionSettings {
+            nats,
+            kube: kube_settings,
+            kube_section: kube_section.clone(),
+            signing: Default::default(),
+            audit_log: home.join("audit.log"),
+            identity: IdentitySection {
+                mode: Mode::Spiffe,
+                authz_file: Some(world.authz_file.clone()),
+                ..Default::default()
+            },
+            naming: naming.clone(),
+            read_only: false,
+            mode: Mode::Spiffe,
+            ttl: Default::default(),
+        },
+        tx.clone(),
+    );
+    drop(tx);
+    let mut s = AppState::new(url.clone(), "test".into(), Clock::system());
+    s.size = (160, 40);
+    s.identity_mode = Mode::Spiffe;
+    s.naming = naming.clone();
+    s.authz_key = kube_section.authz_key.clone();
+    s.kube_section = kube_section;
+    let mut c = Console { s, rx, nats: nats_cmds, kube: kube_cmds, actions };
+
+    c.until(Duration::from_secs(20), "the server log followed", |s| {
+        s.violations.sources.iter().any(|x| x.name.contains("spiffe.log") && x.state.is_ok())
+    })
+    .await;
+    // The workload subscribes to everything: denied, and attributed.
+    let (ca, _ea) = connect_with(world, &a_svid, url, |o| o.name("hn-digest-1")).await.unwrap();
+    let _sub = ca.subscribe(">").await.unwrap();
+    ca.flush().await.unwrap();
+    c.until(Duration::from_secs(20), "the subscribe violation on >", |s| {
+        s.violations.live.newest().any(|r| {
+            r.violation.kind == ViolationKind::SubscribeDenied
+                && r.violation.subject.as_deref() == Some(">")
+                && r.identity == "tent-dev/hn-digest"
+        })
+    })
+    .await;
+
+    c.key(KeyCode::Char('0'));
+    let pos = c.s.violations.live.newest().position(|r| r.violation.subject.as_deref() == Some(">")).unwrap();
+    for _ in 0..pos {
+        c.key(KeyCode::Char('j'));
+    }
+    c.key(KeyCode::Char('+'));
+    match &c.s.dialog {
+        Some(Dialog::Confirm { request: AnyRequest::Spiffe(r), question, focus: Button::Cancel, .. }) => {
+            assert_eq!(r.target(), "tent-dev/hn-digest subscribe >");
+            assert!(question.contains("over-broad"), "{question}");
+        }
+        d => panic!("no over-broad confirmation: {d:?}; status {:?}", c.s.status),
+    }
+    // Enter on the default button cancels.
+    c.key(KeyCode::Enter);
+    assert!(c.s.dialog.is_none(), "{:?}", c.s.dialog);
+    c.key(KeyCode::Char('+'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
+    if matches!(&c.s.dialog, Some(Dialog::Confirm { .. })) {
+        // A second question (consent), Cancel focused again.
+        assert!(matches!(&c.s.dialog, Some(Dialog::Confirm { focus: Button::Cancel, .. })));
+        c.key(KeyCode::Right);
+        c.key(KeyCode::Enter);
+    }
+    c.until(Duration::from_secs(30), "the grant to finish", |s| {
+        matches!(&s.dialog, Some(Dialog::Progress { done: Some(_), .. }))
+    })
+    .await;
+    let Some(Dialog::Progress { done: Some(outcome), steps, .. }) = &c.s.dialog else { unreachable!() };
+    let lines: Vec<String> = steps.iter().map(|s| format!("{} {:?}", s.step, s.result)).collect();
+    assert_eq!(*outcome, "ok", "{lines:#?}");
+    assert!(lines.iter().all(|l| !l.contains("JWT") && !l.contains("creds")), "{lines:#?}");
+
+    let cm = k.get("v1", "ConfigMap", CM_NS, CM_NAME).expect("the ConfigMap");
+    let doc =
+        warden_core::identity::spiffe_authz::AuthzDocument::parse(cm["data"]["authz.conf"].as_str().unwrap()).unwrap();
+    let allow = doc.get(&a_id).unwrap().effective_allow(warden_core::nats::subject::Direction::Subscribe);
+    assert!(allow.iter().any(|s| s == ">"), "{allow:?} {cm}");
+    let rec = k.get("warden.dev/v1alpha1", "NatsIdentity", "tent-dev", "hn-digest").expect("NatsIdentity");
+    assert!(rec["status"].get("jwt").is_none() && rec["status"].get("userPublicKey").is_none(), "{rec}");
+    assert_eq!(k.list("v1", "Secret", None).len(), secrets_before, "a Secret was written");
+    drop(ca);
+}

@@ -440,6 +440,7 @@ async fn pod_logs_followed_through_restarts_and_new_pods() {
         containers: vec!["nats".into()],
         retry: Duration::from_millis(200),
         from_start: false,
+        target: None,
     };
     let _feed = feed::start(Sources { pods: Some(pods), ..Default::default() }, tx);
     let mut c = Console { state, rx };

@@ -59,13 +59,7 @@ pub fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
             KeyCode::Enter => {}
             _ => s.dialog = Some(Dialog::Confirm { request, binding, question, detail, then, focus }),
         },
-        Dialog::Progress { title, steps, done } => {
-            // Closable once done; while running, keys are ignored (the result stays visible).
-            let close = matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'));
-            if done.is_none() || !close {
-                s.dialog = Some(Dialog::Progress { title, steps, done });
-            }
-        }
+        d @ Dialog::Progress { .. } => return super::progress::on_key(s, d, k),
     }
     Outcome::redraw()
 }

@@ -97,7 +97,30 @@ pub enum Dialog {
         title: String,
         steps: Vec<Step>,
         done: Option<&'static str>,
+        /// When it started (unix seconds, from the first one-second tick:
+        /// `update` reads no clock): the dialog shows the time elapsed.
+        started: Option<i64>,
+        /// While it runs: a question to cancel it (or to quit, which
+        /// cancels it), Cancel (keep running) focused.
+        ask: Option<StopAsk>,
+        /// Cancelling was confirmed; the worker stops it where it is.
+        cancelling: bool,
     },
+}
+
+/// Stopping a running action, asked in its progress dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopAsk {
+    /// `q` / Ctrl-C: quit the console (the action is cancelled); else only cancel it.
+    pub quit: bool,
+    pub focus: Button,
+}
+
+impl Dialog {
+    /// A progress dialog for an action that starts now.
+    pub fn progress(title: String) -> Dialog {
+        Dialog::Progress { title, steps: vec![], done: None, started: None, ask: None, cancelling: false }
+    }
 }
 
 impl RegisterForm {

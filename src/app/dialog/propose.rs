@@ -190,7 +190,7 @@ pub(super) fn start(s: &mut AppState, req: impl Into<AnyRequest>) -> Outcome {
 
 pub(super) fn start_bound(s: &mut AppState, bound: BoundRequest) -> Outcome {
     let req = &bound.request;
-    s.dialog = Some(Dialog::Progress { title: format!("{} {}", req.verb(), req.target()), steps: vec![], done: None });
+    s.dialog = Some(Dialog::progress(format!("{} {}", req.verb(), req.target())));
     Outcome::cmd(Cmd::Action(bound))
 }
 

@@ -70,6 +70,10 @@ pub struct PodLogs {
     /// Read the logs of the pods running at start from their beginning
     /// (default: only new lines; pods that appear later are read whole).
     pub from_start: bool,
+    /// The console's Kubernetes context ([`crate::app::kube_target`]): on a
+    /// switch the pods watch and every follower stop, and start again on
+    /// the new cluster. `None`: `client` for good.
+    pub target: Option<tokio::sync::watch::Receiver<warden_core::kube::client::KubeSettings>>,
 }
 
 /// The NATS pod logs to follow, when Kubernetes is configured and reachable
@@ -89,6 +93,7 @@ pub async fn pod_logs(
             containers: section.nats_containers.clone(),
             retry: Duration::from_secs(5),
             from_start: false,
+            target: None,
         }),
         _ => None,
     }
@@ -337,17 +342,82 @@ async fn file_source(path: PathBuf, from_start: bool, tx: mpsc::Sender<Raw>) {
     }
 }
 
+/// Follows the pods of the current cluster ([`follow_pods`]) and moves to
+/// the new one on each context switch.
+async fn pods_source(mut p: PodLogs, tx: mpsc::Sender<Raw>) {
+    let mut target = p.target.take();
+    let mut client = Some(p.client.clone());
+    loop {
+        let switch = async {
+            match &mut target {
+                Some(t) => crate::app::kube_target::next(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let follow = async {
+            match &client {
+                Some(c) => follow_pods(PodLogs { client: c.clone(), target: None, ..p.clone() }, tx.clone()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let settings = tokio::select! {
+            _ = follow => return,
+            s = switch => s,
+        };
+        // The old cluster's watch and followers were dropped (aborted) above.
+        client = match warden_core::kube::client::connect(&settings).await {
+            Ok(Ok(c)) => Some(c.client),
+            Ok(Err(off)) => {
+                say(&tx, "pods", Err(off.0)).await;
+                None
+            }
+            Err(e) => {
+                say(&tx, "pods", Err(format!("{e:#}"))).await;
+                None
+            }
+        };
+        if tx.is_closed() {
+            return;
+        }
+    }
+}
+
+/// The log followers of one cluster, aborted when it is left (or the feed stops).
+#[derive(Default)]
+struct Followers(HashMap<(String, String, String), JoinHandle<()>>);
+
+impl Drop for Followers {
+    fn drop(&mut self) {
+        for h in self.0.values() {
+            h.abort();
+        }
+    }
+}
+
+impl std::ops::Deref for Followers {
+    type Target = HashMap<(String, String, String), JoinHandle<()>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Followers {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
 /// Watches the NATS pods (one watch, with the label selector: no listing
 /// on a timer) and keeps one log follower per (pod, container) of a Running
 /// pod: a pod that appears is followed, a deleted one is dropped, and a
 /// follower whose stream ended (restart, eviction, a broken connection) is
 /// started again, from where it stopped, on the pod's next change or at the
 /// next `retry` tick (which asks the API nothing but the log).
-async fn pods_source(p: PodLogs, tx: mpsc::Sender<Raw>) {
+async fn follow_pods(p: PodLogs, tx: mpsc::Sender<Raw>) {
     let api: Api<Pod> = Api::all(p.client.clone());
     let mut pods: HashMap<(String, String), Pod> = HashMap::new();
     let mut initial: Vec<Pod> = Vec::new();
-    let mut running: HashMap<(String, String, String), JoinHandle<()>> = HashMap::new();
+    let mut running = Followers::default();
     // Last log timestamp seen per (namespace, pod, container): a reconnect
     // asks from there and skips what it already had.
     let last_seen: Seen = Arc::default();
@@ -426,9 +496,7 @@ async fn pods_source(p: PodLogs, tx: mpsc::Sender<Raw>) {
             }
         }
     }
-    for (_, h) in running {
-        h.abort();
-    }
+    drop(running);
 }
 
 type Seen = Arc<std::sync::Mutex<HashMap<(String, String, String), chrono::DateTime<chrono::Utc>>>>;

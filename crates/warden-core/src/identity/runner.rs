@@ -58,6 +58,9 @@ pub struct ActionEnv {
     pub naming: Naming,
 }
 
+/// Longest an action waits for one Kubernetes request (a read or a write).
+pub const ACTION_REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+
 /// A Kubernetes connection when one is configured and reachable.
 pub async fn kube_ctx(settings: &KubeSettings, section: &KubeSection) -> Result<Option<KubeCtx>> {
     Ok(kube_conn(settings, section).await?.map(|(k, _)| k))
@@ -68,7 +71,7 @@ pub async fn kube_conn(settings: &KubeSettings, section: &KubeSection) -> Result
     if !section.enabled {
         return Ok(None);
     }
-    match crate::kube::client::connect(settings).await? {
+    match crate::kube::client::connect_bounded(settings, ACTION_REQUEST_DEADLINE).await? {
         Ok(c) => Ok(Some((KubeCtx { client: c.client, section: section.clone() }, c.context))),
         Err(_) => Ok(None),
     }
@@ -169,11 +172,55 @@ async fn row_key_refusal(rt: &Runtime, bound: &BoundRequest) -> Option<String> {
 
 /// Runs one bound action in its mode and appends it to the audit log
 /// (refusals too). `progress` sees each step as it completes.
-pub async fn execute(rt: &Runtime, bound: &BoundRequest, mut progress: impl FnMut(&Step) + Send) -> RunOutcome {
+pub async fn execute(rt: &Runtime, bound: &BoundRequest, progress: impl FnMut(&Step) + Send) -> RunOutcome {
+    execute_or_cancel(rt, bound, progress, std::future::pending()).await
+}
+
+/// [`execute`], stopped where it is when `cancel` resolves (with the
+/// reason): the report holds the steps done, then an
+/// [`INTERRUPTED`](super::action::report::INTERRUPTED) step naming them,
+/// and so does the audit line (`"result": "interrupted"`).
+pub async fn execute_or_cancel(
+    rt: &Runtime,
+    bound: &BoundRequest,
+    mut progress: impl FnMut(&Step) + Send,
+    cancel: impl std::future::Future<Output = String> + Send,
+) -> RunOutcome {
     let req = &bound.request;
+    let done = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Step>::new()));
+    let seen = done.clone();
+    let tracked = move |st: &Step| {
+        seen.lock().unwrap_or_else(|p| p.into_inner()).push(st.clone());
+        progress(st);
+    };
     let actor = audit::actor();
+    let at =
+        std::sync::Arc::new(std::sync::Mutex::new(audit::Where { mode: rt.mode.name().into(), ..Default::default() }));
+    let report = tokio::select! {
+        r = run_bound(rt, bound, tracked, &actor, at.clone()) => r,
+        why = cancel => {
+            let mut r = ActionReport::new(req.verb(), &req.target());
+            r.steps = done.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            r.steps.push(super::action::report::interrupted(&why, &r.steps));
+            r
+        }
+    };
+    let at = at.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let audit = audit::append(&rt.audit_log, &actor, &at, &report);
+    RunOutcome { report, audit }
+}
+
+async fn run_bound(
+    rt: &Runtime,
+    bound: &BoundRequest,
+    mut progress: impl FnMut(&Step) + Send,
+    actor: &str,
+    where_: std::sync::Arc<std::sync::Mutex<audit::Where>>,
+) -> ActionReport {
+    let req = &bound.request;
+    let actor = actor.to_string();
     let now = Current { kube_context: rt.kube_context.clone(), servers: current_servers(&rt.sys).await, mode: rt.mode };
-    let at = audit::Where {
+    *where_.lock().unwrap_or_else(|p| p.into_inner()) = audit::Where {
         kube_context: now.kube_context.clone(),
         servers: now.servers.clone(),
         mode: rt.mode.name().into(),
@@ -182,7 +229,7 @@ pub async fn execute(rt: &Runtime, bound: &BoundRequest, mut progress: impl FnMu
         Some(why) => Some(why),
         None => row_key_refusal(rt, bound).await,
     };
-    let report = if let Some(why) = refused {
+    if let Some(why) = refused {
         let mut r = ActionReport::new(req.verb(), &req.target());
         let st = Step::err("refused", why);
         progress(&st);
@@ -226,9 +273,7 @@ pub async fn execute(rt: &Runtime, bound: &BoundRequest, mut progress: impl FnMu
                 }
             },
         }
-    };
-    let audit = audit::append(&rt.audit_log, &actor, &at, &report);
-    RunOutcome { report, audit }
+    }
 }
 
 /// Runs `req` from the command line. Errors before anything connects when

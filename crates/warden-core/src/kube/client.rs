@@ -60,6 +60,18 @@ pub fn context_names(s: &KubeSettings) -> Vec<String> {
 /// Connects, or says why not. A broken kubeconfig is an error; no
 /// kubeconfig and no cluster is `Ok(Err(NoKube))`.
 pub async fn connect(s: &KubeSettings) -> Result<Result<KubeConn, NoKube>> {
+    connect_inner(s, None).await
+}
+
+/// [`connect`] for a client that only makes requests (actions, never
+/// watches): each request must be answered within `per_request` (read and
+/// write), so a write to an API server that stopped answering fails, and the
+/// action's step that made it says so.
+pub async fn connect_bounded(s: &KubeSettings, per_request: std::time::Duration) -> Result<Result<KubeConn, NoKube>> {
+    connect_inner(s, Some(per_request)).await
+}
+
+async fn connect_inner(s: &KubeSettings, per_request: Option<std::time::Duration>) -> Result<Result<KubeConn, NoKube>> {
     let opts = KubeConfigOptions { context: s.context.clone(), ..Default::default() };
     let (config, context) = match load_kubeconfig(s)? {
         Some(kc) => {
@@ -83,6 +95,48 @@ pub async fn connect(s: &KubeSettings) -> Result<Result<KubeConn, NoKube>> {
     // the panel can say its data is stale.
     let mut config = config;
     config.default_retry = false;
+    if let Some(d) = per_request {
+        config.connect_timeout = Some(d);
+        config.read_timeout = Some(d);
+        config.write_timeout = Some(d);
+    }
     let client = Client::try_from(config).context("building the Kubernetes client")?;
     Ok(Ok(KubeConn { client, context, default_namespace }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_bounded_client_gives_up_on_an_api_server_that_never_answers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = listener.accept().await {
+                held.push(s);
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://{addr}\n\
+                 contexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n\
+                 users:\n- name: u\n  user:\n    token: t\n"
+            ),
+        )
+        .unwrap();
+        let s = KubeSettings { kubeconfig: Some(path), context: None };
+        let c = connect_bounded(&s, Duration::from_millis(300)).await.unwrap().unwrap();
+        let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(c.client, "default");
+        let started = std::time::Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(5), api.get_opt("nats-authz")).await;
+        assert!(matches!(r, Ok(Err(_))), "no error within the deadline: {r:?}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        hold.abort();
+    }
 }

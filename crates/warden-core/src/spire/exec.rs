@@ -5,6 +5,8 @@ use anyhow::{Context, Result, bail};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use kube::api::{Api, AttachParams};
+use std::time::Duration;
+
 use tokio::io::AsyncReadExt;
 
 use super::model::{Agent, Entry, parse_agents, parse_entries};
@@ -41,8 +43,30 @@ impl Default for SpireServerPod {
     }
 }
 
-/// Runs `binary args...` in the pod; stdout on success, stderr in the error.
+/// Longest a spire-server command may take in its pod (exec, output, status).
+pub const EXEC_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Runs `binary args...` in the pod; stdout on success, stderr in the
+/// error; past [`EXEC_DEADLINE`] an error naming the command.
 pub async fn run(client: &Client, at: &SpireServerPod, args: &[&str]) -> Result<Vec<u8>> {
+    run_within(client, at, args, EXEC_DEADLINE).await
+}
+
+/// [`run`] with its own deadline.
+pub async fn run_within(client: &Client, at: &SpireServerPod, args: &[&str], limit: Duration) -> Result<Vec<u8>> {
+    let what = format!(
+        "spire-server {} in {}/{}",
+        args.iter().take(2).cloned().collect::<Vec<_>>().join(" "),
+        at.namespace,
+        at.pod
+    );
+    match tokio::time::timeout(limit, run_unbounded(client, at, args)).await {
+        Ok(r) => r,
+        Err(_) => bail!("{what}: no answer within {limit:?}"),
+    }
+}
+
+async fn run_unbounded(client: &Client, at: &SpireServerPod, args: &[&str]) -> Result<Vec<u8>> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), &at.namespace);
     let mut cmd = vec![at.binary.as_str()];
     cmd.extend_from_slice(args);
@@ -85,4 +109,33 @@ pub async fn entries(client: &Client, at: &SpireServerPod) -> Result<Vec<Entry>>
 pub async fn agents(client: &Client, at: &SpireServerPod) -> Result<Vec<Agent>> {
     let out = run(client, at, &["agent", "list", "-output", "json"]).await?;
     parse_agents(&out).map_err(anyhow::Error::msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_exec_that_never_answers_fails_naming_the_command() {
+        // An API server that accepts the connection and says nothing.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = listener.accept().await {
+                held.push(s);
+            }
+        });
+        let cfg = kube::Config::new(format!("http://{addr}").parse().unwrap());
+        let client = Client::try_from(cfg).unwrap();
+        let at = SpireServerPod::default();
+        let e = run_within(&client, &at, &["entry", "show", "-output", "json"], Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("spire-server entry show in {}/{}: no answer within 300ms", at.namespace, at.pod)
+        );
+        hold.abort();
+    }
 }
