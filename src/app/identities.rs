@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::accounts::AccountRow;
 use super::conns::ConnRow;
 use super::format;
-use super::table::{Clock, Column, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::identity::approve_plan::shown;
 use warden_core::identity::join::{self, JoinedIdentity, KnownAccount, LiveConn};
 use warden_core::identity::kube_facts::KubeFacts;
@@ -107,19 +107,26 @@ fn short(k: &str) -> String {
 
 pub fn columns() -> Vec<Column<IdentityRow>> {
     vec![
-        Column { title: "IDENTITY", width: 22, priority: 0, cell: |r, _| r.name().unwrap_or_else(|| r.user.clone()) },
-        Column { title: "STATE", width: 9, priority: 0, cell: |r, _| r.state.as_str().into() },
-        Column { title: "ACCOUNT", width: 8, priority: 2, cell: |r, _| r.account.clone() },
-        Column { title: "CONNS", width: 5, priority: 1, cell: |r, _| r.connections.to_string() },
+        Column {
+            title: "IDENTITY",
+            width: 22,
+            priority: 0,
+            cut: Cut::Middle,
+            cell: |r, _| r.name().unwrap_or_else(|| r.user.clone()),
+        },
+        Column { title: "STATE", width: 9, priority: 0, cut: Cut::End, cell: |r, _| r.state.as_str().into() },
+        Column { title: "ACCOUNT", width: 8, priority: 2, cut: Cut::Middle, cell: |r, _| r.account.clone() },
+        Column { title: "CONNS", width: 5, priority: 1, cut: Cut::End, cell: |r, _| r.connections.to_string() },
         Column {
             title: "EXPIRES",
             width: 13,
             priority: 1,
+            cut: Cut::End,
             cell: |r, c| r.expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_else(|| "never".into()),
         },
-        Column { title: "USER KEY", width: 13, priority: 3, cell: |r, _| short(&r.user_key) },
-        Column { title: "SCOPE", width: 26, priority: 2, cell: |r, _| r.scope.clone() },
-        Column { title: "NOTE", width: 20, priority: 3, cell: |r, _| r.reason.clone() },
+        Column { title: "USER KEY", width: 13, priority: 3, cut: Cut::Middle, cell: |r, _| short(&r.user_key) },
+        Column { title: "SCOPE", width: 26, priority: 2, cut: Cut::End, cell: |r, _| r.scope.clone() },
+        Column { title: "NOTE", width: 20, priority: 3, cut: Cut::End, cell: |r, _| r.reason.clone() },
     ]
 }
 
@@ -142,7 +149,7 @@ impl TableRow for IdentityRow {
             ("User key", self.user_key.clone()),
             ("Account", format!("{} {}", self.account, self.account_key)),
             ("State", format!("{} {}", self.state.as_str(), self.reason)),
-            ("Expires", self.expires.map(|e| format::expiry(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
+            ("Expires", self.expires.map(|e| format::moment(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
             ("Connections", self.connections.to_string()),
             (
                 "Seen",

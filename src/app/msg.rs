@@ -64,6 +64,9 @@ pub enum Cmd {
     SwitchContext(String),
     /// Run an identity action in the action worker.
     Action(warden_core::identity::binding::BoundRequest),
+    /// Put a value (a key, a name: never a secret) on the terminal's
+    /// clipboard (OSC 52).
+    Copy(String),
     Quit,
 }
 

@@ -101,6 +101,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
             Cmd::Action(req) => {
                 let _ = actions.send(crate::app::action_worker::ActionCmd::Run(req));
             }
+            Cmd::Copy(value) => terminal::copy_to_clipboard(&value),
             c => route(c, &cmds, &kube_cmds),
         },
         state,

@@ -46,6 +46,9 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
         ViewId::Expiry => draw_panel(f, list, side, s, th, &s.expiry, "Expiry"),
         ViewId::Violations => super::violations_ui::draw(f, list, side, s, th),
     }
+    if let Some(d) = &s.describe {
+        overlay::describe(f, body, th, d);
+    }
     chrome::footer(f, foot, s, th);
     if s.help {
         overlay::help(f, area, th, s.help_scroll);

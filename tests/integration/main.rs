@@ -10,6 +10,7 @@ mod jwt_actions;
 mod jwt_kube;
 mod jwt_views;
 mod kube_views;
+mod operator_ux;
 mod permissions;
 mod permissions_server;
 mod safe_actions;

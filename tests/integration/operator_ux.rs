@@ -1,0 +1,233 @@
+//! Issue 14, "an operator's console": column widths from content with
+//! marked cuts, one label for accounts and users, sort, detail scrolling,
+//! describe and copy, the back stack and regex filters. Rendered at 80x24,
+//! 120x40 and 200x50 from fixed state with long, real-looking values.
+
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use warden::app::accounts::AccountRow;
+use warden::app::conns::ConnRow;
+use warden::app::msg::{Cmd, Msg};
+use warden::app::state::{AppState, Link};
+use warden::app::table::Clock;
+use warden::app::update::update;
+use warden::app::view_id::ViewId;
+use warden::ui::render::render;
+use warden::ui::theme::Theme;
+use warden_core::nats::types::ConnInfo;
+
+const NOW: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
+const AT: Clock = Clock { now_unix: NOW };
+const APP_KEY: &str = "AB2LLJFJIWYIYHG5EJZQ7XUQJ2KYQSDXPGM3AJLBVH7VGNQ6X5RJXWYZ";
+const SYS_KEY: &str = "ADTQS7ZCFVJNW4ZXQHOYBKXEQVBXHAUKB4LDHJEWC5RMTIFQWGTYSYS7";
+
+fn key(s: &mut AppState, code: KeyCode) -> warden::app::msg::Outcome {
+    update(s, Msg::Key(KeyEvent::from(code)))
+}
+
+fn typed(s: &mut AppState, text: &str) {
+    for c in text.chars() {
+        key(s, KeyCode::Char(c));
+    }
+}
+
+fn draw(s: &AppState, w: u16, h: u16) -> String {
+    let mut s = s.clone();
+    update(&mut s, Msg::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(&s, &Theme::builtin("default").unwrap(), f)).unwrap();
+    t.backend().to_string()
+}
+
+/// A user public key: 56 characters, `U` and base32.
+fn ukey(i: u64) -> String {
+    let tail: String = format!("{i:0>4}").chars().map(|c| (b'A' + (c as u8 - b'0')) as char).collect();
+    format!("U{}{tail}", "A".repeat(51))
+}
+
+/// SPIFFE-mode connections: users are SPIFFE IDs, names are long subjects.
+fn spiffe_conn(i: u64) -> ConnRow {
+    let ns = ["tent-dev", "tent-prod", "payments"][i as usize % 3];
+    let info = ConnInfo {
+        cid: 100 + i,
+        kind: "Client".into(),
+        conn_type: "nats".into(),
+        ip: format!("10.244.{}.{}", i % 3, 10 + i),
+        port: 40000 + i as u16,
+        uptime: format!("{}h{}m", i % 24, i % 60),
+        subscriptions: 3,
+        name: ["tentacular.payments.ledger.commands", "tentacular.payments.ledger.command", "bar-probe-connector"]
+            [i as usize % 3]
+            .into(),
+        lang: "go".into(),
+        version: "1.37.0".into(),
+        authorized_user: format!("spiffe://tentacular.local/ns/{ns}/sa/default/wf/workflow-runner-{i}"),
+        account: "APP".into(),
+        in_msgs: 1000 * i as i64,
+        out_msgs: 10 * i as i64,
+        ..Default::default()
+    };
+    ConnRow::new(["nats-0", "nats-1", "nats-2"][i as usize % 3], "NID", info)
+}
+
+/// Operator-mode connections: account and user by public key.
+fn jwt_conn(i: u64) -> ConnRow {
+    let info = ConnInfo {
+        cid: 10 + i,
+        kind: "Client".into(),
+        conn_type: "nats".into(),
+        ip: "10.0.0.7".into(),
+        port: 41000 + i as u16,
+        uptime: format!("{}m{}s", i, i),
+        subscriptions: i as u32,
+        name: "app".into(),
+        lang: "rust".into(),
+        version: "0.41.0".into(),
+        authorized_user: ukey(i),
+        account: if i == 0 { SYS_KEY.into() } else { APP_KEY.into() },
+        in_msgs: [5, 1500, 999, 2_500_000][i as usize % 4],
+        ..Default::default()
+    };
+    ConnRow::new("nats-0", "NID", info)
+}
+
+fn account(name: &str, key: &str) -> AccountRow {
+    let mut a = AccountRow::default();
+    a.name = name.into();
+    a.key = key.into();
+    a.system = key == SYS_KEY;
+    a
+}
+
+fn base() -> AppState {
+    let mut s = AppState::new("nats://nats.prod:4222".into(), "context prod".into(), AT);
+    s.conn.link = Link::Connected;
+    s
+}
+
+#[test]
+fn connections_columns_follow_content_at_three_sizes() {
+    let mut s = base();
+    s.conn.account = Some("SYS".into());
+    s.conn.user = Some("admin".into());
+    update(&mut s, Msg::Conns { at: AT, result: Ok(((0..30).map(spiffe_conn).collect(), vec![])) });
+    key(&mut s, KeyCode::Char('2'));
+    let small = draw(&s, 80, 24);
+    // A cut value is marked, never silently shortened into another one.
+    assert!(!small.contains("tentacular.payments.ledger.command "), "{small}");
+    assert!(small.contains('…'), "{small}");
+    assert_snapshot!("conns_spiffe_80x24", small);
+    assert_snapshot!("conns_spiffe_120x40", draw(&s, 120, 40));
+    let wide = draw(&s, 200, 50);
+    // Wide: the users and names are whole.
+    assert!(wide.contains("spiffe://tentacular.local/ns/payments/sa/default/wf/workflow-runner-2 "), "{wide}");
+    assert!(wide.contains("tentacular.payments.ledger.commands "), "{wide}");
+    assert_snapshot!("conns_spiffe_200x50", wide);
+}
+
+#[test]
+fn accounts_and_users_have_one_label_everywhere() {
+    let mut s = base();
+    s.conn.account = Some(APP_KEY.into());
+    s.conn.user = Some(ukey(3));
+    update(
+        &mut s,
+        Msg::Accounts { at: AT, result: Ok((vec![account("SYS", SYS_KEY), account("APP", APP_KEY)], vec![])) },
+    );
+    update(&mut s, Msg::Conns { at: AT, result: Ok(((0..6).map(jwt_conn).collect(), vec![])) });
+    key(&mut s, KeyCode::Char('2'));
+    let screen = draw(&s, 120, 40);
+    // Header and table: the account's name; a user without a JWT name by
+    // its short key; never a key cut to a prefix.
+    assert!(screen.lines().next().unwrap().contains("account APP"), "{screen}");
+    assert!(screen.contains("UAAA…AAAD"), "{screen}");
+    assert!(!screen.contains("AB2LLJFJ"), "{screen}");
+    assert_snapshot!("conns_operator_120x40", screen);
+    // The full key is in the detail.
+    key(&mut s, KeyCode::Down);
+    key(&mut s, KeyCode::Enter);
+    let detail = draw(&s, 200, 50);
+    assert!(detail.contains(&format!("APP ({APP_KEY})")), "{detail}");
+    assert_snapshot!("conns_operator_detail_200x50", detail);
+    assert_snapshot!("conns_operator_80x24", draw(&s, 80, 24));
+}
+
+#[test]
+fn sort_by_column_keeps_the_selected_row() {
+    let mut s = base();
+    update(&mut s, Msg::Conns { at: AT, result: Ok(((0..8).map(jwt_conn).collect(), vec![])) });
+    key(&mut s, KeyCode::Char('2'));
+    key(&mut s, KeyCode::Down);
+    key(&mut s, KeyCode::Down);
+    let picked = s.conns.selected().unwrap().info.cid;
+    // s: SERVER, CID, ACCOUNT, USER, NAME, LANG, IP, UPTIME, SUBS, IN.
+    for _ in 0..10 {
+        key(&mut s, KeyCode::Char('s'));
+    }
+    key(&mut s, KeyCode::Char('S'));
+    let order: Vec<i64> = s.conns.table.visible.iter().map(|&i| s.conns.rows[i].info.in_msgs).collect();
+    assert_eq!(order, [2_500_000, 2_500_000, 1500, 1500, 999, 999, 5, 5]);
+    assert_eq!(s.conns.selected().unwrap().info.cid, picked, "the selection stays on its row");
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("IN↓"), "{screen}");
+    assert_snapshot!("conns_sorted_120x40", screen);
+    // A refresh keeps the order and the row.
+    update(&mut s, Msg::Conns { at: AT, result: Ok(((0..8).rev().map(jwt_conn).collect(), vec![])) });
+    assert_eq!(s.conns.selected().unwrap().info.cid, picked);
+    assert_eq!(s.conns.rows[s.conns.table.visible[0]].info.in_msgs, 2_500_000);
+}
+
+#[test]
+fn detail_scrolls_describe_and_copy() {
+    let mut s = base();
+    update(&mut s, Msg::Conns { at: AT, result: Ok(((0..4).map(spiffe_conn).collect(), vec![])) });
+    key(&mut s, KeyCode::Char('2'));
+    key(&mut s, KeyCode::Enter);
+    for _ in 0..5 {
+        key(&mut s, KeyCode::Char('J'));
+    }
+    assert_snapshot!("conns_detail_scrolled_80x24", draw(&s, 80, 24));
+    key(&mut s, KeyCode::Char('y'));
+    let d = draw(&s, 80, 24);
+    assert!(d.contains("CONNZ record") && d.contains("\"cid\": 100"), "{d}");
+    assert_snapshot!("conns_describe_80x24", d);
+    assert_snapshot!("conns_describe_120x40", draw(&s, 120, 40));
+    // c copies the user (a SPIFFE ID), as data.
+    let out = key(&mut s, KeyCode::Char('c'));
+    assert_eq!(
+        out.cmds,
+        vec![Cmd::Copy("spiffe://tentacular.local/ns/tent-dev/sa/default/wf/workflow-runner-0".into())]
+    );
+    key(&mut s, KeyCode::Esc);
+    assert!(s.describe.is_none());
+    // A CONNZ record with an escape sequence in the client name shows it as data.
+    let mut evil = spiffe_conn(9);
+    evil.info.name = "evil\x1b]52;c;cHduZWQ=\x07".into();
+    update(&mut s, Msg::Conns { at: AT, result: Ok((vec![evil], vec![])) });
+    key(&mut s, KeyCode::Char('y'));
+    let d = draw(&s, 120, 40);
+    assert!(!d.contains('\x1b') && d.contains("evil"), "{d}");
+}
+
+#[test]
+fn regex_filters_report_bad_patterns() {
+    let mut s = base();
+    update(&mut s, Msg::Conns { at: AT, result: Ok(((0..30).map(spiffe_conn).collect(), vec![])) });
+    key(&mut s, KeyCode::Char('2'));
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, r"re:workflow-runner-(1|2)\b");
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.conns.table.visible.len(), 2);
+    key(&mut s, KeyCode::Char('/'));
+    for _ in 0..40 {
+        key(&mut s, KeyCode::Backspace);
+    }
+    typed(&mut s, "re:runner-(");
+    key(&mut s, KeyCode::Enter);
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("not a valid regular expression"), "{screen}");
+    assert_snapshot!("conns_bad_regex_120x40", screen);
+    let _ = (ViewId::Conns, KeyModifiers::NONE);
+}
