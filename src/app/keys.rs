@@ -43,6 +43,8 @@ pub enum Action {
     Describe,
     /// Copy the selected row's key or name to the clipboard.
     Copy,
+    /// Connections: close the selected connection (asks first).
+    Kick,
     /// Sort by the next column (then none).
     Sort,
     /// Reverse the sort order.
@@ -227,6 +229,12 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Char('-'), N)],
         action: Action::Ungrant,
         help: "ungrant a subject, asks first (identities)",
+    },
+    Binding {
+        label: "ctrl-k",
+        keys: &[(KeyCode::Char('k'), C)],
+        action: Action::Kick,
+        help: "kick the selected connection, asks first (connections)",
     },
     Binding {
         label: "q ctrl-c",

@@ -303,6 +303,7 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         | Action::Ungrant => {
             return super::dialog::propose::on_action(s, a);
         }
+        Action::Kick => return super::dialog::propose::on_kick(s),
         Action::Describe => match super::describe::of_selected(s) {
             Some(d) => s.describe = Some(d),
             None => s.status = Some((Level::Info, "nothing to describe here".into())),

@@ -231,3 +231,142 @@ fn regex_filters_report_bad_patterns() {
     assert_snapshot!("conns_bad_regex_120x40", screen);
     let _ = (ViewId::Conns, KeyModifiers::NONE);
 }
+
+#[test]
+fn kick_asks_first_with_cancel_focused() {
+    use warden::app::dialog::model::{Button, Dialog};
+    let mut s = base();
+    update(&mut s, Msg::Conns { at: AT, result: Ok(((0..4).map(spiffe_conn).collect(), vec![])) });
+    key(&mut s, KeyCode::Char('2'));
+    key(&mut s, KeyCode::Down);
+    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)));
+    assert!(matches!(s.dialog, Some(Dialog::Confirm { focus: Button::Cancel, .. })), "{:?}", s.dialog);
+    assert_snapshot!("conns_kick_confirm_80x24", draw(&s, 80, 24));
+    // Enter on Cancel closes it; nothing runs.
+    let out = key(&mut s, KeyCode::Enter);
+    assert!(out.cmds.is_empty() && s.dialog.is_none());
+    // Read-only: refused before any dialog.
+    s.read_only = true;
+    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)));
+    assert!(s.dialog.is_none());
+}
+
+/// A real nats-server: ctrl-k on one client's row, confirmed, run by the
+/// console's action worker, closes that connection and no other; a kick
+/// bound to another user is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn kick_closes_exactly_the_confirmed_connection() {
+    use std::time::Duration;
+    use tokio::sync::mpsc;
+    use warden::app::dialog::model::Dialog;
+    use warden_core::config::NatsAuth;
+    use warden_core::config::NatsSettings;
+    use warden_core::identity::action::nats::{KickRequest, run_kick};
+    use warden_core::identity::actions::{AnyRequest, Mode};
+    use warden_core::nats::sys::SysClient;
+    use warden_core::secret::Secret;
+
+    let dir = tempfile::tempdir().unwrap();
+    let n1 = super::harness::config_mode(dir.path(), "n1");
+    let app = |name: &'static str| {
+        async_nats::ConnectOptions::new()
+            .user_and_password("app".into(), super::harness::APP_PASSWORD.into())
+            .name(name)
+            .max_reconnects(Some(1))
+            .connect(n1.url())
+    };
+    let victim = app("victim").await.unwrap();
+    let bystander = app("bystander").await.unwrap();
+    victim.flush().await.unwrap();
+    bystander.flush().await.unwrap();
+    let settings = NatsSettings {
+        url: n1.url(),
+        auth: NatsAuth::UserPassword { user: "sys".into(), password: Secret::new("sys") },
+        ca: None,
+        cert: None,
+        key: None,
+        source: "test".into(),
+    };
+    let (tx, mut rx) = mpsc::channel(1024);
+    let cmds = warden::app::worker::spawn(settings.clone(), Duration::from_secs(1), tx);
+    let mut s = AppState::new(n1.url(), "test".into(), Clock::system());
+    s.size = (120, 30);
+    for c in key(&mut s, KeyCode::Char('2')).cmds {
+        let _ = cmds.send(c);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !(s.conns.rows.iter().any(|r| r.info.name == "victim")
+        && s.conns.rows.iter().any(|r| r.info.name == "bystander"))
+    {
+        let msg = tokio::time::timeout_at(deadline, rx.recv()).await.expect("connections in time").unwrap();
+        for c in update(&mut s, msg).cmds {
+            let _ = cmds.send(c);
+        }
+    }
+    let pos = s.conns.table.visible.iter().position(|&i| s.conns.rows[i].info.name == "victim").unwrap();
+    s.conns.table.selected = pos;
+    let row = s.conns.selected().unwrap().clone();
+    let bystander_cid = s.conns.rows.iter().find(|r| r.info.name == "bystander").unwrap().info.cid;
+    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)));
+    key(&mut s, KeyCode::Left);
+    let mut out = key(&mut s, KeyCode::Enter);
+    let Some(Cmd::Action(bound)) = out.cmds.pop() else { panic!("no action: {:?}", s.dialog) };
+    assert!(matches!(&bound.request, AnyRequest::Kick(k) if k.cid == row.info.cid && k.user == "app"), "{bound:?}");
+
+    // The console's real action worker runs it through the runner.
+    let audit_dir = tempfile::tempdir().unwrap();
+    let (tx_actions, mut rx_actions) = mpsc::channel(1024);
+    let actions = warden::app::action_worker::spawn(
+        warden::app::action_worker::ActionSettings {
+            nats: settings.clone(),
+            kube: Default::default(),
+            kube_section: warden_core::config::file::KubeSection { enabled: false, ..Default::default() },
+            signing: Default::default(),
+            audit_log: audit_dir.path().join("audit.log"),
+            identity: Default::default(),
+            naming: warden_core::identity::naming::Naming::with_defaults("tentacular.local").unwrap(),
+            read_only: false,
+            mode: Mode::Jwt,
+            ttl: Default::default(),
+        },
+        tx_actions,
+    );
+    actions.send(warden::app::action_worker::ActionCmd::Run(bound)).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !matches!(&s.dialog, Some(Dialog::Progress { done: Some(_), .. })) {
+        let msg = tokio::time::timeout_at(deadline, rx_actions.recv()).await.expect("kick done in time").unwrap();
+        update(&mut s, msg);
+    }
+    let Some(Dialog::Progress { steps, done, .. }) = &s.dialog else { unreachable!() };
+    assert_eq!(*done, Some("ok"), "{steps:?}");
+    let audit = std::fs::read_to_string(audit_dir.path().join("audit.log")).unwrap();
+    assert!(audit.contains("\"kick\""), "{audit}");
+
+    // The server agrees: that cid is closed, the other one is not.
+    let sys_client = async_nats::ConnectOptions::new()
+        .user_and_password("sys".into(), "sys".into())
+        .connect(n1.url())
+        .await
+        .unwrap();
+    let sys = SysClient::new(sys_client);
+    super::harness::eventually(Duration::from_secs(10), "victim closed", || {
+        let sys = sys.clone();
+        let (id, cid) = (row.server_id.clone(), row.info.cid);
+        async move { sys.server_connz_cid(&id, cid).await.ok().flatten().is_none().then_some(()) }
+    })
+    .await;
+    assert!(sys.server_connz_cid(&row.server_id, bystander_cid).await.unwrap().is_some());
+
+    // Bound to another user: refused, nothing kicked.
+    let wrong = KickRequest {
+        server_id: row.server_id.clone(),
+        server: row.server.clone(),
+        cid: bystander_cid,
+        user: "someone-else".into(),
+        mode: Mode::Jwt,
+    };
+    let report = run_kick(&sys, &wrong, |_| {}).await;
+    assert!(!report.ok() && report.steps[0].result.as_ref().unwrap_err().contains("is now app"), "{report:?}");
+    assert!(sys.server_connz_cid(&row.server_id, bystander_cid).await.unwrap().is_some());
+    drop((victim, bystander));
+}

@@ -190,6 +190,7 @@ pub async fn execute(rt: &Runtime, bound: &BoundRequest, mut progress: impl FnMu
         r
     } else {
         match req {
+            AnyRequest::Kick(k) => super::action::nats::run_kick(&rt.sys, k, progress).await,
             AnyRequest::Jwt(req) => {
                 let ctx = ActionContext {
                     sys: rt.sys.clone(),

@@ -135,6 +135,18 @@ impl SysClient {
         decode_api::<Connz>(&msg.payload).result
     }
 
+    /// One open connection of one server by its cid (CONNZ `cid` filter), or
+    /// None when the server no longer has it open.
+    pub async fn server_connz_cid(&self, server_id: &str, cid: u64) -> Result<Option<crate::nats::types::ConnInfo>> {
+        let subject = format!("$SYS.REQ.SERVER.{server_id}.CONNZ");
+        let body = json!({ "auth": true, "cid": cid }).to_string();
+        let msg = timeout(self.gather.total, self.client.request(subject, body.into()))
+            .await
+            .map_err(|_| anyhow!("CONNZ from {server_id} timed out"))??;
+        let page = decode_api::<Connz>(&msg.payload).result?;
+        Ok(page.connections.into_iter().find(|c| c.cid == cid))
+    }
+
     /// `$SYS.REQ.USER.INFO`: the account and user this connection is, which
     /// every account can ask (the server imports it into each account).
     pub async fn whoami(&self) -> Result<UserInfo> {
