@@ -129,6 +129,29 @@ pub async fn fetch(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)> {
     Ok((rows, errors))
 }
 
+/// The most recently closed connections of all servers (with their close
+/// reasons), newest first, plus the per-server errors.
+pub async fn fetch_closed(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)> {
+    let replies = sys.connz_closed().await?;
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for r in replies {
+        match r.result {
+            Ok(page) => {
+                rows.extend(page.connections.into_iter().map(|c| ConnRow::new(&r.server.name, &r.server.id, c)))
+            }
+            Err(e) => errors.push(format!("{}: {e:#}", if r.server.name.is_empty() { "?" } else { &r.server.name })),
+        }
+    }
+    rows.sort_by(|a, b| b.info.stop.cmp(&a.info.stop).then(a.server.cmp(&b.server)));
+    Ok((rows, errors))
+}
+
+/// When a closed connection was closed, relative to `now`.
+fn stopped(r: &ConnRow, now: i64) -> String {
+    format::unix_of_rfc3339(&r.info.stop).map(|t| format!("{} ago", format::duration(now - t))).unwrap_or_default()
+}
+
 fn lang(r: &ConnRow) -> String {
     if r.info.lang.is_empty() { String::new() } else { format!("{}/{}", r.info.lang, r.info.version) }
 }
@@ -159,6 +182,9 @@ pub fn columns() -> Vec<Column<ConnRow>> {
             cut: Cut::End,
             cell: |r, c| r.jwt_expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_default(),
         },
+        // Closed connections only (empty, hence dropped, for open ones).
+        Column { title: "CLOSED", width: 9, priority: 1, cut: Cut::End, cell: |r, c| stopped(r, c.now_unix) },
+        Column { title: "REASON", width: 16, priority: 0, cut: Cut::End, cell: |r, _| r.info.reason.clone() },
     ]
 }
 
@@ -200,6 +226,12 @@ pub fn detail(r: &ConnRow, clock: &Clock) -> Vec<(&'static str, String)> {
     }
     if !i.issuer_key.is_empty() {
         d.push(("JWT issuer", i.issuer_key.clone()));
+    }
+    if !i.stop.is_empty() {
+        let when =
+            format::unix_of_rfc3339(&i.stop).map(|t| format::moment(t, clock.now_unix)).unwrap_or(i.stop.clone());
+        d.push(("Closed", when));
+        d.push(("Close reason", i.reason.clone()));
     }
     if let Some(e) = r.jwt_expires {
         d.push(("JWT expires", format::moment(e, clock.now_unix)));

@@ -39,7 +39,7 @@ pub fn of_selected(s: &AppState) -> Option<Describe> {
     let (title, text) = match s.view {
         ViewId::Servers => s.servers.selected().map(|r| (format!("server {} (VARZ)", r.name), json(r)))?,
         ViewId::Conns => s
-            .conns
+            .conns_panel()
             .selected()
             .map(|r| (format!("connection {} on {} (CONNZ record)", r.info.cid, r.server), json(&r.info)))?,
         ViewId::Entries => s.entries.selected().map(|r| (format!("SPIRE entry {}", r.entry.id), json(&r.entry)))?,
@@ -81,7 +81,7 @@ pub fn of_selected(s: &AppState) -> Option<Describe> {
 pub fn copy_value(s: &AppState) -> Option<(&'static str, String)> {
     let v = match s.view {
         ViewId::Servers => s.servers.selected().map(|r| ("server id", r.id.clone())),
-        ViewId::Conns => s.conns.selected().map(|r| ("user", r.info.authorized_user.clone())),
+        ViewId::Conns => s.conns_panel().selected().map(|r| ("user", r.info.authorized_user.clone())),
         ViewId::Entries => s.entries.selected().map(|r| ("SPIFFE ID", r.entry.spiffe_id.uri())),
         ViewId::Agents => s.agents.selected().map(|r| ("agent SPIFFE ID", r.agent.id.uri())),
         ViewId::SpiffeIds => s.spiffe_ids.selected().map(|r| ("name", r.object.name.clone())),

@@ -45,6 +45,8 @@ pub enum Action {
     Copy,
     /// Connections: close the selected connection (asks first).
     Kick,
+    /// Connections: open ones / recently closed ones with their reasons.
+    Closed,
     /// Sort by the next column (then none).
     Sort,
     /// Reverse the sort order.
@@ -235,6 +237,12 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Char('k'), C)],
         action: Action::Kick,
         help: "kick the selected connection, asks first (connections)",
+    },
+    Binding {
+        label: "C",
+        keys: &[(KeyCode::Char('C'), S)],
+        action: Action::Closed,
+        help: "open / recently closed connections, with close reasons (connections)",
     },
     Binding {
         label: "q ctrl-c",

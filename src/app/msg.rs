@@ -29,6 +29,11 @@ pub enum Msg {
         at: Clock,
         result: Result<(Vec<ConnRow>, Vec<String>), String>,
     },
+    /// Recently closed connections (CONNZ `state: closed`).
+    ClosedConns {
+        at: Clock,
+        result: Result<(Vec<ConnRow>, Vec<String>), String>,
+    },
     Statsz(Box<StatszMsg>),
     KubeLink(KubeLink),
     Kube(KubeEvent),
@@ -64,6 +69,8 @@ pub enum Cmd {
     SwitchContext(String),
     /// Run an identity action in the action worker.
     Action(warden_core::identity::binding::BoundRequest),
+    /// Fetch the recently closed connections (the Connections view's `C`).
+    FetchClosed,
     /// Put a value (a key, a name: never a secret) on the terminal's
     /// clipboard (OSC 52).
     Copy(String),

@@ -87,6 +87,10 @@ pub struct AppState {
     pub conn: Connection,
     pub servers: Panel<ServerRow>,
     pub conns: Panel<ConnRow>,
+    /// Recently closed connections, shown instead of `conns` when
+    /// `show_closed` (`C` in the Connections view).
+    pub closed: Panel<ConnRow>,
+    pub show_closed: bool,
     pub entries: Panel<EntryRow>,
     pub spiffe_ids: Panel<SpiffeIdRow>,
     pub static_entries: Panel<StaticEntryRow>,
@@ -141,6 +145,8 @@ impl AppState {
             conn: Connection { link: Link::Connecting, url, source, account: None, user: None, notice: None },
             servers: Panel::default(),
             conns: Panel::default(),
+            closed: Panel::default(),
+            show_closed: false,
             entries: Panel::default(),
             spiffe_ids: Panel::default(),
             static_entries: Panel::default(),
@@ -182,7 +188,7 @@ impl AppState {
     pub fn table_mut(&mut self) -> &mut TableState {
         match self.view {
             ViewId::Servers => &mut self.servers.table,
-            ViewId::Conns => &mut self.conns.table,
+            ViewId::Conns => &mut self.conns_panel_mut().table,
             ViewId::Entries => &mut self.entries.table,
             ViewId::SpiffeIds => &mut self.spiffe_ids.table,
             ViewId::StaticEntries => &mut self.static_entries.table,
@@ -198,7 +204,7 @@ impl AppState {
     pub fn table(&self) -> &TableState {
         match self.view {
             ViewId::Servers => &self.servers.table,
-            ViewId::Conns => &self.conns.table,
+            ViewId::Conns => &self.conns_panel().table,
             ViewId::Entries => &self.entries.table,
             ViewId::SpiffeIds => &self.spiffe_ids.table,
             ViewId::StaticEntries => &self.static_entries.table,
@@ -211,12 +217,21 @@ impl AppState {
         }
     }
 
+    /// The Connections view's panel: open connections, or the closed ones.
+    pub fn conns_panel(&self) -> &Panel<ConnRow> {
+        if self.show_closed { &self.closed } else { &self.conns }
+    }
+
+    pub fn conns_panel_mut(&mut self) -> &mut Panel<ConnRow> {
+        if self.show_closed { &mut self.closed } else { &mut self.conns }
+    }
+
     /// `s` / `S` in the current view: next sort column, or reverse. False
     /// where the rows keep their own order (the live violations).
     pub fn cycle_sort(&mut self, reverse: bool) -> bool {
         match self.view {
             ViewId::Servers => self.servers.cycle_sort(reverse),
-            ViewId::Conns => self.conns.cycle_sort(reverse),
+            ViewId::Conns => self.conns_panel_mut().cycle_sort(reverse),
             ViewId::Entries => self.entries.cycle_sort(reverse),
             ViewId::SpiffeIds => self.spiffe_ids.cycle_sort(reverse),
             ViewId::StaticEntries => self.static_entries.cycle_sort(reverse),
@@ -233,7 +248,7 @@ impl AppState {
     pub fn set_filter(&mut self, f: String) {
         match self.view {
             ViewId::Servers => self.servers.set_filter(f),
-            ViewId::Conns => self.conns.set_filter(f),
+            ViewId::Conns => self.conns_panel_mut().set_filter(f),
             ViewId::Entries => self.entries.set_filter(f),
             ViewId::SpiffeIds => self.spiffe_ids.set_filter(f),
             ViewId::StaticEntries => self.static_entries.set_filter(f),

@@ -75,6 +75,22 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             }
             Outcome::redraw()
         }
+        Msg::ClosedConns { at, result } => {
+            s.clock = at;
+            match result {
+                Ok((rows, errors)) => {
+                    s.closed.replace(rows, at.now_unix);
+                    s.closed.errors = errors;
+                    let names: std::collections::HashMap<&str, &str> =
+                        s.accounts.rows.iter().map(|a| (a.key.as_str(), a.name.as_str())).collect();
+                    for c in &mut s.closed.rows {
+                        c.set_account_name(names.get(c.info.account.as_str()).copied());
+                    }
+                }
+                Err(e) => s.closed.mark_stale(&e),
+            }
+            Outcome::redraw()
+        }
         Msg::Statsz(m) => {
             let Some(row) = s.servers.rows.iter_mut().find(|r| r.id == m.server.id) else {
                 // A server we have not listed yet: fetch the full picture.
@@ -277,6 +293,7 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         // Clamped when drawn (the pane's height is the renderer's).
         Action::DetailDown => s.detail_scroll = s.detail_scroll.saturating_add(1),
         Action::DetailUp => s.detail_scroll = s.detail_scroll.saturating_sub(1),
+        Action::Refresh if s.view == ViewId::Conns && s.show_closed => return Outcome::cmd(Cmd::FetchClosed),
         Action::Refresh => return Outcome::cmd(Cmd::Refresh(s.view)),
         Action::NextView | Action::PrevView => {
             let all = ViewId::ALL;
@@ -304,6 +321,14 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
             return super::dialog::propose::on_action(s, a);
         }
         Action::Kick => return super::dialog::propose::on_kick(s),
+        Action::Closed if s.view == ViewId::Conns => {
+            s.show_closed = !s.show_closed;
+            s.detail_scroll = 0;
+            if s.show_closed {
+                return Outcome::cmd(Cmd::FetchClosed);
+            }
+        }
+        Action::Closed => s.status = Some((Level::Info, "closed connections are in the Connections view (2)".into())),
         Action::Describe => match super::describe::of_selected(s) {
             Some(d) => s.describe = Some(d),
             None => s.status = Some((Level::Info, "nothing to describe here".into())),

@@ -24,9 +24,10 @@ pub struct TableView<'a, R> {
 /// The columns to show in `width` cells, in their original order, with the
 /// width each gets. `title[i]` and `cells[i]` are the widths of column `i`'s
 /// title and of its widest visible cell (0: every visible cell is empty).
-/// A column first asks for its `width`, or less when its content is
-/// narrower; columns are taken by priority (a column with nothing to show
-/// in the visible rows comes last, whatever its priority), and one that does not
+/// A column with nothing to show in the visible rows is not shown (the
+/// caller marks the sort column as non-empty). A column first asks for its
+/// `width`, or less when its content is narrower; columns are taken by
+/// priority, and one that does not
 /// fit is skipped, except an essential (priority 0) one, which gets what is
 /// left (if at least 8 cells) and ends the choice: a narrow terminal never
 /// trades an essential column for a minor one. What is left then goes, in
@@ -38,19 +39,19 @@ pub fn fit_columns<R>(columns: &[Column<R>], title: &[u16], cells: &[u16], width
     let cells_of = |i: usize| cells.get(i).copied().unwrap_or(columns[i].width);
     let need_of = |i: usize| cells_of(i).max(title.get(i).copied().unwrap_or(0)).max(1);
     let mut by_priority: Vec<usize> = (0..columns.len()).collect();
-    by_priority.sort_by_key(|&i| (cells_of(i) == 0, columns[i].priority, i));
+    by_priority.sort_by_key(|&i| (columns[i].priority, i));
     // Cells used so far, counting one cell of spacing before every column
     // but the first.
     let mut used = 0u16;
     let mut keep: Vec<(usize, u16)> = Vec::new();
-    for &i in &by_priority {
+    for &i in by_priority.iter().filter(|&&i| cells_of(i) > 0) {
         let w = columns[i].width.min(need_of(i)).max(1);
         let gap = u16::from(!keep.is_empty());
         let left = width.saturating_sub(used);
         if w + gap <= left || keep.is_empty() {
             used = used.saturating_add(w + gap);
             keep.push((i, w.min(width)));
-        } else if columns[i].priority == 0 && cells_of(i) > 0 {
+        } else if columns[i].priority == 0 {
             // An essential column is cut rather than dropped, and nothing
             // of lower priority takes its place.
             if left > MIN_CUT {
@@ -127,8 +128,12 @@ pub fn draw<R>(f: &mut Frame, area: Rect, theme: &Theme, t: TableView<'_, R>) {
         None => t.columns[i].title.to_string(),
     };
     let clamp = |w: usize| w.min(u16::MAX as usize) as u16;
+    // The sort column stays visible (with its arrow) even when empty here.
     let widest: Vec<u16> = (0..t.columns.len())
-        .map(|i| clamp(cells.iter().map(|row| format::display_width(&row[i])).max().unwrap_or(0)))
+        .map(|i| {
+            let w = clamp(cells.iter().map(|row| format::display_width(&row[i])).max().unwrap_or(0));
+            if t.state.sort.is_some_and(|s| s.column == i) { w.max(1) } else { w }
+        })
         .collect();
     let titles: Vec<u16> = (0..t.columns.len()).map(|i| clamp(format::display_width(&title(i)))).collect();
     let cols = fit_columns(t.columns, &titles, &widest, inner.width);
@@ -184,10 +189,10 @@ mod tests {
         let fit = fit_columns(&cols, &[4; 3], &[60, 40, 200], 100);
         assert_eq!(fit.iter().map(|&(_, w)| w).sum::<u16>() + 2, 100, "{fit:?}");
         assert!(fit[0].1 >= 24 && fit[1].1 == 40 && fit[2].1 >= 20, "{fit:?}");
-        // A column with nothing to show goes first, whatever its priority.
+        // A column with nothing to show is not shown, whatever its priority.
         let cols = vec![c("USER", 28, 0), c("JWT EXPIRES", 11, 1), c("NAME", 12, 2)];
         assert_eq!(fit_columns(&cols, &[4, 11, 4], &[40, 0, 30], 50), vec![(0, 33), (2, 16)]);
-        assert_eq!(fit_columns(&cols, &[4, 11, 4], &[40, 0, 30], 90), vec![(0, 40), (1, 11), (2, 30)]);
+        assert_eq!(fit_columns(&cols, &[4, 11, 4], &[40, 0, 30], 90), vec![(0, 40), (2, 30)]);
         // A minor column (priority 4) makes way while an important one is cut.
         let cols = vec![c("NAME", 12, 2), c("IN", 5, 4), c("OUT", 5, 4)];
         assert_eq!(fit_columns(&cols, &[4, 2, 3], &[30, 5, 5], 30), vec![(0, 30)]);

@@ -370,3 +370,73 @@ async fn kick_closes_exactly_the_confirmed_connection() {
     assert!(sys.server_connz_cid(&row.server_id, bystander_cid).await.unwrap().is_some());
     drop((victim, bystander));
 }
+
+#[test]
+fn closed_connections_are_a_toggle_of_the_connections_view() {
+    let mut s = base();
+    update(&mut s, Msg::Conns { at: AT, result: Ok(((0..3).map(spiffe_conn).collect(), vec![])) });
+    key(&mut s, KeyCode::Char('2'));
+    let out = key(&mut s, KeyCode::Char('C'));
+    assert_eq!(out.cmds, vec![Cmd::FetchClosed]);
+    let closed: Vec<ConnRow> = (3..6)
+        .map(|i| {
+            let mut r = spiffe_conn(i);
+            r.info.stop = format!("2026-11-23T07:5{i}:00Z");
+            r.info.reason = ["Client Closed", "Authorization Violation", "Stale Connection"][i as usize % 3].into();
+            ConnRow::new(&r.server.clone(), "NID", r.info)
+        })
+        .collect();
+    update(&mut s, Msg::ClosedConns { at: AT, result: Ok((closed, vec![])) });
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("Closed connections") && screen.contains("Authorization"), "{screen}");
+    assert!(screen.contains("5m0s ago"), "{screen}");
+    assert_snapshot!("conns_closed_120x40", screen);
+    assert_snapshot!("conns_closed_80x24", draw(&s, 80, 24));
+    // R refreshes the closed list; C goes back to the open connections.
+    assert_eq!(key(&mut s, KeyCode::Char('r')).cmds, vec![Cmd::FetchClosed]);
+    key(&mut s, KeyCode::Char('C'));
+    assert!(!draw(&s, 120, 40).contains("Closed connections"));
+}
+
+/// A real nats-server: a client that closes shows up in the closed list
+/// with the server's reason; the open list no longer has it.
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_connections_come_from_the_server_with_reasons() {
+    use std::time::Duration;
+    use warden_core::nats::sys::SysClient;
+    let dir = tempfile::tempdir().unwrap();
+    let n1 = super::harness::config_mode(dir.path(), "n1");
+    let gone = async_nats::ConnectOptions::new()
+        .user_and_password("app".into(), super::harness::APP_PASSWORD.into())
+        .name("short-lived")
+        .connect(n1.url())
+        .await
+        .unwrap();
+    gone.flush().await.unwrap();
+    drop(gone);
+    let sys = SysClient::new(
+        async_nats::ConnectOptions::new()
+            .user_and_password("sys".into(), "sys".into())
+            .connect(n1.url())
+            .await
+            .unwrap(),
+    );
+    let rows = super::harness::eventually(Duration::from_secs(10), "closed connection listed", || {
+        let sys = sys.clone();
+        async move {
+            let (rows, errors) = warden::app::conns::fetch_closed(&sys).await.ok()?;
+            assert!(errors.is_empty(), "{errors:?}");
+            rows.iter().any(|r| r.info.name == "short-lived").then_some(rows)
+        }
+    })
+    .await;
+    let r = rows.iter().find(|r| r.info.name == "short-lived").unwrap();
+    assert_eq!(r.info.reason, "Client Closed", "{r:?}");
+    assert_eq!(r.info.authorized_user, "app");
+    assert!(warden::app::format::unix_of_rfc3339(&r.info.stop).is_some(), "{r:?}");
+    let mut s = base();
+    update(&mut s, Msg::ClosedConns { at: Clock::system(), result: Ok((rows, vec![])) });
+    key(&mut s, KeyCode::Char('2'));
+    s.show_closed = true;
+    assert!(draw(&s, 120, 40).contains("Client Closed"));
+}

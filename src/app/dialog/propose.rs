@@ -287,8 +287,8 @@ pub fn on_kick(s: &mut AppState) -> Outcome {
     if s.read_only {
         return read_only(s);
     }
-    if s.view != ViewId::Conns {
-        s.status = Some((Level::Info, "kick closes a connection: select it in the Connections view (2)".into()));
+    if s.view != ViewId::Conns || s.show_closed {
+        s.status = Some((Level::Info, "kick closes an open connection: select it in the Connections view (2)".into()));
         return Outcome::redraw();
     }
     let Some(row) = s.conns.selected().cloned() else {
