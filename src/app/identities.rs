@@ -124,7 +124,7 @@ pub fn columns() -> Vec<Column<IdentityRow>> {
             cut: Cut::End,
             cell: |r, c| r.expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_else(|| "never".into()),
         },
-        Column { title: "USER KEY", width: 13, priority: 3, cut: Cut::Middle, cell: |r, _| short(&r.user_key) },
+        Column { title: "USER KEY", width: 13, priority: 4, cut: Cut::Middle, cell: |r, _| short(&r.user_key) },
         Column { title: "SCOPE", width: 26, priority: 2, cut: Cut::End, cell: |r, _| r.scope.clone() },
         Column { title: "NOTE", width: 20, priority: 3, cut: Cut::End, cell: |r, _| r.reason.clone() },
     ]

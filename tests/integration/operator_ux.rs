@@ -440,3 +440,118 @@ async fn closed_connections_come_from_the_server_with_reasons() {
     s.show_closed = true;
     assert!(draw(&s, 120, 40).contains("Client Closed"));
 }
+
+/// SPIRE agents whose IDs differ only at the end: never cut into the same
+/// text (`…/k8s_psat/sandbox` three times), at every size.
+#[test]
+fn spire_agents_and_entries_keep_the_end_of_their_ids() {
+    use warden::app::spire_views::{AgentRow, EntryRow};
+    use warden_core::spire::model::{parse_agents, parse_entries};
+    let mut s = base();
+    let node = |n: &str| format!(r#"{{"trust_domain":"tentacular.local","path":"/spire/agent/k8s_psat/sandbox/{n}"}}"#);
+    let agents = parse_agents(
+        format!(
+            r#"{{"agents":[{}]}}"#,
+            ["node-a", "node-b", "node-c"]
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!(
+                    r#"{{"id":{},"attestation_type":"k8s_psat","x509svid_serial_number":"1234567890123456789{i}","x509svid_expires_at":"{}","banned":false}}"#,
+                    node(n),
+                    NOW + 3600 * (i as i64 + 1)
+                ))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let entries = parse_entries(
+        format!(
+            r#"{{"entries":[{}]}}"#,
+            (0..6)
+                .map(|i| format!(
+                    r#"{{"id":"a1b2c3d4-0000-4000-8000-00000000000{i}","spiffe_id":{{"trust_domain":"tentacular.local","path":"/ns/payments/sa/ledger-writer/wf/tentacular-payments-ledger-commands-{i}"}},
+                    "parent_id":{},"selectors":[{{"type":"k8s","value":"ns:payments"}},{{"type":"k8s","value":"sa:ledger-writer"}},{{"type":"k8s","value":"pod-label:tentacular.io/workflow:ledger-commands-{i}"}}],
+                    "x509_svid_ttl":3600,"jwt_svid_ttl":300,"expires_at":"0"}}"#,
+                    node(["node-a", "node-b", "node-c"][i % 3])
+                ))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    s.agents.replace(agents.into_iter().map(AgentRow::new).collect(), NOW);
+    s.entries.replace(entries.into_iter().map(EntryRow::new).collect(), NOW);
+    key(&mut s, KeyCode::Char('5'));
+    for (w, h) in [(80, 24), (120, 40), (200, 50)] {
+        let screen = draw(&s, w, h);
+        for n in ["node-a", "node-b", "node-c"] {
+            assert!(screen.contains(n), "{w}x{h}: {n}\n{screen}");
+        }
+        assert_snapshot!(format!("agents_{w}x{h}"), screen);
+    }
+    key(&mut s, KeyCode::Char('3'));
+    for (w, h) in [(80, 24), (120, 40), (200, 50)] {
+        let screen = draw(&s, w, h);
+        assert!(screen.contains("commands-5"), "{w}x{h}\n{screen}");
+        assert_snapshot!(format!("entries_{w}x{h}"), screen);
+    }
+}
+
+/// Identities: widening never shortens SCOPE (NOTE takes spare, not SCOPE's share).
+#[test]
+fn identities_scope_is_not_squeezed_by_note() {
+    use warden::app::identities::IdentityRow;
+    use warden_core::identity::join::{IdState, JoinedIdentity};
+    let mut s = base();
+    let rows = (0..5u64)
+        .map(|i| {
+            IdentityRow::new(JoinedIdentity {
+                namespace: "payments".into(),
+                workload: format!("ledger-commands-{i}"),
+                user: format!("tentacle.payments.ledger-commands-{i}"),
+                user_key: ukey(i),
+                account: "APP".into(),
+                account_key: APP_KEY.into(),
+                scope: format!("tentacular.payments.ledger-commands-{i}.>"),
+                state: [IdState::Active, IdState::Drifted, IdState::Pending, IdState::Expiring, IdState::Revoked]
+                    [i as usize],
+                reason: [
+                    "",
+                    "revoked but still connected (2 connections)",
+                    "waiting for approval",
+                    "",
+                    "revoked at 2026-11-23T07:00:00Z by ops@example",
+                ][i as usize]
+                    .into(),
+                expires: Some(NOW + 3600 * 24 * i as i64),
+                connections: i as usize,
+                live: true,
+                recorded: true,
+                publish: vec![],
+                subscribe: vec![],
+                claims_json: String::new(),
+            })
+        })
+        .collect();
+    s.identities.replace(rows, NOW);
+    key(&mut s, KeyCode::Char('8'));
+    // The SCOPE cell of the first row: how much of it shows.
+    let scope_shown = |screen: &str| {
+        let line = screen.lines().nth(4).unwrap();
+        let start = line.find("tentacular.payments.").unwrap();
+        line[start..].split(' ').next().unwrap().chars().count()
+    };
+    let mid = draw(&s, 120, 40);
+    let wide = draw(&s, 200, 50);
+    assert!(scope_shown(&mid) <= scope_shown(&wide), "{mid}\n{wide}");
+    assert_eq!(scope_shown(&wide), "tentacular.payments.ledger-commands-0.>".len(), "{wide}");
+    // The Drifted row's reason shows at 120 already (cut, marked).
+    assert!(mid.contains("revoked but"), "{mid}");
+    assert!(wide.contains("revoked at 2026-11-23T07:00:00Z by ops@example"), "{wide}");
+    assert_snapshot!("identities_80x24", draw(&s, 80, 24));
+    assert_snapshot!("identities_120x40", mid);
+    assert_snapshot!("identities_200x50", wide);
+}

@@ -69,7 +69,17 @@ pub fn cause_text(v: &Violation) -> String {
 }
 
 fn account_of(v: &Violation) -> String {
+    if unauthenticated_global(v) {
+        return "-".into();
+    }
     crate::app::format::principal(v.account_name.as_deref(), v.account.as_deref().unwrap_or_default())
+}
+
+/// A failed authentication reported in `$G`: the server's placeholder for
+/// a client it never bound to an account (operator mode has no `$G` at
+/// all), not the account the client belongs to.
+fn unauthenticated_global(v: &Violation) -> bool {
+    v.kind == ViolationKind::AuthFailed && v.account.as_deref() == Some("$G") && v.account_name.is_none()
 }
 
 pub fn live_columns() -> Vec<Column<ViolationRow>> {
@@ -133,7 +143,14 @@ impl TableRow for ViolationRow {
             ("Reason", o(&v.reason)),
             ("Cause", v.cause.as_ref().map(|c| c.text()).unwrap_or_else(|| "-".into())),
             ("User", o(&v.user)),
-            ("Account", o(&v.account)),
+            (
+                "Account",
+                if unauthenticated_global(v) {
+                    "$G: the server's placeholder (the client never authenticated)".into()
+                } else {
+                    o(&v.account)
+                },
+            ),
             ("Account name", o(&v.account_name)),
             ("Client name", o(&v.client_name)),
             ("Client address", o(&v.client_addr)),
