@@ -66,7 +66,11 @@ pub fn of_selected(s: &AppState) -> Option<Describe> {
             (format!("authorization entry of {}", r.identity), set.map(json).unwrap_or_else(|| json(r)))
         })?,
         ViewId::Accounts => s.accounts.selected().map(|r| {
-            let text = if r.claims_json.is_empty() { json(r) } else { r.claims_json.clone() };
+            let text = if r.claims_json.is_empty() {
+                json(r)
+            } else {
+                super::format::claims_with_times(&r.claims_json, s.clock.now_unix)
+            };
             (format!("account {} (JWT claims)", r.name), text)
         })?,
         ViewId::Expiry => s.expiry.selected().map(|r| ("expiry".to_string(), json(r)))?,

@@ -70,7 +70,37 @@ pub fn moment(unix: i64, now: i64) -> String {
     let date = chrono::DateTime::from_timestamp(unix, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_else(|| unix.to_string());
-    format!("{date} ({})", expiry(unix, now))
+    let rel = if unix > now { format!("in {}", duration(unix - now)) } else { format!("{} ago", duration(now - unix)) };
+    format!("{date} ({rel})")
+}
+
+/// JWT claims JSON for reading: every `exp`, `iat` and `nbf` number (at
+/// any depth) becomes `"<n> = <RFC 3339> (<relative>)"`. Not JSON that
+/// parses: returned as it is.
+pub fn claims_with_times(json: &str, now: i64) -> String {
+    fn walk(v: &mut serde_json::Value, now: i64) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    match x.as_i64() {
+                        Some(n) if matches!(k.as_str(), "exp" | "iat" | "nbf") && n > 0 => {
+                            *x = serde_json::Value::String(format!("{n} = {}", moment(n, now)));
+                        }
+                        _ => walk(x, now),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, now)),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(mut v) => {
+            walk(&mut v, now);
+            serde_json::to_string_pretty(&v).unwrap_or_else(|_| json.to_string())
+        }
+        Err(_) => json.to_string(),
+    }
 }
 
 /// Text from the wire (a client's name, a subject, a user) made safe for a
@@ -203,6 +233,11 @@ mod tests {
         assert_eq!(expiry(100, 40), "in 1m0s");
         assert_eq!(expiry(40, 100), "expired 1m0s ago");
         assert_eq!(moment(1_795_424_400, 1_795_420_800), "2026-11-23T09:00:00Z (in 1h0m)");
+        assert_eq!(moment(1_795_417_200, 1_795_420_800), "2026-11-23T07:00:00Z (1h0m ago)");
+        let c = claims_with_times(r#"{"exp":1795424400,"nats":{"iat":60,"pub":{"allow":["a"]}}}"#, 1_795_420_800);
+        assert!(c.contains(r#""exp": "1795424400 = 2026-11-23T09:00:00Z (in 1h0m)""#), "{c}");
+        assert!(c.contains("1970-01-01T00:01:00Z") && c.contains(r#""allow""#), "{c}");
+        assert_eq!(claims_with_times("not json", 0), "not json");
     }
 
     #[test]

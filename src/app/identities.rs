@@ -147,7 +147,14 @@ impl TableRow for IdentityRow {
         let mut d = vec![
             ("User", self.user.clone()),
             ("User key", self.user_key.clone()),
-            ("Account", format!("{} {}", self.account, self.account_key)),
+            (
+                "Account",
+                if self.account_key.is_empty() || self.account_key == self.account {
+                    self.account.clone()
+                } else {
+                    format!("{} ({})", self.account, self.account_key)
+                },
+            ),
             ("State", format!("{} {}", self.state.as_str(), self.reason)),
             ("Expires", self.expires.map(|e| format::moment(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
             ("Connections", self.connections.to_string()),
@@ -155,14 +162,15 @@ impl TableRow for IdentityRow {
                 "Seen",
                 format!("{}{}", if self.live { "live " } else { "" }, if self.recorded { "recorded" } else { "" }),
             ),
-            ("Publish allow", self.publish.join(" ")),
-            ("Subscribe allow", self.subscribe.join(" ")),
         ];
+        // One subject a line: long allow lists stay readable (the pane scrolls).
+        d.extend(self.publish.iter().map(|p| ("Publish allow", p.clone())));
+        d.extend(self.subscribe.iter().map(|p| ("Subscribe allow", p.clone())));
         if let Some(c) = &self.last_auth_failure {
             d.push(("Last auth failure", c.clone()));
         }
         if !self.claims_json.is_empty() {
-            d.push(("Claims", self.claims_json.clone()));
+            d.push(("Claims", format::claims_with_times(&self.claims_json, clock.now_unix)));
         }
         d
     }

@@ -56,12 +56,22 @@ pub fn help(f: &mut Frame, area: Rect, th: &Theme, scroll: u16) {
 /// the bottom); the title says where it is when it does not all fit.
 pub fn detail(f: &mut Frame, area: Rect, th: &Theme, title: &str, fields: &[(&str, String)], scroll: u16) {
     let key_w = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    let lines: Vec<Line> = fields
-        .iter()
-        .map(|(k, v)| {
-            Line::from(vec![Span::styled(format!("{k:<key_w$} "), th.muted), Span::styled(v.clone(), th.text)])
-        })
-        .collect();
+    // A value of several lines (claims JSON) continues under its first line.
+    let lines: Vec<Line> =
+        fields
+            .iter()
+            .flat_map(|(k, v)| {
+                let mut parts = v.split('\n');
+                let first = parts.next().unwrap_or_default().to_string();
+                std::iter::once(Line::from(vec![
+                    Span::styled(format!("{k:<key_w$} "), th.muted),
+                    Span::styled(first, th.text),
+                ]))
+                .chain(parts.map(move |p| {
+                    Line::from(vec![Span::raw(" ".repeat(key_w + 1)), Span::styled(p.to_string(), th.text)])
+                }))
+            })
+            .collect();
     // Lines once wrapped to the pane's inner width.
     let inner_w = area.width.saturating_sub(2).max(1) as usize;
     let inner_h = area.height.saturating_sub(2) as usize;
