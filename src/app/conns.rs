@@ -156,6 +156,12 @@ fn lang(r: &ConnRow) -> String {
     if r.info.lang.is_empty() { String::new() } else { format!("{}/{}", r.info.lang, r.info.version) }
 }
 
+/// The columns of open connections (the report's table): without the
+/// closed-only CLOSED and REASON.
+pub fn open_columns() -> Vec<Column<ConnRow>> {
+    columns().into_iter().filter(|c| !matches!(c.title, "CLOSED" | "REASON")).collect()
+}
+
 pub fn columns() -> Vec<Column<ConnRow>> {
     vec![
         Column { title: "SERVER", width: 6, priority: 2, cut: Cut::End, cell: |r, _| r.server.clone() },
