@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::format;
-use super::table::{Clock, Column, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::nats::account_reach::{self, Reach};
 use warden_core::nats::accounts::{self, AccountRecord, ServerView};
 use warden_core::nats::jwt::AccountClaims;
@@ -129,25 +129,40 @@ pub fn columns() -> Vec<Column<AccountRow>> {
             title: "NAME",
             width: 14,
             priority: 0,
+            cut: Cut::End,
             cell: |r, _| if r.system { format!("{} (system)", r.name) } else { r.name.clone() },
         },
-        Column { title: "KEY", width: 13, priority: 1, cell: |r, _| short(&r.key) },
-        Column { title: "CONNS", width: 5, priority: 1, cell: |r, _| r.connections.to_string() },
-        Column { title: "JS", width: 3, priority: 2, cell: |r, _| if r.jetstream { "on" } else { "-" }.into() },
-        Column { title: "SIGNERS", width: 7, priority: 3, cell: |r, _| r.signing_keys.len().to_string() },
-        Column { title: "REVOKED", width: 7, priority: 2, cell: |r, _| r.revocations.to_string() },
-        Column { title: "IMP/EXP", width: 7, priority: 3, cell: |r, c| reach_counts(r, c.now_unix) },
+        Column { title: "KEY", width: 13, priority: 1, cut: Cut::Middle, cell: |r, _| short(&r.key) },
+        Column { title: "CONNS", width: 5, priority: 1, cut: Cut::End, cell: |r, _| r.connections.to_string() },
+        Column {
+            title: "JS",
+            width: 3,
+            priority: 2,
+            cut: Cut::End,
+            cell: |r, _| if r.jetstream { "on" } else { "-" }.into(),
+        },
+        Column {
+            title: "SIGNERS",
+            width: 7,
+            priority: 3,
+            cut: Cut::End,
+            cell: |r, _| r.signing_keys.len().to_string(),
+        },
+        Column { title: "REVOKED", width: 7, priority: 2, cut: Cut::End, cell: |r, _| r.revocations.to_string() },
+        Column { title: "IMP/EXP", width: 7, priority: 3, cut: Cut::End, cell: |r, c| reach_counts(r, c.now_unix) },
         Column {
             title: "EXPIRES",
             width: 13,
             priority: 2,
+            cut: Cut::End,
             cell: |r, c| r.expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_else(|| "never".into()),
         },
-        Column { title: "ISSUER", width: 13, priority: 4, cell: |r, _| short(&r.issuer) },
+        Column { title: "ISSUER", width: 13, priority: 4, cut: Cut::Middle, cell: |r, _| short(&r.issuer) },
         Column {
             title: "DRIFT",
             width: 20,
             priority: 1,
+            cut: Cut::End,
             cell: |r, _| r.drift.as_ref().map(|d| format!("⚠ {d}")).or(r.error.clone()).unwrap_or_default(),
         },
     ]
@@ -173,7 +188,7 @@ impl TableRow for AccountRow {
             ("JetStream", self.jetstream_limits.clone()),
             ("Revocations", self.revocations.to_string()),
             ("Connections", self.connections.to_string()),
-            ("Expires", self.expires.map(|e| format::expiry(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
+            ("Expires", self.expires.map(|e| format::moment(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
         ];
         for k in &self.signing_keys {
             d.push(("Signing key", k.clone()));

@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::format;
-use super::table::{Clock, Column, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::nats::sys::SysClient;
 use warden_core::nats::types::ConnInfo;
 
@@ -18,6 +18,8 @@ pub struct ConnRow {
     pub jwt_expires: Option<i64>,
     /// `name` of the user JWT (operator mode shows users by public key).
     pub user_name: Option<String>,
+    /// Name of the account (from the Accounts view's JWTs), when known.
+    pub account_name: Option<String>,
     #[serde(skip)]
     search: String,
 }
@@ -46,7 +48,41 @@ impl ConnRow {
             info.lang
         )
         .to_lowercase();
-        ConnRow { server: server.to_string(), server_id: server_id.to_string(), info, jwt_expires, user_name, search }
+        ConnRow {
+            server: server.to_string(),
+            server_id: server_id.to_string(),
+            info,
+            jwt_expires,
+            user_name,
+            account_name: None,
+            search,
+        }
+    }
+}
+
+impl ConnRow {
+    /// Names the account (once the accounts are known); searchable by name.
+    pub fn set_account_name(&mut self, name: Option<&str>) {
+        let name = name.filter(|n| !n.is_empty()).map(str::to_string);
+        if name == self.account_name {
+            return;
+        }
+        if let Some(n) = &name {
+            self.search.push(' ');
+            self.search.push_str(&n.to_lowercase());
+        }
+        self.account_name = name;
+    }
+
+    /// The account as every view shows it: name, else short key.
+    pub fn account_label(&self) -> String {
+        format::principal(self.account_name.as_deref(), &self.info.account)
+    }
+
+    /// The user as every view shows it: JWT name, else short key (or the
+    /// user as authenticated: a SPIFFE ID, a plain user).
+    pub fn user_label(&self) -> String {
+        format::principal(self.user_name.as_deref(), &self.info.authorized_user)
     }
 }
 
@@ -93,35 +129,77 @@ pub async fn fetch(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)> {
     Ok((rows, errors))
 }
 
+/// The most recently closed connections of all servers (with their close
+/// reasons), newest first, plus the per-server errors.
+pub async fn fetch_closed(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)> {
+    let replies = sys.connz_closed().await?;
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for r in replies {
+        match r.result {
+            Ok(page) => {
+                rows.extend(page.connections.into_iter().map(|c| ConnRow::new(&r.server.name, &r.server.id, c)))
+            }
+            Err(e) => errors.push(format!("{}: {e:#}", if r.server.name.is_empty() { "?" } else { &r.server.name })),
+        }
+    }
+    rows.sort_by(|a, b| b.info.stop.cmp(&a.info.stop).then(a.server.cmp(&b.server)));
+    Ok((rows, errors))
+}
+
+/// When a closed connection was closed, relative to `now`.
+fn stopped(r: &ConnRow, now: i64) -> String {
+    format::unix_of_rfc3339(&r.info.stop).map(|t| format!("{} ago", format::duration(now - t))).unwrap_or_default()
+}
+
 fn lang(r: &ConnRow) -> String {
     if r.info.lang.is_empty() { String::new() } else { format!("{}/{}", r.info.lang, r.info.version) }
 }
 
+/// The columns of open connections (the report's table): without the
+/// closed-only CLOSED and REASON.
+pub fn open_columns() -> Vec<Column<ConnRow>> {
+    columns().into_iter().filter(|c| !matches!(c.title, "CLOSED" | "REASON")).collect()
+}
+
 pub fn columns() -> Vec<Column<ConnRow>> {
     vec![
-        Column { title: "SERVER", width: 6, priority: 2, cell: |r, _| r.server.clone() },
-        Column { title: "CID", width: 5, priority: 0, cell: |r, _| r.info.cid.to_string() },
-        Column { title: "ACCOUNT", width: 8, priority: 1, cell: |r, _| r.info.account.clone() },
+        Column { title: "SERVER", width: 6, priority: 2, cut: Cut::End, cell: |r, _| r.server.clone() },
+        Column { title: "CID", width: 5, priority: 0, cut: Cut::End, cell: |r, _| r.info.cid.to_string() },
+        Column { title: "ACCOUNT", width: 8, priority: 1, cut: Cut::Middle, cell: |r, _| r.account_label() },
+        Column { title: "USER", width: 28, priority: 0, cut: Cut::Middle, cell: |r, _| r.user_label() },
+        Column { title: "NAME", width: 12, priority: 2, cut: Cut::End, cell: |r, _| r.info.name.clone() },
+        Column { title: "LANG", width: 11, priority: 4, cut: Cut::End, cell: |r, _| lang(r) },
         Column {
-            title: "USER",
-            width: 28,
-            priority: 0,
-            cell: |r, _| r.user_name.clone().unwrap_or_else(|| r.info.authorized_user.clone()),
+            title: "IP",
+            width: 15,
+            priority: 3,
+            cut: Cut::End,
+            cell: |r, _| format!("{}:{}", r.info.ip, r.info.port),
         },
-        Column { title: "NAME", width: 12, priority: 2, cell: |r, _| r.info.name.clone() },
-        Column { title: "LANG", width: 11, priority: 4, cell: |r, _| lang(r) },
-        Column { title: "IP", width: 15, priority: 3, cell: |r, _| format!("{}:{}", r.info.ip, r.info.port) },
-        Column { title: "UPTIME", width: 7, priority: 2, cell: |r, _| r.info.uptime.clone() },
-        Column { title: "SUBS", width: 5, priority: 3, cell: |r, _| r.info.subscriptions.to_string() },
-        Column { title: "IN", width: 6, priority: 4, cell: |r, _| format::count(r.info.in_msgs) },
-        Column { title: "OUT", width: 6, priority: 4, cell: |r, _| format::count(r.info.out_msgs) },
+        Column { title: "UPTIME", width: 7, priority: 2, cut: Cut::End, cell: |r, _| r.info.uptime.clone() },
+        Column { title: "SUBS", width: 5, priority: 3, cut: Cut::End, cell: |r, _| r.info.subscriptions.to_string() },
+        Column { title: "IN", width: 6, priority: 4, cut: Cut::End, cell: |r, _| format::count(r.info.in_msgs) },
+        Column { title: "OUT", width: 6, priority: 4, cut: Cut::End, cell: |r, _| format::count(r.info.out_msgs) },
         Column {
             title: "JWT EXPIRES",
             width: 13,
             priority: 1,
+            cut: Cut::End,
             cell: |r, c| r.jwt_expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_default(),
         },
+        // Closed connections only (empty, hence dropped, for open ones).
+        Column { title: "CLOSED", width: 9, priority: 1, cut: Cut::End, cell: |r, c| stopped(r, c.now_unix) },
+        Column { title: "REASON", width: 16, priority: 0, cut: Cut::End, cell: |r, _| r.info.reason.clone() },
     ]
+}
+
+/// `NAME (full key)` for the detail pane: the full key is always there.
+fn named(name: Option<&str>, key: &str) -> String {
+    match name.filter(|n| !n.is_empty()) {
+        Some(n) if n != key => format!("{n} ({key})"),
+        _ => key.to_string(),
+    }
 }
 
 /// Field/value pairs for the detail pane. The JWT itself is public (signed
@@ -132,7 +210,7 @@ pub fn detail(r: &ConnRow, clock: &Clock) -> Vec<(&'static str, String)> {
         ("Server", format!("{} ({})", r.server, r.server_id)),
         ("CID", i.cid.to_string()),
         ("Kind", format!("{} {}", i.kind, i.conn_type)),
-        ("Account", i.account.clone()),
+        ("Account", named(r.account_name.as_deref(), &i.account)),
         ("User", i.authorized_user.clone()),
         ("User name (JWT)", r.user_name.clone().unwrap_or_default()),
         ("Name", i.name.clone()),
@@ -155,8 +233,14 @@ pub fn detail(r: &ConnRow, clock: &Clock) -> Vec<(&'static str, String)> {
     if !i.issuer_key.is_empty() {
         d.push(("JWT issuer", i.issuer_key.clone()));
     }
+    if !i.stop.is_empty() {
+        let when =
+            format::unix_of_rfc3339(&i.stop).map(|t| format::moment(t, clock.now_unix)).unwrap_or(i.stop.clone());
+        d.push(("Closed", when));
+        d.push(("Close reason", i.reason.clone()));
+    }
     if let Some(e) = r.jwt_expires {
-        d.push(("JWT expires", format::expiry(e, clock.now_unix)));
+        d.push(("JWT expires", format::moment(e, clock.now_unix)));
     }
     d
 }

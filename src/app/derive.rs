@@ -15,8 +15,22 @@ use warden_core::violations::{Attributor, RecordSet};
 
 /// Everything derived from connections, accounts and Kubernetes objects.
 pub fn rejoin(s: &mut AppState) {
+    name_accounts(s);
     rebuild_identities(s);
     refresh_attributor(s);
+}
+
+/// Gives connections and permission rows their account's name (operator
+/// mode reports accounts by public key), so every view shows the same label.
+pub fn name_accounts(s: &mut AppState) {
+    let names: HashMap<&str, &str> = s.accounts.rows.iter().map(|a| (a.key.as_str(), a.name.as_str())).collect();
+    for c in &mut s.conns.rows {
+        c.set_account_name(names.get(c.info.account.as_str()).copied());
+    }
+    for p in &mut s.perms.rows {
+        p.account_name =
+            names.get(p.account.as_str()).filter(|n| !n.is_empty() && **n != p.account).map(|n| n.to_string());
+    }
 }
 
 /// Rebuilds the Identities and Expiry panels from the connection, account

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::accounts::AccountRow;
 use super::format;
 use super::identities::IdentityRow;
-use super::table::{Clock, Column, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::identity::naming::Naming;
 use warden_core::spire::model::{Agent, Entry};
 
@@ -147,12 +147,12 @@ pub fn build(
 
 pub fn columns() -> Vec<Column<ExpiryRow>> {
     vec![
-        Column { title: "LEFT", width: 18, priority: 0, cell: |r, c| left(r, c.now_unix) },
-        Column { title: "STATUS", width: 7, priority: 0, cell: |r, c| status_of(r, c.now_unix).into() },
-        Column { title: "KIND", width: 10, priority: 1, cell: |r, _| r.kind.into() },
-        Column { title: "NAME", width: 24, priority: 0, cell: |r, _| r.name.clone() },
-        Column { title: "SOURCE", width: 20, priority: 2, cell: |r, _| r.source.clone() },
-        Column { title: "SUBJECT", width: 20, priority: 3, cell: |r, _| r.subject.clone() },
+        Column { title: "LEFT", width: 18, priority: 0, cut: Cut::End, cell: |r, c| left(r, c.now_unix) },
+        Column { title: "STATUS", width: 7, priority: 0, cut: Cut::End, cell: |r, c| status_of(r, c.now_unix).into() },
+        Column { title: "KIND", width: 10, priority: 1, cut: Cut::End, cell: |r, _| r.kind.into() },
+        Column { title: "NAME", width: 24, priority: 0, cut: Cut::End, cell: |r, _| r.name.clone() },
+        Column { title: "SOURCE", width: 20, priority: 2, cut: Cut::End, cell: |r, _| r.source.clone() },
+        Column { title: "SUBJECT", width: 20, priority: 3, cut: Cut::Middle, cell: |r, _| r.subject.clone() },
     ]
 }
 

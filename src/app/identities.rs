@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::accounts::AccountRow;
 use super::conns::ConnRow;
 use super::format;
-use super::table::{Clock, Column, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::identity::approve_plan::shown;
 use warden_core::identity::join::{self, JoinedIdentity, KnownAccount, LiveConn};
 use warden_core::identity::kube_facts::KubeFacts;
@@ -107,19 +107,26 @@ fn short(k: &str) -> String {
 
 pub fn columns() -> Vec<Column<IdentityRow>> {
     vec![
-        Column { title: "IDENTITY", width: 22, priority: 0, cell: |r, _| r.name().unwrap_or_else(|| r.user.clone()) },
-        Column { title: "STATE", width: 9, priority: 0, cell: |r, _| r.state.as_str().into() },
-        Column { title: "ACCOUNT", width: 8, priority: 2, cell: |r, _| r.account.clone() },
-        Column { title: "CONNS", width: 5, priority: 1, cell: |r, _| r.connections.to_string() },
+        Column {
+            title: "IDENTITY",
+            width: 22,
+            priority: 0,
+            cut: Cut::Middle,
+            cell: |r, _| r.name().unwrap_or_else(|| r.user.clone()),
+        },
+        Column { title: "STATE", width: 9, priority: 0, cut: Cut::End, cell: |r, _| r.state.as_str().into() },
+        Column { title: "ACCOUNT", width: 8, priority: 2, cut: Cut::Middle, cell: |r, _| r.account.clone() },
+        Column { title: "CONNS", width: 5, priority: 1, cut: Cut::End, cell: |r, _| r.connections.to_string() },
         Column {
             title: "EXPIRES",
             width: 13,
             priority: 1,
+            cut: Cut::End,
             cell: |r, c| r.expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_else(|| "never".into()),
         },
-        Column { title: "USER KEY", width: 13, priority: 3, cell: |r, _| short(&r.user_key) },
-        Column { title: "SCOPE", width: 26, priority: 2, cell: |r, _| r.scope.clone() },
-        Column { title: "NOTE", width: 20, priority: 3, cell: |r, _| r.reason.clone() },
+        Column { title: "USER KEY", width: 13, priority: 4, cut: Cut::Middle, cell: |r, _| short(&r.user_key) },
+        Column { title: "SCOPE", width: 26, priority: 2, cut: Cut::End, cell: |r, _| r.scope.clone() },
+        Column { title: "NOTE", width: 20, priority: 3, cut: Cut::End, cell: |r, _| r.reason.clone() },
     ]
 }
 
@@ -140,22 +147,30 @@ impl TableRow for IdentityRow {
         let mut d = vec![
             ("User", self.user.clone()),
             ("User key", self.user_key.clone()),
-            ("Account", format!("{} {}", self.account, self.account_key)),
+            (
+                "Account",
+                if self.account_key.is_empty() || self.account_key == self.account {
+                    self.account.clone()
+                } else {
+                    format!("{} ({})", self.account, self.account_key)
+                },
+            ),
             ("State", format!("{} {}", self.state.as_str(), self.reason)),
-            ("Expires", self.expires.map(|e| format::expiry(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
+            ("Expires", self.expires.map(|e| format::moment(e, clock.now_unix)).unwrap_or_else(|| "never".into())),
             ("Connections", self.connections.to_string()),
             (
                 "Seen",
                 format!("{}{}", if self.live { "live " } else { "" }, if self.recorded { "recorded" } else { "" }),
             ),
-            ("Publish allow", self.publish.join(" ")),
-            ("Subscribe allow", self.subscribe.join(" ")),
         ];
+        // One subject a line: long allow lists stay readable (the pane scrolls).
+        d.extend(self.publish.iter().map(|p| ("Publish allow", p.clone())));
+        d.extend(self.subscribe.iter().map(|p| ("Subscribe allow", p.clone())));
         if let Some(c) = &self.last_auth_failure {
             d.push(("Last auth failure", c.clone()));
         }
         if !self.claims_json.is_empty() {
-            d.push(("Claims", self.claims_json.clone()));
+            d.push(("Claims", format::claims_with_times(&self.claims_json, clock.now_unix)));
         }
         d
     }

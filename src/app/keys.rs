@@ -36,6 +36,21 @@ pub enum Action {
     Group,
     /// Violations: the selected identity's permissions.
     JumpIdentity,
+    /// Scroll the detail pane.
+    DetailDown,
+    DetailUp,
+    /// The raw record of the selected row.
+    Describe,
+    /// Copy the selected row's key or name to the clipboard.
+    Copy,
+    /// Connections: close the selected connection (asks first).
+    Kick,
+    /// Connections: open ones / recently closed ones with their reasons.
+    Closed,
+    /// Sort by the next column (then none).
+    Sort,
+    /// Reverse the sort order.
+    SortReverse,
 }
 
 pub struct Binding {
@@ -60,7 +75,12 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding { label: "/", keys: &[(KeyCode::Char('/'), N)], action: Action::Filter, help: "filter rows" },
     Binding { label: "?", keys: &[(KeyCode::Char('?'), N)], action: Action::Help, help: "this help" },
-    Binding { label: "esc", keys: &[(KeyCode::Esc, N)], action: Action::Back, help: "back: close, clear filter" },
+    Binding {
+        label: "esc bksp",
+        keys: &[(KeyCode::Esc, N), (KeyCode::Backspace, N)],
+        action: Action::Back,
+        help: "back: close, return from a jump, clear filter",
+    },
     Binding { label: "↑ k", keys: &[(KeyCode::Up, N), (KeyCode::Char('k'), N)], action: Action::Up, help: "up" },
     Binding {
         label: "↓ j", keys: &[(KeyCode::Down, N), (KeyCode::Char('j'), N)], action: Action::Down, help: "down"
@@ -96,6 +116,18 @@ pub const KEYMAP: &[Binding] = &[
         help: "detail of the selected row",
     },
     Binding {
+        label: "J ctrl-e",
+        keys: &[(KeyCode::Char('J'), S), (KeyCode::Char('e'), C)],
+        action: Action::DetailDown,
+        help: "scroll the detail down",
+    },
+    Binding {
+        label: "K ctrl-y",
+        keys: &[(KeyCode::Char('K'), S), (KeyCode::Char('y'), C)],
+        action: Action::DetailUp,
+        help: "scroll the detail up",
+    },
+    Binding {
         label: "r ctrl-r",
         keys: &[(KeyCode::Char('r'), N), (KeyCode::Char('r'), C)],
         action: Action::Refresh,
@@ -115,6 +147,30 @@ pub const KEYMAP: &[Binding] = &[
     },
     // Digits are matched in `action_for` (view n of the tab line).
     Binding { label: "1…9 0", keys: &[], action: Action::Show(ViewId::Servers), help: "jump to view n (0: 10th)" },
+    Binding {
+        label: "y",
+        keys: &[(KeyCode::Char('y'), N)],
+        action: Action::Describe,
+        help: "describe: the raw record (YAML/JSON) of the selected row",
+    },
+    Binding {
+        label: "c",
+        keys: &[(KeyCode::Char('c'), N)],
+        action: Action::Copy,
+        help: "copy the selected row's key or name (OSC 52 clipboard)",
+    },
+    Binding {
+        label: "s",
+        keys: &[(KeyCode::Char('s'), N)],
+        action: Action::Sort,
+        help: "sort by the next column (↑ ascending, then none)",
+    },
+    Binding {
+        label: "S",
+        keys: &[(KeyCode::Char('S'), S)],
+        action: Action::SortReverse,
+        help: "reverse the sort order",
+    },
     Binding {
         label: "t",
         keys: &[(KeyCode::Char('t'), N)],
@@ -175,6 +231,18 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Char('-'), N)],
         action: Action::Ungrant,
         help: "ungrant a subject, asks first (identities)",
+    },
+    Binding {
+        label: "ctrl-k",
+        keys: &[(KeyCode::Char('k'), C)],
+        action: Action::Kick,
+        help: "kick the selected connection, asks first (connections)",
+    },
+    Binding {
+        label: "C",
+        keys: &[(KeyCode::Char('C'), S)],
+        action: Action::Closed,
+        help: "open / recently closed connections, with close reasons (connections)",
     },
     Binding {
         label: "q ctrl-c",

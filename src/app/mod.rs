@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod action_worker;
 pub mod conns;
 pub mod derive;
+pub mod describe;
 pub mod dialog;
 pub mod expiry;
 pub mod format;

@@ -29,6 +29,11 @@ pub enum Msg {
         at: Clock,
         result: Result<(Vec<ConnRow>, Vec<String>), String>,
     },
+    /// Recently closed connections (CONNZ `state: closed`).
+    ClosedConns {
+        at: Clock,
+        result: Result<(Vec<ConnRow>, Vec<String>), String>,
+    },
     Statsz(Box<StatszMsg>),
     KubeLink(KubeLink),
     Kube(KubeEvent),
@@ -66,6 +71,11 @@ pub enum Cmd {
     Action(warden_core::identity::binding::BoundRequest),
     /// Stop the running action (confirmed in the progress dialog).
     CancelAction,
+    /// Fetch the recently closed connections (the Connections view's `C`).
+    FetchClosed,
+    /// Put a value (a key, a name: never a secret) on the terminal's
+    /// clipboard (OSC 52).
+    Copy(String),
     Quit,
 }
 

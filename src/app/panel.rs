@@ -1,6 +1,6 @@
 //! One view's rows, its table state and how fresh the rows are.
 
-use super::table::{TableRow, TableState};
+use super::table::{Clock, Sort, TableRow, TableState};
 
 /// Rows of one view plus how fresh they are.
 #[derive(Debug, Clone)]
@@ -28,7 +28,36 @@ impl<R: TableRow> Panel<R> {
         self.rows = rows;
         self.fetched_at = Some(at);
         self.stale = None;
-        self.table.refilter(&self.rows, R::key, keep);
+        self.reorder(keep);
+    }
+
+    /// Filters and sorts the rows, keeping the selection on `keep`'s row.
+    fn reorder(&mut self, keep: Option<R::Key>) {
+        if self.table.sort.is_none() {
+            self.table.refilter(&self.rows, R::key, keep);
+            return;
+        }
+        self.table.refilter(&self.rows, R::key, None);
+        let cols = R::columns();
+        let Some(col) = self.table.sort.and_then(|s| cols.get(s.column)) else {
+            self.table.sort = None;
+            return self.table.refilter(&self.rows, R::key, keep);
+        };
+        let clock = Clock { now_unix: self.fetched_at.unwrap_or(0) };
+        let cell = col.cell;
+        self.table.sort_visible(&self.rows, |r| cell(r, &clock), R::key, keep);
+    }
+
+    /// `s`: sort by the next column (then none); `S`: reverse the order.
+    pub fn cycle_sort(&mut self, reverse: bool) {
+        let keep = self.selected().map(R::key);
+        let n = R::columns().len();
+        self.table.sort = if reverse {
+            self.table.sort.map(|s| Sort { descending: !s.descending, ..s })
+        } else {
+            Sort::next(self.table.sort, n)
+        };
+        self.reorder(keep);
     }
 
     /// The data could not be refreshed: keep it, say why.
@@ -39,7 +68,7 @@ impl<R: TableRow> Panel<R> {
     pub fn set_filter(&mut self, f: String) {
         let keep = self.selected().map(R::key);
         self.table.filter = f;
-        self.table.refilter(&self.rows, R::key, keep);
+        self.reorder(keep);
     }
 
     pub fn selected(&self) -> Option<&R> {

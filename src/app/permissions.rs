@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::accounts::AccountRow;
 use super::conns::ConnRow;
-use super::table::{Clock, Column, Searchable, TableRow};
+use super::format;
+use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::identity::effective;
 use warden_core::identity::join;
 use warden_core::identity::naming::Naming;
@@ -19,6 +20,8 @@ pub struct PermRow {
     pub identity: String,
     pub user: String,
     pub account: String,
+    /// Name of `account` when it is a key of a known account (display only).
+    pub account_name: Option<String>,
     pub dir: Direction,
     pub allow: bool,
     pub subject: String,
@@ -44,23 +47,31 @@ impl TableRow for PermRow {
     }
     fn columns() -> Vec<Column<Self>> {
         vec![
-            Column { title: "IDENTITY", width: 26, priority: 0, cell: |r, _| r.identity.clone() },
-            Column { title: "DIR", width: 3, priority: 0, cell: |r, _| r.dir.short().into() },
+            Column { title: "IDENTITY", width: 26, priority: 0, cut: Cut::Middle, cell: |r, _| r.identity.clone() },
+            Column { title: "DIR", width: 3, priority: 0, cut: Cut::End, cell: |r, _| r.dir.short().into() },
             Column {
                 title: "EFFECT",
                 width: 6,
                 priority: 0,
+                cut: Cut::End,
                 cell: |r, _| if r.allow { "allow" } else { "deny" }.into(),
             },
-            Column { title: "SUBJECT", width: 34, priority: 0, cell: |r, _| r.subject.clone() },
-            Column { title: "SOURCE", width: 15, priority: 1, cell: |r, _| r.source.label().into() },
+            Column { title: "SUBJECT", width: 34, priority: 0, cut: Cut::Middle, cell: |r, _| r.subject.clone() },
+            Column { title: "SOURCE", width: 15, priority: 1, cut: Cut::End, cell: |r, _| r.source.label().into() },
             Column {
                 title: "FLAG",
                 width: 10,
                 priority: 1,
+                cut: Cut::End,
                 cell: |r, _| if r.over_broad { "OVER-BROAD".into() } else { String::new() },
             },
-            Column { title: "ACCOUNT", width: 10, priority: 3, cell: |r, _| r.account.clone() },
+            Column {
+                title: "ACCOUNT",
+                width: 10,
+                priority: 3,
+                cut: Cut::Middle,
+                cell: |r, _| format::principal(r.account_name.as_deref(), &r.account),
+            },
         ]
     }
     fn detail_title(&self) -> String {
@@ -70,7 +81,13 @@ impl TableRow for PermRow {
         let mut d = vec![
             ("Identity", self.identity.clone()),
             ("User", self.user.clone()),
-            ("Account", self.account.clone()),
+            (
+                "Account",
+                match &self.account_name {
+                    Some(n) => format!("{n} ({})", self.account),
+                    None => self.account.clone(),
+                },
+            ),
             ("Direction", format!("{:?}", self.dir)),
             ("Effect", if self.allow { "allow" } else { "deny" }.into()),
             ("Subject", self.subject.clone()),
@@ -93,6 +110,7 @@ pub fn rows(sets: &[PermissionSet]) -> Vec<PermRow> {
                     identity: s.identity.clone(),
                     user: s.user.clone(),
                     account: s.account.clone(),
+                    account_name: None,
                     dir: r.dir,
                     allow: r.allow,
                     over_broad: r.over_broad(),
@@ -218,11 +236,11 @@ impl TableRow for TestRow {
     }
     fn columns() -> Vec<Column<Self>> {
         vec![
-            Column { title: "IDENTITY", width: 26, priority: 0, cell: |r, _| r.identity.clone() },
-            Column { title: "PUB", width: 3, priority: 0, cell: |r, _| yes_no(&r.publish) },
-            Column { title: "SUB", width: 3, priority: 0, cell: |r, _| yes_no(&r.subscribe) },
-            Column { title: "WHY (PUB)", width: 30, priority: 1, cell: |r, _| r.publish.explain() },
-            Column { title: "WHY (SUB)", width: 30, priority: 2, cell: |r, _| r.subscribe.explain() },
+            Column { title: "IDENTITY", width: 26, priority: 0, cut: Cut::Middle, cell: |r, _| r.identity.clone() },
+            Column { title: "PUB", width: 3, priority: 0, cut: Cut::End, cell: |r, _| yes_no(&r.publish) },
+            Column { title: "SUB", width: 3, priority: 0, cut: Cut::End, cell: |r, _| yes_no(&r.subscribe) },
+            Column { title: "WHY (PUB)", width: 30, priority: 1, cut: Cut::End, cell: |r, _| r.publish.explain() },
+            Column { title: "WHY (SUB)", width: 30, priority: 2, cut: Cut::End, cell: |r, _| r.subscribe.explain() },
         ]
     }
     fn detail_title(&self) -> String {

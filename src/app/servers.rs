@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::format;
-use super::table::{Clock, Column, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::nats::sys::SysClient;
 use warden_core::nats::types::{ServerInfo, StatszMsg, Varz};
 
@@ -154,21 +154,28 @@ pub async fn fetch(sys: &SysClient) -> Result<Vec<ServerRow>> {
 
 pub fn columns() -> Vec<Column<ServerRow>> {
     vec![
-        Column { title: "NAME", width: 14, priority: 0, cell: |r, _| r.name.clone() },
-        Column { title: "VERSION", width: 8, priority: 1, cell: |r, _| r.version.clone() },
-        Column { title: "CLUSTER", width: 10, priority: 2, cell: |r, _| r.cluster.clone() },
-        Column { title: "UPTIME", width: 8, priority: 1, cell: |r, c| r.uptime(c) },
-        Column { title: "CONNS", width: 6, priority: 0, cell: |r, _| r.connections.to_string() },
-        Column { title: "SUBS", width: 6, priority: 3, cell: |r, _| format::count(r.subscriptions as i64) },
-        Column { title: "SLOW", width: 5, priority: 2, cell: |r, _| r.slow_consumers.to_string() },
-        Column { title: "MEM", width: 9, priority: 1, cell: |r, _| format::bytes(r.mem) },
-        Column { title: "CPU", width: 6, priority: 1, cell: |r, _| format!("{:.1}%", r.cpu) },
-        Column { title: "MSGS IN", width: 8, priority: 4, cell: |r, _| format::count(r.in_msgs) },
-        Column { title: "MSGS OUT", width: 8, priority: 4, cell: |r, _| format::count(r.out_msgs) },
+        Column { title: "NAME", width: 14, priority: 0, cut: Cut::End, cell: |r, _| r.name.clone() },
+        Column { title: "VERSION", width: 8, priority: 1, cut: Cut::End, cell: |r, _| r.version.clone() },
+        Column { title: "CLUSTER", width: 10, priority: 2, cut: Cut::End, cell: |r, _| r.cluster.clone() },
+        Column { title: "UPTIME", width: 8, priority: 1, cut: Cut::End, cell: |r, c| r.uptime(c) },
+        Column { title: "CONNS", width: 6, priority: 0, cut: Cut::End, cell: |r, _| r.connections.to_string() },
+        Column {
+            title: "SUBS",
+            width: 6,
+            priority: 3,
+            cut: Cut::End,
+            cell: |r, _| format::count(r.subscriptions as i64),
+        },
+        Column { title: "SLOW", width: 5, priority: 2, cut: Cut::End, cell: |r, _| r.slow_consumers.to_string() },
+        Column { title: "MEM", width: 9, priority: 1, cut: Cut::End, cell: |r, _| format::bytes(r.mem) },
+        Column { title: "CPU", width: 6, priority: 1, cut: Cut::End, cell: |r, _| format!("{:.1}%", r.cpu) },
+        Column { title: "MSGS IN", width: 8, priority: 4, cut: Cut::End, cell: |r, _| format::count(r.in_msgs) },
+        Column { title: "MSGS OUT", width: 8, priority: 4, cut: Cut::End, cell: |r, _| format::count(r.out_msgs) },
         Column {
             title: "ID",
             width: 20,
             priority: 5,
+            cut: Cut::End,
             cell: |r, _| match &r.error {
                 Some(e) => format!("error: {e}"),
                 None => r.id.clone(),

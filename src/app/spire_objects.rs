@@ -6,7 +6,7 @@ use kube::api::DynamicObject;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::table::{Clock, Column, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::config::file::SpireSection;
 use warden_core::spire::cluster_spiffe_id::{ClusterSpiffeId, ClusterStaticEntry};
 
@@ -92,27 +92,47 @@ impl TableRow for SpiffeIdRow {
     }
     fn columns() -> Vec<Column<Self>> {
         vec![
-            Column { title: "NAME", width: 20, priority: 0, cell: |r, _| r.object.name.clone() },
-            Column { title: "STATE", width: 7, priority: 0, cell: |r, _| state(&r.problem).into() },
-            Column { title: "CLASS", width: 18, priority: 2, cell: |r, _| r.object.class_name.clone() },
-            Column { title: "PODS", width: 5, priority: 1, cell: |r, _| r.stat(|s| s.pods_selected) },
-            Column { title: "ENTRIES", width: 7, priority: 1, cell: |r, _| r.stat(|s| s.entries_to_set) },
+            Column { title: "NAME", width: 20, priority: 0, cut: Cut::End, cell: |r, _| r.object.name.clone() },
+            Column { title: "STATE", width: 7, priority: 0, cut: Cut::End, cell: |r, _| state(&r.problem).into() },
+            Column { title: "CLASS", width: 18, priority: 2, cut: Cut::End, cell: |r, _| r.object.class_name.clone() },
+            Column { title: "PODS", width: 5, priority: 1, cut: Cut::End, cell: |r, _| r.stat(|s| s.pods_selected) },
+            Column {
+                title: "ENTRIES",
+                width: 7,
+                priority: 1,
+                cut: Cut::End,
+                cell: |r, _| r.stat(|s| s.entries_to_set),
+            },
             Column {
                 title: "FAILURES",
                 width: 8,
                 priority: 1,
+                cut: Cut::End,
                 cell: |r, _| r.stat(|s| s.entry_failures + s.pod_entry_render_failures),
             },
-            Column { title: "MASKED", width: 6, priority: 3, cell: |r, _| r.stat(|s| s.entries_masked) },
+            Column { title: "MASKED", width: 6, priority: 3, cut: Cut::End, cell: |r, _| r.stat(|s| s.entries_masked) },
             Column {
                 title: "FALLBACK",
                 width: 8,
                 priority: 4,
+                cut: Cut::End,
                 cell: |r, _| if r.object.fallback { "fallback".into() } else { String::new() },
             },
-            Column { title: "NOTE", width: 40, priority: 2, cell: |r, _| r.problem.clone().unwrap_or_default() },
-            Column { title: "POD SELECTOR", width: 30, priority: 3, cell: |r, _| r.pod_selector_text.clone() },
-            Column { title: "TEMPLATE", width: 40, priority: 4, cell: |r, _| r.object.template.clone() },
+            Column {
+                title: "NOTE",
+                width: 40,
+                priority: 2,
+                cut: Cut::End,
+                cell: |r, _| r.problem.clone().unwrap_or_default(),
+            },
+            Column {
+                title: "POD SELECTOR",
+                width: 30,
+                priority: 3,
+                cut: Cut::End,
+                cell: |r, _| r.pod_selector_text.clone(),
+            },
+            Column { title: "TEMPLATE", width: 40, priority: 4, cut: Cut::End, cell: |r, _| r.object.template.clone() },
         ]
     }
     fn detail_title(&self) -> String {
@@ -193,14 +213,44 @@ impl TableRow for StaticEntryRow {
     }
     fn columns() -> Vec<Column<Self>> {
         vec![
-            Column { title: "NAME", width: 20, priority: 0, cell: |r, _| r.object.name.clone() },
-            Column { title: "STATE", width: 7, priority: 0, cell: |r, _| state(&r.problem).into() },
-            Column { title: "SPIFFE ID", width: 44, priority: 0, cell: |r, _| r.object.spiffe_id.clone() },
-            Column { title: "PARENT", width: 36, priority: 2, cell: |r, _| r.object.parent_id.clone() },
-            Column { title: "SELECTORS", width: 30, priority: 2, cell: |r, _| r.object.selectors.join(",") },
-            Column { title: "X509 TTL", width: 8, priority: 3, cell: |r, _| or_default(&r.object.x509_svid_ttl) },
-            Column { title: "CLASS", width: 18, priority: 3, cell: |r, _| r.object.class_name.clone() },
-            Column { title: "NOTE", width: 36, priority: 1, cell: |r, _| r.problem.clone().unwrap_or_default() },
+            Column { title: "NAME", width: 20, priority: 0, cut: Cut::End, cell: |r, _| r.object.name.clone() },
+            Column { title: "STATE", width: 7, priority: 0, cut: Cut::End, cell: |r, _| state(&r.problem).into() },
+            Column {
+                title: "SPIFFE ID",
+                width: 44,
+                priority: 0,
+                cut: Cut::Middle,
+                cell: |r, _| r.object.spiffe_id.clone(),
+            },
+            Column {
+                title: "PARENT",
+                width: 36,
+                priority: 2,
+                cut: Cut::Middle,
+                cell: |r, _| r.object.parent_id.clone(),
+            },
+            Column {
+                title: "SELECTORS",
+                width: 30,
+                priority: 2,
+                cut: Cut::End,
+                cell: |r, _| r.object.selectors.join(","),
+            },
+            Column {
+                title: "X509 TTL",
+                width: 8,
+                priority: 3,
+                cut: Cut::End,
+                cell: |r, _| or_default(&r.object.x509_svid_ttl),
+            },
+            Column { title: "CLASS", width: 18, priority: 3, cut: Cut::End, cell: |r, _| r.object.class_name.clone() },
+            Column {
+                title: "NOTE",
+                width: 36,
+                priority: 1,
+                cut: Cut::End,
+                cell: |r, _| r.problem.clone().unwrap_or_default(),
+            },
         ]
     }
     fn detail_title(&self) -> String {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::format;
-use super::table::{Clock, Column, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::spire::model::{Agent, Entry};
 
 fn joined(items: impl IntoIterator<Item = String>) -> String {
@@ -20,6 +20,11 @@ pub fn svid_ttl(secs: i64) -> String {
 
 fn when(unix: i64, clock: &Clock) -> String {
     if unix <= 0 { "never".into() } else { format::expiry(unix, clock.now_unix) }
+}
+
+/// A detail pane's time: RFC 3339 and relative.
+fn when_long(unix: i64, clock: &Clock) -> String {
+    if unix <= 0 { "never".into() } else { format::moment(unix, clock.now_unix) }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,25 +62,51 @@ impl TableRow for EntryRow {
     }
     fn columns() -> Vec<Column<Self>> {
         vec![
-            Column { title: "SPIFFE ID", width: 52, priority: 0, cell: |r, _| r.entry.spiffe_id.uri() },
+            Column {
+                title: "SPIFFE ID",
+                width: 52,
+                priority: 0,
+                cut: Cut::Middle,
+                cell: |r, _| r.entry.spiffe_id.uri(),
+            },
             Column {
                 title: "SELECTORS",
                 width: 30,
                 priority: 2,
+                cut: Cut::End,
                 cell: |r, _| joined(r.entry.selectors.iter().map(|s| s.to_string())),
             },
-            Column { title: "X509 TTL", width: 8, priority: 1, cell: |r, _| svid_ttl(r.entry.x509_svid_ttl) },
-            Column { title: "JWT TTL", width: 7, priority: 3, cell: |r, _| svid_ttl(r.entry.jwt_svid_ttl) },
+            Column {
+                title: "X509 TTL",
+                width: 8,
+                priority: 1,
+                cut: Cut::End,
+                cell: |r, _| svid_ttl(r.entry.x509_svid_ttl),
+            },
+            Column {
+                title: "JWT TTL",
+                width: 7,
+                priority: 3,
+                cut: Cut::End,
+                cell: |r, _| svid_ttl(r.entry.jwt_svid_ttl),
+            },
             Column {
                 title: "FLAGS",
                 width: 6,
                 priority: 2,
+                cut: Cut::End,
                 cell: |r, _| {
                     format!("{}{}", if r.entry.admin { "A" } else { "" }, if r.entry.downstream { "D" } else { "" })
                 },
             },
-            Column { title: "EXPIRES", width: 12, priority: 1, cell: |r, c| when(r.entry.expires_at, c) },
-            Column { title: "PARENT", width: 30, priority: 4, cell: |r, _| r.entry.parent_id.uri() },
+            Column {
+                title: "EXPIRES",
+                width: 12,
+                priority: 1,
+                cut: Cut::End,
+                cell: |r, c| when(r.entry.expires_at, c),
+            },
+            Column { title: "PARENT", width: 30, priority: 4, cut: Cut::Middle, cell: |r, _| r.entry.parent_id.uri() },
         ]
     }
     fn detail_title(&self) -> String {
@@ -91,7 +122,7 @@ impl TableRow for EntryRow {
             ("JWT SVID TTL", svid_ttl(e.jwt_svid_ttl)),
             ("Admin", e.admin.to_string()),
             ("Downstream", e.downstream.to_string()),
-            ("Expires", when(e.expires_at, clock)),
+            ("Expires", when_long(e.expires_at, clock)),
             ("Revision", e.revision_number.to_string()),
             ("Hint", e.hint.clone()),
         ];
@@ -132,16 +163,35 @@ impl TableRow for AgentRow {
     }
     fn columns() -> Vec<Column<Self>> {
         vec![
-            Column { title: "AGENT", width: 54, priority: 0, cell: |r, _| r.agent.id.uri() },
-            Column { title: "ATTESTATION", width: 12, priority: 2, cell: |r, _| r.agent.attestation_type.clone() },
-            Column { title: "SVID EXPIRES", width: 16, priority: 0, cell: |r, c| when(r.agent.x509svid_expires_at, c) },
+            Column { title: "AGENT", width: 54, priority: 0, cut: Cut::Middle, cell: |r, _| r.agent.id.uri() },
+            Column {
+                title: "ATTESTATION",
+                width: 12,
+                priority: 2,
+                cut: Cut::End,
+                cell: |r, _| r.agent.attestation_type.clone(),
+            },
+            Column {
+                title: "SVID EXPIRES",
+                width: 16,
+                priority: 0,
+                cut: Cut::End,
+                cell: |r, c| when(r.agent.x509svid_expires_at, c),
+            },
             Column {
                 title: "BANNED",
                 width: 6,
                 priority: 1,
+                cut: Cut::End,
                 cell: |r, _| if r.agent.banned { "BANNED".into() } else { String::new() },
             },
-            Column { title: "SERIAL", width: 20, priority: 3, cell: |r, _| r.agent.x509svid_serial_number.clone() },
+            Column {
+                title: "SERIAL",
+                width: 20,
+                priority: 3,
+                cut: Cut::Middle,
+                cell: |r, _| r.agent.x509svid_serial_number.clone(),
+            },
         ]
     }
     fn detail_title(&self) -> String {
@@ -153,7 +203,7 @@ impl TableRow for AgentRow {
             ("ID", a.id.uri()),
             ("Attestation", a.attestation_type.clone()),
             ("SVID serial", a.x509svid_serial_number.clone()),
-            ("SVID expires", when(a.x509svid_expires_at, clock)),
+            ("SVID expires", when_long(a.x509svid_expires_at, clock)),
             ("Banned", a.banned.to_string()),
             ("Can reattest", a.can_reattest.to_string()),
         ];

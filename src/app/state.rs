@@ -52,6 +52,24 @@ pub enum Mode {
     Tester(Input),
 }
 
+/// An open describe view (`y`): what it shows and where it is scrolled to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Describe {
+    pub title: String,
+    /// YAML for Kubernetes objects, JSON for the rest; drawn as data.
+    pub text: String,
+    pub scroll: u16,
+}
+
+/// A view to return to after a jump, and what the jump changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackTo {
+    pub view: ViewId,
+    pub detail: bool,
+    /// The filter the jump's target view had before the jump set its own.
+    pub target_filter: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub view: ViewId,
@@ -60,9 +78,19 @@ pub struct AppState {
     /// First line of the help shown (it scrolls when taller than the screen).
     pub help_scroll: u16,
     pub detail: bool,
+    /// First line of the detail pane shown (`J`/`K` scroll it).
+    pub detail_scroll: u16,
+    /// Where `i` jumps came from, latest last: `esc`/`backspace` returns.
+    pub back: Vec<BackTo>,
+    /// `y`: the raw record of the selected row, over the view.
+    pub describe: Option<Describe>,
     pub conn: Connection,
     pub servers: Panel<ServerRow>,
     pub conns: Panel<ConnRow>,
+    /// Recently closed connections, shown instead of `conns` when
+    /// `show_closed` (`C` in the Connections view).
+    pub closed: Panel<ConnRow>,
+    pub show_closed: bool,
     pub entries: Panel<EntryRow>,
     pub spiffe_ids: Panel<SpiffeIdRow>,
     pub static_entries: Panel<StaticEntryRow>,
@@ -111,9 +139,14 @@ impl AppState {
             help: false,
             help_scroll: 0,
             detail: false,
+            detail_scroll: 0,
+            describe: None,
+            back: Vec::new(),
             conn: Connection { link: Link::Connecting, url, source, account: None, user: None, notice: None },
             servers: Panel::default(),
             conns: Panel::default(),
+            closed: Panel::default(),
+            show_closed: false,
             entries: Panel::default(),
             spiffe_ids: Panel::default(),
             static_entries: Panel::default(),
@@ -155,7 +188,7 @@ impl AppState {
     pub fn table_mut(&mut self) -> &mut TableState {
         match self.view {
             ViewId::Servers => &mut self.servers.table,
-            ViewId::Conns => &mut self.conns.table,
+            ViewId::Conns => &mut self.conns_panel_mut().table,
             ViewId::Entries => &mut self.entries.table,
             ViewId::SpiffeIds => &mut self.spiffe_ids.table,
             ViewId::StaticEntries => &mut self.static_entries.table,
@@ -171,7 +204,7 @@ impl AppState {
     pub fn table(&self) -> &TableState {
         match self.view {
             ViewId::Servers => &self.servers.table,
-            ViewId::Conns => &self.conns.table,
+            ViewId::Conns => &self.conns_panel().table,
             ViewId::Entries => &self.entries.table,
             ViewId::SpiffeIds => &self.spiffe_ids.table,
             ViewId::StaticEntries => &self.static_entries.table,
@@ -184,10 +217,38 @@ impl AppState {
         }
     }
 
+    /// The Connections view's panel: open connections, or the closed ones.
+    pub fn conns_panel(&self) -> &Panel<ConnRow> {
+        if self.show_closed { &self.closed } else { &self.conns }
+    }
+
+    pub fn conns_panel_mut(&mut self) -> &mut Panel<ConnRow> {
+        if self.show_closed { &mut self.closed } else { &mut self.conns }
+    }
+
+    /// `s` / `S` in the current view: next sort column, or reverse. False
+    /// where the rows keep their own order (the live violations).
+    pub fn cycle_sort(&mut self, reverse: bool) -> bool {
+        match self.view {
+            ViewId::Servers => self.servers.cycle_sort(reverse),
+            ViewId::Conns => self.conns_panel_mut().cycle_sort(reverse),
+            ViewId::Entries => self.entries.cycle_sort(reverse),
+            ViewId::SpiffeIds => self.spiffe_ids.cycle_sort(reverse),
+            ViewId::StaticEntries => self.static_entries.cycle_sort(reverse),
+            ViewId::Agents => self.agents.cycle_sort(reverse),
+            ViewId::Permissions => self.perms.cycle_sort(reverse),
+            ViewId::Accounts => self.accounts.cycle_sort(reverse),
+            ViewId::Identities => self.identities.cycle_sort(reverse),
+            ViewId::Expiry => self.expiry.cycle_sort(reverse),
+            ViewId::Violations => return false,
+        }
+        true
+    }
+
     pub fn set_filter(&mut self, f: String) {
         match self.view {
             ViewId::Servers => self.servers.set_filter(f),
-            ViewId::Conns => self.conns.set_filter(f),
+            ViewId::Conns => self.conns_panel_mut().set_filter(f),
             ViewId::Entries => self.entries.set_filter(f),
             ViewId::SpiffeIds => self.spiffe_ids.set_filter(f),
             ViewId::StaticEntries => self.static_entries.set_filter(f),
@@ -198,6 +259,20 @@ impl AppState {
             ViewId::Expiry => self.expiry.set_filter(f),
             ViewId::Violations => self.violations.set_filter(f),
         }
+    }
+
+    /// An account key as every view shows it: its name when an account JWT
+    /// names it, else `ABCD…WXYZ` (the full key stays in the details).
+    pub fn account_label(&self, key: &str) -> String {
+        let name = self.accounts.rows.iter().find(|a| a.key == key).map(|a| a.name.as_str());
+        super::format::principal(name, key)
+    }
+
+    /// A user key as every view shows it: the name its JWT gives (from the
+    /// connections), else `ABCD…WXYZ`.
+    pub fn user_label(&self, key: &str) -> String {
+        let name = self.conns.rows.iter().find(|c| c.info.authorized_user == key).and_then(|c| c.user_name.as_deref());
+        super::format::principal(name, key)
     }
 
     pub fn row_count(&self, v: ViewId) -> usize {

@@ -5,11 +5,26 @@
 /// A column shared by the console and the `report` table output.
 pub struct Column<R> {
     pub title: &'static str,
-    /// Width the console gives it (the last column takes what is left).
+    /// Cells the console reserves for it when choosing which columns fit
+    /// (less when the visible content is narrower; more from the spare
+    /// width when its content is wider).
     pub width: u16,
     /// Lower is kept longer when the terminal is narrow.
     pub priority: u8,
+    /// Where a value too wide for the column is cut (always with `…`).
+    pub cut: Cut,
     pub cell: fn(&R, &Clock) -> String,
+}
+
+/// How a cell wider than its column is shortened: never silently, always
+/// with an `…` where text was taken out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Keep the start (`tentacular.payments.ledger.comm…`): names, notes.
+    End,
+    /// Keep both ends (`spiffe://…sat/sandbox/node-a`, `UABC…WXYZ`): keys,
+    /// IDs, paths and subjects, where the end tells rows apart.
+    Middle,
 }
 
 /// The instant "now" for relative times (uptime, expiry). Carried in state so
@@ -46,10 +61,90 @@ pub struct TableState {
     pub selected: usize,
     /// First position of `visible` drawn.
     pub offset: usize,
-    /// Lower-case filter text; empty shows all.
+    /// Filter text: a substring (any case), or `re:` and a regular
+    /// expression (any case); empty shows all.
     pub filter: String,
+    /// Why the `re:` filter is not a valid regular expression (then no row
+    /// matches, and the title says why).
+    pub filter_error: Option<String>,
     /// Indices into the rows that pass the filter, in display order.
     pub visible: Vec<usize>,
+    /// The column the rows are sorted by (`s` cycles, `S` reverses); None:
+    /// the order the rows came in.
+    pub sort: Option<Sort>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    /// Index into the view's columns.
+    pub column: usize,
+    pub descending: bool,
+}
+
+impl Sort {
+    /// The next state of `s` over `n` columns: off, then each column
+    /// ascending in turn, then off again.
+    pub fn next(s: Option<Sort>, n: usize) -> Option<Sort> {
+        match s {
+            None if n > 0 => Some(Sort { column: 0, descending: false }),
+            Some(Sort { column, .. }) if column + 1 < n => Some(Sort { column: column + 1, descending: false }),
+            _ => None,
+        }
+    }
+
+    /// The arrow shown after the sorted column's title.
+    pub fn arrow(&self) -> &'static str {
+        if self.descending { "↓" } else { "↑" }
+    }
+}
+
+/// Orders cell texts as an operator reads them: numbers with their units
+/// (`999` < `1.2K`, `512B` < `1.5KiB`, `45s` < `5m2s` < `2h13m`) by value,
+/// anything else as text; empty cells last.
+pub fn cell_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => return Ordering::Equal,
+        (true, false) => return Ordering::Greater,
+        (false, true) => return Ordering::Less,
+        _ => {}
+    }
+    match (magnitude(a), magnitude(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.to_lowercase().cmp(&b.to_lowercase()).then_with(|| a.cmp(b)),
+    }
+}
+
+/// The value of `12`, `-3`, `1.5K`, `20.0MiB`, `3d4h`, `5m2s`, `45s`.
+fn magnitude(s: &str) -> Option<f64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let split = body.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(body.len());
+    if split == 0 {
+        return None;
+    }
+    let n: f64 = body[..split].parse().ok()?;
+    let unit = &body[split..];
+    let mult = match unit {
+        "" | "B" | "s" => 1.0,
+        "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            // A duration as `format::duration` writes it: `3d4h`, `2h13m`, `5m2s`.
+            let d = humantime::parse_duration(body).ok()?;
+            return Some(if neg { -d.as_secs_f64() } else { d.as_secs_f64() });
+        }
+    };
+    Some(if neg { -n * mult } else { n * mult })
 }
 
 impl TableState {
@@ -61,13 +156,57 @@ impl TableState {
     /// at its position, clamped.
     pub fn refilter<R: Searchable, K: PartialEq>(&mut self, rows: &[R], key: impl Fn(&R) -> K, keep: Option<K>) {
         let needle = self.filter.to_lowercase();
+        self.filter_error = None;
+        let re = match self.filter.strip_prefix("re:") {
+            Some(pattern) => match regex::RegexBuilder::new(pattern).case_insensitive(true).size_limit(1 << 20).build()
+            {
+                Ok(re) => Some(Some(re)),
+                Err(e) => {
+                    // The regex crate's message is multi-line; its last line says what is wrong.
+                    let why = e.to_string();
+                    let last = why.lines().last().unwrap_or("invalid").trim();
+                    self.filter_error = Some(last.trim_start_matches("error: ").to_string());
+                    Some(None)
+                }
+            },
+            None => None,
+        };
         self.visible.clear();
         self.visible.extend(
             rows.iter()
                 .enumerate()
-                .filter(|(_, r)| needle.is_empty() || r.search_text().contains(&needle))
+                .filter(|(_, r)| match &re {
+                    Some(Some(re)) => re.is_match(r.search_text()),
+                    Some(None) => false,
+                    None => needle.is_empty() || r.search_text().contains(&needle),
+                })
                 .map(|(i, _)| i),
         );
+        if let Some(k) = keep
+            && let Some(pos) = self.visible.iter().position(|&i| rows.get(i).map(&key).as_ref() == Some(&k))
+        {
+            self.selected = pos;
+        }
+        self.clamp();
+    }
+
+    /// Orders `visible` by the sort column (a stable sort: equal cells keep
+    /// the rows' order), then puts the selection back on `keep`'s row.
+    pub fn sort_visible<R, K: PartialEq>(
+        &mut self,
+        rows: &[R],
+        cell: impl Fn(&R) -> String,
+        key: impl Fn(&R) -> K,
+        keep: Option<K>,
+    ) {
+        let Some(sort) = self.sort else { return };
+        let mut keyed: Vec<(String, usize)> =
+            self.visible.iter().filter_map(|&i| rows.get(i).map(|r| (cell(r), i))).collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            let o = cell_order(a, b);
+            if sort.descending && !(a.is_empty() || b.is_empty()) { o.reverse() } else { o }
+        });
+        self.visible = keyed.into_iter().map(|(_, i)| i).collect();
         if let Some(k) = keep
             && let Some(pos) = self.visible.iter().position(|&i| rows.get(i).map(&key).as_ref() == Some(&k))
         {
@@ -175,6 +314,49 @@ mod tests {
         rs.retain(|r| r.0 != picked);
         t.refilter(&rs, |r| r.0.clone(), Some(picked));
         assert!(t.selected_index().is_some_and(|i| i < rs.len()));
+    }
+
+    #[test]
+    fn cells_sort_by_value_and_selection_follows_the_row() {
+        use std::cmp::Ordering::*;
+        assert_eq!(cell_order("999", "1.2K"), Less);
+        assert_eq!(cell_order("512B", "1.5KiB"), Less);
+        assert_eq!(cell_order("45s", "5m2s"), Less);
+        assert_eq!(cell_order("2h13m", "1d0h"), Less);
+        assert_eq!(cell_order("-1m0s", "3s"), Less);
+        assert_eq!(cell_order("", "a"), Greater);
+        assert_eq!(cell_order("app", "Bank"), Less);
+        let rs = rows(30);
+        let mut t = TableState::default();
+        t.refilter(&rs, |r| r.0.clone(), None);
+        t.move_by(7, 10);
+        let picked = rs[t.selected_index().unwrap()].0.clone();
+        t.sort = Some(Sort { column: 0, descending: true });
+        let num = |r: &R| r.0.trim_start_matches("row-").to_string();
+        t.sort_visible(&rs, num, |r| r.0.clone(), Some(picked.clone()));
+        assert_eq!(t.visible[..3], [29, 28, 27]);
+        assert_eq!(rs[t.selected_index().unwrap()].0, picked);
+        assert_eq!(Sort::next(None, 2), Some(Sort { column: 0, descending: false }));
+        assert_eq!(Sort::next(Sort::next(None, 2), 2), Some(Sort { column: 1, descending: false }));
+        assert_eq!(Sort::next(Some(Sort { column: 1, descending: true }), 2), None);
+    }
+
+    #[test]
+    fn regex_filters_and_invalid_ones_are_reported() {
+        let rs = rows(100);
+        let mut t = TableState { filter: "re:^row-(1|2)$".into(), ..Default::default() };
+        t.refilter(&rs, |r| r.0.clone(), None);
+        assert_eq!(t.visible, vec![1, 2]);
+        t.filter = "re:ROW-9.$".into();
+        t.refilter(&rs, |r| r.0.clone(), None);
+        assert_eq!(t.visible.len(), 10);
+        t.filter = "re:row-(".into();
+        t.refilter(&rs, |r| r.0.clone(), None);
+        assert!(t.visible.is_empty());
+        assert!(t.filter_error.as_deref().is_some_and(|e| e.contains("unclosed")), "{:?}", t.filter_error);
+        t.filter = "row-(".into();
+        t.refilter(&rs, |r| r.0.clone(), None);
+        assert_eq!((t.visible.len(), t.filter_error.as_ref()), (0, None));
     }
 
     #[test]

@@ -75,6 +75,22 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             }
             Outcome::redraw()
         }
+        Msg::ClosedConns { at, result } => {
+            s.clock = at;
+            match result {
+                Ok((rows, errors)) => {
+                    s.closed.replace(rows, at.now_unix);
+                    s.closed.errors = errors;
+                    let names: std::collections::HashMap<&str, &str> =
+                        s.accounts.rows.iter().map(|a| (a.key.as_str(), a.name.as_str())).collect();
+                    for c in &mut s.closed.rows {
+                        c.set_account_name(names.get(c.info.account.as_str()).copied());
+                    }
+                }
+                Err(e) => s.closed.mark_stale(&e),
+            }
+            Outcome::redraw()
+        }
         Msg::Statsz(m) => {
             let Some(row) = s.servers.rows.iter_mut().find(|r| r.id == m.server.id) else {
                 // A server we have not listed yet: fetch the full picture.
@@ -198,6 +214,7 @@ fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
         Mode::Command(input) => on_command_key(s, input, k),
         Mode::Filter(input) => on_filter_key(s, input, k),
         Mode::Tester(input) => on_tester_key(s, input, k),
+        Mode::Normal if s.describe.is_some() => on_describe_key(s, k),
         Mode::Normal if s.help => {
             match keys::action_for(&k) {
                 Some(Action::Back | Action::Help | Action::Quit) => {
@@ -220,6 +237,25 @@ fn on_key(s: &mut AppState, k: KeyEvent) -> Outcome {
     }
 }
 
+/// Keys while the describe view is open: scroll, copy, close.
+fn on_describe_key(s: &mut AppState, k: KeyEvent) -> Outcome {
+    let page = s.page_rows() as u16;
+    let Some(d) = s.describe.as_mut() else { return Outcome::none() };
+    let last = d.text.lines().count().saturating_sub(1).min(u16::MAX as usize) as u16;
+    match keys::action_for(&k) {
+        Some(Action::Back | Action::Describe | Action::Quit) => s.describe = None,
+        Some(Action::Down | Action::DetailDown) => d.scroll = d.scroll.saturating_add(1).min(last),
+        Some(Action::Up | Action::DetailUp) => d.scroll = d.scroll.saturating_sub(1),
+        Some(Action::PageDown) => d.scroll = d.scroll.saturating_add(page).min(last),
+        Some(Action::PageUp) => d.scroll = d.scroll.saturating_sub(page),
+        Some(Action::Top) => d.scroll = 0,
+        Some(Action::Bottom) => d.scroll = last.saturating_sub(page.saturating_sub(1)),
+        Some(Action::Copy) => return on_action(s, Action::Copy),
+        _ => return Outcome::none(),
+    }
+    Outcome::redraw()
+}
+
 fn on_action(s: &mut AppState, a: Action) -> Outcome {
     let page = s.page_rows();
     match a {
@@ -233,19 +269,41 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         Action::Back => {
             if s.detail {
                 s.detail = false;
+            } else if let Some(b) = s.back.pop() {
+                s.set_filter(b.target_filter);
+                s.view = b.view;
+                s.detail = b.detail;
+                s.status = Some((Level::Info, format!("back to {}", b.view.tab())));
             } else if !s.table().filter.is_empty() {
                 set_filter(s, String::new());
             } else {
                 s.status = None;
             }
         }
-        Action::Up => s.table_mut().move_by(-1, page),
-        Action::Down => s.table_mut().move_by(1, page),
-        Action::PageUp => s.table_mut().move_by(-(page as isize), page),
-        Action::PageDown => s.table_mut().move_by(page as isize, page),
-        Action::Top => s.table_mut().home(),
-        Action::Bottom => s.table_mut().end(page),
-        Action::Detail => s.detail = !s.detail,
+        Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+            // Another row: its detail starts at its top.
+            s.detail_scroll = 0;
+            let t = s.table_mut();
+            match a {
+                Action::Up => t.move_by(-1, page),
+                Action::Down => t.move_by(1, page),
+                Action::PageUp => t.move_by(-(page as isize), page),
+                Action::PageDown => t.move_by(page as isize, page),
+                Action::Top => t.home(),
+                _ => t.end(page),
+            }
+        }
+        Action::Detail => {
+            s.detail = !s.detail;
+            s.detail_scroll = 0;
+        }
+        Action::DetailDown | Action::DetailUp if !s.detail => {
+            s.status = Some((Level::Info, "J/K scroll the detail: open it with enter".into()));
+        }
+        // Clamped when drawn (the pane's height is the renderer's).
+        Action::DetailDown => s.detail_scroll = s.detail_scroll.saturating_add(1),
+        Action::DetailUp => s.detail_scroll = s.detail_scroll.saturating_sub(1),
+        Action::Refresh if s.view == ViewId::Conns && s.show_closed => return Outcome::cmd(Cmd::FetchClosed),
         Action::Refresh => return Outcome::cmd(Cmd::Refresh(s.view)),
         Action::NextView | Action::PrevView => {
             let all = ViewId::ALL;
@@ -272,6 +330,34 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         | Action::Ungrant => {
             return super::dialog::propose::on_action(s, a);
         }
+        Action::Kick => return super::dialog::propose::on_kick(s),
+        Action::Closed if s.view == ViewId::Conns => {
+            s.show_closed = !s.show_closed;
+            s.detail_scroll = 0;
+            if s.show_closed {
+                return Outcome::cmd(Cmd::FetchClosed);
+            }
+        }
+        Action::Closed => s.status = Some((Level::Info, "closed connections are in the Connections view (2)".into())),
+        Action::Describe => match super::describe::of_selected(s) {
+            Some(d) => s.describe = Some(d),
+            None => s.status = Some((Level::Info, "nothing to describe here".into())),
+        },
+        Action::Copy => match super::describe::copy_value(s) {
+            Some((what, value)) => {
+                let shown = super::format::printable(&value).into_owned();
+                s.status = Some((Level::Info, format!("copied {what} {shown} (OSC 52: the terminal must allow it)")));
+                return Outcome::cmd(Cmd::Copy(value));
+            }
+            None => s.status = Some((Level::Info, "nothing to copy here".into())),
+        },
+        Action::Sort | Action::SortReverse => {
+            if !s.cycle_sort(a == Action::SortReverse) {
+                s.status = Some((Level::Info, "the live violations keep their arrival order (v groups them)".into()));
+            }
+            let page = s.page_rows();
+            s.table_mut().scroll_into_view(page);
+        }
         Action::Tester => {
             s.status = Some((Level::Info, "the subject tester is in the permissions view (6 or :perms)".into()))
         }
@@ -280,6 +366,8 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
 }
 
 fn show(s: &mut AppState, v: ViewId) -> Outcome {
+    // Going somewhere by hand ends the trail of jumps.
+    s.back.clear();
     s.view = v;
     s.detail = false;
     Outcome::cmd(Cmd::Refresh(v))
@@ -439,6 +527,7 @@ pub fn set_permissions(s: &mut AppState, sets: Vec<warden_core::identity::permis
     s.perm_sets = sets;
     let rows = permissions::rows(&s.perm_sets);
     s.perms.replace(rows, s.clock.now_unix);
+    super::derive::name_accounts(s);
     retest(s);
     super::derive::refresh_attributor(s);
 }

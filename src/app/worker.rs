@@ -102,6 +102,13 @@ async fn run(
                 Some(Cmd::Refresh(v)) if NATS_VIEWS.contains(&v) => vec![v],
                 Some(Cmd::Refresh(ViewId::Accounts)) => vec![ViewId::Accounts],
                 Some(Cmd::Refresh(ViewId::Identities | ViewId::Expiry)) => vec![ViewId::Conns, ViewId::Accounts],
+                Some(Cmd::FetchClosed) => {
+                    let result = conns::fetch_closed(&sys).await.map_err(|e| format!("{e:#}"));
+                    if tx.send(Msg::ClosedConns { at: Clock::system(), result }).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 Some(_) => continue,
             },
         };

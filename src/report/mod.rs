@@ -122,7 +122,7 @@ pub async fn run(ctx: &ReportContext, kind: Kind, output: Output, out: &mut impl
                 bail!("{}", no_answer(&sys).await);
             }
             match output {
-                Output::Table => write_table(out, &conns::columns(), &rows, &clock)?,
+                Output::Table => write_table(out, &conns::open_columns(), &rows, &clock)?,
                 Output::Json => write_json(out, &rows)?,
             }
             for e in errors {

@@ -38,11 +38,11 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
     }
     if let Some(a) = &s.conn.account {
         banner.push(Span::styled("account ", th.muted));
-        banner.push(Span::styled(format!("{a} "), th.accent));
+        banner.push(Span::styled(format!("{} ", s.account_label(a)), th.accent));
     }
     if let Some(u) = &s.conn.user {
         banner.push(Span::styled("user ", th.muted));
-        banner.push(Span::styled(format!("{u} "), th.text));
+        banner.push(Span::styled(format!("{} ", s.user_label(u)), th.text));
     }
     if s.read_only {
         banner.push(Span::styled("[read-only]", th.warn));

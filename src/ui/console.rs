@@ -104,7 +104,17 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     terminal::spawn_input_thread(tx.clone());
     drop(tx);
     let workers = Workers { nats: cmds, kube: kube_cmds, actions: actions.cmds, target };
-    let result = run_loop(&mut guard.terminal, rx, |c| route(c, &workers), state, &opts.theme).await;
+    let result = run_loop(
+        &mut guard.terminal,
+        rx,
+        |c| match c {
+            Cmd::Copy(value) => terminal::copy_to_clipboard(&value),
+            c => route(c, &workers),
+        },
+        state,
+        &opts.theme,
+    )
+    .await;
     drop(guard);
     // Every task stops: the ticker and the feed now; the workers when their
     // channels close (the Quit sent by `route`); a running action gets

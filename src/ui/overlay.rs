@@ -7,7 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme::Theme;
+use crate::app::format;
 use crate::app::keys::{COMMANDS, KEYMAP};
+use crate::app::state::Describe;
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 12;
@@ -50,18 +52,59 @@ pub fn help(f: &mut Frame, area: Rect, th: &Theme, scroll: u16) {
     f.render_widget(Paragraph::new(lines).block(block).scroll((scroll.min(max_scroll), 0)), r);
 }
 
-pub fn detail(f: &mut Frame, area: Rect, th: &Theme, title: &str, fields: &[(&str, String)]) {
+/// A row's fields, scrolled to `scroll` (clamped so the last line stays at
+/// the bottom); the title says where it is when it does not all fit.
+pub fn detail(f: &mut Frame, area: Rect, th: &Theme, title: &str, fields: &[(&str, String)], scroll: u16) {
     let key_w = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    let lines: Vec<Line> = fields
-        .iter()
-        .map(|(k, v)| {
-            Line::from(vec![Span::styled(format!("{k:<key_w$} "), th.muted), Span::styled(v.clone(), th.text)])
-        })
-        .collect();
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(th.border)
-        .title(Line::styled(format!(" {title} "), th.title));
+    // A value of several lines (claims JSON) continues under its first line.
+    let lines: Vec<Line> =
+        fields
+            .iter()
+            .flat_map(|(k, v)| {
+                let mut parts = v.split('\n');
+                let first = parts.next().unwrap_or_default().to_string();
+                std::iter::once(Line::from(vec![
+                    Span::styled(format!("{k:<key_w$} "), th.muted),
+                    Span::styled(first, th.text),
+                ]))
+                .chain(parts.map(move |p| {
+                    Line::from(vec![Span::raw(" ".repeat(key_w + 1)), Span::styled(p.to_string(), th.text)])
+                }))
+            })
+            .collect();
+    // Lines once wrapped to the pane's inner width.
+    let inner_w = area.width.saturating_sub(2).max(1) as usize;
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let total: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner_w)).sum();
+    let max_scroll = total.saturating_sub(inner_h);
+    let scroll = (scroll as usize).min(max_scroll);
+    let title = if max_scroll == 0 {
+        format!(" {title} ")
+    } else {
+        format!(" {title} [{}-{}/{total}, J/K scroll] ", scroll + 1, (scroll + inner_h).min(total))
+    };
+    let block = Block::default().borders(Borders::ALL).border_style(th.border).title(Line::styled(title, th.title));
     f.render_widget(Clear, area);
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    f.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll.min(u16::MAX as usize) as u16, 0)),
+        area,
+    );
+}
+
+/// The describe view over the body: the record as text, one line each, no
+/// wrapping (YAML and JSON keep their indentation), scrolled.
+pub fn describe(f: &mut Frame, area: Rect, th: &Theme, d: &Describe) {
+    let lines: Vec<Line> = d.text.lines().map(|l| Line::styled(format::printable(l).into_owned(), th.text)).collect();
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let total = lines.len();
+    let scroll = (d.scroll as usize).min(total.saturating_sub(1));
+    let title = format!(
+        " {} [{}-{}/{total}] esc closes, j/k scroll, c copies ",
+        d.title,
+        scroll + 1,
+        (scroll + inner_h).min(total)
+    );
+    let block = Block::default().borders(Borders::ALL).border_style(th.border).title(Line::styled(title, th.title));
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(lines).block(block).scroll((scroll.min(u16::MAX as usize) as u16, 0)), area);
 }

@@ -24,7 +24,7 @@ pub fn draw_panel<R: TableRow>(
     let cols = R::columns();
     table::draw(f, list, th, view_table(s, p, &cols, name));
     if let (Some(area), Some(r)) = (side, p.selected()) {
-        overlay::detail(f, area, th, &r.detail_title(), &r.detail(&s.clock));
+        overlay::detail(f, area, th, &r.detail_title(), &r.detail(&s.clock), s.detail_scroll);
     }
 }
 
@@ -48,6 +48,9 @@ pub fn view_table<'a, R>(s: &'a AppState, p: &'a Panel<R>, cols: &'a [Column<R>]
     } else {
         format!(" {name} [{}/{}] /{} ", t.visible.len(), p.rows.len(), t.filter)
     };
+    if let Some(e) = &t.filter_error {
+        title.push_str(&format!("invalid regex: {e} "));
+    }
     if let Some(why) = &p.stale {
         let when = p.fetched_at.map(hms).unwrap_or_else(|| "never".into());
         title.push_str(&format!("STALE since {when}: {why} "));
@@ -63,6 +66,8 @@ pub fn view_table<'a, R>(s: &'a AppState, p: &'a Panel<R>, cols: &'a [Column<R>]
         why.clone()
     } else if let Some(n) = s.conn.notice.as_ref().filter(|_| !s.view.is_kube()) {
         n.clone()
+    } else if let Some(e) = &t.filter_error {
+        format!("/{} is not a valid regular expression: {e}", t.filter)
     } else if !t.filter.is_empty() {
         format!("no rows match /{}", t.filter)
     } else {

@@ -25,6 +25,9 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
     let (list, side) = split_for_detail(body, s.detail);
     match s.view {
         ViewId::Servers => draw_panel(f, list, side, s, th, &s.servers, "Servers"),
+        ViewId::Conns if s.show_closed => {
+            draw_panel(f, list, side, s, th, &s.closed, "Closed connections (C: open ones)")
+        }
         ViewId::Conns => draw_panel(f, list, side, s, th, &s.conns, "Connections"),
         ViewId::Entries => draw_panel(f, list, side, s, th, &s.entries, "SPIRE entries"),
         ViewId::SpiffeIds => draw_panel(f, list, side, s, th, &s.spiffe_ids, "ClusterSPIFFEIDs"),
@@ -45,6 +48,9 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
         ViewId::Identities => draw_panel(f, list, side, s, th, &s.identities, "Identities"),
         ViewId::Expiry => draw_panel(f, list, side, s, th, &s.expiry, "Expiry"),
         ViewId::Violations => super::violations_ui::draw(f, list, side, s, th),
+    }
+    if let Some(d) = &s.describe {
+        overlay::describe(f, body, th, d);
     }
     chrome::footer(f, foot, s, th);
     if s.help {

@@ -74,3 +74,30 @@ pub fn spawn_signal_task(tx: mpsc::Sender<Msg>) -> Result<tokio::task::JoinHandl
         let _ = tx.send(Msg::Signal(name)).await;
     }))
 }
+
+/// The OSC 52 sequence that puts `value` on the terminal's clipboard. The
+/// value travels base64-encoded: whatever it holds, it is data, never a
+/// sequence the terminal would act on.
+pub fn osc52(value: &str) -> String {
+    format!("\x1b]52;c;{}\x07", data_encoding::BASE64.encode(value.as_bytes()))
+}
+
+/// Writes `osc52(value)` to the terminal.
+pub fn copy_to_clipboard(value: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = out.write_all(osc52(value).as_bytes());
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn osc52_carries_the_value_as_base64() {
+        let s = super::osc52("UABC\x1b]0;x\x07");
+        assert!(s.starts_with("\x1b]52;c;") && s.ends_with('\x07'));
+        let body = &s[7..s.len() - 1];
+        assert!(!body.contains('\x1b') && !body.contains('\x07'), "{s:?}");
+        assert_eq!(data_encoding::BASE64.decode(body.as_bytes()).unwrap(), b"UABC\x1b]0;x\x07");
+    }
+}

@@ -72,6 +72,6 @@ pub fn draw(f: &mut Frame, list: Rect, side: Option<Rect>, s: &AppState, th: &Th
     let cols = live_columns();
     table::draw(f, list, th, TableView { title, columns: &cols, rows: &rows, state: &state, clock: &s.clock, empty });
     if let (Some(area), Some(r)) = (side, live.selected()) {
-        overlay::detail(f, area, th, &r.detail_title(), &r.detail(&s.clock));
+        overlay::detail(f, area, th, &r.detail_title(), &r.detail(&s.clock), s.detail_scroll);
     }
 }

@@ -11,6 +11,7 @@ mod jwt_kube;
 mod jwt_views;
 mod kube_views;
 mod lifecycle;
+mod operator_ux;
 mod permissions;
 mod permissions_server;
 mod safe_actions;

@@ -279,3 +279,46 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
     }
     propose_bound(s, req, Some(row_key))
 }
+
+/// `ctrl-k` on a connection: close it, after a confirmation (Cancel
+/// focused) bound to the row (server, cid and the user shown); the runner
+/// checks the cid is still that user before it kicks.
+pub fn on_kick(s: &mut AppState) -> Outcome {
+    if s.read_only {
+        return read_only(s);
+    }
+    if s.view != ViewId::Conns || s.show_closed {
+        s.status = Some((Level::Info, "kick closes an open connection: select it in the Connections view (2)".into()));
+        return Outcome::redraw();
+    }
+    let Some(row) = s.conns.selected().cloned() else {
+        s.status = Some((Level::Warn, "no connection selected".into()));
+        return Outcome::redraw();
+    };
+    let req = warden_core::identity::action::nats::KickRequest {
+        server_id: row.server_id.clone(),
+        server: row.server.clone(),
+        cid: row.info.cid,
+        user: row.info.authorized_user.clone(),
+        mode: s.identity_mode,
+    };
+    let name = crate::app::format::printable(&row.info.name).into_owned();
+    let question = format!(
+        "Kick connection {} on {}? User {} (account {}){} is disconnected now; a client that reconnects with valid credentials gets back in.",
+        row.info.cid,
+        row.server,
+        row.user_label(),
+        row.account_label(),
+        if name.is_empty() { String::new() } else { format!(", client {name}") },
+    );
+    let binding = binding(s, Some(format!("{}/{}", row.server_id, row.info.cid)));
+    s.dialog = Some(Dialog::Confirm {
+        request: AnyRequest::Kick(req),
+        binding,
+        question,
+        detail: vec![],
+        then: None,
+        focus: Button::Cancel,
+    });
+    Outcome::redraw()
+}

@@ -41,10 +41,12 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
         Action::JumpIdentity => match target(s) {
             Some(t) => {
                 let filter = t.filter_text();
+                let target_filter = s.perms.table.filter.clone();
+                s.back.push(crate::app::state::BackTo { view: s.view, detail: s.detail, target_filter });
                 s.view = ViewId::Permissions;
                 s.detail = false;
                 s.set_filter(filter.clone());
-                s.status = Some((Level::Info, format!("permissions of {}", t.identity)));
+                s.status = Some((Level::Info, format!("permissions of {} (esc returns)", t.identity)));
                 Outcome::cmd(Cmd::Refresh(ViewId::Permissions))
             }
             None => no_selection(s),

@@ -128,6 +128,7 @@ impl LiveList {
             offset: 0,
             filter: self.table.filter.clone(),
             visible: (0..rows.len()).collect(),
+            ..Default::default()
         };
         (rows, t)
     }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::app::table::{Clock, Column, Searchable, TableRow};
+use crate::app::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::violations::store::Group;
 use warden_core::violations::{Violation, ViolationKind};
 
@@ -69,31 +69,55 @@ pub fn cause_text(v: &Violation) -> String {
 }
 
 fn account_of(v: &Violation) -> String {
-    v.account_name.clone().or_else(|| v.account.clone()).unwrap_or_default()
+    if unauthenticated_global(v) {
+        return "-".into();
+    }
+    crate::app::format::principal(v.account_name.as_deref(), v.account.as_deref().unwrap_or_default())
+}
+
+/// A failed authentication reported in `$G`: the server's placeholder for
+/// a client it never bound to an account (operator mode has no `$G` at
+/// all), not the account the client belongs to.
+fn unauthenticated_global(v: &Violation) -> bool {
+    v.kind == ViolationKind::AuthFailed && v.account.as_deref() == Some("$G") && v.account_name.is_none()
 }
 
 pub fn live_columns() -> Vec<Column<ViolationRow>> {
     vec![
-        Column { title: "TIME", width: 8, priority: 0, cell: |r, _| hms(r.received) },
-        Column { title: "KIND", width: 16, priority: 0, cell: |r, _| r.violation.kind.as_str().into() },
-        Column { title: "IDENTITY", width: 24, priority: 0, cell: |r, _| r.identity.clone() },
+        Column { title: "TIME", width: 8, priority: 0, cut: Cut::End, cell: |r, _| hms(r.received) },
+        Column { title: "KIND", width: 16, priority: 0, cut: Cut::End, cell: |r, _| r.violation.kind.as_str().into() },
+        Column { title: "IDENTITY", width: 24, priority: 0, cut: Cut::Middle, cell: |r, _| r.identity.clone() },
         Column {
             title: "SUBJECT",
             width: 26,
             priority: 0,
+            cut: Cut::Middle,
             cell: |r, _| r.violation.subject.clone().unwrap_or_else(|| "-".into()),
         },
-        Column { title: "SERVER", width: 10, priority: 1, cell: |r, _| r.violation.server.clone().unwrap_or_default() },
-        Column { title: "ACCOUNT", width: 10, priority: 2, cell: |r, _| account_of(&r.violation) },
+        Column {
+            title: "SERVER",
+            width: 10,
+            priority: 1,
+            cut: Cut::End,
+            cell: |r, _| r.violation.server.clone().unwrap_or_default(),
+        },
+        Column { title: "ACCOUNT", width: 10, priority: 2, cut: Cut::Middle, cell: |r, _| account_of(&r.violation) },
         Column {
             title: "CLIENT",
             width: 14,
             priority: 3,
+            cut: Cut::End,
             cell: |r, _| r.violation.client_name.clone().unwrap_or_default(),
         },
-        Column { title: "REASON", width: 20, priority: 3, cell: |r, _| r.violation.reason.clone().unwrap_or_default() },
+        Column {
+            title: "REASON",
+            width: 20,
+            priority: 3,
+            cut: Cut::End,
+            cell: |r, _| r.violation.reason.clone().unwrap_or_default(),
+        },
         // Last, so the report prints the diagnosis whole.
-        Column { title: "CAUSE", width: 30, priority: 1, cell: |r, _| cause_text(&r.violation) },
+        Column { title: "CAUSE", width: 30, priority: 1, cut: Cut::End, cell: |r, _| cause_text(&r.violation) },
     ]
 }
 
@@ -119,7 +143,14 @@ impl TableRow for ViolationRow {
             ("Reason", o(&v.reason)),
             ("Cause", v.cause.as_ref().map(|c| c.text()).unwrap_or_else(|| "-".into())),
             ("User", o(&v.user)),
-            ("Account", o(&v.account)),
+            (
+                "Account",
+                if unauthenticated_global(v) {
+                    "$G: the server's placeholder (the client never authenticated)".into()
+                } else {
+                    o(&v.account)
+                },
+            ),
             ("Account name", o(&v.account_name)),
             ("Client name", o(&v.client_name)),
             ("Client address", o(&v.client_addr)),
@@ -216,19 +247,20 @@ impl Searchable for GroupRow {
 
 pub fn group_columns() -> Vec<Column<GroupRow>> {
     vec![
-        Column { title: "IDENTITY", width: 24, priority: 0, cell: |r, _| r.identity.clone() },
-        Column { title: "KIND", width: 16, priority: 0, cell: |r, _| r.kind.as_str().into() },
+        Column { title: "IDENTITY", width: 24, priority: 0, cut: Cut::Middle, cell: |r, _| r.identity.clone() },
+        Column { title: "KIND", width: 16, priority: 0, cut: Cut::End, cell: |r, _| r.kind.as_str().into() },
         Column {
             title: "SUBJECT",
             width: 26,
             priority: 0,
+            cut: Cut::Middle,
             cell: |r, _| if r.subject.is_empty() { "-".into() } else { r.subject.clone() },
         },
-        Column { title: "COUNT", width: 7, priority: 0, cell: |r, _| r.count.to_string() },
-        Column { title: "LAST 15 MIN", width: 15, priority: 1, cell: |r, _| r.spark.clone() },
-        Column { title: "FIRST", width: 8, priority: 2, cell: |r, _| hms(r.first_seen) },
-        Column { title: "LAST", width: 8, priority: 1, cell: |r, _| hms(r.last_seen) },
-        Column { title: "SERVER", width: 10, priority: 3, cell: |r, _| r.server.clone() },
+        Column { title: "COUNT", width: 7, priority: 0, cut: Cut::End, cell: |r, _| r.count.to_string() },
+        Column { title: "LAST 15 MIN", width: 15, priority: 1, cut: Cut::End, cell: |r, _| r.spark.clone() },
+        Column { title: "FIRST", width: 8, priority: 2, cut: Cut::End, cell: |r, _| hms(r.first_seen) },
+        Column { title: "LAST", width: 8, priority: 1, cut: Cut::End, cell: |r, _| hms(r.last_seen) },
+        Column { title: "SERVER", width: 10, priority: 3, cut: Cut::End, cell: |r, _| r.server.clone() },
     ]
 }
 

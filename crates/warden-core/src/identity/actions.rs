@@ -14,6 +14,8 @@ use super::spiffe_actions;
 pub enum AnyRequest {
     Jwt(jwt_actions::Request),
     Spiffe(spiffe_actions::Request),
+    /// Close one connection (either mode).
+    Kick(super::action::nats::KickRequest),
 }
 
 impl AnyRequest {
@@ -21,6 +23,7 @@ impl AnyRequest {
         match self {
             AnyRequest::Jwt(r) => r,
             AnyRequest::Spiffe(r) => r,
+            AnyRequest::Kick(r) => r,
         }
     }
 
@@ -28,6 +31,7 @@ impl AnyRequest {
         match self {
             AnyRequest::Jwt(_) => Mode::Jwt,
             AnyRequest::Spiffe(_) => Mode::Spiffe,
+            AnyRequest::Kick(k) => k.mode,
         }
     }
 }

@@ -237,6 +237,7 @@ async fn run_bound(
         r
     } else {
         match req {
+            AnyRequest::Kick(k) => super::action::nats::run_kick(&rt.sys, k, progress).await,
             AnyRequest::Jwt(req) => {
                 let ctx = ActionContext {
                     sys: rt.sys.clone(),

@@ -126,6 +126,25 @@ impl SysClient {
         Ok(out)
     }
 
+    /// The most recently closed connections of every server (CONNZ
+    /// `state: closed`, newest first, one page each: the server keeps a
+    /// bounded ring of them), with their close reasons.
+    pub async fn connz_closed(&self) -> Result<Vec<Reply<Connz>>> {
+        // `state` is nats-server's ConnState: 0 open, 1 closed, 2 all.
+        let req = json!({ "auth": true, "state": 1, "sort": "stop", "limit": CONNZ_PAGE });
+        let mut out = self.ping::<Connz>("CONNZ", req).await?;
+        for reply in &mut out {
+            if let Ok(page) = &mut reply.result {
+                // The same masking point as for open connections.
+                for c in &mut page.connections {
+                    let user = std::mem::take(&mut c.authorized_user);
+                    c.authorized_user = crate::secret::mask_user_field(&reply.server.ver, &c.account, user);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// One page of one server's CONNZ.
     pub async fn server_connz(&self, server_id: &str, offset: i64) -> Result<Connz> {
         let subject = format!("$SYS.REQ.SERVER.{server_id}.CONNZ");
@@ -133,6 +152,18 @@ impl SysClient {
             .await
             .map_err(|_| anyhow!("CONNZ page from {server_id} timed out"))??;
         decode_api::<Connz>(&msg.payload).result
+    }
+
+    /// One open connection of one server by its cid (CONNZ `cid` filter), or
+    /// None when the server no longer has it open.
+    pub async fn server_connz_cid(&self, server_id: &str, cid: u64) -> Result<Option<crate::nats::types::ConnInfo>> {
+        let subject = format!("$SYS.REQ.SERVER.{server_id}.CONNZ");
+        let body = json!({ "auth": true, "cid": cid }).to_string();
+        let msg = timeout(self.gather.total, self.client.request(subject, body.into()))
+            .await
+            .map_err(|_| anyhow!("CONNZ from {server_id} timed out"))??;
+        let page = decode_api::<Connz>(&msg.payload).result?;
+        Ok(page.connections.into_iter().find(|c| c.cid == cid))
     }
 
     /// `$SYS.REQ.USER.INFO`: the account and user this connection is, which

@@ -147,6 +147,9 @@ pub struct ConnInfo {
     pub issuer_key: String,
     pub name_tag: String,
     pub tags: Vec<String>,
+    /// Closed connections (`state: closed`): when and why the server closed it.
+    pub stop: String,
+    pub reason: String,
 }
 
 /// One server's page of `/connz`.
