@@ -75,6 +75,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             }
             Outcome::redraw()
         }
+        Msg::ConnsDelta(d) => on_conns_delta(s, *d),
         Msg::Statsz(m) => {
             let Some(row) = s.servers.rows.iter_mut().find(|r| r.id == m.server.id) else {
                 // A server we have not listed yet: fetch the full picture.
@@ -152,6 +153,37 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
     }
 }
 
+/// Folds the worker's connection changes into the rows. Cheap: no JWT is
+/// decoded here (rows carry their claims), one pass over the rows.
+fn on_conns_delta(s: &mut AppState, d: super::msg::ConnsDelta) -> Outcome {
+    use super::table::TableRow;
+    use std::collections::{HashMap, HashSet};
+    s.clock = d.at;
+    let mut rows = std::mem::take(&mut s.conns.rows);
+    if !d.removed.is_empty() {
+        let gone: HashSet<(String, u64)> = d.removed.into_iter().collect();
+        rows.retain(|r| !gone.contains(&r.key()));
+    }
+    if !d.upserts.is_empty() {
+        let at: HashMap<(String, u64), usize> = rows.iter().enumerate().map(|(i, r)| (r.key(), i)).collect();
+        for u in d.upserts {
+            match at.get(&u.key()) {
+                Some(&i) => rows[i] = u,
+                None => rows.push(u),
+            }
+        }
+        rows.sort_by(|a, b| a.server.cmp(&b.server).then(a.info.cid.cmp(&b.info.cid)));
+    }
+    s.conns.replace(rows, d.at.now_unix);
+    s.conns.errors = d.errors;
+    if d.dropped > 0 {
+        s.conns.errors.push(format!("{} connection events dropped (slow consumer): reconciled by a sweep", d.dropped));
+    }
+    rebuild_permissions(s);
+    super::derive::rejoin(s);
+    Outcome::redraw()
+}
+
 fn no_answer_notice(s: &AppState) -> String {
     match &s.conn.account {
         Some(a) => format!("connected as account {a}; server views need the system account"),
@@ -161,16 +193,30 @@ fn no_answer_notice(s: &AppState) -> String {
 }
 
 fn on_link(s: &mut AppState, ev: ConnEvent) -> Outcome {
+    // Before the first connection the console is "connecting": failed
+    // attempts say why in the status line, never "connection lost".
+    let first = s.conn.link == Link::Connecting;
     match ev {
         ConnEvent::Connected if s.conn.link == Link::Connected => return Outcome::none(),
+        // The worker reads everything itself once connected the first time.
+        ConnEvent::Connected if first => {
+            s.conn.link = Link::Connected;
+            return Outcome::redraw();
+        }
         ConnEvent::Connected => {
             s.conn.link = Link::Connected;
             return Outcome { cmds: vec![Cmd::Refresh(ViewId::Servers), Cmd::Refresh(ViewId::Conns)], redraw: true };
         }
+        ConnEvent::Error(e) => {
+            s.status = Some((Level::Error, e));
+            return Outcome::redraw();
+        }
+        // Counted and healed by the worker (it reports the count with the rows).
+        ConnEvent::SlowConsumer => return Outcome::none(),
+        _ if first => return Outcome::none(),
         ConnEvent::Disconnected => s.conn.link = Link::Disconnected,
         ConnEvent::Reconnecting(n) => s.conn.link = Link::Reconnecting(n),
         ConnEvent::Closed => s.conn.link = Link::Closed,
-        ConnEvent::Error(e) => s.status = Some((Level::Error, e)),
     }
     if s.conn.link != Link::Connected {
         let why = "connection lost".to_string();

@@ -102,6 +102,9 @@ pub struct LiveConn<'a> {
     pub user: &'a str,
     pub account: &'a str,
     pub jwt: &'a str,
+    /// `jwt` already decoded and verified (the console's worker does it once
+    /// per distinct token); `None` decodes `jwt` here.
+    pub claims: Option<&'a jwt::UserClaims>,
 }
 
 /// A SPIFFE ID (`spiffe://...`): a SPIFFE-mode user.
@@ -254,7 +257,13 @@ fn join_rows(
             }
             continue;
         }
-        let Ok(u) = jwt::decode_as::<jwt::User>(c.jwt) else { continue };
+        let u = match c.claims {
+            Some(u) => u.clone(),
+            None => match jwt::decode_as::<jwt::User>(c.jwt) {
+                Ok(u) => u,
+                Err(_) => continue,
+            },
+        };
         let e = by_key.entry(u.std.subject.clone()).or_default();
         e.conns += 1;
         e.account_key = account_of(&u);
@@ -488,7 +497,7 @@ mod tests {
         let ukey = format!("U{}", "B".repeat(55));
         let akey = format!("A{}", "C".repeat(55));
         // CONNZ blanks a bearer user's JWT (server/monitor.go redactBearerJWT).
-        let conns = [LiveConn { user: &ukey, account: &akey, jwt: "" }];
+        let conns = [LiveConn { user: &ukey, account: &akey, jwt: "", claims: None }];
         let rows = join(&naming(), &conns, &[], &[], &KubeFacts::default(), 0);
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].user_key.as_str(), rows[0].account_key.as_str()), (ukey.as_str(), akey.as_str()));
@@ -556,7 +565,7 @@ mod tests {
     }
 
     fn spiffe_conn(user: &str) -> LiveConn<'_> {
-        LiveConn { user, account: "", jwt: "" }
+        LiveConn { user, account: "", jwt: "", claims: None }
     }
 
     #[test]
