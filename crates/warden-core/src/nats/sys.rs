@@ -121,13 +121,12 @@ impl SysClient {
         self.connz_all_paged(CONNZ_SWEEP_PAGE).await
     }
 
-    /// [`Self::connz_all`] with pages of `page` connections.
+    /// [`Self::connz_all`] with pages of `page` connections. A server's
+    /// further pages are fetched while the other servers' answers are still
+    /// awaited, and all at once (their offsets are known from the first).
     pub async fn connz_all_paged(&self, page: i64) -> Result<Vec<Reply<Connz>>> {
-        let first = self.ping::<Connz>("CONNZ", connz_request(0, page)).await?;
-        let mut out = Vec::with_capacity(first.len());
-        for reply in first {
-            out.push(self.complete_connz(reply, page).await?);
-        }
+        let mut out = Vec::new();
+        self.connz_each(page, |r| out.push(r)).await?;
         Ok(out)
     }
 
@@ -163,17 +162,23 @@ impl SysClient {
         self.complete_connz(Reply { server: server.clone(), result: Ok(first) }, page).await
     }
 
-    /// Follows a server's first page to its total, then masks.
+    /// Follows a server's first page to its total (the remaining pages
+    /// requested together), then masks.
     async fn complete_connz(&self, mut reply: Reply<Connz>, page_size: i64) -> Result<Reply<Connz>> {
         if let Ok(page) = &mut reply.result {
-            let mut offset = page.offset + page.connections.len() as i64;
-            while offset < page.total && !reply.server.id.is_empty() {
-                let more = self.server_connz_page(&reply.server.id, offset, page_size).await?;
-                if more.connections.is_empty() {
-                    break;
+            let start = page.offset + page.connections.len() as i64;
+            if start < page.total && !reply.server.id.is_empty() && !page.connections.is_empty() {
+                let step = page.connections.len() as i64;
+                let offsets: Vec<i64> = (0..).map(|i| start + i * step).take_while(|o| *o < page.total).collect();
+                let id = reply.server.id.clone();
+                let pages =
+                    futures::future::join_all(offsets.into_iter().map(|o| self.server_connz_page(&id, o, page_size)));
+                for more in pages.await {
+                    page.connections.extend(more?.connections);
                 }
-                offset += more.connections.len() as i64;
-                page.connections.extend(more.connections);
+                // Connections that came and went between pages: one row each.
+                let mut seen = std::collections::HashSet::new();
+                page.connections.retain(|c| seen.insert(c.cid));
             }
             // The one masking point for CONNZ: older servers put a token
             // user's raw token in `authorized_user`.
@@ -190,7 +195,8 @@ impl SysClient {
         self.server_connz_page(server_id, offset, CONNZ_SWEEP_PAGE).await
     }
 
-    async fn server_connz_page(&self, server_id: &str, offset: i64, page: i64) -> Result<Connz> {
+    /// One page of `page` connections of one server's CONNZ from `offset`.
+    pub async fn server_connz_page(&self, server_id: &str, offset: i64, page: i64) -> Result<Connz> {
         let subject = format!("$SYS.REQ.SERVER.{server_id}.CONNZ");
         let msg =
             timeout(self.gather.total, self.client.request(subject, connz_request(offset, page).to_string().into()))
