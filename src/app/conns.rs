@@ -295,4 +295,35 @@ mod tests {
             assert_eq!((r.jwt_expires, r.user_name), (None, None));
         }
     }
+
+    #[test]
+    fn event_rows_decode_once_per_token_and_blank_bearer_and_unverifiable_jwts() {
+        use warden_core::nats::jwt::{KeyKind, SigningKey, encode_user, unix_now};
+        let dir = tempfile::tempdir().unwrap();
+        let world = warden_sandbox::operator_mode::OperatorWorld::generate(dir.path()).unwrap();
+        let spec = warden_sandbox::operator_mode::UserSpec::tentacle("ns", "wl");
+        let user = SigningKey::generate(KeyKind::User);
+        let mut claims = spec.claims(user.public_key());
+        let jwt = encode_user(&mut claims, &world.app_signing, world.app.public_key(), unix_now()).unwrap();
+        claims.nats.bearer_token = true;
+        let bearer = encode_user(&mut claims, &world.app_signing, world.app.public_key(), unix_now()).unwrap();
+        let mut cache = JwtCache::default();
+        let ev = |jwt: &str, cid| ConnInfo { cid, jwt: jwt.into(), account: "A".into(), ..Default::default() };
+
+        let a = ConnRow::from_event("n1", "N", "2.15.1", ev(&jwt, 1), &mut cache);
+        let b = ConnRow::from_event("n1", "N", "2.15.1", ev(&jwt, 2), &mut cache);
+        assert_eq!(cache.decodes, 1, "one decode per distinct token");
+        assert_eq!(a.claims.as_ref().unwrap().std.subject, user.public_key());
+        assert_eq!(b.user_name.as_deref(), Some(a.claims.as_ref().unwrap().std.name.as_str()));
+
+        // A bearer token is a credential: blanked as CONNZ blanks it.
+        let c = ConnRow::from_event("n1", "N", "2.15.1", ev(&bearer, 3), &mut cache);
+        assert!(c.info.jwt.is_empty() && c.claims.is_none());
+        // A token warden cannot verify may be one: blanked too.
+        let at = jwt.len() - 10;
+        let flip = if &jwt[at..at + 1] == "A" { "B" } else { "A" };
+        let forged = format!("{}{flip}{}", &jwt[..at], &jwt[at + 1..]);
+        let d = ConnRow::from_event("n1", "N", "2.15.1", ev(&forged, 4), &mut cache);
+        assert!(d.info.jwt.is_empty() && d.claims.is_none());
+    }
 }

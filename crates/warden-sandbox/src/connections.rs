@@ -83,11 +83,11 @@ pub async fn hold(conns: Vec<Conn>, mut stop: watch::Receiver<bool>) {
     let mut live: FuturesUnordered<_> = conns.into_iter().map(next).collect();
     loop {
         tokio::select! {
-            _ = stop.changed() => if *stop.borrow() { return },
+            r = stop.changed() => if r.is_err() || *stop.borrow() { return },
             c = live.next() => match c {
                 Some(Some(c)) => live.push(next(c)),
                 Some(None) => {}
-                None => { let _ = stop.changed().await; return }
+                None => return,
             },
         }
     }
