@@ -110,6 +110,7 @@ fn console_options(
         kube,
         kube_section: file.kubernetes.clone(),
         refresh: config::refresh_interval(file)?,
+        reconcile: config::reconcile_interval(file)?,
         theme,
         read_only: cli.read_only || file.read_only,
         signing: runner::signing_config(None, None, &file.signing)?,

@@ -35,6 +35,8 @@ pub struct ConsoleOptions {
     pub kube: KubeSettings,
     pub kube_section: KubeSection,
     pub refresh: Duration,
+    /// Each server's connections re-swept this often (missed events).
+    pub reconcile: Duration,
     pub theme: Theme,
     pub read_only: bool,
     /// Signing keys for identity actions (from the config file).
@@ -52,7 +54,8 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     let (tx, rx) = mpsc::channel(1024);
     terminal::spawn_signal_task(tx.clone())?;
     let (share_tx, share_rx) = tokio::sync::oneshot::channel();
-    let cmds = worker::spawn_sharing(opts.nats.clone(), opts.refresh, tx.clone(), Some(share_tx));
+    let worker_opts = worker::WorkerOptions { reconcile: opts.reconcile, ..worker::WorkerOptions::new(opts.refresh) };
+    let cmds = worker::spawn_with(opts.nats.clone(), worker_opts, tx.clone(), Some(share_tx));
     let _feed = crate::app::violations::feed::spawn_console(
         crate::app::violations::feed::Sources {
             nats: Some(crate::app::violations::feed::NatsSource::Later(share_rx)),
