@@ -154,25 +154,37 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
 }
 
 /// Folds the worker's connection changes into the rows. Cheap: no JWT is
-/// decoded here (rows carry their claims), one pass over the rows.
+/// decoded here (rows carry their claims), no allocation per row.
 fn on_conns_delta(s: &mut AppState, d: super::msg::ConnsDelta) -> Outcome {
-    use super::table::TableRow;
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
     s.clock = d.at;
     let mut rows = std::mem::take(&mut s.conns.rows);
     if !d.removed.is_empty() {
-        let gone: HashSet<(String, u64)> = d.removed.into_iter().collect();
-        rows.retain(|r| !gone.contains(&r.key()));
+        let mut gone: HashMap<u64, Vec<&str>> = HashMap::new();
+        for (server, cid) in &d.removed {
+            gone.entry(*cid).or_default().push(server);
+        }
+        rows.retain(|r| !gone.get(&r.info.cid).is_some_and(|ids| ids.contains(&r.server_id.as_str())));
     }
     if !d.upserts.is_empty() {
-        let at: HashMap<(String, u64), usize> = rows.iter().enumerate().map(|(i, r)| (r.key(), i)).collect();
-        for u in d.upserts {
-            match at.get(&u.key()) {
-                Some(&i) => rows[i] = u,
-                None => rows.push(u),
+        let slots: Vec<Option<usize>> = {
+            let at: HashMap<(&str, u64), usize> =
+                rows.iter().enumerate().map(|(i, r)| ((r.server_id.as_str(), r.info.cid), i)).collect();
+            d.upserts.iter().map(|u| at.get(&(u.server_id.as_str(), u.info.cid)).copied()).collect()
+        };
+        let mut pushed = false;
+        for (u, slot) in d.upserts.into_iter().zip(slots) {
+            match slot {
+                Some(i) => rows[i] = u,
+                None => {
+                    rows.push(u);
+                    pushed = true;
+                }
             }
         }
-        rows.sort_by(|a, b| a.server.cmp(&b.server).then(a.info.cid.cmp(&b.info.cid)));
+        if pushed {
+            rows.sort_by(|a, b| a.server.cmp(&b.server).then(a.info.cid.cmp(&b.info.cid)));
+        }
     }
     s.conns.replace(rows, d.at.now_unix);
     s.conns.errors = d.errors;

@@ -33,7 +33,10 @@ pub enum SweepOut {
 /// The fleet's state; pure (no IO), so its rules are unit-tested.
 #[derive(Default)]
 pub struct Fleet {
-    rows: HashMap<Key, ConnRow>,
+    /// The connections listed now (the rows themselves live in the console's
+    /// state; here only their keys and the changes not yet sent).
+    rows: HashSet<Key>,
+    pending: HashMap<Key, ConnRow>,
     /// Known servers by id (from sweeps and events), for the reconcile.
     servers: BTreeMap<String, ServerInfo>,
     /// Servers whose last sweep failed: id -> message.
@@ -86,8 +89,9 @@ impl Fleet {
             self.servers.insert(e.server.id.clone(), e.server.clone());
         }
         if e.event_type == DISCONNECT_EVENT_TYPE {
-            if self.rows.remove(&key).is_some() {
+            if self.rows.remove(&key) {
                 self.up.remove(&key);
+                self.pending.remove(&key);
                 self.rm.insert(key);
                 self.dirty = true;
             } else if self.replay.is_some() {
@@ -96,7 +100,7 @@ impl Fleet {
             return;
         }
         // A connect: a row already listed (by a sweep) is richer; keep it.
-        if self.rows.contains_key(&key) || self.gone.contains(&key) {
+        if self.rows.contains(&key) || self.gone.contains(&key) {
             return;
         }
         let row = ConnRow::from_event(
@@ -108,7 +112,8 @@ impl Fleet {
         );
         self.rm.remove(&key);
         self.up.insert(key.clone());
-        self.rows.insert(key, row);
+        self.rows.insert(key.clone());
+        self.pending.insert(key, row);
         self.dirty = true;
     }
 
@@ -129,19 +134,19 @@ impl Fleet {
         };
         self.errors.remove(&id);
         let fresh: HashSet<Key> = rows.iter().map(|r| (r.server_id.clone(), r.info.cid)).collect();
-        let stale: Vec<Key> = self.rows.keys().filter(|k| k.0 == id && !fresh.contains(*k)).cloned().collect();
+        let stale: Vec<Key> = self.rows.iter().filter(|k| k.0 == id && !fresh.contains(*k)).cloned().collect();
         for k in stale {
             self.rows.remove(&k);
             self.up.remove(&k);
+            self.pending.remove(&k);
             self.rm.insert(k);
         }
         for row in rows {
             let k = (row.server_id.clone(), row.info.cid);
-            if self.rows.get(&k) != Some(&row) {
-                self.rm.remove(&k);
-                self.up.insert(k.clone());
-                self.rows.insert(k, row);
-            }
+            self.rm.remove(&k);
+            self.up.insert(k.clone());
+            self.rows.insert(k.clone());
+            self.pending.insert(k, row);
         }
         if let Some(events) = self.replay.take() {
             for e in events.iter().filter(|e| e.server.id == id) {
@@ -158,7 +163,8 @@ impl Fleet {
             return None;
         }
         self.dirty = false;
-        let upserts = self.up.drain().filter_map(|k| self.rows.get(&k).cloned()).collect();
+        let upserts = self.up.drain().filter_map(|k| self.pending.remove(&k)).collect();
+        self.pending = HashMap::new();
         let removed = self.rm.drain().collect();
         let errors = self.errors.values().cloned().collect();
         Some(ConnsDelta { at, upserts, removed, errors, dropped: self.dropped })
@@ -318,7 +324,7 @@ mod tests {
         Reply { server: server(sid), result: Ok(Connz { connections, ..Default::default() }) }
     }
     fn keys(f: &Fleet) -> Vec<Key> {
-        let mut k: Vec<Key> = f.rows.keys().cloned().collect();
+        let mut k: Vec<Key> = f.rows.iter().cloned().collect();
         k.sort();
         k
     }
