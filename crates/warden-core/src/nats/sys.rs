@@ -132,6 +132,8 @@ impl SysClient {
 
     /// Like [`Self::connz_all_paged`], handing each server's complete answer
     /// to `each` as soon as it is complete (the console shows it at once).
+    /// A server's further pages are fetched while the gather still listens
+    /// for other servers, so the quiet period and the pages overlap.
     pub async fn connz_each(&self, page: i64, mut each: impl FnMut(Reply<Connz>)) -> Result<()> {
         let inbox = self.client.new_inbox();
         let mut sub = self.client.subscribe(inbox.clone()).await?;
@@ -139,17 +141,23 @@ impl SysClient {
         self.client.publish_with_reply("$SYS.REQ.SERVER.PING.CONNZ".to_string(), inbox, payload.into()).await?;
         self.client.flush().await?;
         let deadline = Instant::now() + self.gather.total;
-        let mut seen = 0usize;
-        loop {
-            let wait = if seen == 0 { self.gather.first } else { self.gather.quiet };
-            let wait = wait.min(deadline.saturating_duration_since(Instant::now()));
-            match timeout(wait, sub.next()).await {
-                Ok(Some(msg)) if msg.status.is_some_and(|s| s == async_nats::StatusCode::NO_RESPONDERS) => break,
-                Ok(Some(msg)) => {
-                    seen += 1;
-                    each(self.complete_connz(decode_api::<Connz>(&msg.payload), page).await?);
-                }
-                Ok(None) | Err(_) => break,
+        let mut completing = futures::stream::FuturesUnordered::new();
+        // Until the first reply, then until `quiet` after the latest.
+        let mut until = (Instant::now() + self.gather.first).min(deadline);
+        let mut listening = true;
+        while listening || !completing.is_empty() {
+            tokio::select! {
+                m = tokio::time::timeout_at(until, sub.next()), if listening => match m {
+                    Ok(Some(msg)) if msg.status.is_some_and(|s| s == async_nats::StatusCode::NO_RESPONDERS) => {
+                        listening = false;
+                    }
+                    Ok(Some(msg)) => {
+                        until = (Instant::now() + self.gather.quiet).min(deadline);
+                        completing.push(self.complete_connz(decode_api::<Connz>(&msg.payload), page));
+                    }
+                    Ok(None) | Err(_) => listening = false,
+                },
+                Some(done) = completing.next(), if !completing.is_empty() => each(done?),
             }
         }
         let _ = sub.unsubscribe().await;
