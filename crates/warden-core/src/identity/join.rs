@@ -234,7 +234,7 @@ fn join_rows(
     let mut by_spiffe: BTreeMap<String, Acc> = BTreeMap::new();
     let mut pending: Vec<IdentityRecord> = Vec::new();
     for c in conns {
-        if c.jwt.is_empty() && is_user_key(c.user) {
+        if c.claims.is_none() && c.jwt.is_empty() && is_user_key(c.user) {
             // A bearer-token user: nats-server (2.11.17+, 2.12.8+, 2.14+,
             // `server/monitor.go` `redactBearerJWT`) blanks its JWT in CONNZ,
             // but `authorized_user` is still its public key and `account`
@@ -247,7 +247,7 @@ fn join_rows(
             }
             continue;
         }
-        if c.jwt.is_empty() {
+        if c.claims.is_none() && c.jwt.is_empty() {
             if is_spiffe_id(c.user) {
                 let e = by_spiffe.entry(c.user.to_string()).or_default();
                 e.conns += 1;
