@@ -49,7 +49,10 @@ fn run(mut cli: Cli) -> Result<()> {
             rt.block_on(console::run(opts))
         }
         #[cfg(feature = "sandbox")]
-        Command::Sandbox { headless, dir, mode } => rt.block_on(sandbox(&cli, headless, dir, mode.into())),
+        Command::Sandbox { headless, dir, mode, connections, identities } => {
+            let fleet = warden_sandbox::run::Fleet { connections, identities };
+            rt.block_on(sandbox(&cli, headless, dir, mode.into(), fleet))
+        }
         Command::Report { kind: report::Kind::Violations, output, violations } => {
             let ctx = report::ReportContext {
                 nats,
@@ -107,6 +110,7 @@ fn console_options(
         kube,
         kube_section: file.kubernetes.clone(),
         refresh: config::refresh_interval(file)?,
+        reconcile: config::reconcile_interval(file)?,
         theme,
         read_only: cli.read_only || file.read_only,
         signing: runner::signing_config(None, None, &file.signing)?,
@@ -120,11 +124,17 @@ fn console_options(
 /// `warden sandbox`: starts the world, then the console on it (connected
 /// exactly as a second warden would be, through the config file it wrote),
 /// or with `--headless` prints how to reach it and waits for a signal.
-async fn sandbox(cli: &Cli, headless: bool, dir: Option<std::path::PathBuf>, mode: Mode) -> Result<()> {
+async fn sandbox(
+    cli: &Cli,
+    headless: bool,
+    dir: Option<std::path::PathBuf>,
+    mode: Mode,
+    fleet: warden_sandbox::run::Fleet,
+) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let owned = dir.is_none();
     let dir = warden_sandbox::run::private_dir(dir.as_deref())?;
-    let started = warden_sandbox::run::start_mode(&dir, mode).await;
+    let started = warden_sandbox::run::start_with(&dir, mode, fleet).await;
     let result = match started {
         Err(e) => Err(e),
         Ok(sb) => {

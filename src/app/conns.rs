@@ -1,12 +1,17 @@
 //! The Connections view's data: every client connection of every server.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+
 use anyhow::Result;
 use serde::Serialize;
 
 use super::format;
 use super::table::{Clock, Column, Cut, Searchable, TableRow};
-use warden_core::nats::sys::SysClient;
-use warden_core::nats::types::ConnInfo;
+use warden_core::nats::jwt::{self, UserClaims};
+use warden_core::nats::sys::{Reply, SysClient};
+use warden_core::nats::types::{ConnInfo, Connz};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConnRow {
@@ -20,6 +25,12 @@ pub struct ConnRow {
     pub user_name: Option<String>,
     /// Name of the account (from the Accounts view's JWTs), when known.
     pub account_name: Option<String>,
+    /// The user JWT decoded and its signature verified, once per distinct
+    /// token in the worker ([`JwtCache`]); `update` never decodes a JWT.
+    /// The console's rows then drop the token text (`info.jwt` is empty
+    /// when this is set: [`ConnRow::without_token`]); reports keep it.
+    #[serde(skip)]
+    pub claims: Option<Arc<UserClaims>>,
     #[serde(skip)]
     search: String,
 }
@@ -32,10 +43,17 @@ impl Searchable for ConnRow {
 
 impl ConnRow {
     pub fn new(server: &str, server_id: &str, info: ConnInfo) -> ConnRow {
-        let claims = jwt_claims(&info.jwt);
-        let jwt_expires = claims.as_ref().and_then(|v| v.get("exp")?.as_i64()).filter(|e| *e > 0);
-        let user_name =
-            claims.as_ref().and_then(|v| v.get("name")?.as_str().map(str::to_string)).filter(|n| !n.is_empty());
+        ConnRow::decoded(server, server_id, info, &mut JwtCache::default())
+    }
+
+    /// [`ConnRow::new`] with the JWT decoded through `cache`.
+    pub fn decoded(server: &str, server_id: &str, info: ConnInfo, cache: &mut JwtCache) -> ConnRow {
+        let d = cache.get(&info.jwt);
+        ConnRow::with_jwt(server, server_id, info, d)
+    }
+
+    fn with_jwt(server: &str, server_id: &str, info: ConnInfo, d: DecodedJwt) -> ConnRow {
+        let DecodedJwt { expires: jwt_expires, name: user_name, claims, .. } = d;
         let search = format!(
             "{} {} {} {} {} {} {} {}",
             server,
@@ -55,8 +73,114 @@ impl ConnRow {
             jwt_expires,
             user_name,
             account_name: None,
+            claims,
             search,
         }
+    }
+
+    /// A row from a connect advisory. The advisory carries the JWT the
+    /// client presented even for a bearer token, which CONNZ blanks
+    /// (`server/monitor.go` `redactBearerJWT`): blanked here the same way,
+    /// and so is a JWT warden cannot decode (it may be one).
+    pub fn from_event(
+        server: &str,
+        server_id: &str,
+        server_ver: &str,
+        mut info: ConnInfo,
+        cache: &mut JwtCache,
+    ) -> ConnRow {
+        let user = std::mem::take(&mut info.authorized_user);
+        info.authorized_user = warden_core::secret::mask_user_field(server_ver, &info.account, user);
+        if info.jwt.is_empty() {
+            return ConnRow::with_jwt(server, server_id, info, DecodedJwt::default());
+        }
+        let d = cache.get(&info.jwt);
+        if d.bearer || d.claims.is_none() {
+            info.jwt.clear();
+            return ConnRow::with_jwt(server, server_id, info, DecodedJwt::default());
+        }
+        ConnRow::with_jwt(server, server_id, info, d)
+    }
+}
+
+impl ConnRow {
+    /// The row without its JWT's text once the claims are decoded: 10,000
+    /// connections of a few hundred users share a few hundred decoded
+    /// claims instead of holding 10,000 copies of the tokens.
+    pub fn without_token(mut self) -> ConnRow {
+        if self.claims.is_some() {
+            self.info.jwt = String::new();
+        }
+        self
+    }
+}
+
+/// What a row needs from its user JWT.
+#[derive(Debug, Clone, Default)]
+pub struct DecodedJwt {
+    expires: Option<i64>,
+    name: Option<String>,
+    claims: Option<Arc<UserClaims>>,
+    bearer: bool,
+}
+
+/// Decoded user JWTs keyed by a hash of the token: 10,000 connections of a
+/// few hundred identities decode and verify a few hundred JWTs, once.
+/// Bounded: past [`JwtCache::CAP`] distinct tokens it starts over.
+#[derive(Debug, Default)]
+pub struct JwtCache {
+    map: HashMap<u64, DecodedJwt>,
+    hasher: std::collections::hash_map::RandomState,
+    /// Tokens decoded (cache misses), for the benchmark.
+    pub decodes: u64,
+}
+
+impl JwtCache {
+    pub const CAP: usize = 16_384;
+
+    pub fn get(&mut self, token: &str) -> DecodedJwt {
+        if token.is_empty() {
+            return DecodedJwt::default();
+        }
+        let mut h = self.hasher.build_hasher();
+        h.write(token.as_bytes());
+        let key = h.finish();
+        if let Some(d) = self.map.get(&key) {
+            return d.clone();
+        }
+        if self.map.len() >= Self::CAP {
+            self.map.clear();
+        }
+        self.decodes += 1;
+        let raw = jwt_claims(token);
+        let expires = raw.as_ref().and_then(|v| v.get("exp")?.as_i64()).filter(|e| *e > 0);
+        let name = raw.as_ref().and_then(|v| v.get("name")?.as_str().map(str::to_string)).filter(|n| !n.is_empty());
+        let claims = jwt::decode_as::<jwt::User>(token).ok();
+        let bearer = claims.as_ref().is_some_and(|c| c.nats.bearer_token);
+        let d = DecodedJwt { expires, name, claims: claims.map(Arc::new), bearer };
+        self.map.insert(key, d.clone());
+        d
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// One server's CONNZ answer as rows (or the error naming the server).
+pub fn rows_of(reply: Reply<Connz>, cache: &mut JwtCache) -> Result<Vec<ConnRow>, String> {
+    let name = if reply.server.name.is_empty() { "?" } else { &reply.server.name };
+    match reply.result {
+        Ok(page) => Ok(page
+            .connections
+            .into_iter()
+            .map(|c| ConnRow::decoded(&reply.server.name, &reply.server.id, c, cache))
+            .collect()),
+        Err(e) => Err(format!("{name}: {e:#}")),
     }
 }
 
@@ -117,12 +241,11 @@ pub async fn fetch(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)> {
     let replies = sys.connz_all().await?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
+    let mut cache = JwtCache::default();
     for r in replies {
-        match r.result {
-            Ok(page) => {
-                rows.extend(page.connections.into_iter().map(|c| ConnRow::new(&r.server.name, &r.server.id, c)))
-            }
-            Err(e) => errors.push(format!("{}: {e:#}", if r.server.name.is_empty() { "?" } else { &r.server.name })),
+        match rows_of(r, &mut cache) {
+            Ok(more) => rows.extend(more),
+            Err(e) => errors.push(e),
         }
     }
     rows.sort_by(|a, b| a.server.cmp(&b.server).then(a.info.cid.cmp(&b.info.cid)));
@@ -262,5 +385,36 @@ mod tests {
             let r = row(junk);
             assert_eq!((r.jwt_expires, r.user_name), (None, None));
         }
+    }
+
+    #[test]
+    fn event_rows_decode_once_per_token_and_blank_bearer_and_unverifiable_jwts() {
+        use warden_core::nats::jwt::{KeyKind, SigningKey, encode_user, unix_now};
+        let dir = tempfile::tempdir().unwrap();
+        let world = warden_sandbox::operator_mode::OperatorWorld::generate(dir.path()).unwrap();
+        let spec = warden_sandbox::operator_mode::UserSpec::tentacle("ns", "wl");
+        let user = SigningKey::generate(KeyKind::User);
+        let mut claims = spec.claims(user.public_key());
+        let jwt = encode_user(&mut claims, &world.app_signing, world.app.public_key(), unix_now()).unwrap();
+        claims.nats.bearer_token = true;
+        let bearer = encode_user(&mut claims, &world.app_signing, world.app.public_key(), unix_now()).unwrap();
+        let mut cache = JwtCache::default();
+        let ev = |jwt: &str, cid| ConnInfo { cid, jwt: jwt.into(), account: "A".into(), ..Default::default() };
+
+        let a = ConnRow::from_event("n1", "N", "2.15.1", ev(&jwt, 1), &mut cache);
+        let b = ConnRow::from_event("n1", "N", "2.15.1", ev(&jwt, 2), &mut cache);
+        assert_eq!(cache.decodes, 1, "one decode per distinct token");
+        assert_eq!(a.claims.as_ref().unwrap().std.subject, user.public_key());
+        assert_eq!(b.user_name.as_deref(), Some(a.claims.as_ref().unwrap().std.name.as_str()));
+
+        // A bearer token is a credential: blanked as CONNZ blanks it.
+        let c = ConnRow::from_event("n1", "N", "2.15.1", ev(&bearer, 3), &mut cache);
+        assert!(c.info.jwt.is_empty() && c.claims.is_none());
+        // A token warden cannot verify may be one: blanked too.
+        let at = jwt.len() - 10;
+        let flip = if &jwt[at..at + 1] == "A" { "B" } else { "A" };
+        let forged = format!("{}{flip}{}", &jwt[..at], &jwt[at + 1..]);
+        let d = ConnRow::from_event("n1", "N", "2.15.1", ev(&forged, 4), &mut cache);
+        assert!(d.info.jwt.is_empty() && d.claims.is_none());
     }
 }

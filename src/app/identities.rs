@@ -80,9 +80,17 @@ pub fn build_with(
     now: i64,
     expiring_within: i64,
 ) -> Vec<IdentityRow> {
+    // JWTs arrive decoded and verified from the worker: a JWT that did not
+    // decode there is left out here rather than decoded again per refresh.
     let live: Vec<LiveConn> = conns
         .iter()
-        .map(|c| LiveConn { user: &c.info.authorized_user, account: &c.info.account, jwt: &c.info.jwt })
+        .filter(|c| c.info.jwt.is_empty() || c.claims.is_some())
+        .map(|c| LiveConn {
+            user: &c.info.authorized_user,
+            account: &c.info.account,
+            jwt: &c.info.jwt,
+            claims: c.claims.as_deref(),
+        })
         .collect();
     let accounts: Vec<KnownAccount> =
         accounts.iter().map(|a| KnownAccount { key: &a.key, name: &a.name, revoked: &a.revoked }).collect();

@@ -34,6 +34,9 @@ pub enum Msg {
         at: Clock,
         result: Result<(Vec<ConnRow>, Vec<String>), String>,
     },
+    /// Changes to the connection rows since the last delta (the worker's
+    /// fleet state: one sweep, then connect/disconnect events, reconciles).
+    ConnsDelta(Box<ConnsDelta>),
     Statsz(Box<StatszMsg>),
     KubeLink(KubeLink),
     Kube(KubeEvent),
@@ -54,6 +57,19 @@ pub enum Msg {
     Violations(Batch),
     /// SIGTERM/SIGHUP/SIGINT.
     Signal(&'static str),
+}
+
+/// Rows added or changed, rows gone, and the per-server errors now.
+#[derive(Debug)]
+pub struct ConnsDelta {
+    pub at: Clock,
+    pub upserts: Vec<ConnRow>,
+    pub removed: Vec<(String, u64)>,
+    /// Servers whose CONNZ failed (named, not silently missing).
+    pub errors: Vec<String>,
+    /// Connect/disconnect events lost to a slow consumer since the start
+    /// (each loss triggers a reconciling sweep).
+    pub dropped: u64,
 }
 
 impl From<Batch> for Msg {

@@ -25,6 +25,12 @@ impl<R: TableRow> Panel<R> {
     /// New rows from a successful fetch or a watch reset.
     pub fn replace(&mut self, rows: Vec<R>, at: i64) {
         let keep = self.selected().map(R::key);
+        self.replace_keeping(rows, at, keep);
+    }
+
+    /// [`Panel::replace`] when the caller took the old rows out first (an
+    /// in-place delta): `keep` is the key of the row that was selected.
+    pub fn replace_keeping(&mut self, rows: Vec<R>, at: i64, keep: Option<R::Key>) {
         self.rows = rows;
         self.fetched_at = Some(at);
         self.stale = None;

@@ -12,7 +12,6 @@ use warden_core::identity::join;
 use warden_core::identity::naming::Naming;
 use warden_core::identity::permissions::{Decision, PermissionSet, Source};
 use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
-use warden_core::nats::jwt::{User, decode_as};
 use warden_core::nats::subject::Direction;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -148,15 +147,16 @@ pub fn identity_of_user(naming: &Naming, name: &str) -> String {
 /// (`warden_core::identity::effective`, from the accounts' JWTs).
 pub fn sets_from_conns(naming: &Naming, conns: &[ConnRow], accounts: &[AccountRow]) -> Vec<PermissionSet> {
     let mut seen = std::collections::BTreeMap::new();
-    for c in conns.iter().filter(|c| !c.info.jwt.is_empty()) {
-        let Ok(claims) = decode_as::<User>(&c.info.jwt) else { continue };
+    // Decoded and verified once per distinct token, in the worker.
+    for c in conns {
+        let Some(claims) = c.claims.as_deref() else { continue };
         if seen.contains_key(&claims.std.subject) {
             continue;
         }
         let name = if claims.std.name.is_empty() { c.info.authorized_user.clone() } else { claims.std.name.clone() };
         let acc_key = effective::account_of(&claims);
         let acc = accounts.iter().find(|a| a.key == acc_key || a.key == c.info.account);
-        let mut set = effective::of_user(&claims, acc.and_then(|a| a.claims.as_ref()), acc.is_some_and(|a| a.system));
+        let mut set = effective::of_user(claims, acc.and_then(|a| a.claims.as_ref()), acc.is_some_and(|a| a.system));
         set.identity = identity_of_user(naming, &name);
         set.account = c.info.account.clone();
         seen.insert(claims.std.subject.clone(), set);

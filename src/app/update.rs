@@ -91,6 +91,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             }
             Outcome::redraw()
         }
+        Msg::ConnsDelta(d) => on_conns_delta(s, *d),
         Msg::Statsz(m) => {
             let Some(row) = s.servers.rows.iter_mut().find(|r| r.id == m.server.id) else {
                 // A server we have not listed yet: fetch the full picture.
@@ -178,6 +179,52 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
     }
 }
 
+/// Folds the worker's connection changes into the rows. Cheap: no JWT is
+/// decoded here (rows carry their claims), no allocation per row.
+fn on_conns_delta(s: &mut AppState, d: super::msg::ConnsDelta) -> Outcome {
+    use std::collections::HashMap;
+    s.clock = d.at;
+    // The selection follows its row through the delta (taken before the
+    // rows are moved out).
+    let keep = s.conns.selected().map(super::table::TableRow::key);
+    let mut rows = std::mem::take(&mut s.conns.rows);
+    if !d.removed.is_empty() {
+        let mut gone: HashMap<u64, Vec<&str>> = HashMap::new();
+        for (server, cid) in &d.removed {
+            gone.entry(*cid).or_default().push(server);
+        }
+        rows.retain(|r| !gone.get(&r.info.cid).is_some_and(|ids| ids.contains(&r.server_id.as_str())));
+    }
+    if !d.upserts.is_empty() {
+        let slots: Vec<Option<usize>> = {
+            let at: HashMap<(&str, u64), usize> =
+                rows.iter().enumerate().map(|(i, r)| ((r.server_id.as_str(), r.info.cid), i)).collect();
+            d.upserts.iter().map(|u| at.get(&(u.server_id.as_str(), u.info.cid)).copied()).collect()
+        };
+        let mut pushed = false;
+        for (u, slot) in d.upserts.into_iter().zip(slots) {
+            match slot {
+                Some(i) => rows[i] = u,
+                None => {
+                    rows.push(u);
+                    pushed = true;
+                }
+            }
+        }
+        if pushed {
+            rows.sort_by(|a, b| a.server.cmp(&b.server).then(a.info.cid.cmp(&b.info.cid)));
+        }
+    }
+    s.conns.replace_keeping(rows, d.at.now_unix, keep);
+    s.conns.errors = d.errors;
+    if d.dropped > 0 {
+        s.conns.errors.push(format!("{} connection events dropped (slow consumer): reconciled by a sweep", d.dropped));
+    }
+    rebuild_permissions(s);
+    super::derive::rejoin(s);
+    Outcome::redraw()
+}
+
 fn no_answer_notice(s: &AppState) -> String {
     match &s.conn.account {
         Some(a) => format!("connected as account {a}; server views need the system account"),
@@ -187,16 +234,30 @@ fn no_answer_notice(s: &AppState) -> String {
 }
 
 fn on_link(s: &mut AppState, ev: ConnEvent) -> Outcome {
+    // Before the first connection the console is "connecting": failed
+    // attempts say why in the status line, never "connection lost".
+    let first = s.conn.link == Link::Connecting;
     match ev {
         ConnEvent::Connected if s.conn.link == Link::Connected => return Outcome::none(),
+        // The worker reads everything itself once connected the first time.
+        ConnEvent::Connected if first => {
+            s.conn.link = Link::Connected;
+            return Outcome::redraw();
+        }
         ConnEvent::Connected => {
             s.conn.link = Link::Connected;
             return Outcome { cmds: vec![Cmd::Refresh(ViewId::Servers), Cmd::Refresh(ViewId::Conns)], redraw: true };
         }
+        ConnEvent::Error(e) => {
+            s.status = Some((Level::Error, e));
+            return Outcome::redraw();
+        }
+        // Counted and healed by the worker (it reports the count with the rows).
+        ConnEvent::SlowConsumer => return Outcome::none(),
+        _ if first => return Outcome::none(),
         ConnEvent::Disconnected => s.conn.link = Link::Disconnected,
         ConnEvent::Reconnecting(n) => s.conn.link = Link::Reconnecting(n),
         ConnEvent::Closed => s.conn.link = Link::Closed,
-        ConnEvent::Error(e) => s.status = Some((Level::Error, e)),
     }
     if s.conn.link != Link::Connected {
         let why = "connection lost".to_string();

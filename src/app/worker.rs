@@ -12,10 +12,38 @@ use super::msg::{Cmd, Msg};
 use super::table::Clock;
 use super::view_id::ViewId;
 use super::{conns, servers};
+
+mod fleet;
 use warden_core::config::NatsSettings;
 use warden_core::nats::connect::{self, ConnEvent};
 use warden_core::nats::sys::SysClient;
 use warden_core::nats::types::StatszMsg;
+
+/// How the worker keeps data fresh.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerOptions {
+    /// The base tick: Accounts every 6th, VARZ every 12th (the Servers view
+    /// stays live from STATSZ in between).
+    pub refresh: Duration,
+    /// Connections: every server is re-swept once per this period (one
+    /// server at a time, spread over the period) to heal missed events.
+    pub reconcile: Duration,
+    /// CONNZ page size of the sweeps.
+    pub page: i64,
+    /// Connection changes are sent to the console at most this often.
+    pub flush: Duration,
+}
+
+impl WorkerOptions {
+    pub fn new(refresh: Duration) -> WorkerOptions {
+        WorkerOptions {
+            refresh,
+            reconcile: Duration::from_secs(60),
+            page: warden_core::nats::sys::CONNZ_SWEEP_PAGE,
+            flush: Duration::from_millis(100),
+        }
+    }
+}
 
 /// Starts the worker; returns where to send it commands.
 pub fn spawn(settings: NatsSettings, refresh: Duration, tx: mpsc::Sender<Msg>) -> mpsc::UnboundedSender<Cmd> {
@@ -30,23 +58,40 @@ pub fn spawn_sharing(
     tx: mpsc::Sender<Msg>,
     share: Option<tokio::sync::oneshot::Sender<async_nats::Client>>,
 ) -> mpsc::UnboundedSender<Cmd> {
+    spawn_with(settings, WorkerOptions::new(refresh), tx, share)
+}
+
+/// [`spawn_sharing`] with every knob.
+pub fn spawn_with(
+    settings: NatsSettings,
+    opts: WorkerOptions,
+    tx: mpsc::Sender<Msg>,
+    share: Option<tokio::sync::oneshot::Sender<async_nats::Client>>,
+) -> mpsc::UnboundedSender<Cmd> {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(settings, refresh, tx, cmd_rx, share));
+    tokio::spawn(run(settings, opts, tx, cmd_rx, share));
     cmd_tx
 }
 
 async fn run(
     settings: NatsSettings,
-    refresh: Duration,
+    opts: WorkerOptions,
     tx: mpsc::Sender<Msg>,
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
     share: Option<tokio::sync::oneshot::Sender<async_nats::Client>>,
 ) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<ConnEvent>();
+    let (fleet_tx, fleet_rx) = mpsc::unbounded_channel::<FleetCtl>();
     let link_tx = tx.clone();
+    let link_fleet = fleet_tx.clone();
     tokio::spawn(async move {
         while let Some(ev) = ev_rx.recv().await {
             info!(event = ?ev, "nats connection");
+            if ev == ConnEvent::SlowConsumer {
+                // Events were lost: count them, heal with a sweep.
+                let _ = link_fleet.send(FleetCtl::Dropped);
+                continue;
+            }
             if link_tx.send(Msg::Link(ev)).await.is_err() {
                 break;
             }
@@ -73,9 +118,14 @@ async fn run(
     let _ = ev_tx.send(ConnEvent::Connected);
     let sys = SysClient::new(client.clone());
 
-    let who = sys.whoami().await.map_err(|e| format!("{e:#}"));
-    if tx.send(Msg::WhoAmI(who)).await.is_err() {
-        return;
+    // Connections first (the heaviest), then who we are, servers, STATSZ.
+    tokio::spawn(fleet::run(sys.clone(), opts, tx.clone(), fleet_rx));
+    {
+        let (sys, tx) = (sys.clone(), tx.clone());
+        tokio::spawn(async move {
+            let who = sys.whoami().await.map_err(|e| format!("{e:#}"));
+            let _ = tx.send(Msg::WhoAmI(who)).await;
+        });
     }
     // Owned by this task: aborted when it returns (quit, closed channel).
     let _statsz = AbortOnDrop(spawn_statsz_feed(client.clone(), tx.clone()));
@@ -83,15 +133,20 @@ async fn run(
         let _ = share.send(client.clone());
     }
 
-    let mut tick = interval(refresh);
+    let mut tick = interval(opts.refresh);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut ticks = 0u64;
     loop {
         let todo: Vec<ViewId> = tokio::select! {
             _ = tick.tick() => {
                 ticks += 1;
+                let mut v = Vec::new();
+                // VARZ: the Servers view is live from STATSZ; the full
+                // picture every 12th tick (a minute at the default 5 s).
+                if ticks % 12 == 1 {
+                    v.push(ViewId::Servers);
+                }
                 // Accounts cost a few scatter-gathers each: every 6th tick.
-                let mut v = NATS_VIEWS.to_vec();
                 if ticks % 6 == 1 {
                     v.push(ViewId::Accounts);
                 }
@@ -99,9 +154,16 @@ async fn run(
             }
             c = cmds.recv() => match c {
                 None | Some(Cmd::Quit) => return,
+                Some(Cmd::Refresh(ViewId::Conns)) => {
+                    let _ = fleet_tx.send(FleetCtl::Sweep);
+                    continue;
+                }
                 Some(Cmd::Refresh(v)) if NATS_VIEWS.contains(&v) => vec![v],
                 Some(Cmd::Refresh(ViewId::Accounts)) => vec![ViewId::Accounts],
-                Some(Cmd::Refresh(ViewId::Identities | ViewId::Expiry)) => vec![ViewId::Conns, ViewId::Accounts],
+                Some(Cmd::Refresh(ViewId::Identities | ViewId::Expiry)) => {
+                    let _ = fleet_tx.send(FleetCtl::Sweep);
+                    vec![ViewId::Accounts]
+                }
                 Some(Cmd::FetchClosed) => {
                     let result = conns::fetch_closed(&sys).await.map_err(|e| format!("{e:#}"));
                     if tx.send(Msg::ClosedConns { at: Clock::system(), result }).await.is_err() {
@@ -119,6 +181,15 @@ async fn run(
             }
         }
     }
+}
+
+/// Asks the connection-fleet task to do something.
+#[derive(Debug)]
+enum FleetCtl {
+    /// A full sweep of every server (coalesced with one in flight).
+    Sweep,
+    /// async-nats reported a slow consumer: events may be lost.
+    Dropped,
 }
 
 /// The views whose data this worker fetches.

@@ -68,6 +68,12 @@ pub enum Command {
         /// or `spiffe` (`verify_and_map`, X.509 SVIDs, the authorization ConfigMap)
         #[arg(long, value_enum, default_value_t = ModeArg::Jwt)]
         mode: ModeArg,
+        /// Also hold this many live JWT connections (fleet-scale testing)
+        #[arg(long, default_value_t = 0)]
+        connections: usize,
+        /// Users the extra connections are spread over
+        #[arg(long, default_value_t = 200)]
+        identities: usize,
     },
     /// Identity actions (JWT mode): register, approve, deny, renew, revoke
     Identity {

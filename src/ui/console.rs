@@ -37,6 +37,8 @@ pub struct ConsoleOptions {
     pub kube: KubeSettings,
     pub kube_section: KubeSection,
     pub refresh: Duration,
+    /// Each server's connections re-swept this often (missed events).
+    pub reconcile: Duration,
     pub theme: Theme,
     pub read_only: bool,
     /// Signing keys for identity actions (from the config file).
@@ -54,7 +56,8 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     let (tx, rx) = mpsc::channel(1024);
     let signals = terminal::spawn_signal_task(tx.clone())?;
     let (share_tx, share_rx) = tokio::sync::oneshot::channel();
-    let cmds = worker::spawn_sharing(opts.nats.clone(), opts.refresh, tx.clone(), Some(share_tx));
+    let worker_opts = worker::WorkerOptions { reconcile: opts.reconcile, ..worker::WorkerOptions::new(opts.refresh) };
+    let cmds = worker::spawn_with(opts.nats.clone(), worker_opts, tx.clone(), Some(share_tx));
     // The one owner of the Kubernetes context: every worker below follows it.
     let target = KubeTarget::new(opts.kube.clone());
     let pods = crate::app::violations::feed::pod_logs(&opts.kube, &opts.kube_section)

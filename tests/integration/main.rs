@@ -4,6 +4,7 @@
 mod harness;
 
 mod auth_diagnosis;
+mod fleet;
 mod foundation;
 mod jwt;
 mod jwt_actions;

@@ -196,8 +196,12 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     // Identities: each workload's live connections, by SPIFFE ID.
     c.key(KeyCode::Char('8'));
     assert_eq!(c.s.view, ViewId::Identities);
-    c.until(Duration::from_secs(20), "identities with their connections", |s| {
-        conns_of(s, "tent-dev/hn-digest") == Some(2) && conns_of(s, "tent-dev/summarizer") == Some(1)
+    // Connections now arrive before the Kubernetes watch may have listed the
+    // records: wait for both.
+    c.until(Duration::from_secs(20), "identities with their connections and records", |s| {
+        conns_of(s, "tent-dev/hn-digest") == Some(2)
+            && conns_of(s, "tent-dev/summarizer") == Some(1)
+            && s.identities.rows.iter().any(|r| r.workload == "hn-digest" && r.recorded)
     })
     .await;
     let hn = c.s.identities.rows.iter().find(|r| r.workload == "hn-digest").unwrap();

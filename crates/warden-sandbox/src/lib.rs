@@ -1,6 +1,7 @@
 //! The sandbox world: a real nats-server, the Kubernetes API double, and the
 //! scenario that seeds them. Also the harness the integration tests use.
 
+pub mod connections;
 pub mod crds;
 pub mod nats_server;
 pub mod operator_mode;

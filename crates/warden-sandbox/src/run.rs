@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::nats_server::NatsServer;
-use super::operator_mode::{OperatorWorld, push_account_jwt};
+use super::operator_mode::{OperatorWorld, UserSpec, push_account_jwt};
 use super::scenario::controller_config;
 use super::scenario::{self, Kind, Tentacle};
 use super::spiffe_mode::{ConfigSync, SpiffeWorld};
@@ -160,14 +160,34 @@ fn write_warden_config(dir: &Path, world: &OperatorWorld, url: &str, kubeconfig:
 
 /// Starts the world of `mode` in `dir` (created 0700).
 pub async fn start_mode(dir: &Path, mode: Mode) -> Result<Sandbox> {
+    start_with(dir, mode, Fleet::default()).await
+}
+
+/// Extra live connections for measuring warden at fleet scale
+/// (`warden sandbox --connections N --identities K`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fleet {
+    /// Connections held open (plain client protocol, a few tasks).
+    pub connections: usize,
+    /// Distinct user identities they are spread over (default 200).
+    pub identities: usize,
+}
+
+/// [`start_mode`] with a fleet of extra connections (JWT mode only).
+pub async fn start_with(dir: &Path, mode: Mode, fleet: Fleet) -> Result<Sandbox> {
     match mode {
-        Mode::Jwt => start(dir).await,
+        Mode::Jwt => start_jwt(dir, fleet).await,
+        Mode::Spiffe if fleet.connections > 0 => anyhow::bail!("--connections needs --mode jwt (user JWTs)"),
         Mode::Spiffe => start_spiffe(dir).await,
     }
 }
 
 /// Starts everything in `dir` (created 0700), JWT mode.
 pub async fn start(dir: &Path) -> Result<Sandbox> {
+    start_jwt(dir, Fleet::default()).await
+}
+
+async fn start_jwt(dir: &Path, extra: Fleet) -> Result<Sandbox> {
     warden_core::logging::create_private_dir(dir)?;
     let now = chrono::Utc::now().timestamp();
     let mut world = OperatorWorld::generate(dir).context("generating the operator, accounts and keys")?;
@@ -194,6 +214,22 @@ pub async fn start(dir: &Path) -> Result<Sandbox> {
 
     let mut tasks = vec![follow_server_log(server.log_path.clone(), double.state())];
     tasks.extend(start_workloads(&server.url(), fleet, double.state()));
+    if extra.connections > 0 {
+        use crate::connections::{Identity, hold, open_many, raise_nofile};
+        raise_nofile();
+        let ids = (0..extra.identities.max(1))
+            .map(|i| {
+                let u = world.mint_user(&UserSpec::tentacle("fleet", &format!("wl{i}")))?;
+                Ok(Identity { jwt: u.jwt, key: std::sync::Arc::new(u.key.context("a generated user key")?) })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let addr = server.url().trim_start_matches("nats://").to_string();
+        let conns = open_many(&addr, &ids, extra.connections, 8).await.context("opening the fleet's connections")?;
+        tasks.push(tokio::spawn(async move {
+            let (_keep, stop) = tokio::sync::watch::channel(false);
+            hold(conns, stop).await
+        }));
+    }
     let info = SandboxInfo {
         dir: dir.to_path_buf(),
         mode: Mode::Jwt,

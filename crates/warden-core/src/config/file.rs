@@ -17,6 +17,9 @@ pub struct ConfigFile {
     pub theme: Option<String>,
     /// How often server and connection data is refreshed (humantime, e.g. "5s").
     pub refresh: Option<String>,
+    /// How often each server's connections are re-swept to heal missed
+    /// connect/disconnect events (humantime, default "60s", at least "5s").
+    pub reconcile: Option<String>,
     /// Start in read-only mode (no mutating action is offered).
     pub read_only: bool,
     pub nats: NatsSection,

@@ -114,6 +114,15 @@ pub fn refresh_interval(file: &ConfigFile) -> Result<Duration> {
     Ok(d.max(Duration::from_secs(1)))
 }
 
+/// The reconciling sweep's period (`reconcile` in the config file).
+pub fn reconcile_interval(file: &ConfigFile) -> Result<Duration> {
+    let d = match &file.reconcile {
+        Some(s) => humantime::parse_duration(s).map_err(|e| anyhow::anyhow!("config reconcile {s:?}: {e}"))?,
+        None => Duration::from_secs(60),
+    };
+    Ok(d.max(Duration::from_secs(5)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,6 +102,9 @@ pub struct LiveConn<'a> {
     pub user: &'a str,
     pub account: &'a str,
     pub jwt: &'a str,
+    /// `jwt` already decoded and verified (the console's worker does it once
+    /// per distinct token); `None` decodes `jwt` here.
+    pub claims: Option<&'a jwt::UserClaims>,
 }
 
 /// A SPIFFE ID (`spiffe://...`): a SPIFFE-mode user.
@@ -231,7 +234,7 @@ fn join_rows(
     let mut by_spiffe: BTreeMap<String, Acc> = BTreeMap::new();
     let mut pending: Vec<IdentityRecord> = Vec::new();
     for c in conns {
-        if c.jwt.is_empty() && is_user_key(c.user) {
+        if c.claims.is_none() && c.jwt.is_empty() && is_user_key(c.user) {
             // A bearer-token user: nats-server (2.11.17+, 2.12.8+, 2.14+,
             // `server/monitor.go` `redactBearerJWT`) blanks its JWT in CONNZ,
             // but `authorized_user` is still its public key and `account`
@@ -244,7 +247,7 @@ fn join_rows(
             }
             continue;
         }
-        if c.jwt.is_empty() {
+        if c.claims.is_none() && c.jwt.is_empty() {
             if is_spiffe_id(c.user) {
                 let e = by_spiffe.entry(c.user.to_string()).or_default();
                 e.conns += 1;
@@ -254,12 +257,25 @@ fn join_rows(
             }
             continue;
         }
-        let Ok(u) = jwt::decode_as::<jwt::User>(c.jwt) else { continue };
+        // Claims decoded by the caller are borrowed, and cloned only when
+        // they become the identity's newest (10,000 connections of a few
+        // hundred users clone a few hundred).
+        let decoded;
+        let u: &jwt::UserClaims = match c.claims {
+            Some(u) => u,
+            None => match jwt::decode_as::<jwt::User>(c.jwt) {
+                Ok(u) => {
+                    decoded = u;
+                    &decoded
+                }
+                Err(_) => continue,
+            },
+        };
         let e = by_key.entry(u.std.subject.clone()).or_default();
         e.conns += 1;
-        e.account_key = account_of(&u);
+        e.account_key = account_of(u);
         if e.claims.as_ref().is_none_or(|old| old.std.issued_at < u.std.issued_at) {
-            e.claims = Some(u);
+            e.claims = Some(u.clone());
         }
     }
     for r in records {
@@ -488,7 +504,7 @@ mod tests {
         let ukey = format!("U{}", "B".repeat(55));
         let akey = format!("A{}", "C".repeat(55));
         // CONNZ blanks a bearer user's JWT (server/monitor.go redactBearerJWT).
-        let conns = [LiveConn { user: &ukey, account: &akey, jwt: "" }];
+        let conns = [LiveConn { user: &ukey, account: &akey, jwt: "", claims: None }];
         let rows = join(&naming(), &conns, &[], &[], &KubeFacts::default(), 0);
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].user_key.as_str(), rows[0].account_key.as_str()), (ukey.as_str(), akey.as_str()));
@@ -556,7 +572,7 @@ mod tests {
     }
 
     fn spiffe_conn(user: &str) -> LiveConn<'_> {
-        LiveConn { user, account: "", jwt: "" }
+        LiveConn { user, account: "", jwt: "", claims: None }
     }
 
     #[test]

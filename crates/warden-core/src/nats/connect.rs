@@ -18,6 +18,9 @@ pub enum ConnEvent {
     Closed,
     /// A server or client error worth telling the operator (no secrets in it).
     Error(String),
+    /// async-nats dropped messages of a subscription (its buffer was full):
+    /// data fed by events is no longer complete.
+    SlowConsumer,
 }
 
 /// Backoff between reconnect attempts: 250 ms doubling to 4 s.
@@ -64,10 +67,19 @@ pub async fn options(
         .connection_timeout(Duration::from_secs(5))
         .ping_interval(Duration::from_secs(20))
         .max_reconnects(None);
+    // async-nats asks the delay callback before *every* attempt, the first
+    // connection included (connector.rs `try_connect`: `attempts += 1`, then
+    // `reconnect_delay_callback(attempts)`), so the first call is the first
+    // connection: no delay and no "reconnecting" (that was 500 ms and a
+    // "connection lost" before the console had ever connected).
+    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     if let Some(tx) = events {
         let tx2 = tx.clone();
         opts = opts
             .reconnect_delay_callback(move |attempt| {
+                if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                    return Duration::ZERO;
+                }
                 let _ = tx2.send(ConnEvent::Reconnecting(attempt.max(1)));
                 reconnect_delay(attempt)
             })
@@ -80,13 +92,20 @@ pub async fn options(
                         Event::Closed => ConnEvent::Closed,
                         Event::ServerError(e) => ConnEvent::Error(format!("server error: {e}")),
                         Event::ClientError(e) => ConnEvent::Error(format!("client error: {e}")),
-                        Event::SlowConsumer(_) | Event::LameDuckMode | Event::Draining => return,
+                        Event::SlowConsumer(_) => ConnEvent::SlowConsumer,
+                        Event::LameDuckMode | Event::Draining => return,
                     };
                     let _ = tx.send(msg);
                 }
             });
     } else {
-        opts = opts.reconnect_delay_callback(reconnect_delay);
+        opts = opts.reconnect_delay_callback(move |attempt| {
+            if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                Duration::ZERO
+            } else {
+                reconnect_delay(attempt)
+            }
+        });
     }
     Ok(opts)
 }

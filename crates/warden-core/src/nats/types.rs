@@ -179,3 +179,70 @@ pub struct UserInfoResponse {
     pub data: UserInfo,
     pub error: Option<ApiError>,
 }
+
+/// `client` of a connect / disconnect advisory (`server/events.go`
+/// `ClientInfo`: `id` is the cid, `host` the address, `acc` the account,
+/// `user` the raw auth user as CONNZ's `authorized_user`, `jwt` the user JWT
+/// the client presented — unredacted, also for bearer tokens).
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct EventClient {
+    pub start: String,
+    pub host: String,
+    pub id: u64,
+    pub acc: String,
+    pub user: String,
+    pub name: String,
+    pub lang: String,
+    pub ver: String,
+    pub jwt: String,
+    pub issuer_key: String,
+    pub name_tag: String,
+    pub tags: Vec<String>,
+    pub kind: String,
+    pub client_type: String,
+}
+
+/// `ConnectEventMsg` / `DisconnectEventMsg` (`server/events.go`), published
+/// on `$SYS.ACCOUNT.<acc>.CONNECT` / `.DISCONNECT` by the client's server.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ClientEventMsg {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub server: ServerInfo,
+    pub client: EventClient,
+    /// Disconnects only: why the server closed it.
+    pub reason: String,
+}
+
+/// `io.nats.server.advisory.v1.client_connect` (`ConnectEventMsgType`).
+pub const CONNECT_EVENT_TYPE: &str = "io.nats.server.advisory.v1.client_connect";
+/// `io.nats.server.advisory.v1.client_disconnect` (`DisconnectEventMsgType`).
+pub const DISCONNECT_EVENT_TYPE: &str = "io.nats.server.advisory.v1.client_disconnect";
+
+impl EventClient {
+    /// The connection as CONNZ (`auth: true`) would list it, as far as the
+    /// event tells (no counters, subscriptions, TLS or uptime: the
+    /// reconciling sweep fills those in). The JWT is passed through as is:
+    /// the caller blanks bearer tokens, as CONNZ does.
+    pub fn into_conn_info(self) -> ConnInfo {
+        ConnInfo {
+            cid: self.id,
+            kind: self.kind,
+            conn_type: self.client_type,
+            ip: self.host,
+            start: self.start,
+            name: self.name,
+            lang: self.lang,
+            version: self.ver,
+            authorized_user: self.user,
+            account: self.acc,
+            jwt: self.jwt,
+            issuer_key: self.issuer_key,
+            name_tag: self.name_tag,
+            tags: self.tags,
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The connection fleet: every client connection of every server, kept
+//! current by events rather than by polling.
+//!
+//! One CONNZ sweep at the start (each server's answer shown as it arrives),
+//! then `$SYS.ACCOUNT.<acc>.CONNECT` / `.DISCONNECT` advisories add and
+//! remove rows; a slow reconciling sweep (one server at a time, each server
+//! once per `reconcile`) heals anything missed, and so does a full sweep
+//! whenever async-nats reports a slow consumer (events were dropped).
+//! JWTs are decoded and verified here, once per distinct token.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::{Duration, Instant, MissedTickBehavior, interval, interval_at};
+use tracing::warn;
+
+use super::super::conns::{ConnRow, JwtCache};
+use super::super::msg::{ConnsDelta, Msg};
+use super::super::table::Clock;
+use super::{FleetCtl, WorkerOptions};
+use warden_core::nats::sys::{CLIENT_EVENTS, Reply, SysClient};
+use warden_core::nats::types::{ClientEventMsg, Connz, DISCONNECT_EVENT_TYPE, ServerInfo};
+
+type Key = (String, u64);
+
+/// What a sweep task reports.
+pub enum SweepOut {
+    Server(Reply<Connz>),
+    Done(Result<(), String>),
+}
+
+/// The fleet's state; pure (no IO), so its rules are unit-tested.
+#[derive(Default)]
+pub struct Fleet {
+    /// The connections listed now (the rows themselves live in the console's
+    /// state; here only their keys and the changes not yet sent).
+    rows: HashSet<Key>,
+    pending: HashMap<Key, ConnRow>,
+    /// Known servers by id (from sweeps and events), for the reconcile.
+    servers: BTreeMap<String, ServerInfo>,
+    /// Servers whose last sweep failed: id -> message.
+    errors: BTreeMap<String, String>,
+    pub cache: JwtCache,
+    up: HashSet<Key>,
+    rm: HashSet<Key>,
+    /// Disconnects seen for a connection not (yet) listed: its connect is
+    /// ignored if a replay brings it (cids are never reused by a server).
+    gone: HashSet<Key>,
+    /// Events received while a sweep is in flight, replayed on its answers.
+    replay: Option<Vec<ClientEventMsg>>,
+    pub dropped: u64,
+    /// The first sweep finished: the console may show "no rows".
+    ready: bool,
+    dirty: bool,
+}
+
+impl Fleet {
+    pub fn sweep_started(&mut self) {
+        self.replay = Some(Vec::new());
+    }
+
+    pub fn sweep_done(&mut self, result: Result<(), String>) {
+        self.replay = None;
+        self.gone.clear();
+        if let Err(e) = result {
+            self.errors.insert(String::new(), e);
+        } else {
+            self.errors.remove("");
+        }
+        self.ready = true;
+        self.dirty = true;
+    }
+
+    /// One connect or disconnect advisory.
+    pub fn event(&mut self, e: ClientEventMsg) {
+        self.apply(&e);
+        if let Some(r) = &mut self.replay {
+            r.push(e);
+        }
+    }
+
+    fn apply(&mut self, e: &ClientEventMsg) {
+        if e.server.id.is_empty() || e.client.id == 0 {
+            return;
+        }
+        let key = (e.server.id.clone(), e.client.id);
+        if !self.servers.contains_key(&e.server.id) {
+            self.servers.insert(e.server.id.clone(), e.server.clone());
+        }
+        if e.event_type == DISCONNECT_EVENT_TYPE {
+            if self.rows.remove(&key) {
+                self.up.remove(&key);
+                self.pending.remove(&key);
+                self.rm.insert(key);
+                self.dirty = true;
+            } else if self.replay.is_some() {
+                self.gone.insert(key);
+            }
+            return;
+        }
+        // A connect: a row already listed (by a sweep) is richer; keep it.
+        if self.rows.contains(&key) || self.gone.contains(&key) {
+            return;
+        }
+        let row = ConnRow::from_event(
+            &e.server.name,
+            &e.server.id,
+            &e.server.ver,
+            e.client.clone().into_conn_info(),
+            &mut self.cache,
+        )
+        .without_token();
+        self.rm.remove(&key);
+        self.up.insert(key.clone());
+        self.rows.insert(key.clone());
+        self.pending.insert(key, row);
+        self.dirty = true;
+    }
+
+    /// One server's complete CONNZ: its rows become exactly these, then the
+    /// events received since the sweep began are applied again.
+    pub fn sweep_reply(&mut self, r: Reply<Connz>) {
+        let id = r.server.id.clone();
+        if !id.is_empty() {
+            self.servers.insert(id.clone(), r.server.clone());
+        }
+        self.dirty = true;
+        let rows = match super::super::conns::rows_of(r, &mut self.cache) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.errors.insert(id, e);
+                return;
+            }
+        };
+        self.errors.remove(&id);
+        let fresh: HashSet<Key> = rows.iter().map(|r| (r.server_id.clone(), r.info.cid)).collect();
+        let stale: Vec<Key> = self.rows.iter().filter(|k| k.0 == id && !fresh.contains(*k)).cloned().collect();
+        for k in stale {
+            self.rows.remove(&k);
+            self.up.remove(&k);
+            self.pending.remove(&k);
+            self.rm.insert(k);
+        }
+        for row in rows {
+            let k = (row.server_id.clone(), row.info.cid);
+            self.rm.remove(&k);
+            self.up.insert(k.clone());
+            self.rows.insert(k.clone());
+            self.pending.insert(k, row.without_token());
+        }
+        if let Some(events) = self.replay.take() {
+            for e in events.iter().filter(|e| e.server.id == id) {
+                self.apply(e);
+            }
+            self.replay = Some(events);
+        }
+    }
+
+    /// The changes since the last call, if any (and once the first sweep has
+    /// answered at least once).
+    pub fn take_delta(&mut self, at: Clock) -> Option<ConnsDelta> {
+        if !self.dirty {
+            return None;
+        }
+        self.dirty = false;
+        let upserts = self.up.drain().filter_map(|k| self.pending.remove(&k)).collect();
+        self.pending = HashMap::new();
+        let removed = self.rm.drain().collect();
+        let errors = self.errors.values().cloned().collect();
+        Some(ConnsDelta { at, upserts, removed, errors, dropped: self.dropped })
+    }
+
+    /// The next server to reconcile after `last` (round robin by id).
+    fn next_server(&self, last: &str) -> Option<ServerInfo> {
+        self.servers
+            .range::<str, _>((std::ops::Bound::Excluded(last), std::ops::Bound::Unbounded))
+            .next()
+            .or_else(|| self.servers.iter().next())
+            .map(|(_, s)| s.clone())
+    }
+}
+
+/// Runs until the console's channel closes.
+pub async fn run(
+    sys: SysClient,
+    opts: WorkerOptions,
+    tx: mpsc::Sender<Msg>,
+    mut ctl: mpsc::UnboundedReceiver<FleetCtl>,
+) {
+    let client = sys.client().clone();
+    // Subscribed before the first sweep, so nothing falls between the two.
+    let mut events = match client.subscribe(CLIENT_EVENTS).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            warn!("subscribing to {CLIENT_EVENTS}: {e}");
+            None
+        }
+    };
+    let _ = client.flush().await;
+    let (sweep_tx, mut sweep_rx) = mpsc::unbounded_channel::<SweepOut>();
+    let mut fleet = Fleet::default();
+    let mut again = false;
+    let mut last_full = Instant::now();
+    start_full(&sys, opts.page, &sweep_tx);
+    fleet.sweep_started();
+    let mut in_flight = true;
+
+    let mut flush = interval(opts.flush);
+    flush.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Reconcile one server per step; each server once per `reconcile`.
+    let step = |n: usize| (opts.reconcile / n.max(1) as u32).max(Duration::from_millis(100));
+    let mut reconcile = interval_at(Instant::now() + opts.reconcile, step(1));
+    let mut last_server = String::new();
+    loop {
+        tokio::select! {
+            m = async { events.as_mut().unwrap().next().await }, if events.is_some() => match m {
+                Some(m) => {
+                    // Garbage on the wire is skipped, never fatal.
+                    if let Ok(e) = serde_json::from_slice::<ClientEventMsg>(&m.payload) {
+                        fleet.event(e);
+                    }
+                }
+                None => events = None,
+            },
+            Some(out) = sweep_rx.recv() => match out {
+                SweepOut::Server(r) => fleet.sweep_reply(r),
+                SweepOut::Done(r) => {
+                    fleet.sweep_done(r);
+                    in_flight = false;
+                    release_freed_memory();
+                    if std::mem::take(&mut again) {
+                        start_full(&sys, opts.page, &sweep_tx);
+                        fleet.sweep_started();
+                        in_flight = true;
+                        last_full = Instant::now();
+                    }
+                    let n = fleet.servers.len();
+                    if reconcile.period() != step(n) {
+                        reconcile = interval_at(Instant::now() + step(n), step(n));
+                    }
+                }
+            },
+            c = ctl.recv() => {
+                match c {
+                    None => return,
+                    Some(FleetCtl::Dropped) => {
+                        fleet.dropped += 1;
+                        fleet.dirty = true;
+                    }
+                    // A refresh right after a sweep (the first connect) is
+                    // the same picture: coalesced.
+                    Some(FleetCtl::Sweep) if !in_flight && last_full.elapsed() < Duration::from_secs(2) => continue,
+                    Some(FleetCtl::Sweep) => {}
+                }
+                if in_flight {
+                    again = true;
+                } else {
+                    start_full(&sys, opts.page, &sweep_tx);
+                    fleet.sweep_started();
+                    in_flight = true;
+                    last_full = Instant::now();
+                }
+            }
+            _ = reconcile.tick(), if !in_flight => {
+                if let Some(server) = fleet.next_server(&last_server) {
+                    last_server = server.id.clone();
+                    fleet.sweep_started();
+                    in_flight = true;
+                    let (sys, tx, page) = (sys.clone(), sweep_tx.clone(), opts.page);
+                    tokio::spawn(async move {
+                        let r = match sys.connz_server(&server, page).await {
+                            Ok(r) => r,
+                            Err(e) => Reply { server, result: Err(e) },
+                        };
+                        let _ = tx.send(SweepOut::Server(r));
+                        let _ = tx.send(SweepOut::Done(Ok(())));
+                    });
+                }
+            }
+            _ = flush.tick() => {
+                if !fleet.ready && !fleet.dirty {
+                    continue;
+                }
+                if let Some(d) = fleet.take_delta(Clock::system())
+                    && tx.send(Msg::ConnsDelta(Box::new(d))).await.is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A sweep's replies (megabytes of JSON at 10,000 connections) are freed
+/// once decoded, but glibc keeps freed pages in its per-thread arenas:
+/// handed back to the system so the console stays small.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// A full sweep: each server's answer handed over as soon as it is complete.
+fn start_full(sys: &SysClient, page: i64, tx: &mpsc::UnboundedSender<SweepOut>) {
+    let (sys, tx) = (sys.clone(), tx.clone());
+    tokio::spawn(async move {
+        let each = tx.clone();
+        let r = sys.connz_each(page, move |reply| {
+            let _ = each.send(SweepOut::Server(reply));
+        });
+        let r = r.await.map_err(|e| format!("CONNZ: {e:#}"));
+        let _ = tx.send(SweepOut::Done(r));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_core::nats::types::{CONNECT_EVENT_TYPE, ConnInfo, EventClient};
+
+    fn server(id: &str) -> ServerInfo {
+        ServerInfo { id: id.into(), name: format!("n-{id}"), ..Default::default() }
+    }
+    fn ev(kind: &str, sid: &str, cid: u64) -> ClientEventMsg {
+        ClientEventMsg {
+            event_type: kind.into(),
+            server: server(sid),
+            client: EventClient { id: cid, acc: "A".into(), user: "u".into(), ..Default::default() },
+            reason: String::new(),
+        }
+    }
+    fn connz(sid: &str, cids: &[u64]) -> Reply<Connz> {
+        let connections = cids.iter().map(|&cid| ConnInfo { cid, ..Default::default() }).collect();
+        Reply { server: server(sid), result: Ok(Connz { connections, ..Default::default() }) }
+    }
+    fn keys(f: &Fleet) -> Vec<Key> {
+        let mut k: Vec<Key> = f.rows.iter().cloned().collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn events_add_and_remove_and_deltas_say_so() {
+        let mut f = Fleet::default();
+        f.event(ev(CONNECT_EVENT_TYPE, "S", 1));
+        f.event(ev(CONNECT_EVENT_TYPE, "S", 2));
+        f.event(ev(DISCONNECT_EVENT_TYPE, "S", 1));
+        let d = f.take_delta(Clock { now_unix: 0 }).unwrap();
+        assert_eq!(d.upserts.iter().map(|r| r.info.cid).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(d.removed, vec![("S".to_string(), 1)]);
+        assert!(f.take_delta(Clock { now_unix: 0 }).is_none());
+    }
+
+    #[test]
+    fn a_sweep_replaces_one_server_and_replays_events_since_it_began() {
+        let mut f = Fleet::default();
+        f.event(ev(CONNECT_EVENT_TYPE, "T", 9));
+        f.event(ev(CONNECT_EVENT_TYPE, "S", 1)); // its disconnect was missed
+        f.sweep_started();
+        f.event(ev(CONNECT_EVENT_TYPE, "S", 5)); // after the server answered
+        f.event(ev(DISCONNECT_EVENT_TYPE, "S", 4)); // before we knew of it
+        f.sweep_reply(connz("S", &[2, 4]));
+        f.sweep_done(Ok(()));
+        assert_eq!(keys(&f), vec![("S".into(), 2), ("S".into(), 5), ("T".into(), 9)]);
+    }
+
+    #[test]
+    fn a_failed_server_keeps_its_rows_and_is_named() {
+        let mut f = Fleet::default();
+        f.event(ev(CONNECT_EVENT_TYPE, "S", 1));
+        f.sweep_started();
+        f.sweep_reply(Reply { server: server("S"), result: Err(anyhow::anyhow!("timeout")) });
+        f.sweep_done(Ok(()));
+        assert_eq!(keys(&f), vec![("S".into(), 1)]);
+        assert!(f.take_delta(Clock { now_unix: 0 }).unwrap().errors[0].contains("timeout"));
+    }
+}
