@@ -372,3 +372,47 @@ async fn read_only_role_refuses_actions_before_any_write() {
     let rows = w.report("identities").await;
     assert!(rows.iter().any(|r| r["workload"] == "cart" && r["state"] == "Pending"), "{rows:?}");
 }
+
+/// A bearer-token user: since 2.14.0 (2.11.17, 2.12.8) CONNZ omits its JWT
+/// (server/monitor.go `redactBearerJWT`). warden joins its live connection
+/// to the identity by the user key the NatsIdentity recorded, never drops
+/// it, and revoke by name finds and revokes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bearer_token_user_is_joined_by_key_and_revoked_by_name() {
+    let w = World::new().await;
+    let key = SigningKey::generate(KeyKind::User);
+    let mut claims = warden_core::nats::jwt::UserClaims::new_user(key.public_key(), "tentacle.shop.bearer");
+    claims.nats.bearer_token = true;
+    claims.nats.permissions.publish.allow = vec!["tentacular.shop.bearer.>".into()];
+    let user = w.op.world.mint_user_claims(claims, &key).unwrap();
+    w.k.upsert(json!({
+        "apiVersion": NI, "kind": "NatsIdentity",
+        "metadata": {"name": "bearer", "namespace": "shop"},
+        "spec": {"workload": "bearer", "account": "APP", "user": "tentacle.shop.bearer"},
+        "status": {"phase": "Active", "userPublicKey": key.public_key(), "jwt": user.jwt,
+                   "accountPublicKey": w.op.world.app.public_key()}
+    }))
+    .unwrap();
+    let client = ConnectOptions::with_credentials_file(user.creds_path.as_ref().unwrap())
+        .await
+        .unwrap()
+        .max_reconnects(Some(0))
+        .connect(w.op.server.url())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    let row = crate::harness::eventually(LIMIT, "the bearer user joined to shop/bearer", || async {
+        let rows = w.report("identities").await;
+        rows.into_iter().find(|r| r["workload"] == "bearer" && r["connections"] == 1)
+    })
+    .await;
+    assert_eq!(row["user_key"], key.public_key(), "{row}");
+    assert_eq!(row["live"], true, "{row}");
+    let (ok, out, err) = w.warden(&["identity", "revoke", "shop/bearer", "--account", "APP"]).await;
+    assert!(ok, "{out}{err}");
+    assert!(w.identity("shop", "bearer").unwrap()["status"]["phase"] == "Revoked");
+    crate::harness::eventually(LIMIT, "the bearer connection closed", || async {
+        (client.connection_state() != async_nats::connection::State::Connected).then_some(())
+    })
+    .await;
+}
