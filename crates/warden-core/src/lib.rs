@@ -18,3 +18,6 @@ pub mod nats;
 pub mod secret;
 pub mod spire;
 pub mod violations;
+
+#[cfg(test)]
+mod test_support;

@@ -111,14 +111,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_bounded_client_gives_up_on_an_api_server_that_never_answers() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let hold = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((s, _)) = listener.accept().await {
-                held.push(s);
-            }
-        });
+        let (addr, hold) = crate::test_support::silent_server().await;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kubeconfig");
         std::fs::write(

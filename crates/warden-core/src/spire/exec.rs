@@ -117,15 +117,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_exec_that_never_answers_fails_naming_the_command() {
-        // An API server that accepts the connection and says nothing.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let hold = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((s, _)) = listener.accept().await {
-                held.push(s);
-            }
-        });
+        let (addr, hold) = crate::test_support::silent_server().await;
         let cfg = kube::Config::new(format!("http://{addr}").parse().unwrap());
         let client = Client::try_from(cfg).unwrap();
         let at = SpireServerPod::default();
