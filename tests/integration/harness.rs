@@ -215,3 +215,116 @@ pub fn deploy_dir() -> std::path::PathBuf {
 pub fn rbac_role(name: &str) -> String {
     std::fs::read_to_string(deploy_dir().join(format!("rbac/{name}.yaml"))).expect("deploy/rbac role")
 }
+
+/// The console's loop minus the terminal, with the real workers: messages
+/// go through `update`, commands through the console's own `route` (an
+/// action can be held back, to race it against something else).
+pub struct TestConsole {
+    pub s: warden::app::state::AppState,
+    pub rx: tokio::sync::mpsc::Receiver<warden::app::msg::Msg>,
+    pub w: warden::ui::console::Workers,
+    /// Actions are kept in `held` instead of sent while set.
+    pub hold: bool,
+    pub held: Vec<warden::app::msg::Cmd>,
+    /// Every action the console asked for.
+    pub sent: usize,
+}
+
+impl TestConsole {
+    pub fn new(
+        s: warden::app::state::AppState,
+        rx: tokio::sync::mpsc::Receiver<warden::app::msg::Msg>,
+        w: warden::ui::console::Workers,
+    ) -> TestConsole {
+        TestConsole { s, rx, w, hold: false, held: Vec::new(), sent: 0 }
+    }
+
+    pub fn dispatch(&mut self, cmds: Vec<warden::app::msg::Cmd>) {
+        for c in cmds {
+            if matches!(c, warden::app::msg::Cmd::Action(_)) {
+                self.sent += 1;
+                if self.hold {
+                    self.held.push(c);
+                    continue;
+                }
+            }
+            warden::ui::console::route(c, &self.w);
+        }
+    }
+
+    pub fn key(&mut self, code: ratatui::crossterm::event::KeyCode) {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let m = match code {
+            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
+            _ => KeyModifiers::NONE,
+        };
+        let out = warden::app::update::update(&mut self.s, warden::app::msg::Msg::Key(KeyEvent::new(code, m)));
+        self.dispatch(out.cmds);
+    }
+
+    pub fn type_line(&mut self, text: &str) {
+        use ratatui::crossterm::event::KeyCode;
+        for ch in text.chars() {
+            self.key(KeyCode::Char(ch));
+        }
+        self.key(KeyCode::Enter);
+    }
+
+    /// Selects the Identities row of workload `wf`.
+    pub fn select(&mut self, wf: &str) {
+        let t = &self.s.identities.table;
+        let pos = t.visible.iter().position(|&i| self.s.identities.rows[i].workload == wf).expect("row");
+        self.s.identities.table.selected = pos;
+    }
+
+    /// Runs the open progress dialog to its end; its steps as lines.
+    pub async fn finished(&mut self) -> Vec<String> {
+        use warden::app::dialog::model::Dialog;
+        self.until("the action to finish", |s| matches!(&s.dialog, Some(Dialog::Progress { done: Some(_), .. }))).await;
+        let Some(Dialog::Progress { steps, .. }) = self.s.dialog.take() else { unreachable!() };
+        steps
+            .iter()
+            .map(|s| match &s.result {
+                Ok(d) => format!("ok {}: {d}", s.step),
+                Err(e) => format!("FAIL {}: {e}", s.step),
+            })
+            .collect()
+    }
+
+    /// Applies messages until `done` holds; panics after 30 s saying what
+    /// the console showed.
+    pub async fn until(&mut self, what: &str, done: impl Fn(&warden::app::state::AppState) -> bool) {
+        self.until_within(Duration::from_secs(30), what, done).await
+    }
+
+    pub async fn until_within(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&warden::app::state::AppState) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !done(&self.s) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(msg)) => {
+                    let out = warden::app::update::update(&mut self.s, msg);
+                    self.dispatch(out.cmds);
+                }
+                _ => panic!(
+                    "timed out after {limit:?} waiting for {what}; identities: {:#?}; violations: {:#?}; \
+                     kube: {:?}; dialog: {:?}; status: {:?}",
+                    self.s
+                        .identities
+                        .rows
+                        .iter()
+                        .map(|r| (r.name(), &r.user, r.state.as_str(), r.connections))
+                        .collect::<Vec<_>>(),
+                    self.s.violations.live.newest().map(|r| (&r.identity, &r.violation.subject)).collect::<Vec<_>>(),
+                    self.s.kube.link,
+                    self.s.dialog,
+                    self.s.status
+                ),
+            }
+        }
+    }
+}

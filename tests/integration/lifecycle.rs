@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use warden::app::action_worker::{self, ActionCmd, QUIT_GRACE};
@@ -21,7 +21,6 @@ use warden::app::kube_worker;
 use warden::app::msg::{Cmd, Msg};
 use warden::app::state::AppState;
 use warden::app::table::Clock;
-use warden::app::update::update;
 use warden::ui::console::{Workers, route};
 use warden_core::config::file::{IdentitySection, KubeSection};
 use warden_core::config::{NatsAuth, NatsSettings};
@@ -70,68 +69,9 @@ async fn two_clusters(dir: &Path, role: &str) -> (Vec<KubeDouble>, Vec<KubeState
     (doubles, states, path)
 }
 
-/// The console's loop minus the terminal; commands go through the
-/// console's `route`, except actions while `hold` is set (kept in `held`).
-struct Console {
-    s: AppState,
-    rx: mpsc::Receiver<Msg>,
-    w: Workers,
-    hold: bool,
-    held: Vec<Cmd>,
-}
+type Console = crate::harness::TestConsole;
 
 impl Console {
-    fn dispatch(&mut self, cmds: Vec<Cmd>) {
-        for c in cmds {
-            if self.hold && matches!(c, Cmd::Action(_)) {
-                self.held.push(c);
-            } else {
-                route(c, &self.w);
-            }
-        }
-    }
-
-    fn key(&mut self, code: KeyCode) {
-        let m = match code {
-            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
-            _ => KeyModifiers::NONE,
-        };
-        let out = update(&mut self.s, Msg::Key(KeyEvent::new(code, m)));
-        self.dispatch(out.cmds);
-    }
-
-    fn type_line(&mut self, text: &str) {
-        for ch in text.chars() {
-            self.key(KeyCode::Char(ch));
-        }
-        self.key(KeyCode::Enter);
-    }
-
-    async fn until(&mut self, what: &str, done: impl Fn(&AppState) -> bool) {
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        while !done(&self.s) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(msg)) => {
-                    let out = update(&mut self.s, msg);
-                    self.dispatch(out.cmds);
-                }
-                _ => panic!(
-                    "timed out waiting for {what}; identities: {:?}; link: {:?}; dialog: {:?}; status: {:?}",
-                    self.s.identities.rows.iter().map(|r| (r.name(), r.user_key.clone())).collect::<Vec<_>>(),
-                    self.s.kube.link,
-                    self.s.dialog,
-                    self.s.status
-                ),
-            }
-        }
-    }
-
-    fn select(&mut self, wf: &str) {
-        let t = &self.s.identities.table;
-        let pos = t.visible.iter().position(|&i| self.s.identities.rows[i].workload == wf).expect("row");
-        self.s.identities.table.selected = pos;
-    }
-
     /// `+` on `wf`, the subject typed, submitted and confirmed when asked.
     fn grant(&mut self, wf: &str, subject: &str) {
         self.select(wf);
@@ -143,18 +83,6 @@ impl Console {
             self.key(KeyCode::Enter);
         }
         assert!(matches!(self.s.dialog, Some(Dialog::Progress { .. })), "{:?}", self.s.dialog);
-    }
-
-    async fn finished(&mut self) -> Vec<String> {
-        self.until("the action to finish", |s| matches!(&s.dialog, Some(Dialog::Progress { done: Some(_), .. }))).await;
-        let Some(Dialog::Progress { steps, .. }) = self.s.dialog.take() else { unreachable!() };
-        steps
-            .iter()
-            .map(|s| match &s.result {
-                Ok(d) => format!("ok {}: {d}", s.step),
-                Err(e) => format!("FAIL {}: {e}", s.step),
-            })
-            .collect()
     }
 }
 
@@ -245,7 +173,7 @@ async fn after_ctx_b_every_worker_is_in_b_and_an_action_confirmed_in_a_is_refuse
     s.kube_section = section;
     s.kube_contexts = vec!["ctx-a".into(), "ctx-b".into()];
     let w = Workers { nats: nats_cmds, kube: kube_cmds, actions: actions.cmds, target };
-    let mut c = Console { s, rx, w, hold: false, held: vec![] };
+    let mut c = Console::new(s, rx, w);
     c.key(KeyCode::Char('8'));
     let shows = |ctx: &'static str, key: String| {
         move |s: &AppState| {

@@ -8,17 +8,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use warden::app::action_worker::{self, ActionCmd};
 use warden::app::dialog::model::{Button, Dialog};
 use warden::app::kube_state::KubeLink;
-use warden::app::kube_worker::{self, KubeCmd};
-use warden::app::msg::{Cmd, Msg};
+use warden::app::kube_worker::{self};
 use warden::app::state::AppState;
 use warden::app::table::Clock;
-use warden::app::update::update;
 use warden_core::config::file::KubeSection;
 use warden_core::config::{NatsAuth, NatsSettings};
 use warden_core::identity::actions::Mode;
@@ -30,7 +28,6 @@ use warden_core::nats::jwt::{self, KeyKind, SigningKey};
 use crate::jwt_actions::{Op, op_world};
 
 const NI: &str = "warden.dev/v1alpha1";
-const LIMIT: Duration = Duration::from_secs(30);
 
 struct World {
     op: Op,
@@ -220,81 +217,7 @@ async fn cli_creds_out_refuses_an_existing_file_and_an_unwritable_path_before_mi
     assert_ne!(std::fs::read(&file).unwrap(), original);
 }
 
-/// The console's loop minus the terminal, with its real workers.
-struct Console {
-    s: AppState,
-    rx: mpsc::Receiver<Msg>,
-    nats: mpsc::UnboundedSender<Cmd>,
-    kube: mpsc::UnboundedSender<KubeCmd>,
-    actions: mpsc::UnboundedSender<ActionCmd>,
-    /// Every action command the console sent.
-    sent: usize,
-}
-
-impl Console {
-    fn dispatch(&mut self, cmds: Vec<Cmd>) {
-        for c in cmds {
-            match c {
-                Cmd::Action(req) => {
-                    self.sent += 1;
-                    let _ = self.actions.send(ActionCmd::Run(req));
-                }
-                Cmd::Refresh(v) if v.is_kube() => {
-                    let _ = self.kube.send(KubeCmd::RefreshSpire);
-                }
-                other => {
-                    let _ = self.nats.send(other);
-                }
-            }
-        }
-    }
-
-    fn key(&mut self, code: KeyCode) {
-        let m = match code {
-            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
-            _ => KeyModifiers::NONE,
-        };
-        let out = update(&mut self.s, Msg::Key(KeyEvent::new(code, m)));
-        self.dispatch(out.cmds);
-    }
-
-    async fn until(&mut self, what: &str, done: impl Fn(&AppState) -> bool) {
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        while !done(&self.s) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(msg)) => {
-                    let out = update(&mut self.s, msg);
-                    self.dispatch(out.cmds);
-                }
-                _ => panic!(
-                    "timed out waiting for {what}; identities: {:?}; dialog: {:?}; status: {:?}",
-                    self.s.identities.rows.iter().map(|r| (r.name(), r.state.as_str())).collect::<Vec<_>>(),
-                    self.s.dialog,
-                    self.s.status
-                ),
-            }
-        }
-    }
-
-    fn select(&mut self, wf: &str) {
-        let t = &self.s.identities.table;
-        let pos = t.visible.iter().position(|&i| self.s.identities.rows[i].workload == wf).expect("row");
-        self.s.identities.table.selected = pos;
-    }
-
-    /// Runs the open progress dialog to its end; its steps.
-    async fn finished(&mut self) -> Vec<String> {
-        self.until("the action to finish", |s| matches!(&s.dialog, Some(Dialog::Progress { done: Some(_), .. }))).await;
-        let Some(Dialog::Progress { steps, .. }) = self.s.dialog.take() else { unreachable!() };
-        steps
-            .iter()
-            .map(|s| match &s.result {
-                Ok(d) => format!("ok {}: {d}", s.step),
-                Err(e) => format!("FAIL {}: {e}", s.step),
-            })
-            .collect()
-    }
-}
+type Console = crate::harness::TestConsole;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn console_approve_asks_twice_revoke_matches_cli_and_a_changed_context_is_refused() {
@@ -344,7 +267,8 @@ async fn console_approve_asks_twice_revoke_matches_cli_and_a_changed_context_is_
     s.size = (160, 40);
     s.naming = naming;
     s.kube_section = section;
-    let mut c = Console { s, rx, nats: nats_cmds, kube: kube_cmds, actions, sent: 0 };
+    let target = warden::app::kube_target::KubeTarget::new(Default::default());
+    let mut c = Console::new(s, rx, warden::ui::console::Workers { nats: nats_cmds, kube: kube_cmds, actions, target });
     c.key(KeyCode::Char('8'));
     c.until("identities, servers and the context", |s| {
         let has = |wf: &str| s.identities.rows.iter().any(|r| r.workload == wf);
@@ -417,7 +341,7 @@ async fn console_approve_asks_twice_revoke_matches_cli_and_a_changed_context_is_
     c.select("other");
     c.key(KeyCode::Char('x'));
     c.key(KeyCode::Right);
-    c.actions.send(ActionCmd::UseContext(Some("ctx-b".into()))).unwrap();
+    c.w.actions.send(ActionCmd::UseContext(Some("ctx-b".into()))).unwrap();
     c.key(KeyCode::Enter);
     let steps = c.finished().await;
     assert!(steps.iter().any(|s| s.starts_with("FAIL refused") && s.contains("context ctx-a, now ctx-b")), "{steps:?}");

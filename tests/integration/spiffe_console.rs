@@ -11,15 +11,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use tokio::sync::mpsc;
-use warden::app::action_worker::ActionCmd;
 use warden::app::dialog::model::{Button, Dialog};
-use warden::app::kube_worker::{self, KubeCmd};
-use warden::app::msg::{Cmd, Msg};
+use warden::app::kube_worker::{self};
 use warden::app::state::{AppState, Level};
 use warden::app::table::Clock;
-use warden::app::update::update;
 use warden::app::view_id::ViewId;
 use warden::app::violations::feed::{self, NatsSource, Sources};
 use warden_core::config::file::{IdentitySection, KubeSection, Mode};
@@ -42,56 +39,7 @@ fn run_cli(home: &Path, env: &[(&str, String)], args: &[&str]) {
     assert!(out.status.success(), "$ warden {}\n{text}", args.join(" "));
 }
 
-/// The console's loop, minus the terminal: messages from the real workers go
-/// through `update`, commands go back to the worker that owns them.
-struct Console {
-    s: AppState,
-    rx: mpsc::Receiver<Msg>,
-    nats: mpsc::UnboundedSender<Cmd>,
-    kube: mpsc::UnboundedSender<KubeCmd>,
-    actions: mpsc::UnboundedSender<ActionCmd>,
-}
-
-impl Console {
-    fn dispatch(&self, cmds: Vec<Cmd>) {
-        for c in cmds {
-            let _ = match c {
-                Cmd::Action(req) => self.actions.send(ActionCmd::Run(req)).map_err(|_| ()),
-                Cmd::Refresh(v) if v.is_kube() => self.kube.send(KubeCmd::RefreshSpire).map_err(|_| ()),
-                other => self.nats.send(other).map_err(|_| ()),
-            };
-        }
-    }
-
-    fn key(&mut self, code: KeyCode) {
-        let m = match code {
-            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
-            _ => KeyModifiers::NONE,
-        };
-        let out = update(&mut self.s, Msg::Key(KeyEvent::new(code, m)));
-        self.dispatch(out.cmds);
-    }
-
-    /// Applies messages until `done` holds, or panics after `limit`.
-    async fn until(&mut self, limit: Duration, what: &str, done: impl Fn(&AppState) -> bool) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while !done(&self.s) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(msg)) => {
-                    let out = update(&mut self.s, msg);
-                    self.dispatch(out.cmds);
-                }
-                _ => panic!(
-                    "timed out after {limit:?} waiting for {what}; identities: {:#?}; violations: {:#?}; dialog: {:?}; status: {:?}",
-                    self.s.identities.rows.iter().map(|r| (r.name(), &r.user, r.connections)).collect::<Vec<_>>(),
-                    self.s.violations.live.newest().map(|r| (&r.identity, &r.violation.subject)).collect::<Vec<_>>(),
-                    self.s.dialog,
-                    self.s.status
-                ),
-            }
-        }
-    }
-}
+type Console = crate::harness::TestConsole;
 
 fn conns_of(s: &AppState, name: &str) -> Option<usize> {
     s.identities.rows.iter().find(|r| r.name().as_deref() == Some(name)).map(|r| r.connections)
@@ -191,14 +139,15 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     s.naming = naming.clone();
     s.authz_key = kube_section.authz_key.clone();
     s.kube_section = kube_section.clone();
-    let mut c = Console { s, rx, nats: nats_cmds, kube: kube_cmds, actions };
+    let target = warden::app::kube_target::KubeTarget::new(Default::default());
+    let mut c = Console::new(s, rx, warden::ui::console::Workers { nats: nats_cmds, kube: kube_cmds, actions, target });
 
     // Identities: each workload's live connections, by SPIFFE ID.
     c.key(KeyCode::Char('8'));
     assert_eq!(c.s.view, ViewId::Identities);
     // Connections now arrive before the Kubernetes watch may have listed the
     // records: wait for both.
-    c.until(Duration::from_secs(20), "identities with their connections and records", |s| {
+    c.until_within(Duration::from_secs(20), "identities with their connections and records", |s| {
         conns_of(s, "tent-dev/hn-digest") == Some(2)
             && conns_of(s, "tent-dev/summarizer") == Some(1)
             && s.identities.rows.iter().any(|r| r.workload == "hn-digest" && r.recorded)
@@ -208,12 +157,12 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     assert_eq!((hn.user.as_str(), hn.state.as_str(), hn.live, hn.recorded), (a_id.as_str(), "Active", true, true));
 
     // The log file is followed (from its end) before the workload misbehaves.
-    c.until(Duration::from_secs(20), "the server log followed", |s| {
+    c.until_within(Duration::from_secs(20), "the server log followed", |s| {
         s.violations.sources.iter().any(|x| x.name.contains("spiffe.log") && x.state.is_ok())
     })
     .await;
     assert!(!delivered(&ca, &cb, &mut b_sub, other).await, "cross publish allowed before the grant");
-    c.until(Duration::from_secs(20), "the violation, attributed", |s| {
+    c.until_within(Duration::from_secs(20), "the violation, attributed", |s| {
         s.violations.live.newest().any(|r| {
             r.violation.kind == ViolationKind::PublishDenied
                 && r.violation.subject.as_deref() == Some(other)
@@ -244,7 +193,7 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     }
     c.key(KeyCode::Left);
     c.key(KeyCode::Enter);
-    c.until(Duration::from_secs(30), "the grant to finish", |s| {
+    c.until_within(Duration::from_secs(30), "the grant to finish", |s| {
         matches!(&s.dialog, Some(Dialog::Progress { done: Some(_), .. }))
     })
     .await;
@@ -347,9 +296,10 @@ async fn spiffe_over_broad_grant_from_a_violation_edits_the_configmap_and_mints_
     s.naming = naming.clone();
     s.authz_key = kube_section.authz_key.clone();
     s.kube_section = kube_section;
-    let mut c = Console { s, rx, nats: nats_cmds, kube: kube_cmds, actions };
+    let target = warden::app::kube_target::KubeTarget::new(Default::default());
+    let mut c = Console::new(s, rx, warden::ui::console::Workers { nats: nats_cmds, kube: kube_cmds, actions, target });
 
-    c.until(Duration::from_secs(20), "the server log followed", |s| {
+    c.until_within(Duration::from_secs(20), "the server log followed", |s| {
         s.violations.sources.iter().any(|x| x.name.contains("spiffe.log") && x.state.is_ok())
     })
     .await;
@@ -357,7 +307,7 @@ async fn spiffe_over_broad_grant_from_a_violation_edits_the_configmap_and_mints_
     let (ca, _ea) = connect_with(world, &a_svid, url, |o| o.name("hn-digest-1")).await.unwrap();
     let _sub = ca.subscribe(">").await.unwrap();
     ca.flush().await.unwrap();
-    c.until(Duration::from_secs(20), "the subscribe violation on >", |s| {
+    c.until_within(Duration::from_secs(20), "the subscribe violation on >", |s| {
         s.violations.live.newest().any(|r| {
             r.violation.kind == ViolationKind::SubscribeDenied
                 && r.violation.subject.as_deref() == Some(">")
@@ -391,7 +341,7 @@ async fn spiffe_over_broad_grant_from_a_violation_edits_the_configmap_and_mints_
         c.key(KeyCode::Right);
         c.key(KeyCode::Enter);
     }
-    c.until(Duration::from_secs(30), "the grant to finish", |s| {
+    c.until_within(Duration::from_secs(30), "the grant to finish", |s| {
         matches!(&s.dialog, Some(Dialog::Progress { done: Some(_), .. }))
     })
     .await;
