@@ -7,7 +7,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use warden::app::conns::ConnRow;
+use warden::app::conns::{ConnRow, JwtCache};
 use warden::app::msg::Msg;
 use warden::app::state::AppState;
 use warden::app::table::Clock;
@@ -15,21 +15,37 @@ use warden::app::update::update;
 use warden::app::view_id::ViewId;
 use warden::ui::render::render;
 use warden::ui::theme::Theme;
+use warden_core::nats::jwt::{self, KeyKind, SigningKey, UserClaims};
 use warden_core::nats::types::ConnInfo;
 
+/// Rows as the worker hands them over: each connection presents one of 97
+/// identities' real user JWTs, decoded and verified once per token through
+/// the worker's cache, the token text then dropped (as live data).
 fn rows(n: u64) -> Vec<ConnRow> {
+    let account = SigningKey::generate(KeyKind::Account);
+    let users: Vec<(String, String)> = (0..97)
+        .map(|k| {
+            let u = SigningKey::generate(KeyKind::User);
+            let mut c = UserClaims::new_user(u.public_key(), &format!("tentacle.ns-{k}.wf"));
+            let token = jwt::encode_user(&mut c, &account, account.public_key(), 0).expect("mint");
+            (u.public_key().to_string(), token)
+        })
+        .collect();
+    let mut cache = JwtCache::default();
     (0..n)
         .map(|i| {
+            let (user, token) = &users[(i % 97) as usize];
             let info = ConnInfo {
                 cid: i,
                 ip: format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255),
                 name: format!("wf-{i}"),
                 lang: "go".into(),
-                authorized_user: format!("tentacle.ns-{}.wf-{i}", i % 97),
-                account: "APP".into(),
+                authorized_user: user.clone(),
+                account: account.public_key().to_string(),
+                jwt: token.clone(),
                 ..Default::default()
             };
-            ConnRow::new(&format!("n{}", i % 5), "NID", info)
+            ConnRow::decoded(&format!("n{}", i % 5), "NID", info, &mut cache).without_token()
         })
         .collect()
 }
@@ -53,7 +69,10 @@ fn bench(c: &mut Criterion) {
     let mut s = state();
     c.bench_function("100k conns: scroll one row + draw 200x50", |b| {
         b.iter(|| {
-            key(&mut s, KeyCode::Down);
+            // Every iteration really moves: back to the top at the bottom.
+            let t = &s.conns.table;
+            let at_end = t.selected + 1 >= t.visible.len();
+            key(&mut s, if at_end { KeyCode::Home } else { KeyCode::Down });
             term.draw(|f| render(&s, &theme, f)).unwrap();
         })
     });
