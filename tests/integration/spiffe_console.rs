@@ -41,6 +41,71 @@ fn run_cli(home: &Path, env: &[(&str, String)], args: &[&str]) {
 
 type Console = crate::harness::TestConsole;
 
+/// The console's workers on a SPIFFE-mode setup, wired as `ui::console::run`
+/// wires them (NATS worker sharing its client with the violations feed,
+/// which also follows the server log; Kubernetes worker; action worker);
+/// the feed's owner comes back with the console.
+fn spiffe_console(setup: &crate::spiffe_actions::SpiffeSetup, naming: &Naming) -> (Console, feed::Feed) {
+    let crate::spiffe_actions::SpiffeSetup { world, server, url, kubeconfig: kc, home, .. } = setup;
+    let nats = NatsSettings {
+        url: url.clone(),
+        auth: NatsAuth::None,
+        ca: Some(world.bundle_file.clone()),
+        cert: Some(world.system.cert_file.clone()),
+        key: Some(world.system.key_file.clone()),
+        source: "test".into(),
+    };
+    let kube_settings = KubeSettings { kubeconfig: Some(kc.clone()), context: None };
+    let kube_section = KubeSection {
+        kubeconfig: Some(kc.clone()),
+        authz_configmap: format!("{CM_NS}/{CM_NAME}"),
+        ..Default::default()
+    };
+    let (tx, rx) = mpsc::channel(1024);
+    let (share_tx, share_rx) = tokio::sync::oneshot::channel();
+    let nats_cmds =
+        warden::app::worker::spawn_sharing(nats.clone(), Duration::from_millis(500), tx.clone(), Some(share_tx));
+    let feed = feed::spawn_console(
+        Sources {
+            nats: Some(NatsSource::Later(share_rx)),
+            files: vec![server.log_path.clone()],
+            files_from_start: false,
+            pods: None,
+        },
+        tx.clone(),
+    );
+    let kube_cmds =
+        kube_worker::spawn(kube_settings.clone(), kube_section.clone(), Duration::from_secs(30), tx.clone());
+    let actions = warden::app::action_worker::spawn(
+        warden::app::action_worker::ActionSettings {
+            nats,
+            kube: kube_settings,
+            kube_section: kube_section.clone(),
+            signing: Default::default(),
+            audit_log: home.join("audit.log"),
+            identity: IdentitySection {
+                mode: Mode::Spiffe,
+                authz_file: Some(world.authz_file.clone()),
+                ..Default::default()
+            },
+            naming: naming.clone(),
+            read_only: false,
+            mode: Mode::Spiffe,
+            ttl: Default::default(),
+        },
+        tx.clone(),
+    );
+    drop(tx);
+    let mut s = AppState::new(url.clone(), "test".into(), Clock::system());
+    s.size = (160, 40);
+    s.identity_mode = Mode::Spiffe;
+    s.naming = naming.clone();
+    s.authz_key = kube_section.authz_key.clone();
+    s.kube_section = kube_section;
+    let target = warden::app::kube_target::KubeTarget::new(Default::default());
+    (Console::new(s, rx, warden::ui::console::Workers { nats: nats_cmds, kube: kube_cmds, actions, target }), feed)
+}
+
 fn conns_of(s: &AppState, name: &str) -> Option<usize> {
     s.identities.rows.iter().find(|r| r.name().as_deref() == Some(name)).map(|r| r.connections)
 }
@@ -48,8 +113,7 @@ fn conns_of(s: &AppState, name: &str) -> Option<usize> {
 #[tokio::test(flavor = "multi_thread")]
 async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     let setup = crate::spiffe_actions::SpiffeSetup::start(&[]).await;
-    let crate::spiffe_actions::SpiffeSetup { world, server, url, kubeconfig: kc, home, env, .. } = &setup;
-    let kube_settings = KubeSettings { kubeconfig: Some(kc.clone()), context: None };
+    let crate::spiffe_actions::SpiffeSetup { world, url, home, env, .. } = &setup;
 
     // The workloads' pods and spire-controller-manager as the official
     // chart runs it: the ClusterSPIFFEIDs warden writes get their entries
@@ -87,60 +151,7 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
     cb.flush().await.unwrap();
 
     // The console's workers, wired as `ui::console::run` wires them.
-    let nats = NatsSettings {
-        url: url.clone(),
-        auth: NatsAuth::None,
-        ca: Some(world.bundle_file.clone()),
-        cert: Some(world.system.cert_file.clone()),
-        key: Some(world.system.key_file.clone()),
-        source: "test".into(),
-    };
-    let kube_section = KubeSection {
-        kubeconfig: Some(kc.clone()),
-        authz_configmap: format!("{CM_NS}/{CM_NAME}"),
-        ..Default::default()
-    };
-    let identity =
-        IdentitySection { mode: Mode::Spiffe, authz_file: Some(world.authz_file.clone()), ..Default::default() };
-    let (tx, rx) = mpsc::channel(1024);
-    let (share_tx, share_rx) = tokio::sync::oneshot::channel();
-    let nats_cmds =
-        warden::app::worker::spawn_sharing(nats.clone(), Duration::from_millis(500), tx.clone(), Some(share_tx));
-    let _feed = feed::spawn_console(
-        Sources {
-            nats: Some(NatsSource::Later(share_rx)),
-            files: vec![server.log_path.clone()],
-            files_from_start: false,
-            pods: None,
-        },
-        tx.clone(),
-    );
-    let kube_cmds =
-        kube_worker::spawn(kube_settings.clone(), kube_section.clone(), Duration::from_secs(30), tx.clone());
-    let actions = warden::app::action_worker::spawn(
-        warden::app::action_worker::ActionSettings {
-            nats: nats.clone(),
-            kube: kube_settings.clone(),
-            kube_section: kube_section.clone(),
-            signing: Default::default(),
-            audit_log: home.join("audit.log"),
-            identity,
-            naming: naming.clone(),
-            read_only: false,
-            mode: Mode::Spiffe,
-            ttl: Default::default(),
-        },
-        tx.clone(),
-    );
-    drop(tx);
-    let mut s = AppState::new(url.clone(), "test".into(), Clock::system());
-    s.size = (160, 40);
-    s.identity_mode = Mode::Spiffe;
-    s.naming = naming.clone();
-    s.authz_key = kube_section.authz_key.clone();
-    s.kube_section = kube_section.clone();
-    let target = warden::app::kube_target::KubeTarget::new(Default::default());
-    let mut c = Console::new(s, rx, warden::ui::console::Workers { nats: nats_cmds, kube: kube_cmds, actions, target });
+    let (mut c, _feed) = spiffe_console(&setup, &naming);
 
     // Identities: each workload's live connections, by SPIFFE ID.
     c.key(KeyCode::Char('8'));
@@ -234,70 +245,15 @@ async fn spiffe_console_counts_attributes_grants_and_confirms_revoke() {
 #[tokio::test(flavor = "multi_thread")]
 async fn spiffe_over_broad_grant_from_a_violation_edits_the_configmap_and_mints_nothing() {
     let setup = crate::spiffe_actions::SpiffeSetup::start(&[]).await;
-    let crate::spiffe_actions::SpiffeSetup { world, server, url, kubeconfig: kc, home, env, k, .. } = &setup;
+    let crate::spiffe_actions::SpiffeSetup { world, url, home, env, k, .. } = &setup;
     run_cli(home, env, &["identity", "register", "tent-dev/hn-digest"]);
     let secrets_before = k.list("v1", "Secret", None).len();
     let naming = Naming::with_defaults(TD).unwrap();
     let a_id = naming.spiffe_id(&IdentityName::parse("tent-dev/hn-digest").unwrap());
     let a_svid = world.issue_svid(&a_id).unwrap();
 
-    let nats = NatsSettings {
-        url: url.clone(),
-        auth: NatsAuth::None,
-        ca: Some(world.bundle_file.clone()),
-        cert: Some(world.system.cert_file.clone()),
-        key: Some(world.system.key_file.clone()),
-        source: "test".into(),
-    };
-    let kube_settings = KubeSettings { kubeconfig: Some(kc.clone()), context: None };
-    let kube_section = KubeSection {
-        kubeconfig: Some(kc.clone()),
-        authz_configmap: format!("{CM_NS}/{CM_NAME}"),
-        ..Default::default()
-    };
-    let (tx, rx) = mpsc::channel(1024);
-    let (share_tx, share_rx) = tokio::sync::oneshot::channel();
-    let nats_cmds =
-        warden::app::worker::spawn_sharing(nats.clone(), Duration::from_millis(500), tx.clone(), Some(share_tx));
-    let _feed = feed::spawn_console(
-        Sources {
-            nats: Some(NatsSource::Later(share_rx)),
-            files: vec![server.log_path.clone()],
-            files_from_start: false,
-            pods: None,
-        },
-        tx.clone(),
-    );
-    let kube_cmds =
-        kube_worker::spawn(kube_settings.clone(), kube_section.clone(), Duration::from_secs(30), tx.clone());
-    let actions = warden::app::action_worker::spawn(
-        warden::app::action_worker::ActionSettings {
-            nats,
-            kube: kube_settings,
-            kube_section: kube_section.clone(),
-            signing: Default::default(),
-            audit_log: home.join("audit.log"),
-            identity: IdentitySection {
-                mode: Mode::Spiffe,
-                authz_file: Some(world.authz_file.clone()),
-                ..Default::default()
-            },
-            naming: naming.clone(),
-            read_only: false,
-            mode: Mode::Spiffe,
-            ttl: Default::default(),
-        },
-        tx.clone(),
-    );
-    drop(tx);
-    let mut s = AppState::new(url.clone(), "test".into(), Clock::system());
-    s.size = (160, 40);
-    s.identity_mode = Mode::Spiffe;
-    s.naming = naming.clone();
-    s.authz_key = kube_section.authz_key.clone();
-    s.kube_section = kube_section;
-    let target = warden::app::kube_target::KubeTarget::new(Default::default());
-    let mut c = Console::new(s, rx, warden::ui::console::Workers { nats: nats_cmds, kube: kube_cmds, actions, target });
+    // The console's workers, wired as `ui::console::run` wires them.
+    let (mut c, _feed) = spiffe_console(&setup, &naming);
 
     c.until_within(Duration::from_secs(20), "the server log followed", |s| {
         s.violations.sources.iter().any(|x| x.name.contains("spiffe.log") && x.state.is_ok())
