@@ -115,19 +115,7 @@ async fn register_and_renew_after_a_revocation_by_time_are_accepted() {
     let url = op.server.url();
     let creds = op.dir.path().join("wf.creds");
     let (acc_key, creds_s) = (op.account_key.display().to_string(), creds.display().to_string());
-    let (ok, out, err) = op.warden(&[
-        "identity",
-        "register",
-        "shop/wf",
-        "--account",
-        "APP",
-        "--creds-out",
-        &creds_s,
-        "--account-signing-key",
-        &acc_key,
-    ]);
-    assert!(ok, "{out}{err}");
-    let first = jwt::parse_creds(&std::fs::read_to_string(&creds).unwrap()).unwrap();
+    let first = op.register_to("shop/wf", &creds, &[]);
 
     // nsc-style: revoke every user now (the same second a JWT may be minted in).
     let sys = ConnectOptions::with_credentials_file(&op.world.sys_creds_path)
@@ -163,20 +151,7 @@ async fn register_and_renew_after_a_revocation_by_time_are_accepted() {
     let app_jwt = op.world.resign_app().unwrap();
     push_account_jwt(&sys, &app_jwt, Duration::from_millis(300), LIMIT).await.unwrap();
     let creds2 = op.dir.path().join("wf2.creds");
-    let creds2_s = creds2.display().to_string();
-    let (ok, out, err) = op.warden(&[
-        "identity",
-        "register",
-        "shop/wf2",
-        "--account",
-        "APP",
-        "--creds-out",
-        &creds2_s,
-        "--account-signing-key",
-        &acc_key,
-    ]);
-    assert!(ok, "{out}{err}");
-    let reg = jwt::parse_creds(&std::fs::read_to_string(&creds2).unwrap()).unwrap();
+    let reg = op.register_to("shop/wf2", &creds2, &[]);
     assert!(reg.claims.std.issued_at > t2);
     ConnectOptions::with_credentials_file(&creds2)
         .await

@@ -52,6 +52,17 @@ impl Op {
         let se = String::from_utf8_lossy(&out.stderr).to_string();
         (out.status.success(), so, se)
     }
+    /// `warden identity register NAME --account APP --creds-out CREDS` with
+    /// the account signing key, plus `extra` flags; the creds it wrote.
+    pub fn register_to(&self, name: &str, creds: &std::path::Path, extra: &[&str]) -> jwt::Creds {
+        let (creds_s, acc_key) = (creds.display().to_string(), self.account_key.display().to_string());
+        let mut args = vec!["identity", "register", name, "--account", "APP", "--creds-out", &creds_s];
+        args.extend_from_slice(&["--account-signing-key", &acc_key]);
+        args.extend_from_slice(extra);
+        let (ok, out, err) = self.warden(&args);
+        assert!(ok, "register {name}: {out}{err}");
+        jwt::parse_creds(&std::fs::read_to_string(creds).unwrap()).unwrap()
+    }
     pub fn audit(&self) -> String {
         std::fs::read_to_string(self.home().join("state/warden/audit.log")).unwrap_or_default()
     }
@@ -246,21 +257,7 @@ async fn cli_renew_of_an_expired_identity_is_accepted() {
     let config = op.home().join("config/warden/config.toml");
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(&config, "[identity]\nmin_ttl = \"1s\"\n").unwrap();
-    let (ok, out, err) = op.warden(&[
-        "identity",
-        "register",
-        "shop/wf2",
-        "--account",
-        "APP",
-        "--ttl",
-        "2s",
-        "--creds-out",
-        &creds_s,
-        "--account-signing-key",
-        &acc_key,
-    ]);
-    assert!(ok, "{out}{err}");
-    let first = jwt::parse_creds(&std::fs::read_to_string(&creds).unwrap()).unwrap();
+    let first = op.register_to("shop/wf2", &creds, &["--ttl", "2s"]);
     let server = &op.server;
     eventually(LIMIT, "the 2s JWT to expire and be refused", || {
         let creds = creds.clone();
@@ -328,20 +325,8 @@ async fn cli_grant_and_ungrant_a_cross_tentacle_subject() {
     let op = op_world();
     let creds = op.dir.path().join("orders.creds");
     let (acc_key, creds_s) = (op.account_key.display().to_string(), creds.display().to_string());
-    let (ok, out, err) = op.warden(&[
-        "identity",
-        "register",
-        "shop/orders",
-        "--account",
-        "APP",
-        "--creds-out",
-        &creds_s,
-        "--account-signing-key",
-        &acc_key,
-    ]);
-    assert!(ok, "{out}{err}");
+    let first = op.register_to("shop/orders", &creds, &[]);
     let first_text = std::fs::read_to_string(&creds).unwrap();
-    let first = jwt::parse_creds(&first_text).unwrap();
     let grant = |verb: &str, extra: &[&str]| {
         let mut a = vec!["identity", verb, "shop/orders", "--creds-out", &creds_s, "--account-signing-key", &acc_key];
         a.extend_from_slice(extra);

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
 mod common;
-use common::{kubectl, run_kubectl};
+use common::{kubectl, kubectl_ok, run_kubectl};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -497,14 +497,7 @@ async fn kubectl_get_apply_delete_logs_exec() {
     };
     let f = fixture().await;
     let kc = f.kubeconfig.clone();
-    let k = |args: Vec<&'static str>, stdin: Option<String>| {
-        let (bin, kc) = (bin.clone(), kc.clone());
-        async move {
-            let r = run_kubectl(&bin, &kc, &args, stdin.as_deref()).await;
-            assert!(r.0, "kubectl {args:?} failed:\nstdout: {}\nstderr: {}", r.1, r.2);
-            r.1
-        }
-    };
+    let k = kubectl_ok(bin.clone(), kc.clone());
     let crd =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds/natsidentity.yaml")).unwrap();
     let out = k(vec!["apply", "-f", "-"], Some(crd)).await;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
-use common::{kubectl, run_kubectl};
+use common::{kubectl, kubectl_ok, run_kubectl};
 
 const NATS_CRD: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds/natsidentity.yaml"));
 
@@ -460,14 +460,7 @@ async fn kubectl_sees_the_strict_double() {
     };
     let f = fixture().await;
     let kc = f.kubeconfig.clone();
-    let k = |args: Vec<&'static str>, stdin: Option<String>| {
-        let (bin, kc) = (bin.clone(), kc.clone());
-        async move {
-            let r = run_kubectl(&bin, &kc, &args, stdin.as_deref()).await;
-            assert!(r.0, "kubectl {args:?} failed:\nstdout: {}\nstderr: {}", r.1, r.2);
-            r.1
-        }
-    };
+    let k = kubectl_ok(bin.clone(), kc.clone());
     let out = k(vec!["apply", "-f", "-"], Some(NATS_CRD.into())).await;
     assert!(out.contains("customresourcedefinition.apiextensions.k8s.io/natsidentities.warden.dev created"), "{out}");
     let ni = "apiVersion: warden.dev/v1alpha1\nkind: NatsIdentity\nmetadata:\n  name: orders\n  namespace: shop\nspec:\n  workload: orders-wf\n";

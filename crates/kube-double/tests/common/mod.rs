@@ -31,3 +31,18 @@ pub async fn run_kubectl(bin: &Path, kubeconfig: &Path, args: &[&str], stdin: Op
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `k(args, stdin)`: kubectl against `kubeconfig`, asserting success; its stdout.
+pub fn kubectl_ok(
+    bin: PathBuf,
+    kubeconfig: PathBuf,
+) -> impl Fn(Vec<&'static str>, Option<String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>> {
+    move |args, stdin| {
+        let (bin, kc) = (bin.clone(), kubeconfig.clone());
+        Box::pin(async move {
+            let r = run_kubectl(&bin, &kc, &args, stdin.as_deref()).await;
+            assert!(r.0, "kubectl {args:?} failed:\nstdout: {}\nstderr: {}", r.1, r.2);
+            r.1
+        })
+    }
+}
