@@ -193,6 +193,13 @@ pub async fn strict_double(cfg: kube_double::KubeDoubleConfig) -> kube_double::K
     double
 }
 
+/// The strict double with the namespaces the JWT-mode Kubernetes tests use
+/// (`shop` for the workloads).
+pub async fn shop_double() -> kube_double::KubeDouble {
+    let namespaces = ["default", "shop", "kube-system"].map(String::from).to_vec();
+    strict_double(kube_double::KubeDoubleConfig { namespaces, ..Default::default() }).await
+}
+
 /// Runs kubectl with `--kubeconfig`, off the async runtime; None when
 /// kubectl is not installed (the caller says it skipped).
 pub async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Option<(bool, String, String)> {

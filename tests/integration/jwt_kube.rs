@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_nats::ConnectOptions;
 use futures::StreamExt;
-use kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
+use kube_double::{KubeDouble, KubeState};
 use serde_json::{Value, json};
 use warden_core::nats::jwt::{self, KeyKind, SigningKey};
 
@@ -27,11 +27,7 @@ struct World {
 impl World {
     async fn new() -> World {
         let op = op_world();
-        let cfg = KubeDoubleConfig {
-            namespaces: vec!["default".into(), "shop".into(), "kube-system".into()],
-            ..Default::default()
-        };
-        let double = crate::harness::strict_double(cfg).await;
+        let double = crate::harness::shop_double().await;
         let kubeconfig = op.dir.path().join("kubeconfig");
         double.write_kubeconfig(&kubeconfig, "double").unwrap();
         let k = double.state();

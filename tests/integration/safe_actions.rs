@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
+use kube_double::{KubeDouble, KubeState};
 use ratatui::crossterm::event::KeyCode;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -40,11 +40,7 @@ impl World {
     /// A kubeconfig with two contexts (`ctx-a`, `ctx-b`) on the same double.
     async fn new() -> World {
         let op = op_world();
-        let cfg = KubeDoubleConfig {
-            namespaces: vec!["default".into(), "shop".into(), "kube-system".into()],
-            ..Default::default()
-        };
-        let double = crate::harness::strict_double(cfg).await;
+        let double = crate::harness::shop_double().await;
         let kubeconfig = op.dir.path().join("kubeconfig");
         let text = double.kubeconfig_yaml("ctx-a");
         let (head, rest) = text.split_once("contexts:\n").unwrap();
