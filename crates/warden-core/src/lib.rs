@@ -8,9 +8,10 @@
 //! the console: the `warden` binary crate holds the app, UI, reports and CLI.
 //!
 //! Inside the crate dependencies point one way:
-//! `identity` -> `nats`, `kube`, `spire`, `violations` -> `config` -> `secret`.
+//! `doctor` -> `identity` -> `nats`, `kube`, `spire`, `violations` -> `config` -> `secret`.
 
 pub mod config;
+pub mod doctor;
 pub mod identity;
 pub mod kube;
 pub mod logging;

@@ -28,6 +28,31 @@ pub struct ConfigFile {
     pub naming: NamingSection,
     pub identity: IdentitySection,
     pub spire: SpireSection,
+    pub policy: PolicySection,
+    pub doctor: DoctorSection,
+}
+
+/// `[policy]`: what identities may look like.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySection {
+    /// SPIFFE IDs outside these prefixes are findings (`spiffe-id-outside-policy`).
+    pub allowed_spiffe_prefixes: Vec<String>,
+}
+
+/// `[doctor]`: thresholds and exceptions of `:doctor`, `warden doctor` and
+/// `warden check`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DoctorSection {
+    /// Users (name, nkey or SPIFFE ID) allowed in the system account.
+    pub admin_users: Vec<String>,
+    /// Expiry warning threshold (humantime, default "7d").
+    pub expiry_warn: Option<String>,
+    /// Expiry critical threshold (humantime, default "1d").
+    pub expiry_critical: Option<String>,
+    /// Subscription violations per identity that make it "probably deaf" (default 3).
+    pub sub_violations: Option<u64>,
 }
 
 /// Which authorization mode the NATS deployment runs (config

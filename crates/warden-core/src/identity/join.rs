@@ -108,6 +108,10 @@ pub struct LiveConn<'a> {
 }
 
 /// A SPIFFE ID (`spiffe://...`): a SPIFFE-mode user.
+/// The start of a Drifted identity's reason when it is revoked but still
+/// has live connections (the doctor finds these by it).
+pub const REVOKED_CONNECTED: &str = "revoked but still connected";
+
 pub fn is_spiffe_id(s: &str) -> bool {
     s.starts_with("spiffe://")
 }
@@ -378,7 +382,7 @@ fn row(
         }
     };
     let (state, reason) = if revoked && a.conns > 0 {
-        (IdState::Drifted, format!("revoked but still connected ({} connections)", a.conns))
+        (IdState::Drifted, format!("{REVOKED_CONNECTED} ({} connections)", a.conns))
     } else if revoked {
         let by = a
             .record

@@ -288,6 +288,13 @@ pub struct Naming {
     extra_subscribe: Vec<String>,
 }
 
+/// The `[naming]` defaults (the brief's templates).
+impl Default for Naming {
+    fn default() -> Naming {
+        Naming::from_section(&NamingSection::default()).expect("the default naming templates parse")
+    }
+}
+
 impl Naming {
     /// The templates of `[naming]`, compiled (errors name the bad template
     /// or trust domain).

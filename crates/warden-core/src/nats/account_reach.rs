@@ -71,7 +71,8 @@ impl Reach {
     }
 }
 
-fn left(secs: i64) -> String {
+/// Coarse time left (`45m`, `5h`, `3d`): what a table or a finding needs.
+pub(crate) fn left(secs: i64) -> String {
     match secs {
         s if s < 3600 => format!("{}m", s / 60),
         s if s < 86_400 => format!("{}h", s / 3600),

@@ -109,6 +109,12 @@ impl SysClient {
         self.ping("VARZ", json!({})).await
     }
 
+    /// `$SYS.REQ.SERVER.PING.JSZ` with every account's streams and their
+    /// configuration (`server/monitor.go` `JSzOptions`), from every server.
+    pub async fn jsz(&self) -> Result<Vec<Reply<Jsz>>> {
+        self.ping("JSZ", json!({ "accounts": true, "streams": true, "config": true })).await
+    }
+
     /// `$SYS.REQ.SERVER.PING.STATSZ` from every server (bare `ServerStatsMsg`).
     pub async fn statsz(&self) -> Result<Vec<StatszMsg>> {
         let msgs = self.scatter("$SYS.REQ.SERVER.PING.STATSZ", json!({})).await?;

@@ -71,6 +71,14 @@ pub struct Varz {
     pub out_bytes: i64,
     pub cluster: ClusterInfo,
     pub system_account: String,
+    /// How clients authenticate (the doctor's checks).
+    pub auth_required: bool,
+    pub tls_required: bool,
+    pub tls_verify: bool,
+    /// Operator mode: the trusted operators' JWTs.
+    pub trusted_operators_jwt: Vec<String>,
+    /// RFC 3339; only reported by servers that know it (omitted when zero).
+    pub tls_cert_not_after: String,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -245,4 +253,37 @@ impl EventClient {
             ..Default::default()
         }
     }
+}
+
+/// The parts of `/jsz` the doctor reads (`server/monitor.go` `JSInfo`).
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Jsz {
+    pub server_id: String,
+    /// JetStream is off on this server.
+    pub disabled: bool,
+    pub account_details: Vec<JszAccount>,
+}
+
+/// `AccountDetail`: `name` is the name tag when the account has one, `id` the account.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct JszAccount {
+    pub name: String,
+    pub id: String,
+    pub stream_detail: Vec<JszStream>,
+}
+
+/// `StreamDetail` with its `config` (`StreamConfig.num_replicas`).
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct JszStream {
+    pub name: String,
+    pub config: JszStreamConfig,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct JszStreamConfig {
+    pub num_replicas: i64,
 }
