@@ -19,8 +19,14 @@ fn main() -> ExitCode {
     for w in warden::cli::secret_flag_warnings(std::env::args()) {
         eprintln!("{w}");
     }
+    // A monitoring check answers UNKNOWN (exit 3) whatever went wrong.
+    let check = matches!(cli.command, Some(Command::Check { .. }));
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
+        Err(e) if check => {
+            println!("WARDEN CHECK UNKNOWN: {}", warden::app::format::printable(&format!("{e:#}")));
+            ExitCode::from(3)
+        }
         Err(e) => {
             eprintln!("warden: {e:#}");
             ExitCode::FAILURE
@@ -28,7 +34,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(mut cli: Cli) -> Result<()> {
+/// Runs the command; the exit code is not SUCCESS only for checks.
+fn run(mut cli: Cli) -> Result<ExitCode> {
     let config_path = cli.config.clone().unwrap_or_else(paths::config_file);
     let file = ConfigFile::load(&config_path)?;
     let _log = logging::init(&paths::state_dir())?;
@@ -42,39 +49,43 @@ fn run(mut cli: Cli) -> Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let kube = kube_settings(&cli, &file);
     let naming = Naming::from_section(&file.naming)?;
+    let ok = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cli.command.take().unwrap_or(Command::Console) {
         Command::Console => {
             let opts = console_options(&cli, &file, nats, kube)?;
             tracing::info!("console starting");
-            rt.block_on(console::run(opts))
+            ok(rt.block_on(console::run(opts)))
         }
         #[cfg(feature = "sandbox")]
         Command::Sandbox { headless, dir, mode, connections, identities } => {
             let fleet = warden_sandbox::run::Fleet { connections, identities };
-            rt.block_on(sandbox(&cli, headless, dir, mode.into(), fleet))
+            ok(rt.block_on(sandbox(&cli, headless, dir, mode.into(), fleet)))
         }
         Command::Report { kind: report::Kind::Violations, output, violations } => {
-            let ctx = report::ReportContext {
-                nats,
-                kube,
-                kube_section: file.kubernetes.clone(),
-                naming,
-                ttl: warden_core::identity::ttl::TtlPolicy::from_section(&file.identity)?,
-            };
+            let ctx = report_context(&file, nats, kube, naming)?;
             let mut out = std::io::stdout();
             let opts = report::violations::Options::new(&violations, cli.server_logs.clone())?;
-            rt.block_on(report::violations::run(&ctx, opts, output, &mut out))
+            ok(rt.block_on(report::violations::run(&ctx, opts, output, &mut out)))
         }
         Command::Report { kind, output, .. } => {
-            let ctx = report::ReportContext {
-                nats,
-                kube,
-                kube_section: file.kubernetes.clone(),
-                naming,
-                ttl: warden_core::identity::ttl::TtlPolicy::from_section(&file.identity)?,
-            };
+            let ctx = report_context(&file, nats, kube, naming)?;
             let mut out = std::io::stdout().lock();
-            rt.block_on(report::run(&ctx, kind, output, &mut out))
+            ok(rt.block_on(report::run(&ctx, kind, output, &mut out)))
+        }
+        Command::Doctor { output } => {
+            let ctx = report_context(&file, nats, kube, naming)?;
+            let mut out = std::io::stdout().lock();
+            ok(rt.block_on(report::doctor::run(&ctx, output, &mut out)))
+        }
+        Command::Check { kind, warn, crit, format } => {
+            // A check always answers: a broken setup is UNKNOWN, not a crash.
+            let r = match report_context(&file, nats, kube, naming) {
+                Ok(ctx) => rt.block_on(report::check::run(&ctx, kind, report::check::Thresholds { warn, crit })),
+                Err(e) => report::check::unknown(kind, format!("{e:#}")),
+            };
+            drop(rt);
+            report::check::write(&mut std::io::stdout().lock(), &r, format)?;
+            Ok(ExitCode::from(r.status_code))
         }
         Command::Identity { keys, action } => {
             let env = ActionEnv {
@@ -92,7 +103,7 @@ fn run(mut cli: Cli) -> Result<()> {
                 naming,
             };
             let mut out = std::io::stdout().lock();
-            rt.block_on(warden::cli::identity::run(env, &action, &mut out)).map(|_| ())
+            ok(rt.block_on(warden::cli::identity::run(env, &action, &mut out)).map(|_| ()))
         }
     }
 }
@@ -165,6 +176,26 @@ async fn sandbox(
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
+}
+
+fn report_context(
+    file: &ConfigFile,
+    nats: config::NatsSettings,
+    kube: warden_core::kube::client::KubeSettings,
+    naming: Naming,
+) -> Result<report::ReportContext> {
+    Ok(report::ReportContext {
+        nats,
+        kube,
+        kube_section: file.kubernetes.clone(),
+        naming,
+        ttl: warden_core::identity::ttl::TtlPolicy::from_section(&file.identity)?,
+        policy: warden_core::doctor::facts::Policy::from_config(
+            &file.doctor,
+            &file.policy,
+            file.identity.mode == warden_core::config::file::Mode::Spiffe,
+        )?,
+    })
 }
 
 fn kube_settings(cli: &Cli, file: &ConfigFile) -> warden_core::kube::client::KubeSettings {

@@ -23,13 +23,19 @@ pub fn rejoin(s: &mut AppState) {
 /// Gives connections and permission rows their account's name (operator
 /// mode reports accounts by public key), so every view shows the same label.
 pub fn name_accounts(s: &mut AppState) {
+    name_conns(&mut s.conns.rows, &s.accounts.rows);
     let names: HashMap<&str, &str> = s.accounts.rows.iter().map(|a| (a.key.as_str(), a.name.as_str())).collect();
-    for c in &mut s.conns.rows {
-        c.set_account_name(names.get(c.info.account.as_str()).copied());
-    }
     for p in &mut s.perms.rows {
         p.account_name =
             names.get(p.account.as_str()).filter(|n| !n.is_empty() && **n != p.account).map(|n| n.to_string());
+    }
+}
+
+/// Gives each connection its account's name (reports fetch rows the same way).
+pub fn name_conns(conns: &mut [super::conns::ConnRow], accounts: &[super::accounts::AccountRow]) {
+    let names: HashMap<&str, &str> = accounts.iter().map(|a| (a.key.as_str(), a.name.as_str())).collect();
+    for c in conns {
+        c.set_account_name(names.get(c.info.account.as_str()).copied());
     }
 }
 

@@ -32,6 +32,14 @@ pub struct ServerRow {
     pub leafnodes: i64,
     pub jetstream: bool,
     pub system_account: String,
+    pub auth_required: bool,
+    pub tls_required: bool,
+    pub tls_verify: bool,
+    /// Unix seconds, when the server reports `tls_cert_not_after`.
+    pub tls_cert_not_after: Option<i64>,
+    /// The trusted operators' JWTs (public; the doctor checks their expiry).
+    #[serde(skip)]
+    pub operator_jwts: Vec<String>,
     /// Why this server's data is missing or partial.
     pub error: Option<String>,
     #[serde(skip)]
@@ -85,6 +93,11 @@ impl ServerRow {
             leafnodes: v.leafnodes,
             jetstream: server.jetstream,
             system_account: v.system_account.clone(),
+            auth_required: v.auth_required,
+            tls_required: v.tls_required,
+            tls_verify: v.tls_verify,
+            tls_cert_not_after: format::unix_of_rfc3339(&v.tls_cert_not_after),
+            operator_jwts: v.trusted_operators_jwt.clone(),
             error: None,
             search: String::new(),
         };
@@ -120,6 +133,22 @@ impl ServerRow {
         self.out_bytes = s.sent.bytes;
         if !m.server.ver.is_empty() {
             self.version = m.server.ver.clone();
+        }
+    }
+
+    /// What the doctor reads of this server.
+    pub fn doctor_facts(&self) -> warden_core::doctor::facts::ServerFacts {
+        warden_core::doctor::facts::ServerFacts {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            auth_required: self.auth_required,
+            tls_required: self.tls_required,
+            tls_verify: self.tls_verify,
+            system_account: self.system_account.clone(),
+            operator_jwts: self.operator_jwts.clone(),
+            tls_cert_not_after: self.tls_cert_not_after,
+            jetstream: self.jetstream,
+            anonymous_allowed: None,
         }
     }
 

@@ -53,6 +53,25 @@ pub enum Command {
         #[command(flatten)]
         violations: report::violations::ViolationsFlags,
     },
+    /// Findings across NATS, SPIRE and Kubernetes, worst first, each with
+    /// a stable code, the objects involved, the evidence and a remedy
+    Doctor {
+        #[arg(long, short = 'o', value_enum, default_value = "table")]
+        output: report::Output,
+    },
+    /// A monitoring check (Nagios plugin exit codes: 0 OK, 1 WARNING,
+    /// 2 CRITICAL, 3 UNKNOWN)
+    Check {
+        kind: report::check::CheckKind,
+        /// WARNING under this (expiry, doctor: time left; connection: time taken)
+        #[arg(long, value_parser = humantime::parse_duration)]
+        warn: Option<std::time::Duration>,
+        /// CRITICAL under this (expiry, doctor: time left; connection: time taken)
+        #[arg(long, value_parser = humantime::parse_duration)]
+        crit: Option<std::time::Duration>,
+        #[arg(long = "format", value_enum, default_value = "nagios")]
+        format: report::check::CheckFormat,
+    },
     #[cfg(feature = "sandbox")]
     /// A whole world on this machine: nats-server, a Kubernetes API double
     /// seeded with a fleet, simulated workloads, and the console

@@ -13,8 +13,11 @@ use warden_core::config::NatsSettings;
 use warden_core::config::file::KubeSection;
 use warden_core::kube::client::KubeSettings;
 
+pub mod check;
+pub mod doctor;
 pub mod spire;
 pub mod violations;
+pub mod world;
 use warden_core::nats::connect;
 use warden_core::nats::sys::SysClient;
 
@@ -42,6 +45,7 @@ pub enum Kind {
 }
 
 /// Everything a report may need to connect to.
+#[derive(Clone)]
 pub struct ReportContext {
     pub nats: NatsSettings,
     pub kube: KubeSettings,
@@ -50,6 +54,8 @@ pub struct ReportContext {
     pub naming: warden_core::identity::naming::Naming,
     /// TTLs and the "Expiring" threshold (`[identity]`).
     pub ttl: warden_core::identity::ttl::TtlPolicy,
+    /// `[doctor]` and `[policy]`: thresholds and exceptions of the doctor and checks.
+    pub policy: warden_core::doctor::facts::Policy,
 }
 
 /// Writes rows as an aligned table with the console's column titles.

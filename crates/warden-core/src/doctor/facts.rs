@@ -54,6 +54,9 @@ pub struct ServerFacts {
     /// `tls_cert_not_after` (2.11+ report it), unix seconds.
     pub tls_cert_not_after: Option<i64>,
     pub jetstream: bool,
+    /// The `INFO` sent to a client that has not authenticated said
+    /// `auth_required: false` (no auth, or `no_auth_user`); `None`: not probed.
+    pub anonymous_allowed: Option<bool>,
 }
 
 /// One live client connection (CONNZ with auth, or a CONNECT event).

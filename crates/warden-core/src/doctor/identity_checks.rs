@@ -51,17 +51,23 @@ fn registrations_without_authz(f: &Facts, out: &mut Vec<Finding>) {
         let authorized = if f.policy.spiffe_mode {
             f.authz_entries.iter().any(|e| e.user == r.spiffe_id)
         } else {
+            // Pending is on its way (the approval is the fix, shown in
+            // Identities); an expired JWT is its own finding (expiry).
             f.identities.iter().any(|i| {
                 i.namespace == r.namespace
                     && i.workload == r.workload
-                    && matches!(i.state, IdState::Active | IdState::Expiring)
+                    && (matches!(i.state, IdState::Active | IdState::Expiring | IdState::Expired | IdState::Pending)
+                        || (i.state == IdState::Drifted && !i.user_key.is_empty()))
             })
         };
         if !authorized {
             let evidence = if f.policy.spiffe_mode {
                 format!("no authorization entry for {}", r.spiffe_id)
             } else {
-                format!("no Active NatsIdentity or live user for {}/{}", r.namespace, r.workload)
+                match f.identities.iter().find(|i| i.namespace == r.namespace && i.workload == r.workload) {
+                    Some(i) => format!("the identity {}/{} is {}", r.namespace, r.workload, i.state.as_str()),
+                    None => format!("no NatsIdentity and no live user for {}/{}", r.namespace, r.workload),
+                }
             };
             out.push(Finding::new(
                 &codes::REGISTRATION_WITHOUT_AUTHZ,
@@ -189,8 +195,10 @@ mod tests {
     fn registrations_and_authorizations_must_meet_in_both_modes() {
         let mut f = Facts { registrations: vec![reg("shop", "orders"), reg("shop", "cart")], ..Default::default() };
         f.identities.push(ident("shop", "orders", IdState::Active, ""));
-        f.identities.push(ident("shop", "cart", IdState::Pending, ""));
+        f.identities.push(ident("shop", "cart", IdState::Revoked, ""));
         assert_eq!(run(&f), vec!["registration-without-authz"]);
+        f.identities[1].state = IdState::Pending;
+        assert!(run(&f).is_empty());
 
         let mut f = Facts {
             policy: Policy { spiffe_mode: true, ..Default::default() },

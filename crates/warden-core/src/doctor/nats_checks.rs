@@ -18,12 +18,19 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
 fn auth_modes(f: &Facts, out: &mut Vec<Finding>) {
     for s in &f.servers {
         let obj = vec![format!("server {}", s.name)];
-        if !s.auth_required {
+        let anonymous = match (s.auth_required, s.anonymous_allowed) {
+            (false, _) => Some("VARZ auth_required is false"),
+            (true, Some(true)) => {
+                Some("the INFO sent to an unauthenticated client says auth_required false (no_auth_user)")
+            }
+            _ => None,
+        };
+        if let Some(evidence) = anonymous {
             out.push(Finding::new(
                 &codes::NO_AUTH,
                 format!("server {} lets clients connect without authenticating", s.name),
                 obj.clone(),
-                "VARZ auth_required is false",
+                evidence,
             ));
         } else if s.tls_verify
             && s.operator_jwts.is_empty()
@@ -179,6 +186,16 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].code, "sys-account-workload");
         assert_eq!(found[0].objects, vec!["connection a/cid 3".to_string(), "user orders".to_string()]);
+    }
+
+    #[test]
+    fn a_no_auth_user_is_no_auth_even_when_varz_says_auth_required() {
+        let mut f = Facts { servers: vec![server("a")], ..Default::default() };
+        assert!(run(&f).is_empty());
+        f.servers[0].anonymous_allowed = Some(true);
+        let found = run(&f);
+        assert_eq!(found.iter().map(|x| x.code).collect::<Vec<_>>(), vec!["no-auth"]);
+        assert!(found[0].evidence.contains("no_auth_user"), "{}", found[0].evidence);
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod account_reach;
 pub mod accounts;
 pub mod claims_update;
 pub mod connect;
+pub mod info_probe;
 pub mod jwt;
 pub mod mapping;
 pub mod reserved;

@@ -1,0 +1,98 @@
+//! The doctor's snapshot ([`Facts`]) from what the console (or a report)
+//! already holds: server, connection, account and permission rows, the
+//! identity join, Kubernetes objects, SPIRE data and the violation store.
+
+use super::accounts::AccountRow;
+use super::conns::ConnRow;
+use super::identities::IdentityRow;
+use super::servers::ServerRow;
+use warden_core::doctor::facts::{
+    AccountFacts, AuthzEntryFacts, ConnFacts, Facts, Policy, RegistrationFacts, StreamFacts, ViolationCount,
+};
+use warden_core::identity::kube_facts::SpireRegistration;
+use warden_core::identity::naming::{IdentityName, Naming};
+use warden_core::identity::permissions::PermissionSet;
+use warden_core::identity::record::IdentityRecord;
+use warden_core::identity::spiffe_authz::AuthzDocument;
+use warden_core::spire::model::{Agent, Entry};
+
+/// Borrowed sources; whatever is missing stays empty and is named in
+/// `unavailable` by the caller.
+#[derive(Default)]
+pub struct Sources<'a> {
+    pub servers: &'a [ServerRow],
+    pub conns: &'a [ConnRow],
+    pub accounts: &'a [AccountRow],
+    pub permissions: &'a [PermissionSet],
+    pub identities: &'a [IdentityRow],
+    pub records: &'a [IdentityRecord],
+    /// ClusterSPIFFEIDs attributed to workloads.
+    pub registrations: Vec<SpireRegistration>,
+    pub authz: Option<&'a AuthzDocument>,
+    pub entries: &'a [Entry],
+    pub agents: &'a [Agent],
+    pub violations: Vec<ViolationCount>,
+    pub streams: Vec<StreamFacts>,
+    pub jetstream_servers: usize,
+}
+
+pub fn build(src: Sources<'_>, naming: &Naming, policy: Policy, now: i64) -> Facts {
+    Facts {
+        now,
+        policy,
+        servers: src.servers.iter().filter(|s| s.error.is_none()).map(ServerRow::doctor_facts).collect(),
+        conns: src.conns.iter().map(conn).collect(),
+        own_conns: vec![],
+        accounts: src.accounts.iter().map(account).collect(),
+        jetstream_servers: src.jetstream_servers,
+        streams: src.streams,
+        permissions: src.permissions.to_vec(),
+        identities: src.identities.iter().map(|i| i.identity.clone()).collect(),
+        records: src.records.to_vec(),
+        naming: naming.clone(),
+        violations: src.violations,
+        registrations: src
+            .registrations
+            .into_iter()
+            .map(|r| RegistrationFacts {
+                spiffe_id: naming
+                    .spiffe_id(&IdentityName { namespace: r.namespace.clone(), workload: r.workload.clone() }),
+                name: r.name,
+                namespace: r.namespace,
+                workload: r.workload,
+                problem: r.problem,
+            })
+            .collect(),
+        authz_entries: src
+            .authz
+            .map(|d| d.entries().map(|e| AuthzEntryFacts { user: e.user.clone() }).collect())
+            .unwrap_or_default(),
+        entries: src.entries.to_vec(),
+        agents: src.agents.to_vec(),
+        unavailable: vec![],
+    }
+}
+
+fn conn(c: &ConnRow) -> ConnFacts {
+    ConnFacts {
+        server: c.server.clone(),
+        cid: c.info.cid,
+        account: c.info.account.clone(),
+        account_name: c.account_name.clone().unwrap_or_default(),
+        user: c.info.authorized_user.clone(),
+        name: c.info.name.clone(),
+        user_key: c.claims.as_ref().map(|cl| cl.std.subject.clone()).unwrap_or_default(),
+        claims: c.claims.clone(),
+    }
+}
+
+fn account(a: &AccountRow) -> AccountFacts {
+    AccountFacts {
+        key: a.key.clone(),
+        name: a.name.clone(),
+        expires: a.expires,
+        jetstream_limits: a.jetstream,
+        system: a.system,
+        drift: a.drift.clone(),
+    }
+}

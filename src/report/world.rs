@@ -1,0 +1,166 @@
+//! One snapshot of every source, fetched once, for `warden doctor`,
+//! `warden check` and `warden trace`: the same fetches as the console's
+//! views. A source that cannot be read is named, never guessed about.
+
+use anyhow::Result;
+
+use super::ReportContext;
+use crate::app::accounts::{self, AccountRow};
+use crate::app::conns::{self, ConnRow};
+use crate::app::doctor_facts::{self, Sources};
+use crate::app::expiry::{self, ExpiryRow};
+use crate::app::identities::{self, IdentityRow};
+use crate::app::permissions;
+use crate::app::servers::{self, ServerRow};
+use warden_core::doctor::facts::{Facts, StreamFacts, jetstream_of};
+use warden_core::identity::kube_facts::KubeFacts;
+use warden_core::identity::permissions::PermissionSet;
+use warden_core::identity::record::IdentityRecord;
+use warden_core::identity::spiffe_authz::AuthzDocument;
+use warden_core::nats::connect;
+use warden_core::nats::sys::SysClient;
+use warden_core::spire::model::{Agent, Entry};
+
+#[derive(Default)]
+pub struct World {
+    pub now: i64,
+    pub servers: Vec<ServerRow>,
+    pub conns: Vec<ConnRow>,
+    pub accounts: Vec<AccountRow>,
+    pub jetstream_servers: usize,
+    pub streams: Vec<StreamFacts>,
+    pub permissions: Vec<PermissionSet>,
+    pub records: Vec<IdentityRecord>,
+    pub kube: KubeFacts,
+    pub authz: Option<AuthzDocument>,
+    pub entries: Vec<Entry>,
+    pub agents: Vec<Agent>,
+    pub identities: Vec<IdentityRow>,
+    /// The user warden is connected as (an admin of the system account by definition).
+    pub own_user: Option<String>,
+    /// The `INFO` the configured server sends an unauthenticated client.
+    pub anonymous_info: Option<warden_core::nats::info_probe::InfoLine>,
+    /// What could not be read, and why.
+    pub unavailable: Vec<String>,
+}
+
+impl World {
+    /// Fetches everything. Fails only when no source at all answered.
+    pub async fn fetch(ctx: &ReportContext) -> Result<World> {
+        let mut w = World { now: warden_core::nats::jwt::unix_now(), ..Default::default() };
+        match warden_core::nats::info_probe::probe(&ctx.nats.url, std::time::Duration::from_secs(3)).await {
+            Ok(i) => w.anonymous_info = Some(i),
+            Err(e) => w.unavailable.push(format!("anonymous INFO: {e:#}")),
+        }
+        match connect::connect(&ctx.nats, None).await {
+            Ok(client) => w.fetch_nats(ctx, &SysClient::new(client)).await,
+            Err(e) => w.unavailable.push(format!("NATS: {e:#}")),
+        }
+        if ctx.kube_section.enabled {
+            let (records, facts) = super::kube_identity_facts(ctx).await;
+            (w.records, w.kube) = (records, facts);
+            match super::authz_document(ctx).await {
+                Ok(doc) => w.authz = doc,
+                Err(e) => w.unavailable.push(format!("authorization ConfigMap: {e:#}")),
+            }
+            (w.entries, w.agents) = super::spire_facts(ctx).await;
+        } else {
+            w.unavailable.push("Kubernetes: not configured ([kubernetes] enabled = false)".into());
+        }
+        if let Some(doc) = &w.authz {
+            w.permissions = permissions::merge_sets(
+                std::mem::take(&mut w.permissions),
+                permissions::sets_from_authz(&ctx.naming, doc),
+            );
+        }
+        let ids = identities::build_with(
+            &ctx.naming,
+            &w.conns,
+            &w.records,
+            &w.accounts,
+            &w.kube,
+            w.now,
+            ctx.ttl.expiring_within_secs(),
+        );
+        w.identities = ids;
+        anyhow::ensure!(
+            !(w.servers.is_empty() && w.records.is_empty() && w.kube.registrations.is_empty()),
+            "nothing to examine: {}",
+            w.unavailable.join("; ")
+        );
+        Ok(w)
+    }
+
+    async fn fetch_nats(&mut self, ctx: &ReportContext, sys: &SysClient) {
+        match servers::fetch(sys).await {
+            Ok(s) if !s.is_empty() => self.servers = s,
+            Ok(_) => {
+                self.unavailable.push(super::no_answer(sys).await);
+                return;
+            }
+            Err(e) => {
+                self.unavailable.push(format!("VARZ: {e:#}"));
+                return;
+            }
+        }
+        self.own_user = sys.whoami().await.ok().map(|u| u.user);
+        match conns::fetch(sys).await {
+            Ok((rows, errors)) => {
+                self.conns = rows;
+                self.unavailable.extend(errors.into_iter().map(|e| format!("CONNZ: {e}")));
+            }
+            Err(e) => self.unavailable.push(format!("CONNZ: {e:#}")),
+        }
+        match accounts::fetch(sys).await {
+            Ok((rows, errors)) => {
+                self.accounts = rows;
+                self.unavailable.extend(errors.into_iter().map(|e| format!("accounts: {e}")));
+            }
+            Err(e) => self.unavailable.push(format!("accounts: {e:#}")),
+        }
+        crate::app::derive::name_conns(&mut self.conns, &self.accounts);
+        match sys.jsz().await {
+            Ok(replies) => {
+                (self.jetstream_servers, self.streams) = jetstream_of(replies.iter().filter_map(|r| r.ok()));
+            }
+            Err(e) => self.unavailable.push(format!("JSZ: {e:#}")),
+        }
+        self.permissions = permissions::sets_from_conns(&ctx.naming, &self.conns, &self.accounts);
+    }
+
+    /// The doctor's snapshot of this world.
+    pub fn facts(&self, ctx: &ReportContext) -> Facts {
+        let mut policy = ctx.policy.clone();
+        policy.admin_users.extend(self.own_user.clone());
+        let sources = Sources {
+            servers: &self.servers,
+            conns: &self.conns,
+            accounts: &self.accounts,
+            permissions: &self.permissions,
+            identities: &self.identities,
+            records: &self.records,
+            registrations: self.kube.registrations.clone(),
+            authz: self.authz.as_ref(),
+            entries: &self.entries,
+            agents: &self.agents,
+            violations: vec![],
+            streams: self.streams.clone(),
+            jetstream_servers: self.jetstream_servers,
+        };
+        let mut f = doctor_facts::build(sources, &ctx.naming, policy, self.now);
+        if let Some(info) = &self.anonymous_info {
+            for s in f.servers.iter_mut().filter(|s| s.id == info.server_id) {
+                s.anonymous_allowed = Some(!info.auth_required);
+            }
+        }
+        f.unavailable = self.unavailable.clone();
+        f.unavailable.push("violations: seen live only (the console's :doctor counts them)".into());
+        f
+    }
+
+    /// The Expiry view's rows of this world.
+    pub fn expiry(&self, ctx: &ReportContext) -> Vec<ExpiryRow> {
+        let spire = expiry::SpireFacts { entries: &self.entries, agents: &self.agents };
+        expiry::build(&ctx.naming, &self.identities, &self.accounts, spire, self.now)
+    }
+}
