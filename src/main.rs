@@ -128,6 +128,7 @@ fn console_options(
         server_logs: cli.server_logs.clone(),
         identity: file.identity.clone(),
         naming: Naming::from_section(&file.naming)?,
+        doctor: doctor_policy(file)?,
     })
 }
 
@@ -190,12 +191,13 @@ fn report_context(
         kube_section: file.kubernetes.clone(),
         naming,
         ttl: warden_core::identity::ttl::TtlPolicy::from_section(&file.identity)?,
-        policy: warden_core::doctor::facts::Policy::from_config(
-            &file.doctor,
-            &file.policy,
-            file.identity.mode == warden_core::config::file::Mode::Spiffe,
-        )?,
+        policy: doctor_policy(file)?,
     })
+}
+
+fn doctor_policy(file: &ConfigFile) -> Result<warden_core::doctor::facts::Policy> {
+    let spiffe = file.identity.mode == warden_core::config::file::Mode::Spiffe;
+    warden_core::doctor::facts::Policy::from_config(&file.doctor, &file.policy, spiffe)
 }
 
 fn kube_settings(cli: &Cli, file: &ConfigFile) -> warden_core::kube::client::KubeSettings {

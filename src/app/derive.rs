@@ -317,3 +317,44 @@ mod tests {
         }
     }
 }
+
+/// The `:doctor` findings from the state's sources (run while the view is
+/// shown: on entering it and on each tick).
+pub fn refresh_doctor(s: &mut AppState) {
+    let now = s.clock.now_unix;
+    let records: Vec<IdentityRecord> =
+        s.kube.objects(Watched::NatsIdentities).map(IdentityRecord::from_object).collect();
+    let k = &s.kube_section;
+    let registrations: Vec<SpireRegistration> = s
+        .kube
+        .objects(Watched::ClusterSpiffeIds)
+        .filter_map(|o| SpireRegistration::from_object(o, &k.workload_label, &k.spire))
+        .collect();
+    let authz = s
+        .kube
+        .objects(Watched::AuthzConfigMap)
+        .next()
+        .and_then(|cm| super::permissions::authz_doc_of(cm, &s.authz_key))
+        .and_then(Result::ok);
+    let mut policy = s.doctor_policy.clone();
+    policy.admin_users.extend(s.conn.user.clone());
+    let sources = super::doctor_facts::Sources {
+        servers: &s.servers.rows,
+        conns: &s.conns.rows,
+        accounts: &s.accounts.rows,
+        permissions: &s.perm_sets,
+        identities: &s.identities.rows,
+        records: &records,
+        registrations,
+        authz: authz.as_ref(),
+        entries: &s.kube.spire.entries,
+        agents: &s.kube.spire.agents,
+        violations: warden_core::doctor::facts::violation_counts(s.violations.pipeline.store.groups()),
+        streams: vec![],
+        jetstream_servers: 0,
+    };
+    let facts = super::doctor_facts::build(sources, &s.naming, policy, now);
+    let rows = warden_core::doctor::diagnose(&facts).into_iter().map(super::doctor::FindingRow::new).collect();
+    s.doctor.replace(rows, now);
+    s.doctor_at = Some(now);
+}

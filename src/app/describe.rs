@@ -74,6 +74,7 @@ pub fn of_selected(s: &AppState) -> Option<Describe> {
             (format!("account {} (JWT claims)", r.name), text)
         })?,
         ViewId::Expiry => s.expiry.selected().map(|r| ("expiry".to_string(), json(r)))?,
+        ViewId::Doctor => s.doctor.selected().map(|r| (format!("finding {}", r.finding.code), json(r)))?,
         ViewId::Violations => return None,
     };
     Some(Describe { title, text, scroll: 0 })
@@ -97,6 +98,7 @@ pub fn copy_value(s: &AppState) -> Option<(&'static str, String)> {
         ViewId::Permissions => s.perms.selected().map(|r| ("subject", r.subject.clone())),
         ViewId::Accounts => s.accounts.selected().map(|r| ("account key", r.key.clone())),
         ViewId::Expiry => s.expiry.selected().map(|r| ("key", r.subject.clone())),
+        ViewId::Doctor => s.doctor.selected().map(|r| ("code", r.finding.code.to_string())),
         ViewId::Violations => None,
     }?;
     (!v.1.is_empty()).then_some(v)

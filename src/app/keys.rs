@@ -279,6 +279,8 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("identities", &["identity", "ids", "users"], "identities: users live and recorded"),
     ("expiry", &["expiries", "exp"], "JWTs by time left"),
     ("violations", &["viol", "violation"], "live authorization violations"),
+    ("static", &["clusterstaticentries", "cse"], "ClusterStaticEntries"),
+    ("doctor", &["doc", "findings"], "findings across NATS, SPIRE and Kubernetes"),
     ("ctx", &["context"], "Kubernetes context: :ctx NAME"),
     ("help", &["h"], "key help"),
     ("quit", &["q", "q!", "exit"], "quit warden"),

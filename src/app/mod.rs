@@ -7,6 +7,7 @@ pub mod conns;
 pub mod derive;
 pub mod describe;
 pub mod dialog;
+pub mod doctor;
 pub mod doctor_facts;
 pub mod expiry;
 pub mod format;

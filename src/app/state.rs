@@ -99,6 +99,12 @@ pub struct AppState {
     pub accounts: Panel<super::accounts::AccountRow>,
     pub identities: Panel<super::identities::IdentityRow>,
     pub expiry: Panel<super::expiry::ExpiryRow>,
+    /// `:doctor`: findings, recomputed while the view is shown.
+    pub doctor: Panel<super::doctor::FindingRow>,
+    /// When the findings were last computed.
+    pub doctor_at: Option<i64>,
+    /// `[doctor]` / `[policy]` thresholds and exceptions.
+    pub doctor_policy: warden_core::doctor::facts::Policy,
     /// Live violations: store, live list, groups, feed sources.
     pub violations: super::violations::state::ViolationsState,
     /// An open identity-action dialog (form, confirmation, result).
@@ -155,6 +161,9 @@ impl AppState {
             accounts: Panel::default(),
             identities: Panel::default(),
             expiry: Panel::default(),
+            doctor: Panel::default(),
+            doctor_at: None,
+            doctor_policy: Default::default(),
             violations: Default::default(),
             dialog: None,
             perm_sets: Vec::new(),
@@ -197,6 +206,7 @@ impl AppState {
             ViewId::Accounts => &mut self.accounts.table,
             ViewId::Identities => &mut self.identities.table,
             ViewId::Expiry => &mut self.expiry.table,
+            ViewId::Doctor => &mut self.doctor.table,
             ViewId::Violations => self.violations.table_mut(),
         }
     }
@@ -213,6 +223,7 @@ impl AppState {
             ViewId::Accounts => &self.accounts.table,
             ViewId::Identities => &self.identities.table,
             ViewId::Expiry => &self.expiry.table,
+            ViewId::Doctor => &self.doctor.table,
             ViewId::Violations => self.violations.table(),
         }
     }
@@ -240,6 +251,7 @@ impl AppState {
             ViewId::Accounts => self.accounts.cycle_sort(reverse),
             ViewId::Identities => self.identities.cycle_sort(reverse),
             ViewId::Expiry => self.expiry.cycle_sort(reverse),
+            ViewId::Doctor => self.doctor.cycle_sort(reverse),
             ViewId::Violations => return false,
         }
         true
@@ -257,6 +269,7 @@ impl AppState {
             ViewId::Accounts => self.accounts.set_filter(f),
             ViewId::Identities => self.identities.set_filter(f),
             ViewId::Expiry => self.expiry.set_filter(f),
+            ViewId::Doctor => self.doctor.set_filter(f),
             ViewId::Violations => self.violations.set_filter(f),
         }
     }
@@ -287,6 +300,7 @@ impl AppState {
             ViewId::Accounts => self.accounts.rows.len(),
             ViewId::Identities => self.identities.rows.len(),
             ViewId::Expiry => self.expiry.rows.len(),
+            ViewId::Doctor => self.doctor.rows.len(),
             ViewId::Violations => self.violations.row_count(),
         }
     }

@@ -153,6 +153,14 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             }
             Outcome::redraw()
         }
+        // The doctor re-examines what the console holds while it is shown.
+        Msg::Tick(c) if s.view == ViewId::Doctor => {
+            let mut out = super::violations::handlers::on_tick(s, c);
+            let before = s.doctor.rows.clone();
+            super::derive::refresh_doctor(s);
+            out.redraw |= s.doctor.rows != before;
+            out
+        }
         Msg::Tick(c) if s.view == ViewId::Expiry => {
             s.clock = c;
             Outcome::redraw()
@@ -431,6 +439,9 @@ fn show(s: &mut AppState, v: ViewId) -> Outcome {
     s.back.clear();
     s.view = v;
     s.detail = false;
+    if v == ViewId::Doctor {
+        super::derive::refresh_doctor(s);
+    }
     Outcome::cmd(Cmd::Refresh(v))
 }
 

@@ -13,10 +13,11 @@ pub enum ViewId {
     Expiry,
     Violations,
     StaticEntries,
+    Doctor,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 11] = [
+    pub const ALL: [ViewId; 12] = [
         ViewId::Servers,
         ViewId::Conns,
         ViewId::Entries,
@@ -29,6 +30,7 @@ impl ViewId {
         ViewId::Violations,
         // No digit key (1-9, 0 are the ten above): Tab or `:static`.
         ViewId::StaticEntries,
+        ViewId::Doctor,
     ];
 
     pub fn title(self) -> &'static str {
@@ -44,6 +46,7 @@ impl ViewId {
             ViewId::Identities => "Identities",
             ViewId::Expiry => "Expiry",
             ViewId::Violations => "Violations",
+            ViewId::Doctor => "Doctor",
         }
     }
 
@@ -61,6 +64,7 @@ impl ViewId {
             ViewId::Identities => "identities",
             ViewId::Expiry => "expiry",
             ViewId::Violations => "violations",
+            ViewId::Doctor => "doctor",
         }
     }
 
@@ -78,6 +82,7 @@ impl ViewId {
             ViewId::Identities => "ids",
             ViewId::Expiry => "exp",
             ViewId::Violations => "viol",
+            ViewId::Doctor => "doc",
         }
     }
 

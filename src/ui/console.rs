@@ -49,6 +49,8 @@ pub struct ConsoleOptions {
     pub identity: warden_core::config::file::IdentitySection,
     /// Naming templates and trust domain (`[naming]` in the config file).
     pub naming: warden_core::identity::naming::Naming,
+    /// `[doctor]` / `[policy]`: the `:doctor` view's thresholds and exceptions.
+    pub doctor: warden_core::doctor::facts::Policy,
 }
 
 /// Runs the interactive console until the user quits or a signal arrives.
@@ -99,6 +101,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     state.naming = opts.naming.clone();
     state.ttl = ttl;
     state.kube_section = opts.kube_section.clone();
+    state.doctor_policy = opts.doctor.clone();
     state.kube_contexts = warden_core::kube::client::context_names(&opts.kube);
 
     let mut guard = terminal::enter()?;

@@ -47,6 +47,7 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
         ViewId::Accounts => draw_panel(f, list, side, s, th, &s.accounts, "Accounts"),
         ViewId::Identities => draw_panel(f, list, side, s, th, &s.identities, "Identities"),
         ViewId::Expiry => draw_panel(f, list, side, s, th, &s.expiry, "Expiry"),
+        ViewId::Doctor => draw_panel(f, list, side, s, th, &s.doctor, "Doctor"),
         ViewId::Violations => super::violations_ui::draw(f, list, side, s, th),
     }
     if let Some(d) = &s.describe {

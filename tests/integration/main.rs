@@ -5,6 +5,7 @@ mod harness;
 
 mod auth_diagnosis;
 mod doctor;
+mod doctor_console;
 mod fleet;
 mod foundation;
 mod jwt;

@@ -261,3 +261,37 @@ fn spire_views() {
         assert_snapshot!(format!("spire_{name}_200x50"), draw(&s, 200, 50));
     }
 }
+
+#[test]
+fn doctor_view_at_three_sizes() {
+    use warden::app::doctor::FindingRow;
+    use warden_core::doctor::{Finding, codes};
+    let mut s = state();
+    let agent = "spiffe://tentacular.local/spire/agent/k8s_psat/prod-east-cluster/6f1c2d4e-0a8b-4c5d-9e7f-1a2b3c4d5e6f";
+    let rows = vec![
+        Finding::new(
+            &codes::SYS_ACCOUNT_WORKLOAD,
+            "tentacle.payments.settlement-reconciler is connected in the system account",
+            vec!["connection nats-prod-east-2/cid 4711".into(), "user tentacle.payments.settlement-reconciler".into()],
+            "account SYS, connection name \"settlement-reconciler-7d9f8b6c5-x2x7q\"",
+        ),
+        Finding::new(
+            &codes::AGENT_SVID_EXPIRING,
+            format!("agent {agent} SVID expires in 3h"),
+            vec![format!("agent {agent}")],
+            "x509svid_expires_at 2026-11-20T09:30:00Z",
+        ),
+        Finding::new(
+            &codes::KV_PERMISSIONS_MISSING,
+            "payments/ledger cannot use KV bucket ledger-config: 2 missing",
+            vec!["user tentacle.payments.ledger".into(), "bucket ledger-config".into()],
+            "denied: $JS.API.STREAM.INFO.KV_ledger-config, $JS.API.DIRECT.GET.KV_ledger-config.>",
+        ),
+    ];
+    s.doctor.replace(rows.into_iter().map(FindingRow::new).collect(), NOW);
+    s.view = ViewId::Doctor;
+    assert_snapshot!("doctor_80x24", draw(&s, 80, 24));
+    assert_snapshot!("doctor_120x40", draw(&s, 120, 40));
+    key(&mut s, KeyCode::Enter);
+    assert_snapshot!("doctor_detail_200x50", draw(&s, 200, 50));
+}

@@ -64,7 +64,12 @@ fn registrations_without_authz(f: &Facts, out: &mut Vec<Finding>) {
             let evidence = if f.policy.spiffe_mode {
                 format!("no authorization entry for {}", r.spiffe_id)
             } else {
-                match f.identities.iter().find(|i| i.namespace == r.namespace && i.workload == r.workload) {
+                // The join's own row for a bare registration is no identity.
+                match f
+                    .identities
+                    .iter()
+                    .find(|i| i.namespace == r.namespace && i.workload == r.workload && (i.recorded || i.live))
+                {
                     Some(i) => format!("the identity {}/{} is {}", r.namespace, r.workload, i.state.as_str()),
                     None => format!("no NatsIdentity and no live user for {}/{}", r.namespace, r.workload),
                 }
