@@ -77,6 +77,11 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
             let mut out = std::io::stdout().lock();
             ok(rt.block_on(report::doctor::run(&ctx, output, &mut out)))
         }
+        Command::Trace { identity, output } => {
+            let ctx = report_context(&file, nats, kube, naming)?;
+            let healthy = rt.block_on(report::trace::run(&ctx, &identity, output, &mut std::io::stdout().lock()))?;
+            Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
         Command::Check { kind, warn, crit, format } => {
             // A check always answers: a broken setup is UNKNOWN, not a crash.
             let r = match report_context(&file, nats, kube, naming) {

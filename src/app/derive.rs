@@ -318,9 +318,8 @@ mod tests {
     }
 }
 
-/// The `:doctor` findings from the state's sources (run while the view is
-/// shown: on entering it and on each tick).
-pub fn refresh_doctor(s: &mut AppState) {
+/// The doctor's snapshot of what the console holds.
+pub fn doctor_facts(s: &AppState) -> warden_core::doctor::Facts {
     let now = s.clock.now_unix;
     let records: Vec<IdentityRecord> =
         s.kube.objects(Watched::NatsIdentities).map(IdentityRecord::from_object).collect();
@@ -353,8 +352,29 @@ pub fn refresh_doctor(s: &mut AppState) {
         streams: vec![],
         jetstream_servers: 0,
     };
-    let facts = super::doctor_facts::build(sources, &s.naming, policy, now);
+    super::doctor_facts::build(sources, &s.naming, policy, now)
+}
+
+/// The `:doctor` findings from the state's sources (run while the view is
+/// shown: on entering it and on each tick).
+pub fn refresh_doctor(s: &mut AppState) {
+    let now = s.clock.now_unix;
+    let facts = doctor_facts(s);
     let rows = warden_core::doctor::diagnose(&facts).into_iter().map(super::doctor::FindingRow::new).collect();
     s.doctor.replace(rows, now);
     s.doctor_at = Some(now);
+}
+
+/// `T`: the trace of the identity selected in Identities, as a describe overlay.
+pub fn trace_selected(s: &AppState) -> Option<super::state::Describe> {
+    if s.view != super::view_id::ViewId::Identities {
+        return None;
+    }
+    let r = s.identities.selected().filter(|r| !r.namespace.is_empty())?;
+    let t = warden_core::doctor::trace::trace(&doctor_facts(s), &r.namespace, &r.workload);
+    Some(super::state::Describe {
+        title: format!("trace {}/{}", r.namespace, r.workload),
+        text: super::trace_text::text(&t),
+        scroll: 0,
+    })
 }

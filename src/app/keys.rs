@@ -41,6 +41,8 @@ pub enum Action {
     DetailUp,
     /// The raw record of the selected row.
     Describe,
+    /// Trace the selected identity's chain across Kubernetes, SPIRE and NATS.
+    Trace,
     /// Copy the selected row's key or name to the clipboard.
     Copy,
     /// Connections: close the selected connection (asks first).
@@ -152,6 +154,12 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Char('y'), N)],
         action: Action::Describe,
         help: "describe: the raw record (YAML/JSON) of the selected row",
+    },
+    Binding {
+        label: "T",
+        keys: &[(KeyCode::Char('T'), S)],
+        action: Action::Trace,
+        help: "trace the selected identity: every link, the first broken one (identities)",
     },
     Binding {
         label: "c",

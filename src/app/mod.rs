@@ -24,6 +24,7 @@ pub mod spire_objects;
 pub mod spire_views;
 pub mod state;
 pub mod table;
+pub mod trace_text;
 pub mod update;
 pub mod view_id;
 pub mod violations;

@@ -412,6 +412,10 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
             Some(d) => s.describe = Some(d),
             None => s.status = Some((Level::Info, "nothing to describe here".into())),
         },
+        Action::Trace => match super::derive::trace_selected(s) {
+            Some(d) => s.describe = Some(d),
+            None => s.status = Some((Level::Info, "T traces an identity: select one in Identities (8)".into())),
+        },
         Action::Copy => match super::describe::copy_value(s) {
             Some((what, value)) => {
                 let shown = super::format::printable(&value).into_owned();

@@ -59,6 +59,15 @@ pub enum Command {
         #[arg(long, short = 'o', value_enum, default_value = "table")]
         output: report::Output,
     },
+    /// One identity's chain (NatsIdentity, ClusterSPIFFEID, SPIRE entries
+    /// and agent, authorization or user JWT, connections, failures,
+    /// violations) and the first broken link; exit 1 when one is broken
+    Trace {
+        /// NAMESPACE/WORKLOAD
+        identity: String,
+        #[arg(long, short = 'o', value_enum, default_value = "table")]
+        output: report::Output,
+    },
     /// A monitoring check (Nagios plugin exit codes: 0 OK, 1 WARNING,
     /// 2 CRITICAL, 3 UNKNOWN)
     Check {

@@ -16,6 +16,7 @@ use warden_core::kube::client::KubeSettings;
 pub mod check;
 pub mod doctor;
 pub mod spire;
+pub mod trace;
 pub mod violations;
 pub mod world;
 use warden_core::nats::connect;

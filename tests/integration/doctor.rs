@@ -182,3 +182,32 @@ async fn checks_say_unknown_or_critical_when_nothing_answers() {
     let samples = parse_prometheus(&out);
     assert!(samples.iter().any(|(n, _, v)| n == "warden_connection_connect_seconds" && *v > 0.0), "{out}");
 }
+
+/// The sandbox's seeded world through `warden trace` and `warden check expiry`.
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_verdicts_and_the_expiry_check_on_the_sandbox() {
+    let sb = crate::harness::HeadlessSandbox::start(&[]);
+    sb.wait_connected("user_name", "tentacle.tent-dev.hn-digest", true).await;
+    let out = sb.warden(&["trace", "tent-prod/old-batch"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a broken link exits 1: {text}");
+    assert!(text.contains("verdict: user JWT: JWT expired"), "{text}");
+    let out = sb.warden(&["trace", "tent-dev/hn-digest", "-o", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(t["verdict"], "healthy", "{t:#}");
+    assert!(t["links"].as_array().unwrap().iter().all(|l| l["state"] == "ok"), "{t:#}");
+
+    let out = sb.warden(&["check", "expiry"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "an expired user JWT is CRITICAL: {text}");
+    assert!(text.starts_with("WARDEN EXPIRY CRITICAL"), "{text}");
+    assert!(text.contains("tent-prod/old-batch expired"), "{text}");
+
+    let out = sb.warden(&["doctor", "-o", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for code in ["registration-without-authz", "user-jwt-no-expiry"] {
+        assert!(codes(&v).iter().any(|c| c == code), "{code} missing: {v:#}");
+    }
+    sb.stop().await;
+}

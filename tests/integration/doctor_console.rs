@@ -61,7 +61,12 @@ async fn doctor_view_finds_spire_and_registration_problems_and_forgets_fixed_one
     let k = d.state();
     k.add_pod("spire-server", "spire-server-0", &[("app", "spire-server")], &["spire-server"]);
     let now = warden_core::nats::jwt::unix_now();
-    k.set_spire_entries(vec![spire_entry("e1", "spiffe://td/ns/shop/wf/orders", AGENT, &["k8s:ns:shop"])]);
+    k.set_spire_entries(vec![spire_entry(
+        "e1",
+        "spiffe://tentacular.local/ns/shop/wf/orders",
+        AGENT,
+        &["k8s:ns:shop"],
+    )]);
     k.set_spire_agents(vec![agent(true, now + 3600)]);
     k.upsert(registration("shop", "orders")).unwrap();
 
@@ -95,6 +100,23 @@ async fn doctor_view_finds_spire_and_registration_problems_and_forgets_fixed_one
     assert!(s.doctor.rows[1].finding.evidence.contains("className"), "{:?}", s.doctor.rows[1].finding);
     let detail = s.doctor.rows[3].finding.evidence.clone();
     assert!(detail.contains("no NatsIdentity and no live user for shop/orders"), "{detail}");
+
+    // `T` on the identity traces its chain; the verdict names the first broken link.
+    key(&mut s, KeyCode::Char('8'));
+    assert_eq!(s.view, ViewId::Identities);
+    let pos = s.identities.table.visible.iter().position(|&i| s.identities.rows[i].workload == "orders").expect("row");
+    s.identities.table.selected = pos;
+    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('T'), KeyModifiers::SHIFT)));
+    let d = s.describe.clone().expect("a trace overlay");
+    assert_eq!(d.title, "trace shop/orders");
+    assert!(d.text.contains("verdict: ClusterSPIFFEID: SVID not issued: ClusterSPIFFEID shop-orders:"), "{}", d.text);
+    assert!(d.text.contains("BROKEN SPIRE agent"), "{}", d.text);
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char(':'));
+    for c in "doctor".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
 
     // Fixed in the cluster: the registration removed, the agent unbanned and re-attested.
     k.delete("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID", "", "shop-orders").unwrap();

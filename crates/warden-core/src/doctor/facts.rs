@@ -107,7 +107,13 @@ pub struct ViolationCount {
     pub user: String,
     pub subscribe: u64,
     pub publish: u64,
+    /// Latest refused subscription.
     pub last_subject: String,
+    /// Latest refused publish.
+    pub last_publish: String,
+    /// Failed authentications, and the latest one's diagnosed cause.
+    pub auth_failures: u64,
+    pub last_auth_cause: String,
 }
 
 /// A ClusterSPIFFEID as the doctor needs it.
@@ -173,11 +179,22 @@ pub fn violation_counts<'a>(groups: impl Iterator<Item = &'a crate::violations::
                 v.subscribe += g.count;
                 v.last_subject = g.key.subject.clone();
             }
-            ViolationKind::PublishDenied => v.publish += g.count,
+            ViolationKind::PublishDenied => {
+                v.publish += g.count;
+                v.last_publish = g.key.subject.clone();
+            }
+            ViolationKind::AuthFailed | ViolationKind::AuthExpired | ViolationKind::Revoked => {
+                v.auth_failures += g.count;
+                if let Some(c) = &g.last.cause {
+                    v.last_auth_cause = c.detail.clone();
+                } else if let Some(r) = &g.last.reason {
+                    v.last_auth_cause = r.clone();
+                }
+            }
             _ => {}
         }
     }
-    by.into_values().filter(|v| v.subscribe + v.publish > 0).collect()
+    by.into_values().filter(|v| v.subscribe + v.publish + v.auth_failures > 0).collect()
 }
 
 /// JetStream servers and every stream (deduplicated across the servers

@@ -11,6 +11,7 @@ mod jetstream_checks;
 mod jwt_checks;
 mod nats_checks;
 mod spire_checks;
+pub mod trace;
 
 pub use facts::Facts;
 pub use finding::{Finding, Severity};
