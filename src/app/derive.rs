@@ -57,7 +57,8 @@ fn rebuild_identities(s: &mut AppState) {
         build_with(&s.naming, &s.conns.rows, &records, &s.accounts.rows, &facts, now, s.ttl.expiring_within_secs());
     super::identities::apply_auth_causes(&mut ids, &s.violations.auth_causes);
     let spire = expiry::SpireFacts { entries: &s.kube.spire.entries, agents: &s.kube.spire.agents };
-    let exp = expiry::build(&s.naming, &ids, &s.accounts.rows, spire, now);
+    let th = expiry::Thresholds::from(&s.doctor_policy);
+    let exp = expiry::build(&s.naming, &ids, &s.accounts.rows, spire, &s.servers.rows, now, th);
     let at = s.conns.fetched_at.max(s.accounts.fetched_at).unwrap_or(now);
     s.identities.replace(ids, at);
     s.expiry.replace(exp, at);
@@ -305,8 +306,8 @@ mod tests {
             let cells: Vec<Vec<String>> =
                 s.expiry.rows.iter().map(|r| cols.iter().take(4).map(|c| (c.cell)(r, &clock)).collect()).collect();
             let want: Vec<Vec<String>> = [
-                ["in 30m0s", "<24h", "agent svid", "spiffe://tentacular.local/spire/agent/k8s_psat/c/node1"],
-                ["in 3d0h", "<7d", "entry", "tent-dev/summarizer"],
+                ["in 30m0s", "critical", "agent svid", "spiffe://tentacular.local/spire/agent/k8s_psat/c/node1"],
+                ["in 3d0h", "warning", "entry", "tent-dev/summarizer"],
                 ["ttl server default", "rotates", "svid ttl", "tent-dev/hn-digest"],
                 ["ttl 1h0m", "rotates", "svid ttl", "tent-dev/summarizer"],
             ]

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::accounts::AccountRow;
 use super::format;
 use super::identities::IdentityRow;
+use super::servers::ServerRow;
 use super::table::{Clock, Column, Cut, Searchable, TableRow};
 use warden_core::identity::naming::Naming;
 use warden_core::spire::model::{Agent, Entry};
@@ -35,6 +36,8 @@ pub struct ExpiryRow {
     pub left_seconds: Option<i64>,
     pub status: &'static str,
     #[serde(skip)]
+    thresholds: Thresholds,
+    #[serde(skip)]
     search: String,
 }
 
@@ -44,17 +47,45 @@ impl Searchable for ExpiryRow {
     }
 }
 
-pub fn status(expires: Option<i64>, now: i64) -> &'static str {
+pub fn status(expires: Option<i64>, now: i64, th: Thresholds) -> &'static str {
     match expires {
         None => "never",
         Some(e) if e <= now => "expired",
-        Some(e) if e - now < DAY => "<24h",
-        Some(e) if e - now < WEEK => "<7d",
+        Some(e) if e - now < th.critical => "critical",
+        Some(e) if e - now < th.warn => "warning",
         Some(_) => "ok",
     }
 }
 
-fn mk(kind: &'static str, name: String, subject: String, source: String, expires: Option<i64>, now: i64) -> ExpiryRow {
+/// Time left under which a row is "warning" / "critical" (`[doctor]
+/// expiry_warn` / `expiry_critical`; 7 days and 1 day by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    pub warn: i64,
+    pub critical: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds { warn: WEEK, critical: DAY }
+    }
+}
+
+impl From<&warden_core::doctor::facts::Policy> for Thresholds {
+    fn from(p: &warden_core::doctor::facts::Policy) -> Thresholds {
+        Thresholds { warn: p.warn_secs, critical: p.critical_secs }
+    }
+}
+
+fn mk(
+    kind: &'static str,
+    name: String,
+    subject: String,
+    source: String,
+    expires: Option<i64>,
+    now: i64,
+    th: Thresholds,
+) -> ExpiryRow {
     let search = format!("{kind} {name} {subject} {source}").to_lowercase();
     ExpiryRow {
         kind,
@@ -64,7 +95,8 @@ fn mk(kind: &'static str, name: String, subject: String, source: String, expires
         expires,
         ttl_seconds: None,
         left_seconds: expires.map(|e| e - now),
-        status: status(expires, now),
+        status: status(expires, now, th),
+        thresholds: th,
         search,
     }
 }
@@ -82,7 +114,7 @@ fn left(r: &ExpiryRow, now: i64) -> String {
 
 /// The STATUS cell: an SVID with a TTL is rotated by its agent.
 fn status_of(r: &ExpiryRow, now: i64) -> &'static str {
-    if r.ttl_seconds.is_some() { "rotates" } else { status(r.expires, now) }
+    if r.ttl_seconds.is_some() { "rotates" } else { status(r.expires, now, r.thresholds) }
 }
 
 /// What SPIRE says (SPIFFE mode): entries and agents from `spire-server`.
@@ -101,18 +133,37 @@ pub fn build(
     ids: &[IdentityRow],
     accounts: &[AccountRow],
     spire: SpireFacts,
+    servers: &[ServerRow],
     now: i64,
+    th: Thresholds,
 ) -> Vec<ExpiryRow> {
+    let mk = |kind, name, subject, source, expires| mk(kind, name, subject, source, expires, now, th);
     let mut rows = Vec::new();
+    // The operators the servers trust (an expired operator keeps running
+    // servers going, but none can restart) and the servers' certificates.
+    let mut operators: BTreeMap<String, (String, i64, Vec<String>)> = BTreeMap::new();
+    for s in servers {
+        for token in &s.operator_jwts {
+            let Ok(op) = warden_core::nats::jwt::decode_as::<warden_core::nats::jwt::Operator>(token) else { continue };
+            let e = operators.entry(op.std.subject.clone()).or_insert((op.std.name.clone(), op.std.expires, vec![]));
+            e.2.push(s.name.clone());
+        }
+        if let Some(na) = s.tls_cert_not_after {
+            rows.push(mk("server tls", s.name.clone(), s.id.clone(), "VARZ tls_cert_not_after".into(), Some(na)));
+        }
+    }
+    for (key, (name, exp, by)) in operators {
+        rows.push(mk("operator", name, key, format!("trusted by {}", by.join(", ")), (exp > 0).then_some(exp)));
+    }
     for a in accounts {
-        rows.push(mk("account", a.name.clone(), a.key.clone(), "operator".into(), a.expires, now));
+        rows.push(mk("account", a.name.clone(), a.key.clone(), "operator".into(), a.expires));
     }
     for i in ids {
         if i.user_key.is_empty() {
             continue;
         }
         let name = i.name().unwrap_or_else(|| i.user.clone());
-        rows.push(mk("user", name, i.user_key.clone(), i.account.clone(), i.expires, now));
+        rows.push(mk("user", name, i.user_key.clone(), i.account.clone(), i.expires));
     }
     // SPIFFE ID -> identity name, from the joined identities first.
     let by_id: BTreeMap<&str, String> = ids
@@ -127,19 +178,19 @@ pub fn build(
             continue;
         };
         let source = format!("entry {}", e.id);
-        let mut ttl = mk("svid ttl", name.clone(), id.clone(), source.clone(), None, now);
+        let mut ttl = mk("svid ttl", name.clone(), id.clone(), source.clone(), None);
         ttl.ttl_seconds = Some(e.x509_svid_ttl.max(0));
         ttl.status = "rotates";
         rows.push(ttl);
         if e.expires_at > 0 {
-            rows.push(mk("entry", name, id, source, Some(e.expires_at), now));
+            rows.push(mk("entry", name, id, source, Some(e.expires_at)));
         }
     }
     for a in spire.agents {
         let exp = (a.x509svid_expires_at > 0).then_some(a.x509svid_expires_at);
         let id = a.id.uri();
         let source = format!("agent {}", a.attestation_type);
-        rows.push(mk("agent svid", id.clone(), a.x509svid_serial_number.clone(), source, exp, now));
+        rows.push(mk("agent svid", id.clone(), a.x509svid_serial_number.clone(), source, exp));
     }
     rows.sort_by_key(|r| (r.expires.unwrap_or(i64::MAX), r.ttl_seconds.is_some(), r.kind, r.name.clone()));
     rows

@@ -174,20 +174,8 @@ async fn expiry_check(ctx: &ReportContext, t: Thresholds) -> Result<CheckResult>
     let world = World::fetch(&ctx).await?;
     let mut items: Vec<(String, String, i64)> =
         world.expiry(&ctx).into_iter().filter_map(|r| r.expires.map(|e| (r.kind.to_string(), r.name, e))).collect();
-    let facts = world.facts(&ctx);
-    for s in &facts.servers {
-        if let Some(na) = s.tls_cert_not_after {
-            items.push(("server tls".into(), s.name.clone(), na));
-        }
-    }
-    for token in facts.servers.iter().flat_map(|s| &s.operator_jwts) {
-        if let Ok(op) = warden_core::nats::jwt::decode_as::<warden_core::nats::jwt::Operator>(token)
-            && op.std.expires > 0
-            && !items.iter().any(|(k, n, _)| k == "operator" && *n == op.std.name)
-        {
-            items.push(("operator".into(), op.std.name.clone(), op.std.expires));
-        }
-    }
+    // The radar's rows: user, account and operator JWTs, SPIRE entries and
+    // agent SVIDs, server certificates.
     items.sort_by_key(|(_, _, e)| *e);
     let now = world.now;
     let state = |left: i64| {

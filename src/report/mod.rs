@@ -266,7 +266,9 @@ async fn jwt_reports(
     let spiffe = ids.iter().any(|i| i.user_key.is_empty() && warden_core::identity::join::is_spiffe_id(&i.user));
     let (entries, agents) = if spiffe { spire_facts(ctx).await } else { (vec![], vec![]) };
     let spire = expiry::SpireFacts { entries: &entries, agents: &agents };
-    let rows = expiry::build(naming, &ids, &accs, spire, clock.now_unix);
+    let servers = servers::fetch(sys).await.unwrap_or_default();
+    let th = expiry::Thresholds::from(&ctx.policy);
+    let rows = expiry::build(naming, &ids, &accs, spire, &servers, clock.now_unix, th);
     match output {
         Output::Table => write_table(out, &expiry::columns(), &rows, clock),
         Output::Json => write_json(out, &rows),

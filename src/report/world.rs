@@ -161,6 +161,7 @@ impl World {
     /// The Expiry view's rows of this world.
     pub fn expiry(&self, ctx: &ReportContext) -> Vec<ExpiryRow> {
         let spire = expiry::SpireFacts { entries: &self.entries, agents: &self.agents };
-        expiry::build(&ctx.naming, &self.identities, &self.accounts, spire, self.now)
+        let th = expiry::Thresholds::from(&ctx.policy);
+        expiry::build(&ctx.naming, &self.identities, &self.accounts, spire, &self.servers, self.now, th)
     }
 }

@@ -267,7 +267,7 @@ fn expiry_view_counts_down_only_when_shown() {
     key(&mut s, KeyCode::Char('9'));
     assert_eq!(s.view, ViewId::Expiry);
     let kinds: Vec<&str> = s.expiry.rows.iter().map(|r| r.status).collect();
-    assert_eq!(kinds, ["expired", "<24h", "<7d", "ok", "ok", "never", "never"]);
+    assert_eq!(kinds, ["expired", "critical", "warning", "ok", "ok", "never", "never"]);
     assert_snapshot!("expiry_80x24", draw(&s, 80, 24));
     assert_snapshot!("expiry_200x50", draw(&s, 200, 50));
     let out = update(&mut s, Msg::Tick(Clock { now_unix: NOW + 3600 }));

@@ -80,7 +80,9 @@ fn dns_sans(f: &Facts, out: &mut Vec<Finding>) {
     if !f.policy.spiffe_mode {
         return;
     }
-    for e in f.entries.iter().filter(|e| !e.dns_names.is_empty()) {
+    // Only SVIDs that NATS maps to users: a server's own SVID needs its DNS names.
+    let is_user = |id: &str| f.authz_entries.iter().any(|a| a.user == id);
+    for e in f.entries.iter().filter(|e| !e.dns_names.is_empty() && is_user(&e.spiffe_id.uri())) {
         out.push(Finding::new(
             &codes::DNS_SAN_SHADOW,
             format!("{} SVIDs carry DNS names", e.spiffe_id.uri()),
@@ -149,6 +151,14 @@ mod tests {
             dns_names: vec!["db.local".into()],
             ..Default::default()
         });
+        // A server's own SVID (not an authorization user) needs its DNS names.
+        f.entries.push(Entry {
+            id: "srv".into(),
+            spiffe_id: sid("/ns/sys/sa/nats"),
+            dns_names: vec!["nats".into()],
+            ..Default::default()
+        });
+        f.authz_entries.push(super::super::facts::AuthzEntryFacts { user: "spiffe://td/admin/root".into() });
         assert_eq!(
             run(&f),
             vec![("spiffe-id-outside-policy", Severity::Critical), ("dns-san-shadow", Severity::Warning)]
