@@ -263,6 +263,18 @@ async fn tls_with_a_custom_ca_and_a_client_certificate() {
     assert_eq!(me["authorized_user"], "spiffe://tentacular.local/warden");
     assert!(me["tls_version"].as_str().unwrap().starts_with("1."));
 
+    // The radar lists the server's certificate from VARZ tls_cert_not_after.
+    let exp = warden(
+        &home,
+        &["report", "expiry", "-o", "json"],
+        &[("NATS_URL", &url), ("NATS_CA", &ca), ("NATS_CERT", &cert), ("NATS_KEY", &key)],
+    );
+    assert!(exp.status.success(), "{}", String::from_utf8_lossy(&exp.stderr));
+    let exp: Vec<Value> = serde_json::from_slice(&exp.stdout).unwrap();
+    let tls = exp.iter().find(|r| r["kind"] == "server tls").expect("the server's certificate on the radar");
+    assert_eq!(tls["name"], "tls");
+    assert!(tls["expires"].as_i64().unwrap() > warden_core::nats::jwt::unix_now(), "{tls}");
+
     // Without the client certificate the server refuses; without the CA the
     // server's certificate is not trusted. Both say so and fail.
     let no_cert = warden(&home, &["report", "servers", "--tlsca", &ca], &[("NATS_URL", &url)]);
