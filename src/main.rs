@@ -74,8 +74,9 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
         }
         Command::Doctor { output } => {
             let ctx = report_context(&file, nats, kube, naming)?;
+            let sites = site_contexts(&cli, &file, &ctx)?;
             let mut out = std::io::stdout().lock();
-            ok(rt.block_on(report::doctor::run(&ctx, output, &mut out)))
+            ok(rt.block_on(report::doctor::run(&ctx, &sites, output, &mut out)))
         }
         Command::Trace { identity, output } => {
             let ctx = report_context(&file, nats, kube, naming)?;
@@ -198,6 +199,39 @@ fn report_context(
         ttl: warden_core::identity::ttl::TtlPolicy::from_section(&file.identity)?,
         policy: doctor_policy(file)?,
     })
+}
+
+/// `[[sites]]` and `--site NAME=KUBE_CONTEXT`: one report context each.
+fn site_contexts(
+    cli: &Cli,
+    file: &ConfigFile,
+    base: &report::ReportContext,
+) -> Result<Vec<(String, report::ReportContext)>> {
+    let mut sites = file.sites.clone();
+    for s in &cli.sites {
+        let (name, kctx) =
+            s.split_once('=').ok_or_else(|| anyhow::anyhow!("--site {s:?}: expected NAME=KUBE_CONTEXT"))?;
+        sites.push(config::file::SiteSection {
+            name: name.into(),
+            kube_context: Some(kctx.into()),
+            ..Default::default()
+        });
+    }
+    let mut out: Vec<(String, report::ReportContext)> = Vec::new();
+    for s in sites {
+        anyhow::ensure!(!s.name.is_empty(), "a site needs a name");
+        anyhow::ensure!(!out.iter().any(|(n, _)| *n == s.name), "site {:?} named twice", s.name);
+        let mut ctx = base.clone();
+        if let Some(k) = &s.kube_context {
+            ctx.kube.context = Some(k.clone());
+        }
+        if s.nats_context.is_some() || s.nats_url.is_some() {
+            let flags = NatsFlags { context: s.nats_context.clone(), url: s.nats_url.clone(), ..Default::default() };
+            ctx.nats = config::resolve_nats(&flags, file)?;
+        }
+        out.push((s.name, ctx));
+    }
+    Ok(out)
 }
 
 fn doctor_policy(file: &ConfigFile) -> Result<warden_core::doctor::facts::Policy> {

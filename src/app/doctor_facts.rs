@@ -14,6 +14,7 @@ use warden_core::identity::naming::{IdentityName, Naming};
 use warden_core::identity::permissions::PermissionSet;
 use warden_core::identity::record::IdentityRecord;
 use warden_core::identity::spiffe_authz::AuthzDocument;
+use warden_core::nats::subject::Direction;
 use warden_core::spire::model::{Agent, Entry};
 
 /// Borrowed sources; whatever is missing stays empty and is named in
@@ -65,7 +66,15 @@ pub fn build(src: Sources<'_>, naming: &Naming, policy: Policy, now: i64) -> Fac
             .collect(),
         authz_entries: src
             .authz
-            .map(|d| d.entries().map(|e| AuthzEntryFacts { user: e.user.clone() }).collect())
+            .map(|d| {
+                d.entries()
+                    .map(|e| AuthzEntryFacts {
+                        user: e.user.clone(),
+                        publish: e.effective_allow(Direction::Publish),
+                        subscribe: e.effective_allow(Direction::Subscribe),
+                    })
+                    .collect()
+            })
             .unwrap_or_default(),
         entries: src.entries.to_vec(),
         agents: src.agents.to_vec(),
@@ -93,6 +102,7 @@ fn account(a: &AccountRow) -> AccountFacts {
         expires: a.expires,
         jetstream_limits: a.jetstream,
         system: a.system,
+        jti: a.claims.as_ref().map(|c| c.std.id.clone()).unwrap_or_default(),
         drift: a.drift.clone(),
     }
 }

@@ -37,6 +37,10 @@ pub struct Cli {
     /// rotation and truncation are followed)
     #[arg(long = "server-log", global = true, value_name = "PATH")]
     pub server_logs: Vec<PathBuf>,
+    /// A site to examine besides the others, NAME=KUBE_CONTEXT (repeatable;
+    /// adds to `[[sites]]` in the config file). NATS is the shared connection.
+    #[arg(long = "site", global = true, value_name = "NAME=KUBE_CONTEXT")]
+    pub sites: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

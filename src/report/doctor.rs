@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::world::World;
 use super::{Output, ReportContext, write_json};
 use crate::app::format::printable;
+use warden_core::doctor::sites::{Site, compare};
 use warden_core::doctor::{self, Finding};
 
 #[derive(Serialize)]
@@ -17,14 +18,51 @@ struct DoctorReport<'a> {
     unavailable: &'a [String],
 }
 
-pub async fn run(ctx: &ReportContext, output: Output, out: &mut impl Write) -> Result<()> {
-    let world = World::fetch(ctx).await?;
-    let facts = world.facts(ctx);
-    let findings = doctor::diagnose(&facts);
+/// One site (`sites` empty), or every site: each examined on its own
+/// (findings carry the site), then compared with the others.
+pub async fn run(
+    ctx: &ReportContext,
+    sites: &[(String, ReportContext)],
+    output: Output,
+    out: &mut impl Write,
+) -> Result<()> {
+    let (findings, unavailable) = if sites.is_empty() {
+        let world = World::fetch(ctx).await?;
+        let facts = world.facts(ctx);
+        (doctor::diagnose(&facts), facts.unavailable)
+    } else {
+        examine_sites(sites).await?
+    };
     match output {
-        Output::Json => write_json(out, &DoctorReport { findings: &findings, unavailable: &facts.unavailable }),
-        Output::Table => write_findings(out, &findings, &facts.unavailable),
+        Output::Json => write_json(out, &DoctorReport { findings: &findings, unavailable: &unavailable }),
+        Output::Table => write_findings(out, &findings, &unavailable),
     }
+}
+
+async fn examine_sites(sites: &[(String, ReportContext)]) -> Result<(Vec<Finding>, Vec<String>)> {
+    let worlds = futures::future::join_all(sites.iter().map(|(_, c)| World::fetch(c))).await;
+    let mut facts = Vec::new();
+    let mut unavailable = Vec::new();
+    for ((name, c), w) in sites.iter().zip(worlds) {
+        match w {
+            Ok(w) => facts.push((name.as_str(), w.facts(c))),
+            Err(e) => unavailable.push(format!("site {name}: {e:#}")),
+        }
+    }
+    anyhow::ensure!(!facts.is_empty(), "no site could be examined: {}", unavailable.join("; "));
+    let mut findings = Vec::new();
+    for (name, f) in &facts {
+        findings.extend(doctor::diagnose(f).into_iter().map(|mut x| {
+            x.site = Some(name.to_string());
+            x
+        }));
+        unavailable.extend(f.unavailable.iter().map(|u| format!("site {name}: {u}")));
+    }
+    let sites: Vec<Site<'_>> = facts.iter().map(|(name, f)| Site { name, facts: f }).collect();
+    findings.extend(compare(&sites));
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(b.code)).then(a.site.cmp(&b.site)));
+    unavailable.dedup();
+    Ok((findings, unavailable))
 }
 
 /// One block per finding (values can be long: a table would cut them).
@@ -33,7 +71,8 @@ pub fn write_findings(out: &mut impl Write, findings: &[Finding], unavailable: &
         writeln!(out, "no findings")?;
     }
     for f in findings {
-        writeln!(out, "{:<8} {}  {}", f.severity.as_str().to_uppercase(), f.code, printable(&f.summary))?;
+        let site = f.site.as_ref().map(|s| format!("[{}] ", printable(s))).unwrap_or_default();
+        writeln!(out, "{:<8} {site}{}  {}", f.severity.as_str().to_uppercase(), f.code, printable(&f.summary))?;
         writeln!(out, "         objects:  {}", printable(&f.objects.join(", ")))?;
         writeln!(out, "         evidence: {}", printable(&f.evidence))?;
         writeln!(out, "         fix:      {}", f.remediation)?;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use warden_sandbox::nats_server::NatsServer;
 
 use crate::harness::{eventually, sys_env, warden};
@@ -210,4 +210,63 @@ async fn trace_verdicts_and_the_expiry_check_on_the_sandbox() {
         assert!(codes(&v).iter().any(|c| c == code), "{code} missing: {v:#}");
     }
     sb.stop().await;
+}
+
+/// Two sites (two Kubernetes API doubles, one NATS): a NatsIdentity one
+/// site has and the other lacks is a finding until the other has it too.
+#[tokio::test(flavor = "multi_thread")]
+async fn sites_are_compared_and_the_missing_record_found() {
+    use kube_double::KubeDoubleConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(dir.path(), "n1", SYS_WITH_BATCH).expect("start");
+    let (mut clusters, mut contexts, mut users) = (String::new(), String::new(), String::new());
+    let mut doubles = Vec::new();
+    for name in ["east", "west"] {
+        let cfg = KubeDoubleConfig { namespaces: vec!["default".into(), "shop".into()], ..Default::default() };
+        let token = cfg.token.clone();
+        let d = crate::harness::strict_double(cfg).await;
+        clusters.push_str(&format!("- name: c-{name}\n  cluster:\n    server: \"{}\"\n", d.url()));
+        contexts.push_str(&format!("- name: {name}\n  context:\n    cluster: c-{name}\n    user: u-{name}\n"));
+        users.push_str(&format!("- name: u-{name}\n  user:\n    token: \"{token}\"\n"));
+        doubles.push(d);
+    }
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n{clusters}contexts:\n{contexts}current-context: east\nusers:\n{users}"),
+    )
+    .unwrap();
+    let record = |publish: &str| {
+        json!({
+            "apiVersion": "warden.dev/v1alpha1", "kind": "NatsIdentity",
+            "metadata": {"name": "orders", "namespace": "shop"},
+            "spec": {"workload": "orders", "account": "APP", "publish": [publish]}
+        })
+    };
+    doubles[0].state().upsert(record("tentacular.shop.orders.>")).unwrap();
+
+    let home = dir.path().join("home");
+    let kc = kubeconfig.display().to_string();
+    let run = || {
+        let mut env = env_of(&server.url());
+        env.push(("KUBECONFIG", kc.clone()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = warden(&home, &["doctor", "-o", "json", "--site", "east=east", "--site", "west=west"], &env);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "site-drift").cloned().collect::<Vec<_>>()
+    };
+    let drift = run();
+    assert_eq!(drift.len(), 1, "{drift:#?}");
+    assert_eq!(drift[0]["summary"], "NatsIdentity shop/orders is missing at west");
+    assert_eq!(drift[0]["evidence"], "present at east");
+
+    // West gets it, but with other subjects: still drift, now "differs".
+    doubles[1].state().upsert(record("tentacular.shop.other.>")).unwrap();
+    let drift = run();
+    assert_eq!(drift.len(), 1, "{drift:#?}");
+    assert_eq!(drift[0]["summary"], "NatsIdentity shop/orders differs between sites");
+    // The same everywhere: no drift.
+    doubles[1].state().upsert(record("tentacular.shop.orders.>")).unwrap();
+    assert!(run().is_empty());
 }

@@ -30,6 +30,20 @@ pub struct ConfigFile {
     pub spire: SpireSection,
     pub policy: PolicySection,
     pub doctor: DoctorSection,
+    /// `[[sites]]`: several sites examined at once (doctor).
+    pub sites: Vec<SiteSection>,
+}
+
+/// One site: a Kubernetes context and how to reach its NATS servers
+/// (the shared NATS settings when neither is given: a supercluster).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteSection {
+    pub name: String,
+    pub kube_context: Option<String>,
+    /// natscli context name for this site's servers.
+    pub nats_context: Option<String>,
+    pub nats_url: Option<String>,
 }
 
 /// `[policy]`: what identities may look like.

@@ -87,6 +87,8 @@ pub struct AccountFacts {
     /// The account JWT sets JetStream limits (global or tiered).
     pub jetstream_limits: bool,
     pub system: bool,
+    /// The JWT's `jti` (what sites compare).
+    pub jti: String,
     /// Why its JWT differs between servers, if it does.
     pub drift: Option<String>,
 }
@@ -132,6 +134,9 @@ pub struct RegistrationFacts {
 #[derive(Debug, Clone, Default)]
 pub struct AuthzEntryFacts {
     pub user: String,
+    /// Effective allow lists (scope and grants), for comparing sites.
+    pub publish: Vec<String>,
+    pub subscribe: Vec<String>,
 }
 
 /// Everything the checks read; sources that could not be read are empty

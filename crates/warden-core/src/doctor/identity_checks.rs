@@ -210,8 +210,8 @@ mod tests {
             registrations: vec![reg("shop", "orders")],
             ..Default::default()
         };
-        f.authz_entries.push(AuthzEntryFacts { user: "spiffe://td/ns/shop/wf/orders".into() });
-        f.authz_entries.push(AuthzEntryFacts { user: "spiffe://td/ns/shop/wf/ghost".into() });
+        f.authz_entries.push(AuthzEntryFacts { user: "spiffe://td/ns/shop/wf/orders".into(), ..Default::default() });
+        f.authz_entries.push(AuthzEntryFacts { user: "spiffe://td/ns/shop/wf/ghost".into(), ..Default::default() });
         assert_eq!(run(&f), vec!["authz-without-registration"]);
     }
 

@@ -10,6 +10,7 @@ mod identity_checks;
 mod jetstream_checks;
 mod jwt_checks;
 mod nats_checks;
+pub mod sites;
 mod spire_checks;
 pub mod trace;
 

@@ -158,7 +158,8 @@ mod tests {
             dns_names: vec!["nats".into()],
             ..Default::default()
         });
-        f.authz_entries.push(super::super::facts::AuthzEntryFacts { user: "spiffe://td/admin/root".into() });
+        f.authz_entries
+            .push(super::super::facts::AuthzEntryFacts { user: "spiffe://td/admin/root".into(), ..Default::default() });
         assert_eq!(
             run(&f),
             vec![("spiffe-id-outside-policy", Severity::Critical), ("dns-san-shadow", Severity::Warning)]
