@@ -31,4 +31,8 @@ shot identities 8
 shot expiry 9
 shot violations 0
 shot violations-grouped v
+tmux send-keys -t "$session" v; sleep 0.3
+shot doctor : d o c t o r Enter
+shot trace 8 / o l d - b a t c h Enter T
+tmux send-keys -t "$session" Escape Escape; sleep 0.3
 tmux send-keys -t "$session" q
