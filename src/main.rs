@@ -22,15 +22,17 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("warden: {e:#}");
+            eprintln!("warden: {}", warden_core::error_chain::chain(&e));
             ExitCode::FAILURE
         }
     }
 }
 
 fn run(mut cli: Cli) -> Result<()> {
-    let config_path = cli.config.clone().unwrap_or_else(paths::config_file);
-    let file = ConfigFile::load(&config_path)?;
+    let file = match &cli.config {
+        Some(named) => ConfigFile::load_named(named)?,
+        None => ConfigFile::load(&paths::config_file())?,
+    };
     let _log = logging::init(&paths::state_dir())?;
     let nats = config::resolve_nats(&NatsFlags::from(&cli.nats), &file)?;
     #[cfg(feature = "sandbox")]

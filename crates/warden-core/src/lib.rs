@@ -11,7 +11,9 @@
 //! `identity` -> `nats`, `kube`, `spire`, `violations` -> `config` -> `secret`.
 
 pub mod config;
+pub mod error_chain;
 pub mod identity;
+pub mod json_time;
 pub mod kube;
 pub mod logging;
 pub mod nats;
