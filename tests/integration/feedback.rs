@@ -366,3 +366,32 @@ async fn a_named_config_must_exist_and_errors_say_their_cause_once() {
     let line = err.lines().find(|l| l.starts_with("warden:")).unwrap_or_else(|| panic!("{err}"));
     assert_eq!(line.matches("os error 111").count(), 1, "{line}");
 }
+
+/// `report identities` / `report expiry` need Kubernetes for the records
+/// only it keeps (Pending, Denied, Revoked): when it cannot be reached they
+/// still print what NATS gave, then exit non-zero naming the source.
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_reports_fail_when_kubernetes_is_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let n1 = config_mode(dir.path(), "n1");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: dead\nclusters:\n- name: dead\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: dead\n  context:\n    cluster: dead\n    user: u\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    let env = crate::harness::sys_env(&n1.url());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for kind in ["identities", "expiry"] {
+        let args = ["report", kind, "-o", "json", "--kubeconfig", kubeconfig.to_str().unwrap()];
+        let out = warden(dir.path(), &args, &env);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{kind}: {err}");
+        assert!(err.contains("partial report") && err.to_lowercase().contains("natsidentit"), "{kind}: {err}");
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
+        assert!(rows.is_array(), "what it has is still printed: {rows}");
+    }
+}
