@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             ExitCode::from(3)
         }
         Err(e) => {
-            eprintln!("warden: {e:#}");
+            eprintln!("warden: {}", warden_core::error_chain::chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -36,8 +36,10 @@ fn main() -> ExitCode {
 
 /// Runs the command; the exit code is not SUCCESS only for checks.
 fn run(mut cli: Cli) -> Result<ExitCode> {
-    let config_path = cli.config.clone().unwrap_or_else(paths::config_file);
-    let file = ConfigFile::load(&config_path)?;
+    let file = match &cli.config {
+        Some(named) => ConfigFile::load_named(named)?,
+        None => ConfigFile::load(&paths::config_file())?,
+    };
     let _log = logging::init(&paths::state_dir())?;
     let nats = config::resolve_nats(&NatsFlags::from(&cli.nats), &file)?;
     #[cfg(feature = "sandbox")]

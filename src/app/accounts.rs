@@ -28,7 +28,9 @@ pub struct AccountRow {
     pub revocations: usize,
     pub connections: i64,
     /// `exp` (unix seconds), None: never.
+    #[serde(serialize_with = "super::format::rfc3339::opt::serialize")]
     pub expires: Option<i64>,
+    #[serde(serialize_with = "super::format::rfc3339::serialize")]
     pub issued_at: i64,
     /// Servers disagree about the JWT.
     pub drift: Option<String>,

@@ -179,7 +179,7 @@ async fn run_one(
             Ok(c) => *sys = Some(SysClient::new(c)),
             Err(e) => {
                 let mut r = ActionReport::new(req.verb(), &req.target());
-                r.steps.push(Step::err("connect", format!("{e:#}")));
+                r.steps.push(Step::err("connect", warden_core::error_chain::chain(&e)));
                 let at = audit::Where { mode: s.mode.name().into(), ..Default::default() };
                 let _ = audit::append(&s.audit_log, &audit::actor(), &at, &r);
                 return r;

@@ -20,6 +20,7 @@ pub struct ConnRow {
     #[serde(flatten)]
     pub info: ConnInfo,
     /// `exp` of the connection's user JWT (unix seconds), when it has one.
+    #[serde(serialize_with = "super::format::rfc3339::opt::serialize")]
     pub jwt_expires: Option<i64>,
     /// `name` of the user JWT (operator mode shows users by public key).
     pub user_name: Option<String>,

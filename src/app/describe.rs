@@ -75,7 +75,17 @@ pub fn of_selected(s: &AppState) -> Option<Describe> {
         })?,
         ViewId::Expiry => s.expiry.selected().map(|r| ("expiry".to_string(), json(r)))?,
         ViewId::Doctor => s.doctor.selected().map(|r| (format!("finding {}", r.finding.code), json(r)))?,
-        ViewId::Violations => return None,
+        // The violation as parsed (or the group with its latest one); wire
+        // text is made printable when drawn.
+        ViewId::Violations if s.violations.grouped => s.violations.groups.selected().map(|g| {
+            let kind = g.kind.as_str();
+            (format!("violations of {} ({kind}) on {}", g.identity, g.subject), json(g))
+        })?,
+        ViewId::Violations => s
+            .violations
+            .live
+            .selected()
+            .map(|r| (format!("violation {} by {}", r.violation.kind.as_str(), r.identity), json(r)))?,
     };
     Some(Describe { title, text, scroll: 0 })
 }
@@ -99,7 +109,15 @@ pub fn copy_value(s: &AppState) -> Option<(&'static str, String)> {
         ViewId::Accounts => s.accounts.selected().map(|r| ("account key", r.key.clone())),
         ViewId::Expiry => s.expiry.selected().map(|r| ("key", r.subject.clone())),
         ViewId::Doctor => s.doctor.selected().map(|r| ("code", r.finding.code.to_string())),
-        ViewId::Violations => None,
+        // The denied subject is what an operator pastes (a grant, a test);
+        // without one (auth failures), the identity it was attributed to.
+        ViewId::Violations if s.violations.grouped => s.violations.groups.selected().map(|g| {
+            if g.subject.is_empty() { ("identity", g.identity.clone()) } else { ("subject", g.subject.clone()) }
+        }),
+        ViewId::Violations => s.violations.live.selected().map(|r| match &r.violation.subject {
+            Some(subj) if !subj.is_empty() => ("subject", subj.clone()),
+            _ => ("identity", r.identity.clone()),
+        }),
     }?;
     (!v.1.is_empty()).then_some(v)
 }

@@ -11,7 +11,7 @@ use super::accounts::AccountRow;
 use super::format;
 use super::identities::IdentityRow;
 use super::servers::ServerRow;
-use super::table::{Clock, Column, Cut, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow, Tone};
 use warden_core::identity::naming::Naming;
 use warden_core::spire::model::{Agent, Entry};
 
@@ -28,6 +28,7 @@ pub struct ExpiryRow {
     /// Where it was seen (account name, SPIRE entry id, agent).
     pub source: String,
     /// `exp`, unix seconds; None: never expires (or a TTL row).
+    #[serde(serialize_with = "super::format::rfc3339::opt::serialize")]
     pub expires: Option<i64>,
     /// "svid ttl" rows: the entry's `x509_svid_ttl` in seconds; 0 means the
     /// SPIRE server's default.
@@ -211,6 +212,13 @@ impl TableRow for ExpiryRow {
     type Key = (&'static str, String, String);
     fn key(&self) -> Self::Key {
         (self.kind, self.subject.clone(), self.source.clone())
+    }
+    fn tone(&self, clock: &Clock) -> Tone {
+        match status_of(self, clock.now_unix) {
+            "expired" => Tone::Bad,
+            "<24h" => Tone::Warn,
+            _ => Tone::Normal,
+        }
     }
     fn columns() -> Vec<Column<Self>> {
         columns()

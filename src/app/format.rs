@@ -276,3 +276,6 @@ mod tests {
         assert_eq!((display_width("日本"), display_width("ab")), (4, 2));
     }
 }
+
+/// Times in JSON as RFC 3339 (the reports' convention).
+pub use warden_core::json_time as rfc3339;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::accounts::AccountRow;
 use super::conns::ConnRow;
 use super::format;
-use super::table::{Clock, Column, Cut, Searchable, TableRow};
+use super::table::{Clock, Column, Cut, Searchable, TableRow, Tone};
 use warden_core::identity::approve_plan::shown;
 use warden_core::identity::join::{self, JoinedIdentity, KnownAccount, LiveConn};
 use warden_core::identity::kube_facts::KubeFacts;
@@ -133,7 +133,7 @@ pub fn columns() -> Vec<Column<IdentityRow>> {
             cell: |r, c| r.expires.map(|e| format::expiry(e, c.now_unix)).unwrap_or_else(|| "never".into()),
         },
         Column { title: "USER KEY", width: 13, priority: 4, cut: Cut::Middle, cell: |r, _| short(&r.user_key) },
-        Column { title: "SCOPE", width: 26, priority: 2, cut: Cut::End, cell: |r, _| r.scope.clone() },
+        Column { title: "SCOPE", width: 26, priority: 2, cut: Cut::Middle, cell: |r, _| r.scope.clone() },
         Column { title: "NOTE", width: 20, priority: 3, cut: Cut::End, cell: |r, _| r.reason.clone() },
     ]
 }
@@ -147,6 +147,15 @@ impl TableRow for IdentityRow {
     }
     fn columns() -> Vec<Column<Self>> {
         columns()
+    }
+    fn tone(&self, _clock: &Clock) -> Tone {
+        use warden_core::identity::join::IdState;
+        match self.state {
+            IdState::Active => Tone::Normal,
+            IdState::Pending => Tone::Muted,
+            IdState::Expiring | IdState::Drifted => Tone::Warn,
+            IdState::Expired | IdState::Denied | IdState::Revoked => Tone::Bad,
+        }
     }
     fn detail_title(&self) -> String {
         format!("identity {}", self.name().unwrap_or_else(|| self.user.clone()))

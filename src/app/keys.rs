@@ -53,6 +53,8 @@ pub enum Action {
     Sort,
     /// Reverse the sort order.
     SortReverse,
+    /// Save the current view (as shown) as JSON.
+    Save,
 }
 
 pub struct Binding {
@@ -75,7 +77,12 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::CommandLine,
         help: "command line, tab completes",
     },
-    Binding { label: "/", keys: &[(KeyCode::Char('/'), N)], action: Action::Filter, help: "filter rows" },
+    Binding {
+        label: "/",
+        keys: &[(KeyCode::Char('/'), N)],
+        action: Action::Filter,
+        help: "filter rows: text, re:REGEX; ! first inverts (!re:…)",
+    },
     Binding { label: "?", keys: &[(KeyCode::Char('?'), N)], action: Action::Help, help: "this help" },
     Binding {
         label: "esc bksp",
@@ -180,6 +187,12 @@ pub const KEYMAP: &[Binding] = &[
         help: "reverse the sort order",
     },
     Binding {
+        label: "ctrl-s",
+        keys: &[(KeyCode::Char('s'), C)],
+        action: Action::Save,
+        help: "save the view as shown (filter, sort) as JSON in the state dir",
+    },
+    Binding {
         label: "t",
         keys: &[(KeyCode::Char('t'), N)],
         action: Action::Tester,
@@ -259,6 +272,65 @@ pub const KEYMAP: &[Binding] = &[
         help: "quit",
     },
 ];
+
+impl Action {
+    /// Actions that change something (refused, and not offered, in
+    /// read-only mode).
+    pub fn mutates(self) -> bool {
+        matches!(
+            self,
+            Action::Register
+                | Action::Approve
+                | Action::Deny
+                | Action::Renew
+                | Action::Revoke
+                | Action::Grant
+                | Action::Ungrant
+                | Action::Kick
+        )
+    }
+}
+
+/// The footer's keys for a view, most useful first (the line is cut at the
+/// terminal's width): the view's own actions (none that mutate in
+/// read-only mode), then the keys every view has.
+pub fn footer_keys(view: ViewId, read_only: bool) -> Vec<(&'static str, &'static str)> {
+    use Action as A;
+    let own: &[(&str, &str, Action)] = match view {
+        ViewId::Identities => &[
+            ("n", "register", A::Register),
+            ("a", "approve", A::Approve),
+            ("x", "deny", A::Deny),
+            ("R", "renew", A::Renew),
+            ("X", "revoke", A::Revoke),
+            ("+/-", "grant", A::Grant),
+            ("y", "describe", A::Describe),
+        ],
+        ViewId::Conns => &[
+            ("ctrl-k", "kick", A::Kick),
+            ("C", "closed", A::Closed),
+            ("y", "describe", A::Describe),
+            ("c", "copy", A::Copy),
+        ],
+        ViewId::Violations => &[
+            ("p", "pause", A::Pause),
+            ("v", "group", A::Group),
+            ("i", "identity", A::JumpIdentity),
+            ("+", "grant", A::Grant),
+            ("X", "revoke", A::Revoke),
+            ("y", "describe", A::Describe),
+        ],
+        ViewId::Permissions => &[("t", "test a subject", A::Tester), ("y", "describe", A::Describe)],
+        _ => &[("y", "describe", A::Describe), ("c", "copy", A::Copy)],
+    };
+    let sort: &[(&str, &str)] = if view == ViewId::Violations { &[] } else { &[("s/S", "sort")] };
+    own.iter()
+        .filter(|(_, _, a)| !(read_only && a.mutates()))
+        .map(|&(k, w, _)| (k, w))
+        .chain(sort.iter().copied())
+        .chain([("enter", "detail"), ("/", "filter"), ("?", "help"), (":", "command"), ("q", "quit")])
+        .collect()
+}
 
 /// The action bound to a key in normal mode.
 pub fn action_for(key: &KeyEvent) -> Option<Action> {
@@ -342,6 +414,22 @@ mod tests {
         assert_eq!(action_for(&k(KeyCode::Char('0'), N)), Some(Action::Show(ViewId::Violations)));
         assert_eq!(action_for(&k(KeyCode::Char('+'), N)), Some(Action::Grant));
         assert_eq!(action_for(&k(KeyCode::Char('?'), S)), Some(Action::Help));
+    }
+
+    #[test]
+    fn footer_follows_the_view_and_read_only_hides_what_mutates() {
+        let keys = |v, ro| footer_keys(v, ro).into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(keys(ViewId::Identities, false)[..3], ["n", "a", "x"]);
+        assert!(keys(ViewId::Conns, false).contains(&"ctrl-k"));
+        for v in ViewId::ALL {
+            let shown = keys(v, true);
+            for k in ["n", "a", "x", "R", "X", "+", "+/-", "ctrl-k"] {
+                assert!(!shown.contains(&k), "{v:?}: {k}");
+            }
+        }
+        assert!(!keys(ViewId::Identities, true).contains(&"n"));
+        assert!(keys(ViewId::Identities, true).contains(&"y"));
+        assert!(keys(ViewId::Violations, false).contains(&"p") && !keys(ViewId::Violations, false).contains(&"s/S"));
     }
 
     #[test]

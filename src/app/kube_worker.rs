@@ -92,7 +92,7 @@ async fn run(
                 None
             }
             Err(e) => {
-                let _ = tx.send(Msg::KubeLink(KubeLink::Failed(format!("{e:#}")))).await;
+                let _ = tx.send(Msg::KubeLink(KubeLink::Failed(warden_core::error_chain::chain(&e)))).await;
                 None
             }
         };
@@ -145,8 +145,8 @@ async fn serve(
             },
         }
         let Some(c) = conn else { continue };
-        let entries = exec::entries(&c.client, &pod).await.map_err(|e| format!("{e:#}"));
-        let agents = exec::agents(&c.client, &pod).await.map_err(|e| format!("{e:#}"));
+        let entries = exec::entries(&c.client, &pod).await.map_err(|e| warden_core::error_chain::chain(&e));
+        let agents = exec::agents(&c.client, &pod).await.map_err(|e| warden_core::error_chain::chain(&e));
         if tx.send(Msg::Spire { at: Clock::system(), entries, agents }).await.is_err() {
             return None;
         }

@@ -19,6 +19,7 @@ pub mod kube_worker;
 pub mod msg;
 pub mod panel;
 pub mod permissions;
+pub mod save;
 pub mod servers;
 pub mod spire_objects;
 pub mod spire_views;

@@ -57,6 +57,9 @@ pub enum Msg {
     Violations(Batch),
     /// SIGTERM/SIGHUP/SIGINT.
     Signal(&'static str),
+    /// A line for the status bar from the IO side (a view that could not
+    /// be saved).
+    Status(super::state::Level, String),
 }
 
 /// Rows added or changed, rows gone, and the per-server errors now.
@@ -92,6 +95,11 @@ pub enum Cmd {
     /// Put a value (a key, a name: never a secret) on the terminal's
     /// clipboard (OSC 52).
     Copy(String),
+    /// Write a saved view (`ctrl-s`) to a file.
+    Save {
+        path: std::path::PathBuf,
+        text: String,
+    },
     Quit,
 }
 

@@ -14,6 +14,14 @@ use warden_core::identity::permissions::{Decision, PermissionSet, Source};
 use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
 use warden_core::nats::subject::Direction;
 
+fn dir_word<S: serde::Serializer>(d: &Direction, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(d.short())
+}
+
+fn source_word<S: serde::Serializer>(src: &Source, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(src.label())
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PermRow {
     pub identity: String,
@@ -21,9 +29,13 @@ pub struct PermRow {
     pub account: String,
     /// Name of `account` when it is a key of a known account (display only).
     pub account_name: Option<String>,
+    /// `pub` / `sub`, as the table says.
+    #[serde(serialize_with = "dir_word")]
     pub dir: Direction,
     pub allow: bool,
     pub subject: String,
+    /// `user JWT`, `grant`... as the table says.
+    #[serde(serialize_with = "source_word")]
     pub source: Source,
     pub over_broad: bool,
     /// Where the identity's rules come from, in words (scoped key template,

@@ -34,7 +34,15 @@ pub struct Connection {
     pub user: Option<String>,
     /// Plain-words problem with the connection (wrong account, errors).
     pub notice: Option<String>,
+    /// Why the last connection attempt failed (creds file missing,
+    /// refused, TLS, authorization), until one succeeds.
+    pub link_error: Option<String>,
 }
+
+/// Seconds a status line (a flash message) stays; warnings and errors
+/// stay longer, and a link error is also cleared once connected again.
+pub const FLASH_SECS: i64 = 5;
+pub const FLASH_ERROR_SECS: i64 = 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -121,6 +129,11 @@ pub struct AppState {
     /// Terminal size, for paging.
     pub size: (u16, u16),
     pub status: Option<(Level, String)>,
+    /// The status text as first seen by a tick, and when: a flash message
+    /// expires `FLASH_SECS` (errors `FLASH_ERROR_SECS`) after it appeared.
+    pub status_seen: Option<(String, i64)>,
+    /// Where `ctrl-s` saves views (none: saving is off).
+    pub save_dir: Option<std::path::PathBuf>,
     pub read_only: bool,
     /// Key of the authorization ConfigMap holding the SPIFFE-mode document.
     pub authz_key: String,
@@ -148,7 +161,15 @@ impl AppState {
             detail_scroll: 0,
             describe: None,
             back: Vec::new(),
-            conn: Connection { link: Link::Connecting, url, source, account: None, user: None, notice: None },
+            conn: Connection {
+                link: Link::Connecting,
+                url,
+                source,
+                account: None,
+                user: None,
+                notice: None,
+                link_error: None,
+            },
             servers: Panel::default(),
             conns: Panel::default(),
             closed: Panel::default(),
@@ -174,6 +195,8 @@ impl AppState {
             clock,
             size: (80, 24),
             status: None,
+            status_seen: None,
+            save_dir: None,
             read_only: false,
             authz_key: warden_core::config::file::KubeSection::default().authz_key,
             authz_error: None,
@@ -185,6 +208,31 @@ impl AppState {
             .expect("default naming compiles"),
             kube_section: Default::default(),
             ttl: Default::default(),
+        }
+    }
+
+    /// Clears the status line once it has been shown long enough (ticks
+    /// call this); true when it was cleared. Any new text starts its own
+    /// time, whoever set it.
+    pub fn expire_status(&mut self, now: i64) -> bool {
+        let Some((level, text)) = &self.status else {
+            self.status_seen = None;
+            return false;
+        };
+        match &self.status_seen {
+            Some((seen, at)) if seen == text => {
+                let ttl = if *level == Level::Info { FLASH_SECS } else { FLASH_ERROR_SECS };
+                if now - at >= ttl {
+                    self.status = None;
+                    self.status_seen = None;
+                    return true;
+                }
+                false
+            }
+            _ => {
+                self.status_seen = Some((text.clone(), now));
+                false
+            }
         }
     }
 

@@ -40,6 +40,21 @@ impl Clock {
     }
 }
 
+/// How a row stands out: the theme gives each a style (colour, and bold
+/// where a theme has no colour); the row's own words (its STATE) always
+/// say the same, so nothing is told by colour alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tone {
+    #[default]
+    Normal,
+    /// Waiting on someone (Pending).
+    Muted,
+    /// Needs a look soon (Expiring, Drifted, under a day).
+    Warn,
+    /// Not working (Expired, Revoked, Denied).
+    Bad,
+}
+
 /// Rows a table needs to filter: a lower-case text searched by `/`.
 pub trait Searchable {
     fn search_text(&self) -> &str;
@@ -53,6 +68,10 @@ pub trait TableRow: Searchable + Sized {
     fn columns() -> Vec<Column<Self>>;
     fn detail_title(&self) -> String;
     fn detail(&self, clock: &Clock) -> Vec<(&'static str, String)>;
+    /// How the row stands out (by state).
+    fn tone(&self, _clock: &Clock) -> Tone {
+        Tone::Normal
+    }
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -62,7 +81,8 @@ pub struct TableState {
     /// First position of `visible` drawn.
     pub offset: usize,
     /// Filter text: a substring (any case), or `re:` and a regular
-    /// expression (any case); empty shows all.
+    /// expression (any case); `!` before either shows the rows that do not
+    /// match; empty shows all.
     pub filter: String,
     /// Why the `re:` filter is not a valid regular expression (then no row
     /// matches, and the title says why).
@@ -147,6 +167,63 @@ fn magnitude(s: &str) -> Option<f64> {
     Some(if neg { -n * mult } else { n * mult })
 }
 
+/// A compiled filter: a substring (any case), `re:` and a regular
+/// expression (any case), either after `!` for the rows that do NOT match;
+/// empty matches all.
+#[derive(Debug, Clone, Default)]
+pub struct Matcher {
+    negate: bool,
+    how: How,
+}
+
+#[derive(Debug, Clone, Default)]
+enum How {
+    #[default]
+    All,
+    Text(String),
+    Re(regex::Regex),
+    /// An invalid regular expression: nothing matches (and the title says why).
+    Nothing,
+}
+
+impl Matcher {
+    /// The matcher for `filter`, and why a `re:` pattern is invalid.
+    pub fn new(filter: &str) -> (Matcher, Option<String>) {
+        let (negate, body) = match filter.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, filter),
+        };
+        let (how, error) = match body.strip_prefix("re:") {
+            Some(pattern) => match regex::RegexBuilder::new(pattern).case_insensitive(true).size_limit(1 << 20).build()
+            {
+                Ok(re) => (How::Re(re), None),
+                Err(e) => {
+                    // The regex crate's message is multi-line; its last line says what is wrong.
+                    let why = e.to_string();
+                    let last = why.lines().last().unwrap_or("invalid").trim();
+                    (How::Nothing, Some(last.trim_start_matches("error: ").to_string()))
+                }
+            },
+            None if body.is_empty() => (How::All, None),
+            None => (How::Text(body.to_lowercase()), None),
+        };
+        // `!` alone, or an invalid pattern, is no filter to invert.
+        let negate = negate && !matches!(how, How::All | How::Nothing);
+        (Matcher { negate, how }, error)
+    }
+
+    /// Whether a row's search text (lower-case) passes.
+    pub fn matches(&self, text: &str) -> bool {
+        let hit = match &self.how {
+            How::All => return true,
+            How::Nothing => return false,
+            How::Text(t) => text.contains(t.as_str()),
+            How::Re(re) => re.is_match(text),
+        };
+        hit != self.negate
+    }
+}
+
 impl TableState {
     /// Recomputes `visible` after rows or the filter changed. `keep` is the
     /// key of the row selected before the change (taken from the rows as
@@ -155,33 +232,10 @@ impl TableState {
     /// as far as needed to keep it visible). Otherwise the selection stays
     /// at its position, clamped.
     pub fn refilter<R: Searchable, K: PartialEq>(&mut self, rows: &[R], key: impl Fn(&R) -> K, keep: Option<K>) {
-        let needle = self.filter.to_lowercase();
-        self.filter_error = None;
-        let re = match self.filter.strip_prefix("re:") {
-            Some(pattern) => match regex::RegexBuilder::new(pattern).case_insensitive(true).size_limit(1 << 20).build()
-            {
-                Ok(re) => Some(Some(re)),
-                Err(e) => {
-                    // The regex crate's message is multi-line; its last line says what is wrong.
-                    let why = e.to_string();
-                    let last = why.lines().last().unwrap_or("invalid").trim();
-                    self.filter_error = Some(last.trim_start_matches("error: ").to_string());
-                    Some(None)
-                }
-            },
-            None => None,
-        };
+        let (m, error) = Matcher::new(&self.filter);
+        self.filter_error = error;
         self.visible.clear();
-        self.visible.extend(
-            rows.iter()
-                .enumerate()
-                .filter(|(_, r)| match &re {
-                    Some(Some(re)) => re.is_match(r.search_text()),
-                    Some(None) => false,
-                    None => needle.is_empty() || r.search_text().contains(&needle),
-                })
-                .map(|(i, _)| i),
-        );
+        self.visible.extend(rows.iter().enumerate().filter(|(_, r)| m.matches(r.search_text())).map(|(i, _)| i));
         if let Some(k) = keep
             && let Some(pos) = self.visible.iter().position(|&i| rows.get(i).map(&key).as_ref() == Some(&k))
         {
@@ -240,6 +294,14 @@ impl TableState {
 
     pub fn end(&mut self, page: usize) {
         self.selected = self.visible.len().saturating_sub(1);
+        self.scroll_into_view(page);
+    }
+
+    /// After a resize: no rows left unshown above while there is room
+    /// below (a shrink to a few rows and back fills the screen again), and
+    /// the selection kept in view.
+    pub fn fit_page(&mut self, page: usize) {
+        self.offset = self.offset.min(self.visible.len().saturating_sub(page.max(1)));
         self.scroll_into_view(page);
     }
 
@@ -357,6 +419,46 @@ mod tests {
         t.filter = "row-(".into();
         t.refilter(&rs, |r| r.0.clone(), None);
         assert_eq!((t.visible.len(), t.filter_error.as_ref()), (0, None));
+    }
+
+    #[test]
+    fn a_bang_inverts_the_filter() {
+        let rs = rows(100);
+        let mut t = TableState { filter: "!row-9".into(), ..Default::default() };
+        t.refilter(&rs, |r| r.0.clone(), None);
+        assert_eq!(t.visible.len(), 89, "all but row-9 and row-90..99");
+        t.filter = "!re:^row-[0-8]$".into();
+        t.refilter(&rs, |r| r.0.clone(), None);
+        assert_eq!(t.visible.len(), 91);
+        assert!(!t.visible.contains(&3) && t.visible.contains(&9));
+        // `!` alone hides nothing; an invalid pattern is not inverted into "all".
+        t.filter = "!".into();
+        t.refilter(&rs, |r| r.0.clone(), None);
+        assert_eq!(t.visible.len(), 100);
+        t.filter = "!re:(".into();
+        t.refilter(&rs, |r| r.0.clone(), None);
+        assert!(t.visible.is_empty() && t.filter_error.is_some());
+    }
+
+    #[test]
+    fn shrinking_to_one_row_and_back_shows_every_row_again() {
+        let rs = rows(13);
+        let mut t = TableState::default();
+        t.refilter(&rs, |r| r.0.clone(), None);
+        t.move_by(8, 18);
+        t.fit_page(1);
+        assert_eq!(t.window(1), 8..9);
+        assert_eq!(t.offset, 8);
+        // Back to 18 rows: from the first row, the selection kept.
+        t.fit_page(18);
+        assert_eq!((t.offset, t.selected), (0, 8));
+        assert_eq!(t.window(18), 0..13);
+        // A long list keeps the selection in view, rows below it fill.
+        let rs = rows(100);
+        t.refilter(&rs, |r| r.0.clone(), None);
+        t.end(1);
+        t.fit_page(18);
+        assert_eq!(t.window(18), 82..100);
     }
 
     #[test]

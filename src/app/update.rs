@@ -23,7 +23,18 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
         Msg::Resize(w, h) => {
             s.size = (w, h);
             let page = s.page_rows();
-            s.table_mut().scroll_into_view(page);
+            // Every view's table, not only the one shown; the live
+            // violations keep their held position (paused, scrolled).
+            let shown = s.view;
+            for v in ViewId::ALL {
+                s.view = v;
+                if v == ViewId::Violations && !s.violations.grouped {
+                    s.table_mut().scroll_into_view(page);
+                } else {
+                    s.table_mut().fit_page(page);
+                }
+            }
+            s.view = shown;
             Outcome::redraw()
         }
         Msg::Link(ev) => on_link(s, ev),
@@ -153,6 +164,11 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             }
             Outcome::redraw()
         }
+        Msg::Tick(c) if s.expire_status(c.now_unix) => {
+            let mut out = update(s, Msg::Tick(c));
+            out.redraw = true;
+            out
+        }
         // The doctor re-examines what the console holds while it is shown.
         Msg::Tick(c) if s.view == ViewId::Doctor => {
             let mut out = super::violations::handlers::on_tick(s, c);
@@ -179,6 +195,10 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
         Msg::Violations(b) => super::violations::handlers::on_batch(s, b),
         Msg::ActionStep(step) => super::dialog::progress::on_step(s, step),
         Msg::ActionDone(report) => super::dialog::progress::on_done(s, report),
+        Msg::Status(level, text) => {
+            s.status = Some((level, text));
+            Outcome::redraw()
+        }
         Msg::Signal(name) => {
             s.status = Some((Level::Info, format!("{name}: quitting")));
             s.quit = true;
@@ -250,11 +270,27 @@ fn on_link(s: &mut AppState, ev: ConnEvent) -> Outcome {
         // The worker reads everything itself once connected the first time.
         ConnEvent::Connected if first => {
             s.conn.link = Link::Connected;
+            s.conn.link_error = None;
+            if s.status.as_ref().is_some_and(|(l, _)| *l == Level::Error) {
+                s.status = None;
+            }
             return Outcome::redraw();
         }
         ConnEvent::Connected => {
             s.conn.link = Link::Connected;
+            s.conn.link_error = None;
+            // The error that came with the loss is over.
+            if s.status.as_ref().is_some_and(|(l, _)| *l == Level::Error) {
+                s.status = None;
+            }
             return Outcome { cmds: vec![Cmd::Refresh(ViewId::Servers), Cmd::Refresh(ViewId::Conns)], redraw: true };
+        }
+        // Before any connection the reason stays (the views say it) until
+        // an attempt succeeds; later client errors are flash messages.
+        ConnEvent::Error(e) if first => {
+            s.conn.link_error = Some(e.clone());
+            s.status = Some((Level::Error, e));
+            return Outcome::redraw();
         }
         ConnEvent::Error(e) => {
             s.status = Some((Level::Error, e));
@@ -424,6 +460,15 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
             }
             None => s.status = Some((Level::Info, "nothing to copy here".into())),
         },
+        Action::Save => {
+            let Some(dir) = &s.save_dir else {
+                s.status = Some((Level::Warn, "nowhere to save: no state directory".into()));
+                return Outcome::redraw();
+            };
+            let (path, n, text) = super::save::save_view(s, dir);
+            s.status = Some((Level::Info, format!("saved {n} rows to {}", path.display())));
+            return Outcome::cmd(Cmd::Save { path, text });
+        }
         Action::Sort | Action::SortReverse => {
             if !s.cycle_sort(a == Action::SortReverse) {
                 s.status = Some((Level::Info, "the live violations keep their arrival order (v groups them)".into()));

@@ -105,8 +105,9 @@ async fn run(
             Ok(c) => break c,
             Err(e) => {
                 attempt += 1;
-                warn!("connect attempt {attempt}: {e:#}");
-                let _ = ev_tx.send(ConnEvent::Error(format!("{e:#}")));
+                let why = warden_core::error_chain::chain(&e);
+                warn!("connect attempt {attempt}: {why}");
+                let _ = ev_tx.send(ConnEvent::Error(why));
                 let _ = ev_tx.send(ConnEvent::Reconnecting(attempt));
                 tokio::select! {
                     _ = tokio::time::sleep(connect::reconnect_delay(attempt)) => {}
@@ -123,7 +124,7 @@ async fn run(
     {
         let (sys, tx) = (sys.clone(), tx.clone());
         tokio::spawn(async move {
-            let who = sys.whoami().await.map_err(|e| format!("{e:#}"));
+            let who = sys.whoami().await.map_err(|e| warden_core::error_chain::chain(&e));
             let _ = tx.send(Msg::WhoAmI(who)).await;
         });
     }
@@ -165,7 +166,7 @@ async fn run(
                     vec![ViewId::Accounts]
                 }
                 Some(Cmd::FetchClosed) => {
-                    let result = conns::fetch_closed(&sys).await.map_err(|e| format!("{e:#}"));
+                    let result = conns::fetch_closed(&sys).await.map_err(|e| warden_core::error_chain::chain(&e));
                     if tx.send(Msg::ClosedConns { at: Clock::system(), result }).await.is_err() {
                         return;
                     }
@@ -199,15 +200,15 @@ pub const NATS_VIEWS: [ViewId; 2] = [ViewId::Servers, ViewId::Conns];
 pub async fn fetch(sys: &SysClient, view: ViewId) -> Msg {
     match view {
         ViewId::Servers => {
-            let result = servers::fetch(sys).await.map_err(|e| format!("{e:#}"));
+            let result = servers::fetch(sys).await.map_err(|e| warden_core::error_chain::chain(&e));
             Msg::Servers { at: Clock::system(), result }
         }
         ViewId::Accounts => {
-            let result = super::accounts::fetch(sys).await.map_err(|e| format!("{e:#}"));
+            let result = super::accounts::fetch(sys).await.map_err(|e| warden_core::error_chain::chain(&e));
             Msg::Accounts { at: Clock::system(), result }
         }
         _ => {
-            let result = conns::fetch(sys).await.map_err(|e| format!("{e:#}"));
+            let result = conns::fetch(sys).await.map_err(|e| warden_core::error_chain::chain(&e));
             Msg::Conns { at: Clock::system(), result }
         }
     }

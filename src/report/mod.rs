@@ -253,48 +253,66 @@ async fn jwt_reports(
     for e in errors {
         eprintln!("warning: {e}");
     }
-    let (records, facts) = kube_identity_facts(ctx).await;
+    let (records, facts, mut missing) = kube_identity_facts(ctx).await;
     let ids =
         identities::build_with(naming, &conns, &records, &accs, &facts, clock.now_unix, ctx.ttl.expiring_within_secs());
     if kind == Kind::Identities {
-        return match output {
-            Output::Table => write_table(out, &identities::columns(), &ids, clock),
-            Output::Json => write_json(out, &ids),
-        };
+        match output {
+            Output::Table => write_table(out, &identities::columns(), &ids, clock)?,
+            Output::Json => write_json(out, &ids)?,
+        }
+        return partial(&missing);
     }
     // SPIFFE identities: their SPIRE entries' and the agents' SVIDs too.
     let spiffe = ids.iter().any(|i| i.user_key.is_empty() && warden_core::identity::join::is_spiffe_id(&i.user));
-    let (entries, agents) = if spiffe { spire_facts(ctx).await } else { (vec![], vec![]) };
+    let (entries, agents) = if spiffe { spire_facts(ctx, &mut missing).await } else { (vec![], vec![]) };
     let spire = expiry::SpireFacts { entries: &entries, agents: &agents };
     let servers = servers::fetch(sys).await.unwrap_or_default();
     let th = expiry::Thresholds::from(&ctx.policy);
     let rows = expiry::build(naming, &ids, &accs, spire, &servers, clock.now_unix, th);
     match output {
-        Output::Table => write_table(out, &expiry::columns(), &rows, clock),
-        Output::Json => write_json(out, &rows),
+        Output::Table => write_table(out, &expiry::columns(), &rows, clock)?,
+        Output::Json => write_json(out, &rows)?,
     }
+    partial(&missing)
+}
+
+/// A report printed what it had, but a source it needs could not be read
+/// (records Kubernetes keeps, such as Pending, Denied and Revoked ones,
+/// are then missing): it says which, and exits non-zero.
+fn partial(missing: &[String]) -> Result<()> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    bail!("partial report: {}", missing.join("; "))
 }
 
 /// SPIRE entries and agents through `spire-server` in its pod, when
 /// Kubernetes is configured; what fails is a warning on stderr.
 async fn spire_facts(
     ctx: &ReportContext,
+    missing: &mut Vec<String>,
 ) -> (Vec<warden_core::spire::model::Entry>, Vec<warden_core::spire::model::Agent>) {
+    use warden_core::error_chain::chain;
     use warden_core::spire::exec;
     if !ctx.kube_section.enabled {
         return (vec![], vec![]);
     }
     let client = match warden_core::kube::client::connect(&ctx.kube).await {
         Ok(Ok(c)) => c.client,
-        _ => return (vec![], vec![]),
+        Ok(Err(_)) => return (vec![], vec![]),
+        Err(e) => {
+            missing.push(format!("Kubernetes (SPIRE): {}", chain(&e)));
+            return (vec![], vec![]);
+        }
     };
     let pod = crate::app::kube_worker::spire_pod(&ctx.kube_section);
     let entries = exec::entries(&client, &pod).await.unwrap_or_else(|e| {
-        eprintln!("warning: SPIRE entries: {e:#}");
+        missing.push(format!("SPIRE entries: {}", chain(&e)));
         vec![]
     });
     let agents = exec::agents(&client, &pod).await.unwrap_or_else(|e| {
-        eprintln!("warning: SPIRE agents: {e:#}");
+        missing.push(format!("SPIRE agents: {}", chain(&e)));
         vec![]
     });
     (entries, agents)
@@ -302,32 +320,36 @@ async fn spire_facts(
 
 /// NatsIdentity records and SPIRE registrations, when Kubernetes is configured
 /// (`--kubeconfig`, the config file, KUBECONFIG, in-cluster). What cannot be
-/// listed is a warning on stderr; the NATS side is reported anyway.
+/// read is returned (the report then exits non-zero); the NATS side is
+/// reported anyway.
 async fn kube_identity_facts(
     ctx: &ReportContext,
-) -> (Vec<warden_core::identity::record::IdentityRecord>, warden_core::identity::kube_facts::KubeFacts) {
+) -> (Vec<warden_core::identity::record::IdentityRecord>, warden_core::identity::kube_facts::KubeFacts, Vec<String>) {
     use kube::api::{Api, DynamicObject, ListParams};
 
     use warden_core::kube::resources::Watched;
     let mut facts = warden_core::identity::kube_facts::KubeFacts::default();
     if !ctx.kube_section.enabled {
-        return (vec![], facts);
+        return (vec![], facts, vec![]);
     }
     let client = match warden_core::kube::client::connect(&ctx.kube).await {
         Ok(Ok(c)) => c.client,
-        Ok(Err(_)) => return (vec![], facts), // no Kubernetes configured: NATS only
+        Ok(Err(_)) => return (vec![], facts, vec![]), // no Kubernetes configured: NATS only
         Err(e) => {
-            eprintln!("warning: Kubernetes: {e:#}");
-            return (vec![], facts);
+            let why = format!("Kubernetes: {} (NatsIdentity records not read)", warden_core::error_chain::chain(&e));
+            return (vec![], facts, vec![why]);
         }
     };
+    let missing = std::sync::Mutex::new(Vec::new());
     let list = |what: Watched, lp: ListParams| {
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &what.api_resource());
+        let missing = &missing;
         async move {
             match api.list(&lp).await {
                 Ok(l) => l.items,
                 Err(e) => {
-                    eprintln!("warning: {}", warden_core::kube::errors::describe(&e, "list", &what.resource_name()));
+                    let why = warden_core::kube::errors::describe(&e, "list", &what.resource_name());
+                    missing.lock().unwrap_or_else(|p| p.into_inner()).push(why);
                     vec![]
                 }
             }
@@ -346,5 +368,5 @@ async fn kube_identity_facts(
             warden_core::identity::kube_facts::SpireRegistration::from_object(o, &k.workload_label, &k.spire)
         })
         .collect();
-    (records, facts)
+    (records, facts, missing.into_inner().unwrap_or_else(|p| p.into_inner()))
 }

@@ -18,7 +18,27 @@ use warden_core::kube::errors::describe;
 use warden_core::kube::resources::Watched;
 use warden_core::spire::exec;
 
+/// One record of the JSON output: what it is (`entry`, `clusterspiffeid`,
+/// `clusterstaticentry`, `agent`: the tables' words) and its fields; the
+/// report is an array of these, like every other report.
 #[derive(Serialize)]
+struct Record<'a, T: Serialize> {
+    kind: &'static str,
+    #[serde(flatten)]
+    row: &'a T,
+}
+
+fn records(r: &SpireReport) -> Vec<serde_json::Value> {
+    fn all<'a, T: Serialize>(kind: &'static str, rows: &'a [T]) -> impl Iterator<Item = serde_json::Value> + 'a {
+        rows.iter().map(move |row| serde_json::to_value(Record { kind, row }).unwrap_or_default())
+    }
+    all("entry", &r.entries)
+        .chain(all("clusterspiffeid", &r.cluster_spiffe_ids))
+        .chain(all("clusterstaticentry", &r.cluster_static_entries))
+        .chain(all("agent", &r.agents))
+        .collect()
+}
+
 struct SpireReport {
     entries: Vec<EntryRow>,
     cluster_spiffe_ids: Vec<SpiffeIdRow>,
@@ -63,7 +83,7 @@ pub async fn run(kube: &KubeSettings, section: &KubeSection, output: Output, out
     };
     let report = SpireReport { entries, cluster_spiffe_ids, cluster_static_entries, agents, errors };
     match output {
-        Output::Json => write_json(out, &report)?,
+        Output::Json => write_json(out, &records(&report))?,
         Output::Table => {
             let clock = Clock::system();
             writeln!(out, "ENTRIES ({})", report.entries.len())?;

@@ -17,6 +17,7 @@ use crate::app::format;
 use crate::app::msg::Msg;
 use crate::app::state::AppState;
 use crate::app::table::Clock;
+use crate::app::table::Column;
 use crate::app::update::update;
 use crate::app::violations::feed::{self, NatsSource, Sources};
 use crate::app::violations::rows::{ViolationRow, live_columns};
@@ -95,6 +96,10 @@ pub async fn run(ctx: &ReportContext, opts: Options, output: Output, out: &mut i
     let mut refresh = tokio::time::interval(IDENTITY_REFRESH);
     refresh.tick().await;
     let mut printed_seq: u64 = 0;
+    if opts.follow && output == Output::Table {
+        writeln!(out, "{}", follow_header(&live_columns()))?;
+        out.flush()?;
+    }
     let mut any_source_ok = false;
     loop {
         tokio::select! {
@@ -155,17 +160,32 @@ fn print_one(out: &mut impl Write, r: &ViolationRow, output: Output) -> Result<(
             serde_json::to_writer(&mut *out, r)?;
             writeln!(out)?;
         }
-        Output::Table => {
-            let cols = live_columns();
-            let clock = Clock::system();
-            let cells: Vec<String> = cols
-                .iter()
-                .map(|c| format!("{:<w$}", format::printable(&(c.cell)(r, &clock)), w = c.width as usize))
-                .collect();
-            writeln!(out, "{}", cells.join(" ").trim_end())?;
-        }
+        Output::Table => writeln!(out, "{}", follow_line(&live_columns(), r, &Clock::system()))?,
     }
     Ok(())
+}
+
+/// `--follow` in table form: a header first, then one line per violation
+/// in fixed columns (each cell fitted to its column's width, cut with `…`
+/// where it is too long), so the columns line up whatever the values.
+pub fn follow_header(cols: &[Column<ViolationRow>]) -> String {
+    let titles: Vec<String> = cols.iter().map(|c| pad(c.title, c.width as usize)).collect();
+    titles.join(" ").trim_end().to_string()
+}
+
+pub fn follow_line(cols: &[Column<ViolationRow>], r: &ViolationRow, clock: &Clock) -> String {
+    let cells: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            let text = format::printable(&(c.cell)(r, clock)).into_owned();
+            pad(&format::fit(&text, c.width as usize, c.cut), c.width as usize)
+        })
+        .collect();
+    cells.join(" ").trim_end().to_string()
+}
+
+fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(format::display_width(s))))
 }
 
 /// Connections and accounts through `update`, which refreshes the attributor.
@@ -173,5 +193,49 @@ async fn refresh_identities(sys: &SysClient, state: &mut AppState) {
     for v in [crate::app::view_id::ViewId::Conns, crate::app::view_id::ViewId::Accounts] {
         let msg = crate::app::worker::fetch(sys, v).await;
         update(state, msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_core::violations::{Violation, ViolationKind};
+
+    #[test]
+    fn follow_lines_keep_fixed_columns_under_a_header() {
+        let cols = live_columns();
+        let clock = Clock { now_unix: 1_795_420_800 };
+        let v = |identity: &str, subject: &str| {
+            let violation = Violation {
+                at: None,
+                server: Some("nats-0".into()),
+                server_id: None,
+                kind: ViolationKind::PublishDenied,
+                account: Some("APP".into()),
+                account_name: None,
+                user: None,
+                client_name: None,
+                client_addr: None,
+                cid: None,
+                subject: Some(subject.into()),
+                queue: None,
+                reason: None,
+                cause: None,
+            };
+            ViolationRow::new(0, clock.now_unix, identity.into(), violation)
+        };
+        let long = v("payments/ledger-commands-settlement-eu-west-1", "tentacular.payments.ledger.commands.settle.x");
+        let short = v("a/b", "x.y");
+        let lines = [follow_header(&cols), follow_line(&cols, &long, &clock), follow_line(&cols, &short, &clock)];
+        assert!(lines[0].starts_with("TIME"), "{lines:?}");
+        let at = |l: &str, what: &str| {
+            let byte = l.find(what).unwrap_or_else(|| panic!("{what} in {l}"));
+            l[..byte].chars().count()
+        };
+        let server = at(&lines[0], "SERVER");
+        assert_eq!(at(&lines[1], "nats-0"), server, "{lines:#?}");
+        assert_eq!(at(&lines[2], "nats-0"), server, "{lines:#?}");
+        // The long values are cut, marked.
+        assert!(lines[1].contains('…'), "{lines:#?}");
     }
 }

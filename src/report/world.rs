@@ -57,13 +57,14 @@ impl World {
             Err(e) => w.unavailable.push(format!("NATS: {e:#}")),
         }
         if ctx.kube_section.enabled {
-            let (records, facts) = super::kube_identity_facts(ctx).await;
+            let (records, facts, missing) = super::kube_identity_facts(ctx).await;
             (w.records, w.kube) = (records, facts);
+            w.unavailable.extend(missing);
             match super::authz_document(ctx).await {
                 Ok(doc) => w.authz = doc,
                 Err(e) => w.unavailable.push(format!("authorization ConfigMap: {e:#}")),
             }
-            (w.entries, w.agents) = super::spire_facts(ctx).await;
+            (w.entries, w.agents) = super::spire_facts(ctx, &mut w.unavailable).await;
         } else {
             w.unavailable.push("Kubernetes: not configured ([kubernetes] enabled = false)".into());
         }

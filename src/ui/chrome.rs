@@ -117,7 +117,7 @@ pub fn footer(f: &mut Frame, area: Rect, s: &AppState, th: &Theme) {
                 };
                 Line::styled(text.clone(), st)
             }
-            None => hints(th),
+            None => hints(th, s),
         },
     };
     f.render_widget(Paragraph::new(line), area);
@@ -128,11 +128,9 @@ fn place_cursor(f: &mut Frame, area: Rect, x: usize) {
     f.set_cursor_position(Position { x, y: area.y });
 }
 
-fn hints(th: &Theme) -> Line<'static> {
-    let pairs =
-        [("?", "help"), (":", "command"), ("/", "filter"), ("enter", "detail"), ("r", "refresh"), ("q", "quit")];
+fn hints(th: &Theme, s: &AppState) -> Line<'static> {
     let mut spans = Vec::new();
-    for (k, what) in pairs {
+    for (k, what) in keys::footer_keys(s.view, s.read_only) {
         spans.push(Span::styled(format!("<{k}>"), th.accent));
         spans.push(Span::styled(format!(" {what}  "), th.muted));
     }

@@ -103,6 +103,8 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     state.kube_section = opts.kube_section.clone();
     state.doctor_policy = opts.doctor.clone();
     state.kube_contexts = warden_core::kube::client::context_names(&opts.kube);
+    state.save_dir = Some(warden_core::config::paths::state_dir().join("saved"));
+    let saved = tx.clone();
 
     let mut guard = terminal::enter()?;
     let size = guard.terminal.size()?;
@@ -115,6 +117,12 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
         rx,
         |c| match c {
             Cmd::Copy(value) => terminal::copy_to_clipboard(&value),
+            Cmd::Save { path, text } => {
+                if let Err(e) = crate::app::save::write(&path, &text) {
+                    let why = format!("could not save {}: {e}", path.display());
+                    let _ = saved.try_send(Msg::Status(crate::app::state::Level::Error, why));
+                }
+            }
             c => route(c, &workers),
         },
         state,

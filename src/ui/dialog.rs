@@ -29,7 +29,9 @@ fn frame(f: &mut Frame, r: Rect, th: &Theme, title: &str) -> Rect {
 }
 
 /// A form's labelled inputs, the focused one in reverse video, and where
-/// the terminal cursor goes.
+/// the terminal cursor goes. A value wider than the dialog scrolls
+/// sideways around the cursor on its one line (marked `…` where text is
+/// out of sight), so a long value never pushes the lines below it out.
 fn field_lines(
     labels: &[&str],
     fields: &[tui_input::Input],
@@ -37,15 +39,17 @@ fn field_lines(
     inner: Rect,
     th: &Theme,
 ) -> (Vec<Line<'static>>, Option<Position>) {
+    let avail = inner.width.saturating_sub(2).max(3) as usize;
     let mut lines = Vec::new();
     let mut cursor = None;
     for (i, (label, field)) in labels.iter().zip(fields).enumerate() {
         let focused = i == focus;
         lines.push(Line::styled(format!("{label}:"), if focused { th.accent } else { th.muted }));
         let style = if focused { th.selected } else { th.text };
-        lines.push(Line::from(vec![Span::raw("  "), Span::styled(format!("{:<40}", field.value()), style)]));
+        let (shown, at) = field_window(field.value(), field.visual_cursor(), avail);
+        lines.push(Line::from(vec![Span::raw("  "), Span::styled(format!("{shown:<40}"), style)]));
         if focused {
-            let x = inner.x + 2 + field.visual_cursor() as u16;
+            let x = inner.x + 2 + at as u16;
             cursor =
                 Some(Position { x: x.min(inner.x + inner.width.saturating_sub(1)), y: inner.y + 2 * i as u16 + 1 });
         }
@@ -53,49 +57,113 @@ fn field_lines(
     (lines, cursor)
 }
 
+/// The part of `value` (printable) that fits in `avail` cells with the
+/// cursor in it, and the cursor's column in that part.
+fn field_window(value: &str, cursor: usize, avail: usize) -> (String, usize) {
+    let chars: Vec<char> = crate::app::format::printable(value).chars().collect();
+    if chars.len() < avail {
+        return (chars.into_iter().collect(), cursor.min(avail));
+    }
+    // Room for the cursor after the last character, and for the marks.
+    let body = avail.saturating_sub(2).max(1);
+    let cursor = cursor.min(chars.len());
+    let start = cursor.saturating_sub(body.saturating_sub(1)).min(chars.len().saturating_sub(body));
+    let end = (start + body).min(chars.len());
+    let mut shown = String::new();
+    shown.push(if start > 0 { '…' } else { ' ' });
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, cursor - start + 1)
+}
+
+/// Lines `text` takes wrapped at `width` cells, word by word as the
+/// paragraph wraps it (a word longer than a line is broken), plus one for
+/// the wrapper's own choices.
+fn wrapped_lines(text: &str, width: u16) -> u16 {
+    let width = width.max(1) as usize;
+    let (mut lines, mut used) = (1usize, 0usize);
+    for word in text.split(' ') {
+        let w = crate::app::format::display_width(word);
+        let need = if used == 0 { w } else { used + 1 + w };
+        if need <= width {
+            used = need;
+        } else {
+            lines += usize::from(used > 0) + w.saturating_sub(1) / width;
+            used = if w > width { w % width } else { w };
+        }
+    }
+    let slack = usize::from(lines > 1);
+    (lines + slack).min(u16::MAX as usize) as u16
+}
+
+/// Labels, inputs, the focused one, the least height.
+type FormIn<'a> = (&'a [&'a str], &'a [tui_input::Input], usize, u16);
+
+/// A form dialog: fields, then the error (the dialog grows to hold it; cut
+/// with `…` only when the terminal is too short) or the hint.
+fn form(f: &mut Frame, area: Rect, th: &Theme, title: &str, f_in: FormIn, below: Line) {
+    let (labels, fields, focus, min_h) = f_in;
+    let w = 70.min(area.width);
+    let inner_w = w.saturating_sub(2);
+    let below_text: String = below.spans.iter().map(|sp| sp.content.as_ref()).collect();
+    let below_h = wrapped_lines(&below_text, inner_w);
+    let h = (2 * labels.len() as u16 + 1 + below_h + 2).max(min_h).min(area.height);
+    let r = centered(area, w, h);
+    let inner = frame(f, r, th, title);
+    let (mut lines, cursor) = field_lines(labels, fields, focus, inner, th);
+    lines.push(Line::raw(""));
+    let room = inner.height.saturating_sub(lines.len() as u16).max(1) as usize * inner_w.max(1) as usize;
+    let style = below.style;
+    let below = if crate::app::format::display_width(&below_text) > room {
+        Line::styled(crate::app::format::fit(&below_text, room, crate::app::table::Cut::End).into_owned(), style)
+    } else {
+        below
+    };
+    lines.push(below);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    if let Some(p) = cursor {
+        f.set_cursor_position(p);
+    }
+}
+
 /// `now_unix`: the state's clock, for a running action's elapsed time.
 pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog, now_unix: i64) {
     match d {
         Dialog::Register(form) => {
-            let r = centered(area, 70, 14);
-            let inner = frame(f, r, th, "Register identity (JWT)");
-            let (mut lines, cursor) = field_lines(&FORM_FIELDS, &form.fields, form.focus, inner, th);
-            lines.push(Line::raw(""));
-            match &form.error {
-                Some(e) => lines.push(Line::styled(e.clone(), th.error)),
-                None => lines.push(Line::styled("tab next field · enter register · esc cancel", th.muted)),
-            }
-            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
-            if let Some(p) = cursor {
-                f.set_cursor_position(p);
-            }
+            let below = match &form.error {
+                Some(e) => Line::styled(crate::app::format::printable(e).into_owned(), th.error),
+                None => Line::styled("tab next field · enter register · esc cancel", th.muted),
+            };
+            let fields = (&FORM_FIELDS[..], &form.fields[..], form.focus, 14);
+            self::form(f, area, th, "Register identity (JWT)", fields, below);
         }
         Dialog::Grant(form) => {
-            let r = centered(area, 70, 10);
             let verb = if form.remove { "Ungrant" } else { "Grant" };
-            let inner = frame(f, r, th, &format!("{verb} a subject: {}", form.name));
-            let (mut lines, cursor) = field_lines(&GRANT_FIELDS, &form.fields, form.focus, inner, th);
-            lines.push(Line::raw(""));
-            match &form.error {
-                Some(e) => lines.push(Line::styled(e.clone(), th.error)),
-                None => lines.push(Line::styled(
-                    format!("tab next field · enter {} · esc cancel", verb.to_lowercase()),
-                    th.muted,
-                )),
-            }
-            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
-            if let Some(p) = cursor {
-                f.set_cursor_position(p);
-            }
+            let below = match &form.error {
+                Some(e) => Line::styled(crate::app::format::printable(e).into_owned(), th.error),
+                None => Line::styled(format!("tab next field · enter {} · esc cancel", verb.to_lowercase()), th.muted),
+            };
+            let title = format!("{verb} a subject: {}", crate::app::format::printable(&form.name.to_string()));
+            let title = crate::app::format::fit(&title, 60, crate::app::table::Cut::Middle).into_owned();
+            self::form(f, area, th, &title, (&GRANT_FIELDS[..], &form.fields[..], form.focus, 10), below);
         }
         Dialog::Confirm { request, question, detail, then, focus, .. } => {
             let w = if detail.is_empty() { 64 } else { area.width.saturating_sub(4).clamp(64, 100) };
-            let h = (10 + detail.len() as u16).min(area.height);
+            let inner_w = w.min(area.width).saturating_sub(2);
+            let question = crate::app::format::printable(question).into_owned();
+            // Question and detail as wrapped; the buttons always keep the
+            // last lines (a long name cannot push them out).
+            let text_h = wrapped_lines(&question, inner_w)
+                + detail.iter().map(|d| wrapped_lines(d, inner_w)).sum::<u16>()
+                + u16::from(then.is_some());
+            let h = (text_h + 5).min(area.height);
             let r = centered(area, w, h);
             let inner = frame(f, r, th, &format!("Confirm {}", request.verb()));
             let button =
                 |label: &str, on: bool| Span::styled(format!(" {label} "), if on { th.selected } else { th.text });
-            let mut lines = vec![Line::styled(question.clone(), th.text)];
+            let mut lines = vec![Line::styled(question, th.text)];
             // What the action writes; flagged items (`!!`) stand out.
             for d in detail {
                 lines.push(Line::styled(d.clone(), if d.starts_with("!!") { th.error } else { th.text }));
@@ -103,16 +171,18 @@ pub fn draw(f: &mut Frame, area: Rect, th: &Theme, d: &Dialog, now_unix: i64) {
             if then.is_some() {
                 lines.push(Line::styled("(a second confirmation follows)", th.muted));
             }
-            lines.extend([
-                Line::raw(""),
+            let buttons = vec![
                 Line::from(vec![
                     button("Cancel", *focus == Button::Cancel),
                     Span::raw("   "),
                     button(&capital(request.verb()), *focus == Button::Confirm),
                 ]),
                 Line::styled("←/→ choose · enter · esc cancels", th.muted),
-            ]);
-            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            ];
+            let text_area = Rect { height: inner.height.saturating_sub(3), ..inner };
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
+            let b = Rect { y: inner.y + inner.height.saturating_sub(2), height: inner.height.min(2), ..inner };
+            f.render_widget(Paragraph::new(buttons), b);
         }
         Dialog::Progress { title, steps, done, started, ask, cancelling } => {
             let h = (steps.len() as u16 + 7).clamp(7, area.height);

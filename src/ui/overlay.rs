@@ -29,13 +29,17 @@ pub fn too_small(f: &mut Frame, area: Rect, th: &Theme) {
 
 /// The help, generated from the keymap and the command table; one column
 /// that scrolls (↑/↓) when it is taller than the screen.
-pub fn help(f: &mut Frame, area: Rect, th: &Theme, scroll: u16) {
+/// In read-only mode the keys of mutating actions are not listed.
+pub fn help(f: &mut Frame, area: Rect, th: &Theme, scroll: u16, read_only: bool) {
     let mut lines = vec![Line::styled("Keys", th.header)];
     lines.extend(
-        KEYMAP.iter().map(|b| {
+        KEYMAP.iter().filter(|b| !(read_only && b.action.mutates())).map(|b| {
             Line::from(vec![Span::styled(format!("{:<12}", b.label), th.accent), Span::styled(b.help, th.text)])
         }),
     );
+    if read_only {
+        lines.push(Line::styled("read-only: register, approve, deny, renew, revoke, grant and kick are off", th.warn));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Commands", th.header));
     for (name, _, what) in COMMANDS {

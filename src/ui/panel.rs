@@ -41,7 +41,12 @@ pub fn split_for_detail(body: Rect, detail: bool) -> (Rect, Option<Rect>) {
     (parts[0], Some(parts[1]))
 }
 
-pub fn view_table<'a, R>(s: &'a AppState, p: &'a Panel<R>, cols: &'a [Column<R>], name: &str) -> TableView<'a, R> {
+pub fn view_table<'a, R: TableRow>(
+    s: &'a AppState,
+    p: &'a Panel<R>,
+    cols: &'a [Column<R>],
+    name: &str,
+) -> TableView<'a, R> {
     let t = &p.table;
     let mut title = if t.filter.is_empty() {
         format!(" {name} [{}] ", p.rows.len())
@@ -60,12 +65,15 @@ pub fn view_table<'a, R>(s: &'a AppState, p: &'a Panel<R>, cols: &'a [Column<R>]
     if !p.errors.is_empty() {
         title.push_str(&format!("! {} ", p.errors.join("; ")));
     }
-    let empty = if p.fetched_at.is_none() && p.stale.is_none() {
+    let empty = if p.fetched_at.is_none() && p.stale.is_none() && s.conn.link_error.is_none() {
         "loading…".to_string()
+    } else if let Some(why) = s.conn.link_error.as_ref().filter(|_| !s.view.is_kube()) {
+        format!("cannot connect to NATS: {why}")
+    } else if let Some(n) = s.conn.notice.as_ref().filter(|_| !s.view.is_kube()) {
+        // Said before a stale "no server answered": the notice says why.
+        n.clone()
     } else if let Some(why) = &p.stale {
         why.clone()
-    } else if let Some(n) = s.conn.notice.as_ref().filter(|_| !s.view.is_kube()) {
-        n.clone()
     } else if let Some(e) = &t.filter_error {
         format!("/{} is not a valid regular expression: {e}", t.filter)
     } else if !t.filter.is_empty() {
@@ -73,7 +81,7 @@ pub fn view_table<'a, R>(s: &'a AppState, p: &'a Panel<R>, cols: &'a [Column<R>]
     } else {
         "no rows".to_string()
     };
-    TableView { title, columns: cols, rows: &p.rows, state: t, clock: &s.clock, empty }
+    TableView { title, columns: cols, rows: &p.rows, state: t, clock: &s.clock, empty, tone: R::tone }
 }
 
 pub fn hms(unix: i64) -> String {

@@ -55,7 +55,7 @@ pub fn render(s: &AppState, th: &Theme, f: &mut Frame) {
     }
     chrome::footer(f, foot, s, th);
     if s.help {
-        overlay::help(f, area, th, s.help_scroll);
+        overlay::help(f, area, th, s.help_scroll, s.read_only);
     }
     if let Some(d) = &s.dialog {
         super::dialog::draw(f, area, th, d, s.clock.now_unix);

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState a
 
 use super::theme::Theme;
 use crate::app::format;
-use crate::app::table::{Clock, Column, Cut, TableState};
+use crate::app::table::{Clock, Column, Cut, TableState, Tone};
 
 pub struct TableView<'a, R> {
     pub title: String,
@@ -19,6 +19,20 @@ pub struct TableView<'a, R> {
     pub clock: &'a Clock,
     /// What to say when there are no rows to show.
     pub empty: String,
+    /// How each row stands out (by state).
+    pub tone: fn(&R, &Clock) -> Tone,
+}
+
+/// A row's style for its tone: the theme's colours, and in a theme
+/// without colours the bold of `warn` / `error` (the STATE word says the
+/// same either way).
+pub fn tone_style(theme: &Theme, tone: Tone) -> ratatui::style::Style {
+    match tone {
+        Tone::Normal => theme.text,
+        Tone::Muted => theme.muted,
+        Tone::Warn => theme.warn,
+        Tone::Bad => theme.error,
+    }
 }
 
 /// The columns to show in `width` cells, in their original order, with the
@@ -36,6 +50,8 @@ pub struct TableView<'a, R> {
 /// empty, and no one long column (a NOTE) takes it all.
 pub fn fit_columns<R>(columns: &[Column<R>], title: &[u16], cells: &[u16], width: u16) -> Vec<(usize, u16)> {
     const MIN_CUT: u16 = 8;
+    // Narrower than this an important column is not worth a minor one.
+    const MIN_WORTH: u16 = 12;
     let cells_of = |i: usize| cells.get(i).copied().unwrap_or(columns[i].width);
     let need_of = |i: usize| cells_of(i).max(title.get(i).copied().unwrap_or(0)).max(1);
     let mut by_priority: Vec<usize> = (0..columns.len()).collect();
@@ -60,6 +76,36 @@ pub fn fit_columns<R>(columns: &[Column<R>], title: &[u16], cells: &[u16], width
             }
             break;
         }
+    }
+    // An important column (priority 1-2) that did not fit takes the place
+    // of minor ones (priority 4 and up) when that leaves it a useful width:
+    // at 80 columns the Identities SCOPE beats USER KEY.
+    for &i in by_priority.iter().filter(|&&i| cells_of(i) > 0 && (1..=2).contains(&columns[i].priority)) {
+        if keep.iter().any(|&(k, _)| k == i) {
+            continue;
+        }
+        let want = columns[i].width.min(need_of(i)).max(1);
+        let floor = want.min(MIN_WORTH);
+        let minors: u16 = keep.iter().filter(|(k, _)| columns[*k].priority >= 4).map(|&(_, w)| w + 1).sum::<u16>();
+        if minors == 0 || width.saturating_sub(used) + minors < floor + 1 {
+            continue;
+        }
+        while width.saturating_sub(used) < want + 1 {
+            let Some(k) = keep
+                .iter()
+                .enumerate()
+                .filter(|(_, (k, _))| columns[*k].priority >= 4)
+                .max_by_key(|(_, (k, _))| (columns[*k].priority, *k))
+                .map(|(k, _)| k)
+            else {
+                break;
+            };
+            let (_, w) = keep.remove(k);
+            used = used.saturating_sub(w + 1);
+        }
+        let w = want.min(width.saturating_sub(used).saturating_sub(1));
+        used = used.saturating_add(w + 1);
+        keep.push((i, w));
     }
     // Share the rest among the columns that were cut; while an important
     // column (priority 0-2) is still cut, the least important minor one
@@ -108,8 +154,12 @@ pub fn draw<R>(f: &mut Frame, area: Rect, theme: &Theme, t: TableView<'_, R>) {
     if t.state.visible.is_empty() {
         f.render_widget(block, area);
         if inner.height > 1 {
-            let msg = Paragraph::new(t.empty).style(theme.muted).centered();
-            f.render_widget(msg, Rect { y: inner.y + inner.height / 2, height: 1, ..inner });
+            // Whole, wrapped: it is often the only explanation on screen.
+            let lines = (format::display_width(&t.empty).max(1)).div_ceil(inner.width.max(1) as usize) as u16;
+            let lines = if lines > 1 { lines + 1 } else { lines };
+            let h = lines.min(inner.height);
+            let msg = Paragraph::new(t.empty).style(theme.muted).centered().wrap(ratatui::widgets::Wrap { trim: true });
+            f.render_widget(msg, Rect { y: inner.y + (inner.height - h) / 2, height: h, ..inner });
         }
         return;
     }
@@ -118,10 +168,10 @@ pub fn draw<R>(f: &mut Frame, area: Rect, theme: &Theme, t: TableView<'_, R>) {
     // Only the rows in the window are turned into text, once: their widths
     // size the columns, then the same text is drawn. Wire text is made
     // printable first so that what is measured is what is shown.
-    let cells: Vec<Vec<String>> = t.state.visible[window]
+    let shown: Vec<&R> = t.state.visible[window].iter().filter_map(|&ri| t.rows.get(ri)).collect();
+    let cells: Vec<Vec<String>> = shown
         .iter()
-        .filter_map(|&ri| t.rows.get(ri))
-        .map(|r| t.columns.iter().map(|c| format::printable(&(c.cell)(r, t.clock)).into_owned()).collect())
+        .map(|&r| t.columns.iter().map(|c| format::printable(&(c.cell)(r, t.clock)).into_owned()).collect())
         .collect();
     let title = |i: usize| match t.state.sort.filter(|s| s.column == i) {
         Some(s) => format!("{}{}", t.columns[i].title, s.arrow()),
@@ -140,9 +190,9 @@ pub fn draw<R>(f: &mut Frame, area: Rect, theme: &Theme, t: TableView<'_, R>) {
     let header =
         Row::new(cols.iter().map(|&(i, w)| Cell::from(format::fit(&title(i), w as usize, Cut::End).into_owned())))
             .style(theme.header);
-    let rows = cells.iter().map(|row| {
+    let rows = cells.iter().zip(&shown).map(|(row, &r)| {
         Row::new(cols.iter().map(|&(i, w)| Cell::from(format::fit(&row[i], w as usize, t.columns[i].cut).into_owned())))
-            .style(theme.text)
+            .style(tone_style(theme, (t.tone)(r, t.clock)))
     });
     let widths = cols.iter().map(|&(_, w)| Constraint::Length(w));
     let table = Table::new(rows, widths)
@@ -198,5 +248,19 @@ mod tests {
         assert_eq!(fit_columns(&cols, &[4, 2, 3], &[30, 5, 5], 30), vec![(0, 30)]);
         assert_eq!(fit_columns(&cols, &[4, 2, 3], &[30, 5, 5], 36), vec![(0, 30), (1, 5)]);
         assert_eq!(fit_columns(&cols, &[4, 2, 3], &[30, 5, 5], 42), vec![(0, 30), (1, 5), (2, 5)]);
+    }
+
+    #[test]
+    fn an_important_column_that_does_not_fit_displaces_a_minor_one() {
+        // Identities at 80: SCOPE (priority 2) did not fit whole, USER KEY
+        // (priority 4) did; SCOPE gets the room, cut, and USER KEY goes.
+        let cols = vec![c("IDENTITY", 22, 0), c("USER KEY", 13, 4), c("SCOPE", 26, 2)];
+        let fit = fit_columns(&cols, &[8, 8, 5], &[50, 9, 39], 50);
+        assert_eq!(fit.iter().map(|&(i, _)| i).collect::<Vec<_>>(), vec![0, 2], "{fit:?}");
+        assert_eq!(fit, vec![(0, 23), (2, 26)]);
+        // Too little room for SCOPE even without USER KEY: SCOPE is not
+        // squeezed in (USER KEY still makes way for the cut IDENTITY).
+        let fit = fit_columns(&cols, &[8, 8, 5], &[50, 9, 39], 34);
+        assert_eq!(fit, vec![(0, 34)]);
     }
 }

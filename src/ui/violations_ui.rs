@@ -58,7 +58,9 @@ pub fn draw(f: &mut Frame, list: Rect, side: Option<Rect>, s: &AppState, th: &Th
         title.push_str(&format!("last {} ", hms(r.received)));
     }
     title.push_str(&sources_note(s));
-    let empty = if v.sources.is_empty() {
+    let empty = if let (true, Some(why)) = (v.sources.is_empty(), &s.conn.link_error) {
+        format!("cannot connect to NATS ({why}): no system events; logs need --server-log or Kubernetes")
+    } else if v.sources.is_empty() {
         "no violation source yet: system events need the system account; logs need --server-log or Kubernetes".into()
     } else if !t.filter.is_empty() {
         format!("no violations match /{}", t.filter)
@@ -70,7 +72,13 @@ pub fn draw(f: &mut Frame, list: Rect, side: Option<Rect>, s: &AppState, th: &Th
     let page = list.height.saturating_sub(3) as usize;
     let (rows, state): (Vec<ViolationRow>, _) = live.window(page);
     let cols = live_columns();
-    table::draw(f, list, th, TableView { title, columns: &cols, rows: &rows, state: &state, clock: &s.clock, empty });
+    let tone = <ViolationRow as TableRow>::tone;
+    table::draw(
+        f,
+        list,
+        th,
+        TableView { title, columns: &cols, rows: &rows, state: &state, clock: &s.clock, empty, tone },
+    );
     if let (Some(area), Some(r)) = (side, live.selected()) {
         overlay::detail(f, area, th, &r.detail_title(), &r.detail(&s.clock), s.detail_scroll);
     }

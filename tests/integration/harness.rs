@@ -335,3 +335,21 @@ impl TestConsole {
         }
     }
 }
+
+/// `report spire -o json` is an array of records with a `kind`; the records
+/// of each kind under its table's name (`entries`, `cluster_spiffe_ids`,
+/// `agents`), for assertions, and whether the report exited 0 (`ok`).
+pub fn spire_by_kind(array: &serde_json::Value, ok: bool) -> serde_json::Value {
+    let of = |kind: &str| {
+        serde_json::Value::Array(
+            array.as_array().expect("an array").iter().filter(|r| r["kind"] == kind).cloned().collect(),
+        )
+    };
+    serde_json::json!({
+        "entries": of("entry"),
+        "cluster_spiffe_ids": of("clusterspiffeid"),
+        "cluster_static_entries": of("clusterstaticentry"),
+        "agents": of("agent"),
+        "ok": ok,
+    })
+}

@@ -226,7 +226,9 @@ async fn register_with_kubernetes_grant_and_revoke_removes_the_spire_registratio
     // The user JWT is listed from the identity (NatsIdentity status.jwt);
     // creds Secrets are not read (no cluster-wide Secret access).
     assert!(
-        expiry.iter().any(|r| r["kind"] == "user" && r["name"] == "shop/orders" && r["expires"].is_i64()),
+        expiry.iter().any(|r| r["kind"] == "user"
+            && r["name"] == "shop/orders"
+            && r["expires"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok())),
         "expiry lists the identity's JWT: {expiry:?}"
     );
     assert!(expiry.iter().all(|r| r["kind"] != "creds"), "{expiry:?}");

@@ -6,6 +6,7 @@ mod harness;
 mod auth_diagnosis;
 mod doctor;
 mod doctor_console;
+mod feedback;
 mod fleet;
 mod foundation;
 mod jwt;

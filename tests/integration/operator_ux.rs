@@ -540,9 +540,12 @@ fn identities_scope_is_not_squeezed_by_note() {
     key(&mut s, KeyCode::Char('8'));
     // The SCOPE cell of the first row: how much of it shows.
     let scope_shown = |screen: &str| {
-        let line = screen.lines().nth(4).unwrap();
-        let start = line.find("tentacular.payments.").unwrap();
-        line[start..].split(' ').next().unwrap().chars().count()
+        let header: Vec<char> = screen.lines().nth(3).unwrap().chars().collect();
+        let col = (0..header.len()).find(|&i| header[i..].starts_with(&['S', 'C', 'O', 'P', 'E'])).unwrap();
+        let line: String = screen.lines().nth(4).unwrap().chars().skip(col).collect();
+        let cell = line.split(' ').next().unwrap();
+        assert!(cell.starts_with("tentac") && cell.ends_with("-0.>"), "SCOPE keeps both ends: {cell}");
+        cell.chars().count()
     };
     let mid = draw(&s, 120, 40);
     let wide = draw(&s, 200, 50);
@@ -554,4 +557,55 @@ fn identities_scope_is_not_squeezed_by_note() {
     assert_snapshot!("identities_80x24", draw(&s, 80, 24));
     assert_snapshot!("identities_120x40", mid);
     assert_snapshot!("identities_200x50", wide);
+}
+
+fn violation(subject: Option<&str>) -> warden_core::violations::Violation {
+    use warden_core::violations::ViolationKind;
+    warden_core::violations::Violation {
+        at: None,
+        server: Some("nats-0".into()),
+        server_id: Some("NSRV0".into()),
+        kind: if subject.is_some() { ViolationKind::PublishDenied } else { ViolationKind::AuthFailed },
+        account: Some("APP".into()),
+        account_name: None,
+        user: Some("tentacle.tent-dev.hn-digest".into()),
+        client_name: Some("hn-digest\x1b[31m".into()),
+        client_addr: Some("10.0.0.1:40001".into()),
+        cid: Some(7),
+        subject: subject.map(str::to_string),
+        queue: None,
+        reason: None,
+        cause: None,
+    }
+}
+
+/// `y` and `c` work in the Violations view too: the live list and the
+/// grouped one; the denied subject is copied, else the identity.
+#[test]
+fn violations_describe_and_copy() {
+    use warden::app::violations::feed::Batch;
+    let mut s = base();
+    let subject = "tentacular.payments.ledger.commands.settle.eu-west-1";
+    let violations = vec![violation(None), violation(Some(subject))];
+    update(&mut s, Msg::Violations(Batch { at: Some(AT), violations, sources: vec![] }));
+    key(&mut s, KeyCode::Char('0'));
+    // The selection stays on the first violation (the auth failure, now
+    // second): it has no subject, its identity is copied.
+    let out = key(&mut s, KeyCode::Char('c'));
+    assert!(matches!(out.cmds.as_slice(), [Cmd::Copy(v)] if v.contains("hn-digest")), "{:?}", out.cmds);
+    // The publish violation above it: its denied subject.
+    key(&mut s, KeyCode::Up);
+    let out = key(&mut s, KeyCode::Char('c'));
+    assert_eq!(out.cmds, vec![Cmd::Copy(subject.into())]);
+    key(&mut s, KeyCode::Char('y'));
+    let d = draw(&s, 120, 40);
+    assert!(d.contains("violation") && d.contains(subject) && d.contains("\"cid\": 7"), "{d}");
+    assert!(!d.contains('\x1b'), "{d}");
+    key(&mut s, KeyCode::Esc);
+    assert!(s.describe.is_none());
+    // Grouped: the group's record.
+    key(&mut s, KeyCode::Char('v'));
+    update(&mut s, Msg::Tick(Clock { now_unix: NOW + 2 }));
+    key(&mut s, KeyCode::Char('y'));
+    assert!(s.describe.as_ref().is_some_and(|d| d.title.starts_with("violations of")), "{:?}", s.describe);
 }

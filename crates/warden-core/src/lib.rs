@@ -12,7 +12,9 @@
 
 pub mod config;
 pub mod doctor;
+pub mod error_chain;
 pub mod identity;
+pub mod json_time;
 pub mod kube;
 pub mod logging;
 pub mod nats;

@@ -64,7 +64,7 @@ impl GrantForm {
     /// The request in `mode`: JWT mode re-mints the user JWT, SPIFFE mode
     /// changes the identity's authorization entry.
     pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
-        self.ask()?.request(mode).map_err(|e| format!("{e:#}"))
+        self.ask()?.request(mode).map_err(|e| warden_core::error_chain::chain(&e))
     }
 }
 
@@ -142,7 +142,7 @@ impl RegisterForm {
 
     /// The request in `mode`: SPIFFE mode needs only the identity.
     pub fn request_in(&self, mode: Mode) -> Result<AnyRequest, String> {
-        self.ask(mode)?.request(mode).map_err(|e| format!("{e:#}"))
+        self.ask(mode)?.request(mode).map_err(|e| warden_core::error_chain::chain(&e))
     }
 }
 

@@ -248,7 +248,7 @@ pub fn on_action(s: &mut AppState, a: Action) -> Outcome {
     let req = match ask.request(s.identity_mode) {
         Ok(r) => r,
         Err(e) => {
-            s.status = Some((Level::Warn, format!("{e:#}")));
+            s.status = Some((Level::Warn, warden_core::error_chain::chain(&e)));
             return Outcome::redraw();
         }
     };

@@ -372,7 +372,7 @@ async fn pods_source(mut p: PodLogs, tx: mpsc::Sender<Raw>) {
                 None
             }
             Err(e) => {
-                say(&tx, "pods", Err(format!("{e:#}"))).await;
+                say(&tx, "pods", Err(warden_core::error_chain::chain(&e))).await;
                 None
             }
         };

@@ -17,6 +17,8 @@ pub struct LiveList {
     next_seq: u64,
     matched: VecDeque<u64>,
     pub table: TableState,
+    /// The compiled filter (`!` inverts, `re:` patterns), applied per row.
+    matcher: crate::app::table::Matcher,
     capacity: usize,
 }
 
@@ -28,6 +30,7 @@ impl LiveList {
             next_seq: 0,
             matched: VecDeque::new(),
             table: TableState::default(),
+            matcher: Default::default(),
             capacity: capacity.max(1),
         }
     }
@@ -75,8 +78,7 @@ impl LiveList {
         let seq = self.next_seq;
         self.next_seq += 1;
         let row = ViolationRow::new(seq, received, identity, v);
-        let needle = &self.table.filter;
-        let pass = needle.is_empty() || row.search.contains(needle.as_str());
+        let pass = self.matcher.matches(&row.search);
         self.rows.push_back(row);
         if pass {
             self.matched.push_back(seq);
@@ -103,10 +105,11 @@ impl LiveList {
     /// A new filter (lower-cased): O(rows), on a keystroke, never per event.
     pub fn set_filter(&mut self, f: String) {
         let keep = self.selected().map(|r| r.seq);
-        self.table.filter = f.to_lowercase();
-        let needle = self.table.filter.clone();
-        self.matched =
-            self.rows.iter().filter(|r| needle.is_empty() || r.search.contains(&needle)).map(|r| r.seq).collect();
+        let (m, error) = crate::app::table::Matcher::new(&f);
+        self.table.filter = f;
+        self.table.filter_error = error;
+        self.matched = self.rows.iter().filter(|r| m.matches(&r.search)).map(|r| r.seq).collect();
+        self.matcher = m;
         self.table.visible = (0..self.matched.len()).collect();
         self.table.selected = 0;
         if let Some(k) = keep

@@ -15,6 +15,7 @@ pub struct ViolationRow {
     #[serde(skip)]
     pub seq: u64,
     /// When warden received it (unix seconds).
+    #[serde(serialize_with = "crate::app::format::rfc3339::serialize")]
     pub received: i64,
     /// The identity it was attributed to (`ns/wf`, or `user:ACC/name`,
     /// `client:name`, `addr:host` when no known identity matched).
@@ -171,7 +172,9 @@ pub struct GroupRow {
     pub subject: String,
     pub kind: ViolationKind,
     pub count: u64,
+    #[serde(serialize_with = "crate::app::format::rfc3339::serialize")]
     pub first_seen: i64,
+    #[serde(serialize_with = "crate::app::format::rfc3339::serialize")]
     pub last_seen: i64,
     /// Per-minute counts, oldest first, ending with the current minute.
     pub per_minute: Vec<u32>,

@@ -234,6 +234,16 @@ pub struct NatsSection {
 
 impl ConfigFile {
     /// Reads the file; a missing file is an empty config, a malformed one an error.
+    /// A file the user named (`--config`): that it does not exist is an
+    /// error, never silently the defaults.
+    pub fn load_named(path: &Path) -> Result<ConfigFile> {
+        if !path.exists() {
+            anyhow::bail!("config file {} does not exist", path.display());
+        }
+        ConfigFile::load(path)
+    }
+
+    /// The default place: a missing file means the defaults.
     pub fn load(path: &Path) -> Result<ConfigFile> {
         match std::fs::read_to_string(path) {
             Ok(text) => {

@@ -65,6 +65,7 @@ pub struct JoinedIdentity {
     pub state: IdState,
     /// Why Drifted / Denied / Revoked, in words.
     pub reason: String,
+    #[serde(serialize_with = "crate::json_time::opt::serialize")]
     pub expires: Option<i64>,
     pub connections: usize,
     pub live: bool,

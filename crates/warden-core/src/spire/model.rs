@@ -50,13 +50,13 @@ pub struct Entry {
     pub admin: bool,
     pub downstream: bool,
     /// Unix seconds; 0 = never.
-    #[serde(deserialize_with = "int")]
+    #[serde(deserialize_with = "int", serialize_with = "crate::json_time::zero_is_never")]
     pub expires_at: i64,
     pub dns_names: Vec<String>,
     #[serde(deserialize_with = "int")]
     pub revision_number: i64,
     pub hint: String,
-    #[serde(deserialize_with = "int")]
+    #[serde(deserialize_with = "int", serialize_with = "crate::json_time::zero_is_never")]
     pub created_at: i64,
 }
 
@@ -66,7 +66,7 @@ pub struct Agent {
     pub id: SpiffeId,
     pub attestation_type: String,
     pub x509svid_serial_number: String,
-    #[serde(deserialize_with = "int")]
+    #[serde(deserialize_with = "int", serialize_with = "crate::json_time::zero_is_never")]
     pub x509svid_expires_at: i64,
     pub selectors: Vec<Selector>,
     pub banned: bool,

@@ -4,7 +4,10 @@
 //! - an aggregate per (identity, subject, kind) with count, first/last seen
 //!   and a per-minute history, at most `group_capacity` groups; the least
 //!   recently seen group is evicted (counted in [`Totals`]);
-//! - a global per-minute counter with a "rate jumped" flag.
+//! - a global per-minute history, and per-second counts for the rate: the
+//!   violations of the last 60 s (a sliding window, so it does not drop at
+//!   every minute boundary) and a "rate jumped" flag comparing it with the
+//!   equal 60 s windows before it.
 //!
 //! Memory is bounded whatever the event count: every collection has a fixed
 //! capacity and stored strings are cut to `max_field_len` bytes. Time is
@@ -22,11 +25,11 @@ pub struct StoreConfig {
     pub group_capacity: usize,
     /// One-minute buckets per group and globally (default 30).
     pub history_minutes: usize,
-    /// `rate_jumped` when the current minute > factor x trailing average.
+    /// `rate_jumped` when the last 60 s > factor x the trailing average.
     pub jump_factor: f64,
-    /// Trailing minutes averaged for `rate_jumped` (default 10).
+    /// Trailing 60 s windows averaged for `rate_jumped` (default 10).
     pub jump_window: usize,
-    /// ... and the current minute has at least this many (default 10).
+    /// ... and the last 60 s have at least this many (default 10).
     pub jump_min: u64,
     /// Longest stored identity / subject / other string, in bytes (default 256).
     pub max_field_len: usize,
@@ -164,6 +167,9 @@ pub struct Store {
     /// Least recently seen (evicted first).
     tail: u32,
     per_minute: MinuteHistory,
+    /// One bucket per second (the same ring, in seconds), enough for the
+    /// last 60 s and the `jump_window` windows before them.
+    per_second: MinuteHistory,
     totals: Totals,
 }
 
@@ -181,6 +187,7 @@ impl Store {
             head: NIL,
             tail: NIL,
             per_minute: MinuteHistory::new(global_len, 0),
+            per_second: MinuteHistory::new(60 * (cfg.jump_window.max(1) + 1), 0),
             totals: Totals::default(),
             cfg,
         }
@@ -214,6 +221,7 @@ impl Store {
         let minute = now / 60;
         self.totals.ingested += 1;
         self.per_minute.add(minute);
+        self.per_second.add(now);
 
         let key = GroupKey {
             identity: cut(identity, max).to_string(),
@@ -322,9 +330,14 @@ impl Store {
         GroupsIter { store: self, next: self.head, left: self.index.len() }
     }
 
-    /// Violations in the minute containing `now`.
+    /// Violations in the 60 s ending at `now` (a sliding window).
     pub fn per_minute(&self, now: u64) -> u64 {
-        u64::from(self.per_minute.at(now / 60))
+        self.window_ending(now)
+    }
+
+    /// Violations in the 60 seconds `end - 59 ..= end`.
+    fn window_ending(&self, end: u64) -> u64 {
+        (0..60).filter_map(|k| end.checked_sub(k)).map(|t| u64::from(self.per_second.at(t))).sum()
     }
 
     /// Global per-minute counts, oldest first, ending with `now`'s minute.
@@ -334,15 +347,15 @@ impl Store {
         v.split_off(v.len() - keep)
     }
 
-    /// Trailing average per minute over the `jump_window` minutes before now.
+    /// Average of the `jump_window` 60 s windows before the last 60 s
+    /// (windows of the same length as the rate they are compared with).
     pub fn trailing_average(&self, now: u64) -> f64 {
-        let m = now / 60;
         let w = self.cfg.jump_window.max(1) as u64;
-        let sum: u64 = (1..=w).map(|k| m.checked_sub(k).map_or(0, |x| u64::from(self.per_minute.at(x)))).sum();
+        let sum: u64 = (1..=w).map(|k| now.checked_sub(60 * k).map_or(0, |end| self.window_ending(end))).sum();
         sum as f64 / w as f64
     }
 
-    /// The current minute is more than `jump_factor` x the trailing average
+    /// The last 60 s hold more than `jump_factor` x the trailing average
     /// (and at least `jump_min`).
     pub fn rate_jumped(&self, now: u64) -> bool {
         let cur = self.per_minute(now);
@@ -473,8 +486,8 @@ mod tests {
         for _ in 0..10 {
             s.record("a", v(ViolationKind::PublishDenied, "x"), now + 1);
         }
-        assert_eq!(s.per_minute(now), 16);
-        assert!(s.rate_jumped(now));
+        assert_eq!(s.per_minute(now + 1), 16);
+        assert!(s.rate_jumped(now + 1));
         let h = s.minute_history(now);
         assert_eq!(h.len(), 30);
         assert_eq!(h[29], 16);
@@ -484,6 +497,35 @@ mod tests {
         // Time going backwards does not panic and is still counted.
         s.record("a", v(ViolationKind::PublishDenied, "x"), 5);
         assert_eq!(s.totals().ingested, 37);
+    }
+
+    #[test]
+    fn the_rate_is_a_sliding_minute_and_the_trend_compares_equal_windows() {
+        let mut s = Store::new(StoreConfig::default());
+        let minute = 60 * 1000;
+        // 30 violations in the last 10 s of a clock minute.
+        for i in 0..30 {
+            s.record("a", v(ViolationKind::PublishDenied, "x"), minute - 10 + i % 10);
+        }
+        // 5 s into the next minute they still count: no drop at :00.
+        assert_eq!(s.per_minute(minute + 5), 30);
+        assert!(s.rate_jumped(minute + 5), "30 against nothing before");
+        // They leave one by one as the window slides past them.
+        assert_eq!(s.per_minute(minute + 49), 30);
+        assert_eq!(s.per_minute(minute + 55), 12);
+        assert_eq!(s.per_minute(minute + 60), 0);
+        // A steady 30 a minute is no jump, whatever the second: the trend
+        // compares the last 60 s with 60 s windows, never a part-minute.
+        let mut s = Store::new(StoreConfig::default());
+        for t in 0..(15 * 60) {
+            if t % 2 == 0 {
+                s.record("a", v(ViolationKind::PublishDenied, "x"), minute + t);
+            }
+            if t > 11 * 60 {
+                assert_eq!(s.per_minute(minute + t), 30, "t={t}");
+                assert!(!s.rate_jumped(minute + t), "t={t}");
+            }
+        }
     }
 
     #[test]
