@@ -609,3 +609,49 @@ fn violations_describe_and_copy() {
     key(&mut s, KeyCode::Char('y'));
     assert!(s.describe.as_ref().is_some_and(|d| d.title.starts_with("violations of")), "{:?}", s.describe);
 }
+
+/// More closed connections than one page: every one the server remembers
+/// is listed, newest first, none twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_connections_follow_every_page() {
+    use std::time::Duration;
+    use warden_core::nats::sys::SysClient;
+    let dir = tempfile::tempdir().unwrap();
+    let n1 = super::harness::config_mode(dir.path(), "n1");
+    for i in 0..25 {
+        let c = async_nats::ConnectOptions::new()
+            .user_and_password("app".into(), super::harness::APP_PASSWORD.into())
+            .name(format!("closed-{i}"))
+            .connect(n1.url())
+            .await
+            .unwrap();
+        c.flush().await.unwrap();
+        drop(c);
+    }
+    let sys = SysClient::new(
+        async_nats::ConnectOptions::new()
+            .user_and_password("sys".into(), "sys".into())
+            .connect(n1.url())
+            .await
+            .unwrap(),
+    );
+    let names = super::harness::eventually(Duration::from_secs(10), "all 25 closed connections", || {
+        let sys = sys.clone();
+        async move {
+            let replies = sys.connz_closed_paged(7).await.ok()?;
+            let names: Vec<String> = replies
+                .iter()
+                .filter_map(|r| r.ok())
+                .flat_map(|c| c.connections.iter().map(|c| c.name.clone()))
+                .filter(|n| n.starts_with("closed-"))
+                .collect();
+            (names.len() >= 25).then_some(names)
+        }
+    })
+    .await;
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 25, "each once: {names:?}");
+    assert_eq!(names.len(), 25, "none twice: {names:?}");
+}

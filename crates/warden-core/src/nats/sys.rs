@@ -140,9 +140,32 @@ impl SysClient {
     /// `state: closed`, newest first, one page each: the server keeps a
     /// bounded ring of them), with their close reasons.
     pub async fn connz_closed(&self) -> Result<Vec<Reply<Connz>>> {
+        self.connz_closed_paged(CONNZ_SWEEP_PAGE).await
+    }
+
+    /// [`Self::connz_closed`] with pages of `page`: every closed connection
+    /// each server still remembers (its ring holds `max_closed_clients`,
+    /// 10,000 by default: `server/opts.go`), following `offset` per server.
+    pub async fn connz_closed_paged(&self, page: i64) -> Result<Vec<Reply<Connz>>> {
         // `state` is nats-server's ConnState: 0 open, 1 closed, 2 all.
-        let req = json!({ "auth": true, "state": 1, "sort": "stop", "limit": CONNZ_PAGE });
-        let mut out = self.ping::<Connz>("CONNZ", req).await?;
+        let req = |offset: i64| json!({ "auth": true, "state": 1, "sort": "stop", "offset": offset, "limit": page });
+        let mut out = self.ping::<Connz>("CONNZ", req(0)).await?;
+        for reply in &mut out {
+            let Ok(first) = &mut reply.result else { continue };
+            let mut offset = first.connections.len() as i64;
+            while offset < first.total && !first.connections.is_empty() {
+                let subject = format!("$SYS.REQ.SERVER.{}.CONNZ", reply.server.id);
+                let msg = timeout(self.gather.total, self.client.request(subject, req(offset).to_string().into()))
+                    .await
+                    .map_err(|_| anyhow!("closed CONNZ page from {} timed out", reply.server.name))??;
+                let next = decode_api::<Connz>(&msg.payload).result?;
+                if next.connections.is_empty() {
+                    break;
+                }
+                offset += next.connections.len() as i64;
+                first.connections.extend(next.connections);
+            }
+        }
         for reply in &mut out {
             if let Ok(page) = &mut reply.result {
                 // The same masking point as for open connections.
