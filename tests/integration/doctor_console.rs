@@ -8,6 +8,8 @@ use kube_double::{KubeDoubleConfig, spire_agent, spire_entry};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
 use tokio::sync::mpsc;
+
+use crate::harness::pump;
 use warden::app::kube_worker;
 use warden::app::msg::Msg;
 use warden::app::state::AppState;
@@ -33,15 +35,6 @@ fn agent(banned: bool, expires_at: i64) -> serde_json::Value {
     let mut a = spire_agent(AGENT, "k8s_psat", "7", expires_at, &[]);
     a["banned"] = json!(banned);
     a
-}
-
-async fn pump(s: &mut AppState, rx: &mut mpsc::Receiver<Msg>, what: &str, done: impl Fn(&AppState) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !done(s) {
-        let msg =
-            tokio::time::timeout_at(deadline, rx.recv()).await.unwrap_or_else(|_| panic!("timed out: {what}")).unwrap();
-        update(s, msg);
-    }
 }
 
 fn codes(s: &AppState) -> Vec<String> {

@@ -353,3 +353,18 @@ pub fn spire_by_kind(array: &serde_json::Value, ok: bool) -> serde_json::Value {
         "ok": ok,
     })
 }
+
+/// Applies the worker's messages to `s` until `done` holds (20 s at most).
+pub async fn pump(
+    s: &mut warden::app::state::AppState,
+    rx: &mut tokio::sync::mpsc::Receiver<warden::app::msg::Msg>,
+    what: &str,
+    done: impl Fn(&warden::app::state::AppState) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done(s) {
+        let msg =
+            tokio::time::timeout_at(deadline, rx.recv()).await.unwrap_or_else(|_| panic!("timed out: {what}")).unwrap();
+        warden::app::update::update(s, msg);
+    }
+}

@@ -8,6 +8,8 @@ use std::time::Duration;
 use kube_double::{KubeDouble, KubeDoubleConfig, KubeState, spire_agent, spire_entry};
 use serde_json::json;
 use tokio::sync::mpsc;
+
+use crate::harness::pump;
 use warden::app::kube_worker;
 use warden::app::msg::Msg;
 use warden::app::state::AppState;
@@ -37,15 +39,6 @@ async fn double() -> (KubeDouble, tempfile::TempDir, KubeSettings) {
     k.set_spire_agents(vec![spire_agent("spiffe://td/spire/agent/x", "k8s_psat", "7", 1_900_000_000, &[])]);
     k.upsert(cspiffeid("one", 1)).unwrap();
     (d, dir, KubeSettings { kubeconfig: Some(kc), context: None })
-}
-
-async fn pump(s: &mut AppState, rx: &mut mpsc::Receiver<Msg>, what: &str, done: impl Fn(&AppState) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !done(s) {
-        let msg =
-            tokio::time::timeout_at(deadline, rx.recv()).await.unwrap_or_else(|_| panic!("timed out: {what}")).unwrap();
-        update(s, msg);
-    }
 }
 
 fn names(s: &AppState) -> Vec<String> {

@@ -148,9 +148,7 @@ mod tests {
     use crate::identity::record::{IdentityRecord, IdentitySpec};
 
     fn run(f: &Facts) -> Vec<&'static str> {
-        let mut out = vec![];
-        check(f, &mut out);
-        out.iter().map(|x| x.code).collect()
+        super::super::collect(check, f).iter().map(|x| x.code).collect()
     }
 
     fn ident(ns: &str, wl: &str, state: IdState, reason: &str) -> JoinedIdentity {

@@ -163,9 +163,7 @@ mod tests {
     }
 
     fn run(f: &Facts) -> Vec<Finding> {
-        let mut out = vec![];
-        check(f, &mut out);
-        out
+        super::super::collect(check, f)
     }
 
     #[test]

@@ -31,6 +31,14 @@ pub fn diagnose(f: &Facts) -> Vec<Finding> {
     out
 }
 
+/// One check's findings (the checks push into one list; tests want theirs).
+#[cfg(test)]
+fn collect(check: fn(&Facts, &mut Vec<Finding>), f: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    check(f, &mut out);
+    out
+}
+
 /// The worst severity among `findings` (`None`: nothing found).
 pub fn worst(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).max()

@@ -99,27 +99,21 @@ mod tests {
         }
     }
 
+    fn app() -> AccountFacts {
+        AccountFacts { key: "AAPP".into(), name: "APP".into(), jti: "J1".into(), ..Default::default() }
+    }
+
     #[test]
     fn what_one_site_has_and_another_lacks_or_holds_differently() {
         let east = Facts {
             records: vec![rec("orders", "a.>"), rec("cart", "c.>")],
             authz_entries: vec![AuthzEntryFacts { user: "spiffe://td/ns/shop/wf/orders".into(), ..Default::default() }],
-            accounts: vec![AccountFacts {
-                key: "AAPP".into(),
-                name: "APP".into(),
-                jti: "J1".into(),
-                ..Default::default()
-            }],
+            accounts: vec![app()],
             ..Default::default()
         };
         let west = Facts {
             records: vec![rec("orders", "a.>"), rec("cart", "other.>")],
-            accounts: vec![AccountFacts {
-                key: "AAPP".into(),
-                name: "APP".into(),
-                jti: "J1".into(),
-                ..Default::default()
-            }],
+            accounts: vec![app()],
             ..Default::default()
         };
         let found = compare(&[Site { name: "east", facts: &east }, Site { name: "west", facts: &west }]);

@@ -106,9 +106,7 @@ mod tests {
     }
 
     fn run(f: &Facts) -> Vec<(&'static str, Severity)> {
-        let mut out = vec![];
-        check(f, &mut out);
-        out.iter().map(|x| (x.code, x.severity)).collect()
+        super::super::collect(check, f).iter().map(|x| (x.code, x.severity)).collect()
     }
 
     #[test]
