@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
+use super::accounts::AccountRow;
 use super::expiry;
 use super::identities::build_with;
 use super::permissions::identity_of_user;
 use super::state::AppState;
+use super::text::Text;
 use warden_core::identity::kube_facts::{KubeFacts, SpireRegistration};
 use warden_core::identity::record::IdentityRecord;
 use warden_core::kube::resources::Watched;
@@ -23,14 +25,19 @@ pub fn rejoin(s: &mut AppState) {
 /// Gives connections and permission rows their account's name (operator
 /// mode reports accounts by public key), so every view shows the same label.
 pub fn name_accounts(s: &mut AppState) {
-    let names: HashMap<&str, &str> = s.accounts.rows.iter().map(|a| (a.key.as_str(), a.name.as_str())).collect();
+    let names = account_names(&s.accounts.rows);
     for c in &mut s.conns.rows {
-        c.set_account_name(names.get(c.info.account.as_str()).copied());
+        c.set_account_name(names.get(c.info.account.as_str()));
     }
     for p in &mut s.perms.rows {
         p.account_name =
             names.get(p.account.as_str()).filter(|n| !n.is_empty() && **n != p.account).map(|n| n.to_string());
     }
+}
+
+/// Account public key -> name, each name one shared string for every row.
+pub fn account_names(accounts: &[AccountRow]) -> HashMap<&str, Text> {
+    accounts.iter().map(|a| (a.key.as_str(), Text::from(a.name.as_str()))).collect()
 }
 
 /// Rebuilds the Identities and Expiry panels from the connection, account
@@ -226,7 +233,12 @@ mod tests {
             let other = "tentacular.tent-dev.summarizer.in";
             update(
                 &mut s,
-                Msg::Violations(Batch { at: None, violations: vec![violation(HN, other)], sources: vec![] }),
+                Msg::Violations(Batch {
+                    at: None,
+                    violations: vec![violation(HN, other)],
+                    sources: vec![],
+                    ..Default::default()
+                }),
             );
             key(&mut s, '0');
             assert_eq!(s.view, ViewId::Violations);
