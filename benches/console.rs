@@ -7,7 +7,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use warden::app::conns::{ConnRow, JwtCache};
+use warden::app::conns::{ConnRow, RowNames};
 use warden::app::msg::Msg;
 use warden::app::state::AppState;
 use warden::app::table::Clock;
@@ -31,7 +31,7 @@ fn rows(n: u64) -> Vec<ConnRow> {
             (u.public_key().to_string(), token)
         })
         .collect();
-    let mut cache = JwtCache::default();
+    let mut cache = RowNames::default();
     (0..n)
         .map(|i| {
             let (user, token) = &users[(i % 97) as usize];

@@ -49,6 +49,7 @@ fn batch(from: u64, n: u64, now: i64) -> Msg {
         at: Some(Clock { now_unix: now }),
         violations: (from..from + n).map(violation).collect(),
         sources: vec![],
+        ..Default::default()
     })
 }
 

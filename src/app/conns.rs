@@ -7,25 +7,29 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::conn_facts::ConnFacts;
 use super::format;
 use super::table::{Clock, Column, Cut, Searchable, TableRow};
+use super::text::{Interner, Text};
 use warden_core::nats::jwt::{self, UserClaims};
 use warden_core::nats::sys::{Reply, SysClient};
 use warden_core::nats::types::{ConnInfo, Connz};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConnRow {
-    pub server: String,
-    pub server_id: String,
+    pub server: Text,
+    pub server_id: Text,
+    /// What the columns and the detail pane show; the whole CONNZ record
+    /// is fetched when the describe view asks for it.
     #[serde(flatten)]
-    pub info: ConnInfo,
+    pub info: ConnFacts,
     /// `exp` of the connection's user JWT (unix seconds), when it has one.
     #[serde(serialize_with = "super::format::rfc3339::opt::serialize")]
     pub jwt_expires: Option<i64>,
     /// `name` of the user JWT (operator mode shows users by public key).
-    pub user_name: Option<String>,
+    pub user_name: Option<Text>,
     /// Name of the account (from the Accounts view's JWTs), when known.
-    pub account_name: Option<String>,
+    pub account_name: Option<Text>,
     /// The user JWT decoded and its signature verified, once per distinct
     /// token in the worker ([`JwtCache`]); `update` never decodes a JWT.
     /// The console's rows then drop the token text (`info.jwt` is empty
@@ -33,7 +37,7 @@ pub struct ConnRow {
     #[serde(skip)]
     pub claims: Option<Arc<UserClaims>>,
     #[serde(skip)]
-    search: String,
+    search: Box<str>,
 }
 
 impl Searchable for ConnRow {
@@ -42,65 +46,98 @@ impl Searchable for ConnRow {
     }
 }
 
+/// Where a row's strings come from: each server's name and id, and one
+/// copy of every string repeated across rows.
+#[derive(Debug, Default)]
+pub struct RowNames {
+    pub names: Interner,
+    pub jwts: JwtCache,
+}
+
 impl ConnRow {
     pub fn new(server: &str, server_id: &str, info: ConnInfo) -> ConnRow {
-        ConnRow::decoded(server, server_id, info, &mut JwtCache::default())
+        ConnRow::decoded(server, server_id, info, &mut RowNames::default())
     }
 
-    /// [`ConnRow::new`] with the JWT decoded through `cache`.
-    pub fn decoded(server: &str, server_id: &str, info: ConnInfo, cache: &mut JwtCache) -> ConnRow {
-        let d = cache.get(&info.jwt);
-        ConnRow::with_jwt(server, server_id, info, d)
+    /// [`ConnRow::new`] with the JWT decoded through `names.jwts` and the
+    /// strings shared through `names.names`.
+    pub fn decoded(server: &str, server_id: &str, info: ConnInfo, names: &mut RowNames) -> ConnRow {
+        let d = names.jwts.get(&info.jwt);
+        ConnRow::with_jwt(server, server_id, info, d, names)
     }
 
-    fn with_jwt(server: &str, server_id: &str, info: ConnInfo, d: DecodedJwt) -> ConnRow {
+    fn with_jwt(server: &str, server_id: &str, info: ConnInfo, d: DecodedJwt, names: &mut RowNames) -> ConnRow {
         let DecodedJwt { expires: jwt_expires, name: user_name, claims, .. } = d;
-        let search = format!(
-            "{} {} {} {} {} {} {} {}",
-            server,
-            info.cid,
-            info.account,
-            info.authorized_user,
-            user_name.as_deref().unwrap_or_default(),
-            info.name,
-            info.ip,
-            info.lang
-        )
-        .to_lowercase();
-        ConnRow {
-            server: server.to_string(),
-            server_id: server_id.to_string(),
+        let info = ConnFacts::of(info, &mut names.names);
+        let mut row = ConnRow {
+            server: names.names.get(server),
+            server_id: names.names.get(server_id),
             info,
             jwt_expires,
             user_name,
             account_name: None,
             claims,
-            search,
-        }
+            search: Box::default(),
+        };
+        row.index();
+        row
     }
 
-    /// A row from a connect advisory. The advisory carries the JWT the
-    /// client presented even for a bearer token, which CONNZ blanks
+    /// The lower-case text `/` searches.
+    fn index(&mut self) {
+        let i = &self.info;
+        let mut s = format!(
+            "{} {} {} {} {} {} {} {}",
+            self.server,
+            i.cid,
+            i.account,
+            i.authorized_user,
+            self.user_name.as_deref().unwrap_or_default(),
+            i.name,
+            i.ip,
+            i.lang
+        );
+        if let Some(n) = &self.account_name {
+            s.push(' ');
+            s.push_str(n);
+        }
+        self.search = s.to_lowercase().into_boxed_str();
+    }
+
+    /// A console row from a connect advisory. The advisory carries the JWT
+    /// the client presented even for a bearer token, which CONNZ blanks
     /// (`server/monitor.go` `redactBearerJWT`): blanked here the same way,
-    /// and so is a JWT warden cannot decode (it may be one).
+    /// and so is a JWT warden cannot decode (it may be one); a decoded one
+    /// is dropped as [`ConnRow::console`] drops it.
     pub fn from_event(
         server: &str,
         server_id: &str,
         server_ver: &str,
         mut info: ConnInfo,
-        cache: &mut JwtCache,
+        names: &mut RowNames,
     ) -> ConnRow {
         let user = std::mem::take(&mut info.authorized_user);
         info.authorized_user = warden_core::secret::mask_user_field(server_ver, &info.account, user);
         if info.jwt.is_empty() {
-            return ConnRow::with_jwt(server, server_id, info, DecodedJwt::default());
+            return ConnRow::with_jwt(server, server_id, info, DecodedJwt::default(), names);
         }
-        let d = cache.get(&info.jwt);
+        let d = names.jwts.get(&info.jwt);
+        info.jwt.clear();
         if d.bearer || d.claims.is_none() {
-            info.jwt.clear();
-            return ConnRow::with_jwt(server, server_id, info, DecodedJwt::default());
+            return ConnRow::with_jwt(server, server_id, info, DecodedJwt::default(), names);
         }
-        ConnRow::with_jwt(server, server_id, info, d)
+        ConnRow::with_jwt(server, server_id, info, d, names)
+    }
+
+    /// The console's row: decoded like [`ConnRow::decoded`], without the
+    /// JWT's text once its claims are decoded (10,000 connections of a few
+    /// hundred users share a few hundred decoded claims).
+    pub fn console(server: &str, server_id: &str, mut info: ConnInfo, names: &mut RowNames) -> ConnRow {
+        let d = names.jwts.get(&info.jwt);
+        if d.claims.is_some() {
+            info.jwt = String::new();
+        }
+        ConnRow::with_jwt(server, server_id, info, d, names)
     }
 }
 
@@ -110,7 +147,7 @@ impl ConnRow {
     /// claims instead of holding 10,000 copies of the tokens.
     pub fn without_token(mut self) -> ConnRow {
         if self.claims.is_some() {
-            self.info.jwt = String::new();
+            self.info.jwt = Text::default();
         }
         self
     }
@@ -120,7 +157,7 @@ impl ConnRow {
 #[derive(Debug, Clone, Default)]
 pub struct DecodedJwt {
     expires: Option<i64>,
-    name: Option<String>,
+    name: Option<Text>,
     claims: Option<Arc<UserClaims>>,
     bearer: bool,
 }
@@ -155,7 +192,7 @@ impl JwtCache {
         self.decodes += 1;
         let raw = jwt_claims(token);
         let expires = raw.as_ref().and_then(|v| v.get("exp")?.as_i64()).filter(|e| *e > 0);
-        let name = raw.as_ref().and_then(|v| v.get("name")?.as_str().map(str::to_string)).filter(|n| !n.is_empty());
+        let name = raw.as_ref().and_then(|v| v.get("name")?.as_str()).filter(|n| !n.is_empty()).map(Text::from);
         let claims = jwt::decode_as::<jwt::User>(token).ok();
         let bearer = claims.as_ref().is_some_and(|c| c.nats.bearer_token);
         let d = DecodedJwt { expires, name, claims: claims.map(Arc::new), bearer };
@@ -173,13 +210,13 @@ impl JwtCache {
 }
 
 /// One server's CONNZ answer as rows (or the error naming the server).
-pub fn rows_of(reply: Reply<Connz>, cache: &mut JwtCache) -> Result<Vec<ConnRow>, String> {
+pub fn rows_of(reply: Reply<Connz>, names: &mut RowNames) -> Result<Vec<ConnRow>, String> {
     let name = if reply.server.name.is_empty() { "?" } else { &reply.server.name };
     match reply.result {
         Ok(page) => Ok(page
             .connections
             .into_iter()
-            .map(|c| ConnRow::decoded(&reply.server.name, &reply.server.id, c, cache))
+            .map(|c| ConnRow::decoded(&reply.server.name, &reply.server.id, c, names))
             .collect()),
         Err(e) => Err(format!("{name}: {e:#}")),
     }
@@ -187,16 +224,13 @@ pub fn rows_of(reply: Reply<Connz>, cache: &mut JwtCache) -> Result<Vec<ConnRow>
 
 impl ConnRow {
     /// Names the account (once the accounts are known); searchable by name.
-    pub fn set_account_name(&mut self, name: Option<&str>) {
-        let name = name.filter(|n| !n.is_empty()).map(str::to_string);
-        if name == self.account_name {
+    pub fn set_account_name(&mut self, name: Option<&Text>) {
+        let name = name.filter(|n| !n.is_empty());
+        if name == self.account_name.as_ref() {
             return;
         }
-        if let Some(n) = &name {
-            self.search.push(' ');
-            self.search.push_str(&n.to_lowercase());
-        }
-        self.account_name = name;
+        self.account_name = name.cloned();
+        self.index();
     }
 
     /// The account as every view shows it: name, else short key.
@@ -213,8 +247,8 @@ impl ConnRow {
 
 impl TableRow for ConnRow {
     /// Stable identity of a connection across refreshes.
-    type Key = (String, u64);
-    fn key(&self) -> (String, u64) {
+    type Key = (Text, u64);
+    fn key(&self) -> (Text, u64) {
         (self.server_id.clone(), self.info.cid)
     }
     fn columns() -> Vec<Column<Self>> {
@@ -242,9 +276,9 @@ pub async fn fetch(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)> {
     let replies = sys.connz_all().await?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    let mut cache = JwtCache::default();
+    let mut names = RowNames::default();
     for r in replies {
-        match rows_of(r, &mut cache) {
+        match rows_of(r, &mut names) {
             Ok(more) => rows.extend(more),
             Err(e) => errors.push(e),
         }
@@ -259,11 +293,12 @@ pub async fn fetch_closed(sys: &SysClient) -> Result<(Vec<ConnRow>, Vec<String>)
     let replies = sys.connz_closed().await?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
+    let mut names = RowNames::default();
     for r in replies {
         match r.result {
-            Ok(page) => {
-                rows.extend(page.connections.into_iter().map(|c| ConnRow::new(&r.server.name, &r.server.id, c)))
-            }
+            Ok(page) => rows.extend(
+                page.connections.into_iter().map(|c| ConnRow::console(&r.server.name, &r.server.id, c, &mut names)),
+            ),
             Err(e) => errors.push(format!("{}: {e:#}", if r.server.name.is_empty() { "?" } else { &r.server.name })),
         }
     }
@@ -288,11 +323,11 @@ pub fn open_columns() -> Vec<Column<ConnRow>> {
 
 pub fn columns() -> Vec<Column<ConnRow>> {
     vec![
-        Column { title: "SERVER", width: 6, priority: 2, cut: Cut::End, cell: |r, _| r.server.clone() },
+        Column { title: "SERVER", width: 6, priority: 2, cut: Cut::End, cell: |r, _| r.server.to_string() },
         Column { title: "CID", width: 5, priority: 0, cut: Cut::End, cell: |r, _| r.info.cid.to_string() },
         Column { title: "ACCOUNT", width: 8, priority: 1, cut: Cut::Middle, cell: |r, _| r.account_label() },
         Column { title: "USER", width: 28, priority: 0, cut: Cut::Middle, cell: |r, _| r.user_label() },
-        Column { title: "NAME", width: 12, priority: 2, cut: Cut::End, cell: |r, _| r.info.name.clone() },
+        Column { title: "NAME", width: 12, priority: 2, cut: Cut::End, cell: |r, _| r.info.name.to_string() },
         Column { title: "LANG", width: 11, priority: 4, cut: Cut::End, cell: |r, _| lang(r) },
         Column {
             title: "IP",
@@ -301,7 +336,7 @@ pub fn columns() -> Vec<Column<ConnRow>> {
             cut: Cut::End,
             cell: |r, _| format!("{}:{}", r.info.ip, r.info.port),
         },
-        Column { title: "UPTIME", width: 7, priority: 2, cut: Cut::End, cell: |r, _| r.info.uptime.clone() },
+        Column { title: "UPTIME", width: 7, priority: 2, cut: Cut::End, cell: |r, _| r.info.uptime.to_string() },
         Column { title: "SUBS", width: 5, priority: 3, cut: Cut::End, cell: |r, _| r.info.subscriptions.to_string() },
         Column { title: "IN", width: 6, priority: 4, cut: Cut::End, cell: |r, _| format::count(r.info.in_msgs) },
         Column { title: "OUT", width: 6, priority: 4, cut: Cut::End, cell: |r, _| format::count(r.info.out_msgs) },
@@ -314,7 +349,7 @@ pub fn columns() -> Vec<Column<ConnRow>> {
         },
         // Closed connections only (empty, hence dropped, for open ones).
         Column { title: "CLOSED", width: 9, priority: 1, cut: Cut::End, cell: |r, c| stopped(r, c.now_unix) },
-        Column { title: "REASON", width: 16, priority: 0, cut: Cut::End, cell: |r, _| r.info.reason.clone() },
+        Column { title: "REASON", width: 16, priority: 0, cut: Cut::End, cell: |r, _| r.info.reason.to_string() },
     ]
 }
 
@@ -335,14 +370,14 @@ pub fn detail(r: &ConnRow, clock: &Clock) -> Vec<(&'static str, String)> {
         ("CID", i.cid.to_string()),
         ("Kind", format!("{} {}", i.kind, i.conn_type)),
         ("Account", named(r.account_name.as_deref(), &i.account)),
-        ("User", i.authorized_user.clone()),
-        ("User name (JWT)", r.user_name.clone().unwrap_or_default()),
-        ("Name", i.name.clone()),
+        ("User", i.authorized_user.to_string()),
+        ("User name (JWT)", r.user_name.as_deref().unwrap_or_default().to_string()),
+        ("Name", i.name.to_string()),
         ("Client", lang(r)),
         ("Address", format!("{}:{}", i.ip, i.port)),
-        ("Started", i.start.clone()),
+        ("Started", i.start.to_string()),
         ("Uptime / idle", format!("{} / {}", i.uptime, i.idle)),
-        ("RTT", i.rtt.clone()),
+        ("RTT", i.rtt.to_string()),
         ("Subscriptions", i.subscriptions.to_string()),
         ("Msgs in/out", format!("{} / {}", i.in_msgs, i.out_msgs)),
         ("Bytes in/out", format!("{} / {}", format::bytes(i.in_bytes), format::bytes(i.out_bytes))),
@@ -351,17 +386,17 @@ pub fn detail(r: &ConnRow, clock: &Clock) -> Vec<(&'static str, String)> {
     if !i.tls_version.is_empty() {
         d.push(("TLS", format!("{} {}", i.tls_version, i.tls_cipher_suite)));
     }
-    for c in &i.tls_peer_certs {
-        d.push(("Peer cert", c.subject.clone()));
+    for subject in &i.tls_peer_subjects {
+        d.push(("Peer cert", subject.to_string()));
     }
     if !i.issuer_key.is_empty() {
-        d.push(("JWT issuer", i.issuer_key.clone()));
+        d.push(("JWT issuer", i.issuer_key.to_string()));
     }
     if !i.stop.is_empty() {
         let when =
-            format::unix_of_rfc3339(&i.stop).map(|t| format::moment(t, clock.now_unix)).unwrap_or(i.stop.clone());
+            format::unix_of_rfc3339(&i.stop).map(|t| format::moment(t, clock.now_unix)).unwrap_or(i.stop.to_string());
         d.push(("Closed", when));
-        d.push(("Close reason", i.reason.clone()));
+        d.push(("Close reason", i.reason.to_string()));
     }
     if let Some(e) = r.jwt_expires {
         d.push(("JWT expires", format::moment(e, clock.now_unix)));
@@ -399,23 +434,25 @@ mod tests {
         let jwt = encode_user(&mut claims, &world.app_signing, world.app.public_key(), unix_now()).unwrap();
         claims.nats.bearer_token = true;
         let bearer = encode_user(&mut claims, &world.app_signing, world.app.public_key(), unix_now()).unwrap();
-        let mut cache = JwtCache::default();
+        let mut names = RowNames::default();
         let ev = |jwt: &str, cid| ConnInfo { cid, jwt: jwt.into(), account: "A".into(), ..Default::default() };
 
-        let a = ConnRow::from_event("n1", "N", "2.15.1", ev(&jwt, 1), &mut cache);
-        let b = ConnRow::from_event("n1", "N", "2.15.1", ev(&jwt, 2), &mut cache);
-        assert_eq!(cache.decodes, 1, "one decode per distinct token");
+        let a = ConnRow::from_event("n1", "N", "2.15.1", ev(&jwt, 1), &mut names);
+        let b = ConnRow::from_event("n1", "N", "2.15.1", ev(&jwt, 2), &mut names);
+        assert_eq!(names.jwts.decodes, 1, "one decode per distinct token");
         assert_eq!(a.claims.as_ref().unwrap().std.subject, user.public_key());
         assert_eq!(b.user_name.as_deref(), Some(a.claims.as_ref().unwrap().std.name.as_str()));
+        assert!(a.info.jwt.is_empty(), "the console's rows keep the claims, not the token");
+        assert_eq!(a.info.account, b.info.account);
 
         // A bearer token is a credential: blanked as CONNZ blanks it.
-        let c = ConnRow::from_event("n1", "N", "2.15.1", ev(&bearer, 3), &mut cache);
+        let c = ConnRow::from_event("n1", "N", "2.15.1", ev(&bearer, 3), &mut names);
         assert!(c.info.jwt.is_empty() && c.claims.is_none());
         // A token warden cannot verify may be one: blanked too.
         let at = jwt.len() - 10;
         let flip = if &jwt[at..at + 1] == "A" { "B" } else { "A" };
         let forged = format!("{}{flip}{}", &jwt[..at], &jwt[at + 1..]);
-        let d = ConnRow::from_event("n1", "N", "2.15.1", ev(&forged, 4), &mut cache);
+        let d = ConnRow::from_event("n1", "N", "2.15.1", ev(&forged, 4), &mut names);
         assert!(d.info.jwt.is_empty() && d.claims.is_none());
     }
 }

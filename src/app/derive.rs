@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
+use super::accounts::AccountRow;
 use super::expiry;
 use super::identities::build_with;
 use super::permissions::identity_of_user;
 use super::state::AppState;
+use super::text::Text;
 use warden_core::identity::kube_facts::{KubeFacts, SpireRegistration};
 use warden_core::identity::record::IdentityRecord;
 use warden_core::kube::resources::Watched;
@@ -24,7 +26,7 @@ pub fn rejoin(s: &mut AppState) {
 /// mode reports accounts by public key), so every view shows the same label.
 pub fn name_accounts(s: &mut AppState) {
     name_conns(&mut s.conns.rows, &s.accounts.rows);
-    let names: HashMap<&str, &str> = s.accounts.rows.iter().map(|a| (a.key.as_str(), a.name.as_str())).collect();
+    let names = account_names(&s.accounts.rows);
     for p in &mut s.perms.rows {
         p.account_name =
             names.get(p.account.as_str()).filter(|n| !n.is_empty() && **n != p.account).map(|n| n.to_string());
@@ -32,11 +34,16 @@ pub fn name_accounts(s: &mut AppState) {
 }
 
 /// Gives each connection its account's name (reports fetch rows the same way).
-pub fn name_conns(conns: &mut [super::conns::ConnRow], accounts: &[super::accounts::AccountRow]) {
-    let names: HashMap<&str, &str> = accounts.iter().map(|a| (a.key.as_str(), a.name.as_str())).collect();
+pub fn name_conns(conns: &mut [super::conns::ConnRow], accounts: &[AccountRow]) {
+    let names = account_names(accounts);
     for c in conns {
-        c.set_account_name(names.get(c.info.account.as_str()).copied());
+        c.set_account_name(names.get(c.info.account.as_str()));
     }
+}
+
+/// Account public key -> name, each name one shared string for every row.
+pub fn account_names(accounts: &[AccountRow]) -> HashMap<&str, Text> {
+    accounts.iter().map(|a| (a.key.as_str(), Text::from(a.name.as_str()))).collect()
 }
 
 /// Rebuilds the Identities and Expiry panels from the connection, account
@@ -233,7 +240,12 @@ mod tests {
             let other = "tentacular.tent-dev.summarizer.in";
             update(
                 &mut s,
-                Msg::Violations(Batch { at: None, violations: vec![violation(HN, other)], sources: vec![] }),
+                Msg::Violations(Batch {
+                    at: None,
+                    violations: vec![violation(HN, other)],
+                    sources: vec![],
+                    ..Default::default()
+                }),
             );
             key(&mut s, '0');
             assert_eq!(s.view, ViewId::Violations);
@@ -377,5 +389,6 @@ pub fn trace_selected(s: &AppState) -> Option<super::state::Describe> {
         title: format!("trace {}/{}", r.namespace, r.workload),
         text: super::trace_text::text(&t),
         scroll: 0,
+        awaiting: None,
     })
 }

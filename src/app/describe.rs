@@ -38,10 +38,15 @@ fn kube_object<'a>(
 pub fn of_selected(s: &AppState) -> Option<Describe> {
     let (title, text) = match s.view {
         ViewId::Servers => s.servers.selected().map(|r| (format!("server {} (VARZ)", r.name), json(r)))?,
-        ViewId::Conns => s
-            .conns_panel()
-            .selected()
-            .map(|r| (format!("connection {} on {} (CONNZ record)", r.info.cid, r.server), json(&r.info)))?,
+        ViewId::Conns => {
+            let r = s.conns_panel().selected()?;
+            return Some(Describe {
+                title: format!("connection {} on {} (CONNZ record)", r.info.cid, r.server),
+                text: format!("fetching the CONNZ record from {}...", r.server),
+                scroll: 0,
+                awaiting: Some((r.server_id.clone(), r.info.cid)),
+            });
+        }
         ViewId::Entries => s.entries.selected().map(|r| (format!("SPIRE entry {}", r.entry.id), json(&r.entry)))?,
         ViewId::Agents => s.agents.selected().map(|r| ("SPIRE agent".to_string(), json(&r.agent)))?,
         ViewId::SpiffeIds => s.spiffe_ids.selected().map(|r| {
@@ -87,7 +92,27 @@ pub fn of_selected(s: &AppState) -> Option<Describe> {
             .selected()
             .map(|r| (format!("violation {} by {}", r.violation.kind.as_str(), r.identity), json(r)))?,
     };
-    Some(Describe { title, text, scroll: 0 })
+    Some(Describe { title, text, scroll: 0, awaiting: None })
+}
+
+/// The CONNZ record a connection's describe view was waiting for.
+pub fn conn_record(
+    s: &mut AppState,
+    server_id: &str,
+    cid: u64,
+    result: Result<Option<Box<warden_core::nats::types::ConnInfo>>, String>,
+) -> bool {
+    let Some(d) = s.describe.as_mut() else { return false };
+    if d.awaiting.as_ref().is_none_or(|(id, c)| id != server_id || *c != cid) {
+        return false;
+    }
+    d.awaiting = None;
+    d.text = match result {
+        Ok(Some(record)) => json(&record),
+        Ok(None) => "the server no longer knows this connection (closed, and gone from its closed list)".into(),
+        Err(e) => format!("cannot fetch the CONNZ record: {e}"),
+    };
+    true
 }
 
 /// What `c` copies from the selected row: what names it (a public key, a
@@ -96,7 +121,7 @@ pub fn of_selected(s: &AppState) -> Option<Describe> {
 pub fn copy_value(s: &AppState) -> Option<(&'static str, String)> {
     let v = match s.view {
         ViewId::Servers => s.servers.selected().map(|r| ("server id", r.id.clone())),
-        ViewId::Conns => s.conns_panel().selected().map(|r| ("user", r.info.authorized_user.clone())),
+        ViewId::Conns => s.conns_panel().selected().map(|r| ("user", r.info.authorized_user.to_string())),
         ViewId::Entries => s.entries.selected().map(|r| ("SPIFFE ID", r.entry.spiffe_id.uri())),
         ViewId::Agents => s.agents.selected().map(|r| ("agent SPIFFE ID", r.agent.id.uri())),
         ViewId::SpiffeIds => s.spiffe_ids.selected().map(|r| ("name", r.object.name.clone())),

@@ -84,12 +84,12 @@ pub fn build(src: Sources<'_>, naming: &Naming, policy: Policy, now: i64) -> Fac
 
 fn conn(c: &ConnRow) -> ConnFacts {
     ConnFacts {
-        server: c.server.clone(),
+        server: c.server.to_string(),
         cid: c.info.cid,
-        account: c.info.account.clone(),
-        account_name: c.account_name.clone().unwrap_or_default(),
-        user: c.info.authorized_user.clone(),
-        name: c.info.name.clone(),
+        account: c.info.account.to_string(),
+        account_name: c.account_name.as_ref().map(|n| n.to_string()).unwrap_or_default(),
+        user: c.info.authorized_user.to_string(),
+        name: c.info.name.to_string(),
         user_key: c.claims.as_ref().map(|cl| cl.std.subject.clone()).unwrap_or_default(),
         claims: c.claims.clone(),
     }

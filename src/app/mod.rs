@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod action_worker;
+pub mod conn_facts;
 pub mod conns;
 pub mod derive;
 pub mod describe;
@@ -25,6 +26,7 @@ pub mod spire_objects;
 pub mod spire_views;
 pub mod state;
 pub mod table;
+pub mod text;
 pub mod trace_text;
 pub mod update;
 pub mod view_id;

@@ -60,6 +60,13 @@ pub enum Msg {
     /// A line for the status bar from the IO side (a view that could not
     /// be saved).
     Status(super::state::Level, String),
+    /// One connection's CONNZ record for its describe view (None: the
+    /// server no longer knows the connection).
+    ConnRecord {
+        server_id: super::text::Text,
+        cid: u64,
+        result: Result<Option<Box<warden_core::nats::types::ConnInfo>>, String>,
+    },
 }
 
 /// Rows added or changed, rows gone, and the per-server errors now.
@@ -67,7 +74,7 @@ pub enum Msg {
 pub struct ConnsDelta {
     pub at: Clock,
     pub upserts: Vec<ConnRow>,
-    pub removed: Vec<(String, u64)>,
+    pub removed: Vec<(super::text::Text, u64)>,
     /// Servers whose CONNZ failed (named, not silently missing).
     pub errors: Vec<String>,
     /// Connect/disconnect events lost to a slow consumer since the start
@@ -92,6 +99,11 @@ pub enum Cmd {
     CancelAction,
     /// Fetch the recently closed connections (the Connections view's `C`).
     FetchClosed,
+    /// Fetch one connection's whole CONNZ record (its describe view).
+    FetchConnRecord {
+        server_id: super::text::Text,
+        cid: u64,
+    },
     /// Put a value (a key, a name: never a secret) on the terminal's
     /// clipboard (OSC 52).
     Copy(String),

@@ -67,6 +67,9 @@ pub struct Describe {
     /// YAML for Kubernetes objects, JSON for the rest; drawn as data.
     pub text: String,
     pub scroll: u16,
+    /// The connection (server id, cid) whose CONNZ record is being fetched
+    /// for this view: rows keep only what their columns show.
+    pub awaiting: Option<(super::text::Text, u64)>,
 }
 
 /// A view to return to after a jump, and what the jump changed.

@@ -92,10 +92,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                 Ok((rows, errors)) => {
                     s.closed.replace(rows, at.now_unix);
                     s.closed.errors = errors;
-                    let names: std::collections::HashMap<&str, &str> =
-                        s.accounts.rows.iter().map(|a| (a.key.as_str(), a.name.as_str())).collect();
+                    let names = super::derive::account_names(&s.accounts.rows);
                     for c in &mut s.closed.rows {
-                        c.set_account_name(names.get(c.info.account.as_str()).copied());
+                        c.set_account_name(names.get(c.info.account.as_str()));
                     }
                 }
                 Err(e) => s.closed.mark_stale(&e),
@@ -103,6 +102,13 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::ConnsDelta(d) => on_conns_delta(s, *d),
+        Msg::ConnRecord { server_id, cid, result } => {
+            if super::describe::conn_record(s, &server_id, cid, result) {
+                Outcome::redraw()
+            } else {
+                Outcome::none()
+            }
+        }
         Msg::Statsz(m) => {
             let Some(row) = s.servers.rows.iter_mut().find(|r| r.id == m.server.id) else {
                 // A server we have not listed yet: fetch the full picture.
@@ -229,6 +235,12 @@ fn on_conns_delta(s: &mut AppState, d: super::msg::ConnsDelta) -> Outcome {
                 rows.iter().enumerate().map(|(i, r)| ((r.server_id.as_str(), r.info.cid), i)).collect();
             d.upserts.iter().map(|u| at.get(&(u.server_id.as_str(), u.info.cid)).copied()).collect()
         };
+        // Room for the new rows with a little to spare: a sweep's pages
+        // and the events after it grow the rows without doubling them.
+        let new = slots.iter().filter(|s| s.is_none()).count();
+        if rows.capacity() < rows.len() + new {
+            rows.reserve_exact(new + (rows.len() + new) / 32);
+        }
         let mut pushed = false;
         for (u, slot) in d.upserts.into_iter().zip(slots) {
             match slot {
@@ -445,7 +457,13 @@ fn on_action(s: &mut AppState, a: Action) -> Outcome {
         }
         Action::Closed => s.status = Some((Level::Info, "closed connections are in the Connections view (2)".into())),
         Action::Describe => match super::describe::of_selected(s) {
-            Some(d) => s.describe = Some(d),
+            Some(d) => {
+                let fetch = d.awaiting.clone();
+                s.describe = Some(d);
+                if let Some((server_id, cid)) = fetch {
+                    return Outcome { cmds: vec![Cmd::FetchConnRecord { server_id, cid }], redraw: true };
+                }
+            }
             None => s.status = Some((Level::Info, "nothing to describe here".into())),
         },
         Action::Trace => match super::derive::trace_selected(s) {

@@ -120,7 +120,7 @@ async fn run(
     let sys = SysClient::new(client.clone());
 
     // Connections first (the heaviest), then who we are, servers, STATSZ.
-    tokio::spawn(fleet::run(sys.clone(), opts, tx.clone(), fleet_rx));
+    tokio::spawn(fleet::run(sys.clone(), Some(settings.clone()), opts, tx.clone(), fleet_rx));
     {
         let (sys, tx) = (sys.clone(), tx.clone());
         tokio::spawn(async move {
@@ -165,6 +165,10 @@ async fn run(
                     let _ = fleet_tx.send(FleetCtl::Sweep);
                     vec![ViewId::Accounts]
                 }
+                Some(Cmd::FetchConnRecord { server_id, cid }) => {
+                    let _ = fleet_tx.send(FleetCtl::Record(server_id, cid));
+                    continue;
+                }
                 Some(Cmd::FetchClosed) => {
                     let result = conns::fetch_closed(&sys).await.map_err(|e| warden_core::error_chain::chain(&e));
                     if tx.send(Msg::ClosedConns { at: Clock::system(), result }).await.is_err() {
@@ -189,6 +193,8 @@ async fn run(
 enum FleetCtl {
     /// A full sweep of every server (coalesced with one in flight).
     Sweep,
+    /// One connection's whole CONNZ record, for its describe view.
+    Record(super::text::Text, u64),
     /// async-nats reported a slow consumer: events may be lost.
     Dropped,
 }

@@ -225,6 +225,7 @@ where
         let Some(msg) = msg else { break };
         let mut batch = Some(msg);
         let mut n = 0;
+        let started = Instant::now();
         // Set when a key closed a dialog: the keys queued behind it were
         // typed ahead while the dialog was open and are dropped, so they
         // never act on the view the dialog returned to (a double approve).
@@ -243,7 +244,9 @@ where
                 dispatch(c);
             }
             n += 1;
-            if state.quit || n >= MAX_BATCH {
+            // A storm's messages never hold a frame back longer than half
+            // a frame interval, however many are queued.
+            if state.quit || n >= MAX_BATCH || started.elapsed() >= FRAME / 2 {
                 break;
             }
             batch = rx.try_recv().ok();

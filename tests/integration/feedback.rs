@@ -266,7 +266,7 @@ fn an_inverse_filter_hides_what_matches() {
             cause: None,
         })
         .collect();
-    let batch = warden::app::violations::feed::Batch { at: Some(AT), violations, sources: vec![] };
+    let batch = warden::app::violations::feed::Batch { at: Some(AT), violations, sources: vec![], ticket: None };
     update(&mut v, Msg::Violations(batch));
     key(&mut v, KeyCode::Char('0'));
     key(&mut v, KeyCode::Char('/'));
@@ -296,7 +296,12 @@ fn the_violation_rate_does_not_drop_at_the_minute_boundary() {
         cause: None,
     };
     let at = Some(Clock { now_unix: NOW - 10 });
-    let batch = warden::app::violations::feed::Batch { at, violations: (0..12).map(v).collect(), sources: vec![] };
+    let batch = warden::app::violations::feed::Batch {
+        at,
+        violations: (0..12).map(v).collect(),
+        sources: vec![],
+        ticket: None,
+    };
     update(&mut s, Msg::Violations(batch));
     update(&mut s, Msg::Tick(Clock { now_unix: NOW + 5 }));
     assert!(draw(&s, 120, 40).contains("12 viol/min"), "{}", draw(&s, 120, 40));

@@ -49,8 +49,13 @@ fn ukey(i: u64) -> String {
 
 /// SPIFFE-mode connections: users are SPIFFE IDs, names are long subjects.
 fn spiffe_conn(i: u64) -> ConnRow {
+    ConnRow::new(["nats-0", "nats-1", "nats-2"][i as usize % 3], "NID", spiffe_info(i))
+}
+
+/// The CONNZ record of [`spiffe_conn`] `i`.
+fn spiffe_info(i: u64) -> ConnInfo {
     let ns = ["tent-dev", "tent-prod", "payments"][i as usize % 3];
-    let info = ConnInfo {
+    ConnInfo {
         cid: 100 + i,
         kind: "Client".into(),
         conn_type: "nats".into(),
@@ -68,8 +73,7 @@ fn spiffe_conn(i: u64) -> ConnRow {
         in_msgs: 1000 * i as i64,
         out_msgs: 10 * i as i64,
         ..Default::default()
-    };
-    ConnRow::new(["nats-0", "nats-1", "nats-2"][i as usize % 3], "NID", info)
+    }
 }
 
 /// Operator-mode connections: account and user by public key.
@@ -189,7 +193,11 @@ fn detail_scrolls_describe_and_copy() {
         key(&mut s, KeyCode::Char('J'));
     }
     assert_snapshot!("conns_detail_scrolled_80x24", draw(&s, 80, 24));
-    key(&mut s, KeyCode::Char('y'));
+    // Rows keep what their columns show: the record is asked of its server.
+    let out = key(&mut s, KeyCode::Char('y'));
+    assert_eq!(out.cmds, vec![Cmd::FetchConnRecord { server_id: "NID".into(), cid: 100 }]);
+    assert!(draw(&s, 80, 24).contains("fetching the CONNZ record"));
+    update(&mut s, Msg::ConnRecord { server_id: "NID".into(), cid: 100, result: Ok(Some(Box::new(spiffe_info(0)))) });
     let d = draw(&s, 80, 24);
     assert!(d.contains("CONNZ record") && d.contains("\"cid\": 100"), "{d}");
     assert_snapshot!("conns_describe_80x24", d);
@@ -207,6 +215,9 @@ fn detail_scrolls_describe_and_copy() {
     evil.info.name = "evil\x1b]52;c;cHduZWQ=\x07".into();
     update(&mut s, Msg::Conns { at: AT, result: Ok((vec![evil], vec![])) });
     key(&mut s, KeyCode::Char('y'));
+    let mut evil = spiffe_info(9);
+    evil.name = "evil\x1b]52;c;cHduZWQ=\x07".into();
+    update(&mut s, Msg::ConnRecord { server_id: "NID".into(), cid: 109, result: Ok(Some(Box::new(evil))) });
     let d = draw(&s, 120, 40);
     assert!(!d.contains('\x1b') && d.contains("evil"), "{d}");
 }
@@ -359,8 +370,8 @@ async fn kick_closes_exactly_the_confirmed_connection() {
 
     // Bound to another user: refused, nothing kicked.
     let wrong = KickRequest {
-        server_id: row.server_id.clone(),
-        server: row.server.clone(),
+        server_id: row.server_id.to_string(),
+        server: row.server.to_string(),
         cid: bystander_cid,
         user: "someone-else".into(),
         mode: Mode::Jwt,
@@ -381,9 +392,9 @@ fn closed_connections_are_a_toggle_of_the_connections_view() {
     let closed: Vec<ConnRow> = (3..6)
         .map(|i| {
             let mut r = spiffe_conn(i);
-            r.info.stop = format!("2026-11-23T07:5{i}:00Z");
+            r.info.stop = format!("2026-11-23T07:5{i}:00Z").into();
             r.info.reason = ["Client Closed", "Authorization Violation", "Stale Connection"][i as usize % 3].into();
-            ConnRow::new(&r.server.clone(), "NID", r.info)
+            r
         })
         .collect();
     update(&mut s, Msg::ClosedConns { at: AT, result: Ok((closed, vec![])) });
@@ -587,7 +598,7 @@ fn violations_describe_and_copy() {
     let mut s = base();
     let subject = "tentacular.payments.ledger.commands.settle.eu-west-1";
     let violations = vec![violation(None), violation(Some(subject))];
-    update(&mut s, Msg::Violations(Batch { at: Some(AT), violations, sources: vec![] }));
+    update(&mut s, Msg::Violations(Batch { at: Some(AT), violations, sources: vec![], ticket: None }));
     key(&mut s, KeyCode::Char('0'));
     // The selection stays on the first violation (the auth failure, now
     // second): it has no subject, its identity is copied.

@@ -315,7 +315,7 @@ fn fixed_state() -> AppState {
     for (minute, n) in [(-2i64, 3u64), (-1, 4), (0, 40)] {
         let at = Clock { now_unix: NOW + minute * 60 };
         let violations = (0..n).map(|i| fixed_violation(i + (minute + 2) as u64 * 100)).collect();
-        update(&mut s, Msg::Violations(Batch { at: Some(at), violations, sources: vec![] }));
+        update(&mut s, Msg::Violations(Batch { at: Some(at), violations, sources: vec![], ..Default::default() }));
     }
     update(
         &mut s,
@@ -329,6 +329,7 @@ fn fixed_state() -> AppState {
                     state: Err("forbidden: get pods/log".into()),
                 },
             ],
+            ..Default::default()
         }),
     );
     s
@@ -355,6 +356,7 @@ fn violations_view_snapshots() {
             at: Some(Clock { now_unix: NOW }),
             violations: vec![fixed_violation(7)],
             sources: vec![],
+            ..Default::default()
         }),
     );
     insta::assert_snapshot!("violations_paused_detail_200x50", draw(&p, 200, 50));

@@ -145,7 +145,10 @@ fn a_2_10_25_token_never_reaches_a_view_a_report_or_a_log() {
         .filter_map(warden_core::violations::log_line::parse)
         .map(|p| warden_core::violations::Violation::from_log(p, Some("nats-2.10.25")))
         .collect();
-    update(&mut s, Msg::Violations(Batch { at: Some(Clock { now_unix: 1 }), violations, sources: vec![] }));
+    update(
+        &mut s,
+        Msg::Violations(Batch { at: Some(Clock { now_unix: 1 }), violations, sources: vec![], ..Default::default() }),
+    );
     assert!(s.violations.live.len() >= 2, "the token user's violations are shown");
     let draw = |s: &AppState, w: u16, h: u16| {
         let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();

@@ -296,10 +296,10 @@ pub fn on_kick(s: &mut AppState) -> Outcome {
         return Outcome::redraw();
     };
     let req = warden_core::identity::action::nats::KickRequest {
-        server_id: row.server_id.clone(),
-        server: row.server.clone(),
+        server_id: row.server_id.to_string(),
+        server: row.server.to_string(),
         cid: row.info.cid,
-        user: row.info.authorized_user.clone(),
+        user: row.info.authorized_user.to_string(),
         mode: s.identity_mode,
     };
     let name = crate::app::format::printable(&row.info.name).into_owned();

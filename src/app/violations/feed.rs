@@ -35,6 +35,10 @@ pub const FLUSH: Duration = Duration::from_millis(100);
 /// Most violations in one batch (a bigger backlog goes in several): about
 /// 5 ms of `update`, so one batch never costs a frame.
 pub const MAX_BATCH: usize = 1024;
+/// Facts younger than this are not looked up again to confirm a diagnosis.
+const RECHECK_AFTER: Duration = Duration::from_millis(250);
+/// System events queued between their subscription and the batcher.
+const EVENT_QUEUE: usize = 1024;
 /// Raw inputs queued between the sources and the batcher.
 const RAW_QUEUE: usize = 8192;
 
@@ -55,7 +59,16 @@ pub struct Batch {
     pub violations: Vec<Violation>,
     /// Sources whose state changed since the previous batch.
     pub sources: Vec<SourceState>,
+    /// Held until the console has applied the batch (dropped with it): at
+    /// most [`CONSOLE_IN_FLIGHT`] batches wait in the console's channel, so
+    /// a storm the console cannot keep up with waits in the sources (a log
+    /// file's lines stay on disk) instead of in memory, and never queues
+    /// in front of a key press.
+    pub ticket: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
 }
+
+/// Batches on their way to, or waiting in, the console's channel.
+pub const CONSOLE_IN_FLIGHT: usize = 2;
 
 /// Where the NATS pods are and which containers to follow.
 #[derive(Clone)]
@@ -145,9 +158,12 @@ impl Drop for Feed {
 /// Starts every source and the batcher; batches go to `out`.
 pub fn start(sources: Sources, out: mpsc::Sender<Batch>) -> Feed {
     let (raw_tx, raw_rx) = mpsc::channel(RAW_QUEUE);
-    let mut tasks = vec![tokio::spawn(batcher(raw_rx, out))];
+    // Events have a queue of their own, read first: a storm of log lines
+    // never holds them back (they would wait in async-nats' buffers).
+    let (ev_tx, ev_rx) = mpsc::channel(EVENT_QUEUE);
+    let mut tasks = vec![tokio::spawn(batcher(Inputs { raw: Some(raw_rx), events: Some(ev_rx) }, out))];
     if let Some(n) = sources.nats {
-        tasks.push(tokio::spawn(events_source(n, raw_tx.clone())));
+        tasks.push(tokio::spawn(events_source(n, ev_tx)));
     }
     for path in sources.files {
         tasks.push(tokio::spawn(file_source(path, sources.files_from_start, raw_tx.clone())));
@@ -160,10 +176,13 @@ pub fn start(sources: Sources, out: mpsc::Sender<Batch>) -> Feed {
 
 /// Console flavour: each batch becomes the console's message (`Msg::Violations`).
 pub fn spawn_console<M: From<Batch> + Send + 'static>(sources: Sources, tx: mpsc::Sender<M>) -> Feed {
-    let (btx, mut brx) = mpsc::channel::<Batch>(16);
+    let (btx, mut brx) = mpsc::channel::<Batch>(2);
     let mut feed = start(sources, btx);
+    let tickets = Arc::new(tokio::sync::Semaphore::new(CONSOLE_IN_FLIGHT));
     feed.tasks.push(tokio::spawn(async move {
-        while let Some(b) = brx.recv().await {
+        while let Some(mut b) = brx.recv().await {
+            let Ok(t) = tickets.clone().acquire_owned().await else { break };
+            b.ticket = Some(Arc::new(t));
             if tx.send(M::from(b)).await.is_err() {
                 break;
             }
@@ -174,7 +193,37 @@ pub fn spawn_console<M: From<Batch> + Send + 'static>(sources: Sources, tx: mpsc
 
 /// Parses inputs as they come; flushes at most [`FLUSH`] after the first
 /// unflushed one (or at [`MAX_BATCH`]). Awaiting `out` is the back-pressure.
-async fn batcher(mut rx: mpsc::Receiver<Raw>, out: mpsc::Sender<Batch>) {
+/// The batcher's inputs: events (read first) and everything else.
+struct Inputs {
+    raw: Option<mpsc::Receiver<Raw>>,
+    events: Option<mpsc::Receiver<Raw>>,
+}
+
+impl Inputs {
+    /// The next input, an event first; None once every source is gone.
+    async fn recv(&mut self) -> Option<Raw> {
+        loop {
+            match (self.events.as_mut(), self.raw.as_mut()) {
+                (None, None) => return None,
+                (Some(e), None) => return e.recv().await,
+                (None, Some(r)) => return r.recv().await,
+                (Some(e), Some(r)) => tokio::select! {
+                    biased;
+                    got = e.recv() => match got {
+                        Some(x) => return Some(x),
+                        None => self.events = None,
+                    },
+                    got = r.recv() => match got {
+                        Some(x) => return Some(x),
+                        None => self.raw = None,
+                    },
+                },
+            }
+        }
+    }
+}
+
+async fn batcher(mut rx: Inputs, out: mpsc::Sender<Batch>) {
     let mut batch = Batch::default();
     let mut deadline: Option<Instant> = None;
     loop {
@@ -282,9 +331,12 @@ async fn events_source(n: NatsSource, tx: mpsc::Sender<Raw>) {
                 let mut v = p.clone().diagnose(&f, warden_core::nats::jwt::unix_now());
                 // "The JWT looks valid" from cached facts may be an account
                 // JWT changed within the cache's second (a revocation just
-                // pushed): ask the resolver again before saying so.
+                // pushed): ask the resolver again before saying so, unless
+                // it was asked moments ago (a storm of failed logins costs
+                // a few lookups a second, not one each).
                 if let Some(a) = &account
                     && v.cause.as_ref().is_some_and(|c| c.kind == CauseKind::NonceMismatch)
+                    && facts.age(a).is_none_or(|age| age >= RECHECK_AFTER)
                 {
                     facts.forget(a);
                     let f = facts.facts_for(Some(a)).await;
@@ -601,7 +653,7 @@ mod tests {
     async fn a_storm_is_batched() {
         let (tx, mut rx) = mpsc::channel(16);
         let (raw_tx, raw_rx) = mpsc::channel(RAW_QUEUE);
-        tokio::spawn(batcher(raw_rx, tx));
+        tokio::spawn(batcher(Inputs { raw: Some(raw_rx), events: None }, tx));
         let line = r#"[1] 2026/11/23 09:08:33.763031 [ERR] 127.0.0.1:51318 - cid:8 - "v2.16.0:python3:app" - "APP/user:tent" - Publish Violation - Subject "x.y""#;
         for _ in 0..10_000 {
             raw_tx.send(Raw::Line { source: Arc::from("n1"), line: line.to_string() }).await.unwrap();

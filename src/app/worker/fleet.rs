@@ -15,20 +15,27 @@ use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, MissedTickBehavior, interval, interval_at};
 use tracing::warn;
 
-use super::super::conns::{ConnRow, JwtCache};
+use super::super::conns::{ConnRow, RowNames};
 use super::super::msg::{ConnsDelta, Msg};
 use super::super::table::Clock;
+use super::super::text::Text;
 use super::{FleetCtl, WorkerOptions};
-use warden_core::nats::sys::{CLIENT_EVENTS, Reply, SysClient};
-use warden_core::nats::types::{ClientEventMsg, Connz, DISCONNECT_EVENT_TYPE, ServerInfo};
+use warden_core::config::NatsSettings;
+use warden_core::nats::sys::{CLIENT_EVENTS, ConnzPage, SysClient};
+use warden_core::nats::types::{ClientEventMsg, DISCONNECT_EVENT_TYPE, ServerInfo};
 
-type Key = (String, u64);
+type Key = (Text, u64);
 
 /// What a sweep task reports.
 pub enum SweepOut {
-    Server(Reply<Connz>),
+    Page(ConnzPage),
     Done(Result<(), String>),
 }
+
+/// Rows waiting in the worker before a delta is sent anyway: about one
+/// CONNZ page, so a sweep's rows cross to the console page by page instead
+/// of piling up here.
+const PENDING_ROWS: usize = 4096;
 
 /// The fleet's state; pure (no IO), so its rules are unit-tested.
 #[derive(Default)]
@@ -41,14 +48,16 @@ pub struct Fleet {
     servers: BTreeMap<String, ServerInfo>,
     /// Servers whose last sweep failed: id -> message.
     errors: BTreeMap<String, String>,
-    pub cache: JwtCache,
-    up: HashSet<Key>,
+    /// Shared strings and decoded JWTs of the rows.
+    pub names: RowNames,
     rm: HashSet<Key>,
     /// Disconnects seen for a connection not (yet) listed: its connect is
     /// ignored if a replay brings it (cids are never reused by a server).
     gone: HashSet<Key>,
     /// Events received while a sweep is in flight, replayed on its answers.
     replay: Option<Vec<ClientEventMsg>>,
+    /// Connections listed so far by each server whose sweep is under way.
+    listed: HashMap<Text, HashSet<u64>>,
     pub dropped: u64,
     /// The first sweep finished: the console may show "no rows".
     ready: bool,
@@ -58,16 +67,20 @@ pub struct Fleet {
 impl Fleet {
     pub fn sweep_started(&mut self) {
         self.replay = Some(Vec::new());
+        self.listed.clear();
     }
 
     pub fn sweep_done(&mut self, result: Result<(), String>) {
         self.replay = None;
         self.gone.clear();
+        self.listed.clear();
         if let Err(e) = result {
             self.errors.insert(String::new(), e);
         } else {
             self.errors.remove("");
         }
+        // Strings no row holds any more (connections gone, counters moved on).
+        self.names.names.prune();
         self.ready = true;
         self.dirty = true;
     }
@@ -84,13 +97,12 @@ impl Fleet {
         if e.server.id.is_empty() || e.client.id == 0 {
             return;
         }
-        let key = (e.server.id.clone(), e.client.id);
+        let key = (self.names.names.get(&e.server.id), e.client.id);
         if !self.servers.contains_key(&e.server.id) {
             self.servers.insert(e.server.id.clone(), e.server.clone());
         }
         if e.event_type == DISCONNECT_EVENT_TYPE {
             if self.rows.remove(&key) {
-                self.up.remove(&key);
                 self.pending.remove(&key);
                 self.rm.insert(key);
                 self.dirty = true;
@@ -108,46 +120,54 @@ impl Fleet {
             &e.server.id,
             &e.server.ver,
             e.client.clone().into_conn_info(),
-            &mut self.cache,
-        )
-        .without_token();
+            &mut self.names,
+        );
+        self.upsert(key, row);
+    }
+
+    fn upsert(&mut self, key: Key, row: ConnRow) {
         self.rm.remove(&key);
-        self.up.insert(key.clone());
         self.rows.insert(key.clone());
         self.pending.insert(key, row);
         self.dirty = true;
     }
 
-    /// One server's complete CONNZ: its rows become exactly these, then the
-    /// events received since the sweep began are applied again.
-    pub fn sweep_reply(&mut self, r: Reply<Connz>) {
-        let id = r.server.id.clone();
+    /// One page of one server's CONNZ. Once its last page is in, the
+    /// server's rows are exactly those its pages listed, then the events
+    /// received since the sweep began are applied again. A server whose
+    /// sweep fails keeps its rows and is named.
+    pub fn sweep_page(&mut self, p: ConnzPage) {
+        let id = p.server.id.clone();
         if !id.is_empty() {
-            self.servers.insert(id.clone(), r.server.clone());
+            self.servers.insert(id.clone(), p.server.clone());
         }
         self.dirty = true;
-        let rows = match super::super::conns::rows_of(r, &mut self.cache) {
-            Ok(rows) => rows,
+        let sid = self.names.names.get(&id);
+        let page = match p.result {
+            Ok(page) => page,
             Err(e) => {
-                self.errors.insert(id, e);
+                let name = if p.server.name.is_empty() { "?" } else { &p.server.name };
+                self.errors.insert(id, format!("{name}: {e:#}"));
+                self.listed.remove(&sid);
                 return;
             }
         };
+        let listed = self.listed.entry(sid.clone()).or_default();
+        listed.extend(page.connections.iter().map(|c| c.cid));
+        for c in page.connections {
+            let row = ConnRow::console(&p.server.name, &id, c, &mut self.names);
+            self.upsert((sid.clone(), row.info.cid), row);
+        }
+        if !p.last {
+            return;
+        }
         self.errors.remove(&id);
-        let fresh: HashSet<Key> = rows.iter().map(|r| (r.server_id.clone(), r.info.cid)).collect();
-        let stale: Vec<Key> = self.rows.iter().filter(|k| k.0 == id && !fresh.contains(*k)).cloned().collect();
+        let listed = self.listed.remove(&sid).unwrap_or_default();
+        let stale: Vec<Key> = self.rows.iter().filter(|k| k.0 == sid && !listed.contains(&k.1)).cloned().collect();
         for k in stale {
             self.rows.remove(&k);
-            self.up.remove(&k);
             self.pending.remove(&k);
             self.rm.insert(k);
-        }
-        for row in rows {
-            let k = (row.server_id.clone(), row.info.cid);
-            self.rm.remove(&k);
-            self.up.insert(k.clone());
-            self.rows.insert(k.clone());
-            self.pending.insert(k, row.without_token());
         }
         if let Some(events) = self.replay.take() {
             for e in events.iter().filter(|e| e.server.id == id) {
@@ -157,6 +177,11 @@ impl Fleet {
         }
     }
 
+    /// Rows waiting to be sent.
+    pub fn pending_rows(&self) -> usize {
+        self.pending.len()
+    }
+
     /// The changes since the last call, if any (and once the first sweep has
     /// answered at least once).
     pub fn take_delta(&mut self, at: Clock) -> Option<ConnsDelta> {
@@ -164,8 +189,7 @@ impl Fleet {
             return None;
         }
         self.dirty = false;
-        let upserts = self.up.drain().filter_map(|k| self.pending.remove(&k)).collect();
-        self.pending = HashMap::new();
+        let upserts = std::mem::take(&mut self.pending).into_values().collect();
         let removed = self.rm.drain().collect();
         let errors = self.errors.values().cloned().collect();
         Some(ConnsDelta { at, upserts, removed, errors, dropped: self.dropped })
@@ -184,6 +208,7 @@ impl Fleet {
 /// Runs until the console's channel closes.
 pub async fn run(
     sys: SysClient,
+    settings: Option<NatsSettings>,
     opts: WorkerOptions,
     tx: mpsc::Sender<Msg>,
     mut ctl: mpsc::UnboundedReceiver<FleetCtl>,
@@ -202,7 +227,8 @@ pub async fn run(
     let mut fleet = Fleet::default();
     let mut again = false;
     let mut last_full = Instant::now();
-    start_full(&sys, opts.page, &sweep_tx);
+    let sweeper = Sweeper { sys: sys.clone(), settings, page: opts.page };
+    sweeper.full(&sweep_tx);
     fleet.sweep_started();
     let mut in_flight = true;
 
@@ -224,13 +250,22 @@ pub async fn run(
                 None => events = None,
             },
             Some(out) = sweep_rx.recv() => match out {
-                SweepOut::Server(r) => fleet.sweep_reply(r),
+                SweepOut::Page(p) => {
+                    fleet.sweep_page(p);
+                    // A sweep's rows go to the console a page at a time.
+                    if fleet.pending_rows() >= PENDING_ROWS
+                        && let Some(d) = fleet.take_delta(Clock::system())
+                        && tx.send(Msg::ConnsDelta(Box::new(d))).await.is_err()
+                    {
+                        return;
+                    }
+                }
                 SweepOut::Done(r) => {
                     fleet.sweep_done(r);
                     in_flight = false;
                     release_freed_memory();
                     if std::mem::take(&mut again) {
-                        start_full(&sys, opts.page, &sweep_tx);
+                        sweeper.full(&sweep_tx);
                         fleet.sweep_started();
                         in_flight = true;
                         last_full = Instant::now();
@@ -248,6 +283,23 @@ pub async fn run(
                         fleet.dropped += 1;
                         fleet.dirty = true;
                     }
+                    Some(FleetCtl::Record(server_id, cid)) => {
+                        // The server as last seen (its version decides the masking).
+                        let server = fleet.servers.get(server_id.as_str()).cloned().unwrap_or_else(|| ServerInfo {
+                            id: server_id.to_string(),
+                            ..Default::default()
+                        });
+                        let (sys, tx) = (sys.clone(), tx.clone());
+                        tokio::spawn(async move {
+                            let result = sys
+                                .server_connz_record(&server, cid)
+                                .await
+                                .map(|r| r.map(Box::new))
+                                .map_err(|e| format!("{e:#}"));
+                            let _ = tx.send(Msg::ConnRecord { server_id, cid, result }).await;
+                        });
+                        continue;
+                    }
                     // A refresh right after a sweep (the first connect) is
                     // the same picture: coalesced.
                     Some(FleetCtl::Sweep) if !in_flight && last_full.elapsed() < Duration::from_secs(2) => continue,
@@ -256,7 +308,7 @@ pub async fn run(
                 if in_flight {
                     again = true;
                 } else {
-                    start_full(&sys, opts.page, &sweep_tx);
+                    sweeper.full(&sweep_tx);
                     fleet.sweep_started();
                     in_flight = true;
                     last_full = Instant::now();
@@ -267,15 +319,7 @@ pub async fn run(
                     last_server = server.id.clone();
                     fleet.sweep_started();
                     in_flight = true;
-                    let (sys, tx, page) = (sys.clone(), sweep_tx.clone(), opts.page);
-                    tokio::spawn(async move {
-                        let r = match sys.connz_server(&server, page).await {
-                            Ok(r) => r,
-                            Err(e) => Reply { server, result: Err(e) },
-                        };
-                        let _ = tx.send(SweepOut::Server(r));
-                        let _ = tx.send(SweepOut::Done(Ok(())));
-                    });
+                    sweeper.one(server, &sweep_tx);
                 }
             }
             _ = flush.tick() => {
@@ -303,23 +347,60 @@ fn release_freed_memory() {
     }
 }
 
-/// A full sweep: each server's answer handed over as soon as it is complete.
-fn start_full(sys: &SysClient, page: i64, tx: &mpsc::UnboundedSender<SweepOut>) {
-    let (sys, tx) = (sys.clone(), tx.clone());
-    tokio::spawn(async move {
-        let each = tx.clone();
-        let r = sys.connz_each(page, move |reply| {
-            let _ = each.send(SweepOut::Server(reply));
+/// Starts sweeps, each on a connection of its own that closes with it: a
+/// CONNZ page of thousands of connections is megabytes of JSON, and
+/// async-nats keeps a connection's read buffer as large as the largest
+/// message it has read (8 MiB for the rest of the session, measured at
+/// 10,000 connections).
+struct Sweeper {
+    sys: SysClient,
+    settings: Option<NatsSettings>,
+    page: i64,
+}
+
+impl Sweeper {
+    /// The client for one sweep (the shared one if a new connection fails).
+    async fn client(sys: SysClient, settings: Option<NatsSettings>) -> SysClient {
+        let Some(s) = settings else { return sys };
+        match warden_core::nats::connect::connect(&s, None).await {
+            Ok(c) => SysClient::new(c),
+            Err(e) => {
+                warn!("sweep connection: {e:#}; sweeping on the shared one");
+                sys
+            }
+        }
+    }
+
+    /// A full sweep: each page handed over as soon as it arrives.
+    fn full(&self, tx: &mpsc::UnboundedSender<SweepOut>) {
+        let (sys, settings, page, tx) = (self.sys.clone(), self.settings.clone(), self.page, tx.clone());
+        tokio::spawn(async move {
+            let sys = Self::client(sys, settings).await;
+            let each = tx.clone();
+            let r = sys.connz_pages(page, move |p| {
+                let _ = each.send(SweepOut::Page(p));
+            });
+            let r = r.await.map_err(|e| format!("CONNZ: {e:#}"));
+            let _ = tx.send(SweepOut::Done(r));
         });
-        let r = r.await.map_err(|e| format!("CONNZ: {e:#}"));
-        let _ = tx.send(SweepOut::Done(r));
-    });
+    }
+
+    /// One server's reconciling sweep.
+    fn one(&self, server: ServerInfo, tx: &mpsc::UnboundedSender<SweepOut>) {
+        let (sys, settings, page, tx) = (self.sys.clone(), self.settings.clone(), self.page, tx.clone());
+        tokio::spawn(async move {
+            let sys = Self::client(sys, settings).await;
+            let each = tx.clone();
+            sys.connz_server_pages(&server, page, &mut |p| drop(each.send(SweepOut::Page(p)))).await;
+            let _ = tx.send(SweepOut::Done(Ok(())));
+        });
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use warden_core::nats::types::{CONNECT_EVENT_TYPE, ConnInfo, EventClient};
+    use warden_core::nats::types::{CONNECT_EVENT_TYPE, ConnInfo, Connz, EventClient};
 
     fn server(id: &str) -> ServerInfo {
         ServerInfo { id: id.into(), name: format!("n-{id}"), ..Default::default() }
@@ -332,12 +413,15 @@ mod tests {
             reason: String::new(),
         }
     }
-    fn connz(sid: &str, cids: &[u64]) -> Reply<Connz> {
+    fn page(sid: &str, cids: &[u64], last: bool) -> ConnzPage {
         let connections = cids.iter().map(|&cid| ConnInfo { cid, ..Default::default() }).collect();
-        Reply { server: server(sid), result: Ok(Connz { connections, ..Default::default() }) }
+        ConnzPage { server: server(sid), result: Ok(Connz { connections, ..Default::default() }), last }
     }
-    fn keys(f: &Fleet) -> Vec<Key> {
-        let mut k: Vec<Key> = f.rows.iter().cloned().collect();
+    fn connz(sid: &str, cids: &[u64]) -> ConnzPage {
+        page(sid, cids, true)
+    }
+    fn keys(f: &Fleet) -> Vec<(String, u64)> {
+        let mut k: Vec<(String, u64)> = f.rows.iter().map(|(s, c)| (s.to_string(), *c)).collect();
         k.sort();
         k
     }
@@ -350,7 +434,7 @@ mod tests {
         f.event(ev(DISCONNECT_EVENT_TYPE, "S", 1));
         let d = f.take_delta(Clock { now_unix: 0 }).unwrap();
         assert_eq!(d.upserts.iter().map(|r| r.info.cid).collect::<Vec<_>>(), vec![2]);
-        assert_eq!(d.removed, vec![("S".to_string(), 1)]);
+        assert_eq!(d.removed, vec![("S".into(), 1)]);
         assert!(f.take_delta(Clock { now_unix: 0 }).is_none());
     }
 
@@ -362,9 +446,25 @@ mod tests {
         f.sweep_started();
         f.event(ev(CONNECT_EVENT_TYPE, "S", 5)); // after the server answered
         f.event(ev(DISCONNECT_EVENT_TYPE, "S", 4)); // before we knew of it
-        f.sweep_reply(connz("S", &[2, 4]));
+        f.sweep_page(connz("S", &[2, 4]));
         f.sweep_done(Ok(()));
         assert_eq!(keys(&f), vec![("S".into(), 2), ("S".into(), 5), ("T".into(), 9)]);
+    }
+
+    #[test]
+    fn a_server_answering_in_overlapping_pages_is_replaced_once_its_last_page_is_in() {
+        let mut f = Fleet::default();
+        f.event(ev(CONNECT_EVENT_TYPE, "S", 1)); // its disconnect was missed
+        f.sweep_started();
+        f.sweep_page(page("S", &[2, 3, 4], false));
+        assert!(keys(&f).contains(&("S".into(), 1)), "not before the server's last page");
+        f.sweep_page(page("S", &[4, 6], true));
+        f.sweep_done(Ok(()));
+        assert_eq!(keys(&f), vec![("S".into(), 2), ("S".into(), 3), ("S".into(), 4), ("S".into(), 6)]);
+        let d = f.take_delta(Clock { now_unix: 0 }).unwrap();
+        let mut up: Vec<u64> = d.upserts.iter().map(|r| r.info.cid).collect();
+        up.sort();
+        assert_eq!(up, vec![2, 3, 4, 6], "a connection on two pages is one row");
     }
 
     #[test]
@@ -372,7 +472,7 @@ mod tests {
         let mut f = Fleet::default();
         f.event(ev(CONNECT_EVENT_TYPE, "S", 1));
         f.sweep_started();
-        f.sweep_reply(Reply { server: server("S"), result: Err(anyhow::anyhow!("timeout")) });
+        f.sweep_page(ConnzPage { server: server("S"), result: Err(anyhow::anyhow!("timeout")), last: true });
         f.sweep_done(Ok(()));
         assert_eq!(keys(&f), vec![("S".into(), 1)]);
         assert!(f.take_delta(Clock { now_unix: 0 }).unwrap().errors[0].contains("timeout"));

@@ -127,12 +127,37 @@ impl SysClient {
         self.connz_all_paged(CONNZ_SWEEP_PAGE).await
     }
 
-    /// [`Self::connz_all`] with pages of `page` connections. A server's
-    /// further pages are fetched while the other servers' answers are still
-    /// awaited, and all at once (their offsets are known from the first).
+    /// [`Self::connz_all`] with pages of `page` connections: each server's
+    /// pages gathered into one answer (a connection listed on two pages
+    /// once).
     pub async fn connz_all_paged(&self, page: i64) -> Result<Vec<Reply<Connz>>> {
-        let mut out = Vec::new();
-        self.connz_each(page, |r| out.push(r)).await?;
+        let mut out: Vec<Reply<Connz>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        self.connz_pages(page, |p| {
+            let at = match out.iter().position(|r| r.server.id == p.server.id && !p.server.id.is_empty()) {
+                Some(at) => at,
+                None => {
+                    out.push(Reply { server: p.server.clone(), result: Ok(Connz::default()) });
+                    out.len() - 1
+                }
+            };
+            let r = &mut out[at];
+            match (p.result, &mut r.result) {
+                (Ok(more), Ok(all)) => {
+                    let first = all.connections.is_empty();
+                    all.connections.extend(more.connections.into_iter().filter(|c| seen.insert((at, c.cid))));
+                    if first {
+                        all.server_id = more.server_id;
+                        all.now = more.now;
+                    }
+                    all.num_connections = all.connections.len() as i64;
+                    all.total = all.connections.len() as i64;
+                }
+                (Err(e), _) => r.result = Err(e),
+                (Ok(_), Err(_)) => {}
+            }
+        })
+        .await?;
         Ok(out)
     }
 
@@ -178,22 +203,23 @@ impl SysClient {
         Ok(out)
     }
 
-    /// Like [`Self::connz_all_paged`], handing each server's complete answer
-    /// to `each` as soon as it is complete (the console shows it at once).
-    /// A server's further pages are fetched while the gather still listens
-    /// for other servers, so the quiet period and the pages overlap.
-    pub async fn connz_each(&self, page: i64, mut each: impl FnMut(Reply<Connz>)) -> Result<()> {
+    /// Every server's connections, page by page: each page handed to
+    /// `each` as it arrives (the console shows it at once), a server's next
+    /// page requested once its previous one is in, so one page per server
+    /// is in memory. The gather still listens for other servers meanwhile.
+    pub async fn connz_pages(&self, page: i64, mut each: impl FnMut(ConnzPage)) -> Result<()> {
         let inbox = self.client.new_inbox();
         let mut sub = self.client.subscribe(inbox.clone()).await?;
         let payload = connz_request(0, page).to_string();
         self.client.publish_with_reply("$SYS.REQ.SERVER.PING.CONNZ".to_string(), inbox, payload.into()).await?;
         self.client.flush().await?;
-        let deadline = Instant::now() + self.gather.total;
-        let mut completing = futures::stream::FuturesUnordered::new();
+        let deadline = Instant::now() + self.gather.total.max(CONNZ_WAIT);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ConnzPage>();
+        let mut following = futures::stream::FuturesUnordered::new();
         // Until the first reply, then until `quiet` after the latest.
-        let mut until = (Instant::now() + self.gather.first).min(deadline);
+        let mut until = (Instant::now() + self.gather.first.max(CONNZ_WAIT)).min(deadline);
         let mut listening = true;
-        while listening || !completing.is_empty() {
+        while listening || !following.is_empty() {
             tokio::select! {
                 m = tokio::time::timeout_at(until, sub.next()), if listening => match m {
                     Ok(Some(msg)) if msg.status.is_some_and(|s| s == async_nats::StatusCode::NO_RESPONDERS) => {
@@ -201,49 +227,59 @@ impl SysClient {
                     }
                     Ok(Some(msg)) => {
                         until = (Instant::now() + self.gather.quiet).min(deadline);
-                        completing.push(self.complete_connz(decode_api::<Connz>(&msg.payload), page));
+                        let first = decode_api::<Connz>(&msg.payload);
+                        drop(msg);
+                        let tx = tx.clone();
+                        following.push(async move {
+                            self.follow_pages(first, page, &mut |p| drop(tx.send(p))).await;
+                        });
                     }
                     Ok(None) | Err(_) => listening = false,
                 },
-                Some(done) = completing.next(), if !completing.is_empty() => each(done?),
+                Some(()) = following.next(), if !following.is_empty() => {}
+                Some(p) = rx.recv() => each(p),
             }
         }
         let _ = sub.unsubscribe().await;
+        drop(tx);
+        while let Some(p) = rx.recv().await {
+            each(p);
+        }
         Ok(())
     }
 
-    /// Every connection of one server (the reconciling sweep).
-    pub async fn connz_server(&self, server: &ServerInfo, page: i64) -> Result<Reply<Connz>> {
-        let first = self.server_connz_page(&server.id, 0, page).await?;
-        self.complete_connz(Reply { server: server.clone(), result: Ok(first) }, page).await
+    /// One server's connections page by page (the reconciling sweep).
+    pub async fn connz_server_pages(&self, server: &ServerInfo, page: i64, each: &mut (dyn FnMut(ConnzPage) + Send)) {
+        let result = self.server_connz_page(&server.id, 0, page).await;
+        self.follow_pages(Reply { server: server.clone(), result }, page, each).await;
     }
 
-    /// Follows a server's first page to its total (the remaining pages
-    /// requested together), then masks.
-    async fn complete_connz(&self, mut reply: Reply<Connz>, page_size: i64) -> Result<Reply<Connz>> {
-        if let Ok(page) = &mut reply.result {
-            let start = page.offset + page.connections.len() as i64;
-            if start < page.total && !reply.server.id.is_empty() && !page.connections.is_empty() {
-                let step = page.connections.len() as i64;
-                let offsets: Vec<i64> = (0..).map(|i| start + i * step).take_while(|o| *o < page.total).collect();
-                let id = reply.server.id.clone();
-                let pages =
-                    futures::future::join_all(offsets.into_iter().map(|o| self.server_connz_page(&id, o, page_size)));
-                for more in pages.await {
-                    page.connections.extend(more?.connections);
+    /// Hands over a server's page, then requests and hands over the next
+    /// ones until its total. Pages overlap by [`PAGE_OVERLAP`] connections:
+    /// the list is in cid order, so a connection closing between two
+    /// requests shifts later ones back by one, which the overlap catches
+    /// (a connection listed twice is one row to the receiver).
+    async fn follow_pages(&self, first: Reply<Connz>, page: i64, each: &mut (dyn FnMut(ConnzPage) + Send)) {
+        let Reply { server, mut result } = first;
+        loop {
+            let next = match &mut result {
+                Ok(p) => {
+                    let got = p.connections.len() as i64;
+                    let end = p.offset + got;
+                    // The one masking point for CONNZ: older servers put a
+                    // token user's raw token in `authorized_user`.
+                    for c in &mut p.connections {
+                        let user = std::mem::take(&mut c.authorized_user);
+                        c.authorized_user = crate::secret::mask_user_field(&server.ver, &c.account, user);
+                    }
+                    (end < p.total && got > 0 && !server.id.is_empty()).then(|| end - PAGE_OVERLAP.min(got / 2))
                 }
-                // Connections that came and went between pages: one row each.
-                let mut seen = std::collections::HashSet::new();
-                page.connections.retain(|c| seen.insert(c.cid));
-            }
-            // The one masking point for CONNZ: older servers put a token
-            // user's raw token in `authorized_user`.
-            for c in &mut page.connections {
-                let user = std::mem::take(&mut c.authorized_user);
-                c.authorized_user = crate::secret::mask_user_field(&reply.server.ver, &c.account, user);
-            }
+                Err(_) => None,
+            };
+            each(ConnzPage { server: server.clone(), result, last: next.is_none() });
+            let Some(offset) = next else { return };
+            result = self.server_connz_page(&server.id, offset, page).await;
         }
-        Ok(reply)
     }
 
     /// One page of one server's CONNZ.
@@ -254,10 +290,10 @@ impl SysClient {
     /// One page of `page` connections of one server's CONNZ from `offset`.
     pub async fn server_connz_page(&self, server_id: &str, offset: i64, page: i64) -> Result<Connz> {
         let subject = format!("$SYS.REQ.SERVER.{server_id}.CONNZ");
-        let msg =
-            timeout(self.gather.total, self.client.request(subject, connz_request(offset, page).to_string().into()))
-                .await
-                .map_err(|_| anyhow!("CONNZ page from {server_id} timed out"))??;
+        let wait = self.gather.total.max(CONNZ_WAIT);
+        let msg = timeout(wait, self.client.request(subject, connz_request(offset, page).to_string().into()))
+            .await
+            .map_err(|_| anyhow!("CONNZ page from {server_id} timed out"))??;
         decode_api::<Connz>(&msg.payload).result
     }
 
@@ -273,6 +309,28 @@ impl SysClient {
         Ok(page.connections.into_iter().find(|c| c.cid == cid))
     }
 
+    /// The whole CONNZ record of one connection, open or recently closed
+    /// (`server/monitor.go`: a `cid` filter with `state` 2, `ConnAll`, looks
+    /// in the open ones, then in the closed ring), masked like every CONNZ
+    /// answer; None when the server no longer knows it.
+    pub async fn server_connz_record(
+        &self,
+        server: &ServerInfo,
+        cid: u64,
+    ) -> Result<Option<crate::nats::types::ConnInfo>> {
+        let subject = format!("$SYS.REQ.SERVER.{}.CONNZ", server.id);
+        let body = json!({ "auth": true, "cid": cid, "state": 2 }).to_string();
+        let msg = timeout(self.gather.total, self.client.request(subject, body.into()))
+            .await
+            .map_err(|_| anyhow!("CONNZ from {} timed out", server.id))??;
+        let page = decode_api::<Connz>(&msg.payload).result?;
+        Ok(page.connections.into_iter().find(|c| c.cid == cid).map(|mut c| {
+            let user = std::mem::take(&mut c.authorized_user);
+            c.authorized_user = crate::secret::mask_user_field(&server.ver, &c.account, user);
+            c
+        }))
+    }
+
     /// `$SYS.REQ.USER.INFO`: the account and user this connection is, which
     /// every account can ask (the server imports it into each account).
     pub async fn whoami(&self) -> Result<UserInfo> {
@@ -286,6 +344,24 @@ impl SysClient {
         }
         Ok(r.data)
     }
+}
+
+/// Longest wait for one CONNZ page: a page of thousands of connections
+/// (megabytes of JSON with their JWTs) takes a busy server seconds to build,
+/// more than the other requests' gather allows.
+pub const CONNZ_WAIT: Duration = Duration::from_secs(15);
+
+/// How many connections a sweep's pages overlap by ([`SysClient::connz_pages`]).
+pub const PAGE_OVERLAP: i64 = 64;
+
+/// One page of one server's CONNZ, as a sweep hands them over.
+#[derive(Debug)]
+pub struct ConnzPage {
+    pub server: ServerInfo,
+    pub result: Result<Connz>,
+    /// The server's last page: every open connection has been listed (or
+    /// the sweep of this server failed: `result` says why).
+    pub last: bool,
 }
 
 fn connz_request(offset: i64, limit: i64) -> serde_json::Value {

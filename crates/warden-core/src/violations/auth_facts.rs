@@ -34,6 +34,11 @@ impl FactsCache {
         FactsCache { sys, accounts: HashMap::new(), operators: None }
     }
 
+    /// How long ago what is cached about `account` was looked up.
+    pub fn age(&self, account: &str) -> Option<std::time::Duration> {
+        self.accounts.get(account).map(|(t, _)| t.elapsed())
+    }
+
     /// Drops what is cached about `account`: the next lookup asks again.
     pub fn forget(&mut self, account: &str) {
         self.accounts.remove(account);
