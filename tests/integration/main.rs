@@ -5,8 +5,10 @@ mod harness;
 
 mod auth_diagnosis;
 mod doctor;
+mod doctor_jetstream;
 mod fleet;
 mod foundation;
+mod js_cluster;
 mod jwt;
 mod jwt_actions;
 mod jwt_kube;
