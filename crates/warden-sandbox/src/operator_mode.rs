@@ -195,6 +195,14 @@ impl OperatorWorld {
         &self.config_body
     }
 
+    /// The config body with the JetStream store and resolver directories
+    /// under `server_dir`: servers of one cluster must each have their own.
+    pub fn config_body_in(&self, server_dir: &Path) -> String {
+        self.config_body
+            .replace(&conf_str(&self.dir.join("js")), &conf_str(&server_dir.join("js")))
+            .replace(&conf_str(&self.dir.join("jwt")), &conf_str(&server_dir.join("jwt")))
+    }
+
     /// A user JWT for `user_public` in `APP`, signed by APP's signing key
     /// with `issuer_account` = APP, issued now.
     pub fn mint_user_jwt(&self, spec: &UserSpec, user_public: &str) -> Result<(UserClaims, String)> {
@@ -323,6 +331,11 @@ mod tests {
             "store_dir:".to_string(),
         ] {
             assert!(body.contains(&want), "missing {want:?} in\n{body}");
+        }
+        let own = w.config_body_in(&dir.path().join("n2"));
+        for sub in ["js", "jwt"] {
+            assert!(own.contains(&conf_str(&dir.path().join("n2").join(sub))), "{sub} not moved in\n{own}");
+            assert!(!own.contains(&conf_str(&dir.path().join(sub))), "{sub} still shared in\n{own}");
         }
         let op = jwt::verify_operator(&w.operator_jwt, &[w.operator.public_key()], jwt::unix_now()).expect("operator");
         assert_eq!(op.nats.system_account, w.sys.public_key());

@@ -45,7 +45,7 @@ codes! {
     KV_REPLICAS_LOW = "kv-replicas-low", Warning,
         "Raise the KV bucket's replicas to 3 (nats kv edit --replicas 3 or a stream update): one server loss makes it unavailable.";
     KV_PERMISSIONS_MISSING = "kv-permissions-missing", Warning,
-        "Grant the user $KV.<bucket>.> and the $JS.API subjects KV needs (STREAM.INFO.KV_<bucket>, DIRECT.GET.KV_<bucket>.>, CONSUMER.CREATE.KV_<bucket>.>), or remove its partial KV grant.";
+        "Grant the user $KV.<bucket>.> and the $JS.API subjects KV needs (STREAM.INFO.KV_<bucket>, DIRECT.GET.KV_<bucket>.> or STREAM.MSG.GET.KV_<bucket> without allow_direct, CONSUMER.CREATE.KV_<bucket>.> to watch), or remove its partial KV grant.";
     // Violations
     REPEATED_SUB_VIOLATIONS = "repeated-sub-violations", Warning,
         "Fix the workload's subscriptions or grant them: clients that ignore subscription errors stay silently deaf.";

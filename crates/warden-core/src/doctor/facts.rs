@@ -100,6 +100,8 @@ pub struct StreamFacts {
     pub account: String,
     pub name: String,
     pub replicas: i64,
+    /// `allow_direct`: KV clients read it with DIRECT.GET, else STREAM.MSG.GET.
+    pub allow_direct: bool,
 }
 
 /// A violation count per identity and kind, from the live store.
@@ -206,17 +208,20 @@ pub fn violation_counts<'a>(groups: impl Iterator<Item = &'a crate::violations::
 /// holding replicas) from JSZ replies; the account is its id (key or name).
 pub fn jetstream_of<'a>(replies: impl Iterator<Item = &'a crate::nats::types::Jsz>) -> (usize, Vec<StreamFacts>) {
     let mut servers = 0;
-    let mut seen = std::collections::BTreeMap::<(String, String), i64>::new();
+    let mut seen = std::collections::BTreeMap::<(String, String), (i64, bool)>::new();
     for j in replies.filter(|j| !j.disabled) {
         servers += 1;
         for a in &j.account_details {
             for s in &a.stream_detail {
-                let e = seen.entry((a.id.clone(), s.name.clone())).or_insert(0);
-                *e = (*e).max(s.config.num_replicas.max(1));
+                let e = seen.entry((a.id.clone(), s.name.clone())).or_insert((0, false));
+                *e = (e.0.max(s.config.num_replicas.max(1)), e.1 || s.config.allow_direct);
             }
         }
     }
-    let streams = seen.into_iter().map(|((account, name), replicas)| StreamFacts { account, name, replicas }).collect();
+    let streams = seen
+        .into_iter()
+        .map(|((account, name), (replicas, allow_direct))| StreamFacts { account, name, replicas, allow_direct })
+        .collect();
     (servers, streams)
 }
 

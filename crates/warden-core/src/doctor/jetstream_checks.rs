@@ -53,17 +53,20 @@ struct Bucket<'a> {
     account: &'a str,
     bucket: &'a str,
     replicas: i64,
+    allow_direct: bool,
 }
 
 fn buckets(streams: &[StreamFacts]) -> Vec<Bucket<'_>> {
-    let mut m: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    let mut m: BTreeMap<(&str, &str), (i64, bool)> = BTreeMap::new();
     for s in streams {
         if let Some(b) = s.name.strip_prefix(KV_STREAM_PREFIX) {
-            let e = m.entry((s.account.as_str(), b)).or_insert(0);
-            *e = (*e).max(s.replicas);
+            let e = m.entry((s.account.as_str(), b)).or_insert((0, false));
+            *e = (e.0.max(s.replicas), e.1 || s.allow_direct);
         }
     }
-    m.into_iter().map(|((account, bucket), replicas)| Bucket { account, bucket, replicas }).collect()
+    m.into_iter()
+        .map(|((account, bucket), (replicas, allow_direct))| Bucket { account, bucket, replicas, allow_direct })
+        .collect()
 }
 
 fn replicas(f: &Facts, buckets: &[Bucket<'_>], out: &mut Vec<Finding>) {
@@ -84,14 +87,23 @@ fn replicas(f: &Facts, buckets: &[Bucket<'_>], out: &mut Vec<Finding>) {
 }
 
 /// What a KV client needs for one bucket, as (a subject to test, the grant
-/// to name): writes, binding, reads (nats.go `kv.go`: `$KV.<b>.<key>`,
-/// `STREAM.INFO`, `DIRECT.GET`). All are publishes (requests).
-fn needed(bucket: &str) -> [(String, String); 3] {
-    let stream = format!("{KV_STREAM_PREFIX}{bucket}");
+/// to name): writes, binding, reads. All are publishes (requests). nats.go
+/// `kv.go` and async-nats `jetstream/kv/mod.rs` put to `$KV.<b>.<key>`,
+/// bind with `STREAM.INFO`, and read with `DIRECT.GET.<stream>.<subject>`
+/// when the stream has `allow_direct`, else with `STREAM.MSG.GET.<stream>`
+/// (buckets made before nats-server 2.9).
+fn needed(b: &Bucket<'_>) -> [(String, String); 3] {
+    let (bucket, stream) = (b.bucket, format!("{KV_STREAM_PREFIX}{}", b.bucket));
+    let read = if b.allow_direct {
+        (format!("$JS.API.DIRECT.GET.{stream}.$KV.{bucket}.key"), format!("$JS.API.DIRECT.GET.{stream}.>"))
+    } else {
+        let msg_get = format!("$JS.API.STREAM.MSG.GET.{stream}");
+        (msg_get.clone(), msg_get)
+    };
     [
         (format!("$KV.{bucket}.key"), format!("$KV.{bucket}.>")),
         (format!("$JS.API.STREAM.INFO.{stream}"), format!("$JS.API.STREAM.INFO.{stream}")),
-        (format!("$JS.API.DIRECT.GET.{stream}.$KV.{bucket}.key"), format!("$JS.API.DIRECT.GET.{stream}.>")),
+        read,
     ]
 }
 
@@ -116,7 +128,7 @@ fn kv_permissions(f: &Facts, buckets: &[Bucket<'_>], out: &mut Vec<Finding>) {
             if !mentions && !covers {
                 continue;
             }
-            let missing: Vec<String> = needed(b.bucket)
+            let missing: Vec<String> = needed(b)
                 .into_iter()
                 .filter(|(probe, _)| !p.decide(Direction::Publish, probe).allowed())
                 .map(|(_, grant)| grant)
@@ -171,7 +183,7 @@ mod tests {
     fn kv_buckets_with_too_few_replicas_on_a_big_cluster() {
         let mut f = Facts { jetstream_servers: 3, ..Default::default() };
         for (name, r) in [("KV_config", 1), ("KV_config", 1), ("KV_safe", 3), ("ORDERS", 1)] {
-            f.streams.push(StreamFacts { account: "APP".into(), name: name.into(), replicas: r });
+            f.streams.push(StreamFacts { account: "APP".into(), name: name.into(), replicas: r, allow_direct: true });
         }
         let found = run(&f);
         assert_eq!(found.len(), 1, "{found:?}");
@@ -183,7 +195,13 @@ mod tests {
     #[test]
     fn half_a_kv_grant_names_what_is_missing() {
         let mut f = Facts::default();
-        f.streams.push(StreamFacts { account: "APP".into(), name: "KV_config".into(), replicas: 3 });
+        let kv = |name: &str, allow_direct| StreamFacts {
+            account: "APP".into(),
+            name: name.into(),
+            replicas: 3,
+            allow_direct,
+        };
+        f.streams.push(kv("KV_config", true));
         f.permissions.push(perms("half", "APP", &["$KV.config.>"]));
         f.permissions.push(perms(
             "whole",
@@ -195,5 +213,25 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].objects[0], "user half");
         assert!(found[0].evidence.contains("$JS.API.STREAM.INFO.KV_config"), "{}", found[0].evidence);
+
+        // A bucket without allow_direct is read with STREAM.MSG.GET, not DIRECT.GET.
+        f.streams.push(kv("KV_old", false));
+        f.permissions.push(perms(
+            "old-reader",
+            "APP",
+            &["$KV.old.>", "$JS.API.STREAM.INFO.KV_old", "$JS.API.STREAM.MSG.GET.KV_old"],
+        ));
+        f.permissions.push(perms(
+            "old-direct",
+            "APP",
+            &["$KV.old.>", "$JS.API.STREAM.INFO.KV_old", "$JS.API.DIRECT.GET.KV_old.>"],
+        ));
+        let found = run(&f);
+        assert_eq!(
+            found.iter().map(|x| x.objects[0].as_str()).collect::<Vec<_>>(),
+            vec!["user half", "user old-direct"],
+            "{found:?}"
+        );
+        assert_eq!(found[1].evidence, "denied: $JS.API.STREAM.MSG.GET.KV_old");
     }
 }

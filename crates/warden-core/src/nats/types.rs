@@ -274,7 +274,7 @@ pub struct JszAccount {
     pub stream_detail: Vec<JszStream>,
 }
 
-/// `StreamDetail` with its `config` (`StreamConfig.num_replicas`).
+/// `StreamDetail` with its `config` (`StreamConfig.num_replicas`, `allow_direct`).
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct JszStream {
@@ -286,4 +286,5 @@ pub struct JszStream {
 #[serde(default)]
 pub struct JszStreamConfig {
     pub num_replicas: i64,
+    pub allow_direct: bool,
 }
