@@ -4,6 +4,7 @@
 mod harness;
 
 mod auth_diagnosis;
+mod faults;
 mod fleet;
 mod foundation;
 mod jwt;
