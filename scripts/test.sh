@@ -10,6 +10,11 @@ export NATS_SERVER_BIN
 # releases, each in its own dir; a few seconds once cached in .tools/.
 NATS_SERVER_BINS=$(scripts/install-nats-server.sh --matrix)
 export NATS_SERVER_BINS
+# kubectl: the double's conformance tests, the sandbox test and the
+# kubectl column checks run it (they fail, never skip, without it).
+KUBECTL=$(scripts/install-kubectl.sh)
+PATH="$(dirname "$KUBECTL"):$PATH"
+export PATH
 # No import cycle between files, folder order held (see docs/architecture.md).
 python3 scripts/check-layering.py
 cargo test --locked --workspace --all-targets "$@"

@@ -145,8 +145,25 @@ async fn serve(
             },
         }
         let Some(c) = conn else { continue };
-        let entries = exec::entries(&c.client, &pod).await.map_err(|e| warden_core::error_chain::chain(&e));
-        let agents = exec::agents(&c.client, &pod).await.map_err(|e| warden_core::error_chain::chain(&e));
+        // A spire-server that does not answer holds this fetch up to its
+        // deadline twice: quitting and switching context must not wait for it.
+        let fetch = async {
+            let entries = exec::entries(&c.client, &pod).await.map_err(|e| warden_core::error_chain::chain(&e));
+            let agents = exec::agents(&c.client, &pod).await.map_err(|e| warden_core::error_chain::chain(&e));
+            (entries, agents)
+        };
+        tokio::pin!(fetch);
+        let (entries, agents) = loop {
+            tokio::select! {
+                r = &mut fetch => break r,
+                s = super::kube_target::next(target) => return Some(s),
+                c = cmds.recv() => match c {
+                    None | Some(KubeCmd::Quit) => return None,
+                    // Already fetching.
+                    Some(KubeCmd::RefreshSpire) => {}
+                },
+            }
+        };
         if tx.send(Msg::Spire { at: Clock::system(), entries, agents }).await.is_err() {
             return None;
         }

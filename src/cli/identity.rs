@@ -187,7 +187,12 @@ impl KeyFlags {
 /// log. Errors when any step failed (exit status non-zero).
 pub async fn run(env: ActionEnv, cmd: &IdentityCmd, out: &mut impl std::io::Write) -> Result<ActionReport> {
     let req = cmd.request(env.mode)?;
-    let RunOutcome { report, audit } = runner::run(env, &req).await?;
+    // Handled from here on: a SIGTERM, SIGHUP or Ctrl-C in the middle of an
+    // action stops it where it is, and the report and the audit line say
+    // which steps were done, instead of the process dying between two writes
+    // with nothing recorded.
+    let signal = signal_received()?;
+    let RunOutcome { report, audit } = runner::run_or_cancel(env, &req, signal).await?;
     for l in report.lines() {
         writeln!(out, "{l}")?;
     }
@@ -198,6 +203,23 @@ pub async fn run(env: ActionEnv, cmd: &IdentityCmd, out: &mut impl std::io::Writ
         bail!("{} {}: {}", report.action, report.target, report.outcome());
     }
     Ok(report)
+}
+
+/// Resolves with what arrived first of SIGTERM, SIGHUP and SIGINT (the
+/// handlers are installed now, so none of them kills the process).
+fn signal_received() -> Result<impl std::future::Future<Output = String> + Send> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+            _ = int.recv() => "SIGINT",
+        };
+        format!("{name} received")
+    })
 }
 
 #[cfg(test)]

@@ -200,17 +200,30 @@ pub async fn shop_double() -> kube_double::KubeDouble {
     strict_double(kube_double::KubeDoubleConfig { namespaces, ..Default::default() }).await
 }
 
-/// Runs kubectl with `--kubeconfig`, off the async runtime; None when
-/// kubectl is not installed (the caller says it skipped).
-pub async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Option<(bool, String, String)> {
-    let mut cmd = Command::new("kubectl");
+/// kubectl on PATH. A test that needs it fails saying so when it is missing
+/// (never passes without checking): `scripts/test.sh` installs it.
+pub fn kubectl_bin() -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("kubectl is not on PATH: this test runs it; run scripts/test.sh (it installs kubectl) or install it")
+        })
+}
+
+/// Runs kubectl with `--kubeconfig`, off the async runtime: (success,
+/// stdout, stderr). Fails the test when kubectl is missing.
+pub async fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String, String) {
+    let mut cmd = Command::new(kubectl_bin());
     cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
-    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().ok()?;
-    Some((
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("running kubectl");
+    (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+    )
 }
 
 /// The repository's `deploy/` directory.

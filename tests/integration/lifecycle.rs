@@ -50,7 +50,11 @@ async fn two_clusters(dir: &Path, role: &str) -> (Vec<KubeDouble>, Vec<KubeState
         let token = cfg.token.clone();
         let d = crate::harness::strict_double(cfg).await;
         d.state().enforce_cluster_role_yaml(&crate::harness::rbac_role(role)).unwrap();
-        clusters.push_str(&format!("- name: cluster-{name}\n  cluster:\n    server: \"{}\"\n", d.url()));
+        clusters.push_str(&format!(
+            "- name: cluster-{name}\n  cluster:\n    server: \"{}\"\n    certificate-authority-data: \"{}\"\n",
+            d.url(),
+            d.ca_data()
+        ));
         contexts.push_str(&format!(
             "- name: ctx-{name}\n  context:\n    cluster: cluster-{name}\n    user: user-{name}\n    namespace: default\n"
         ));

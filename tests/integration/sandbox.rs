@@ -24,15 +24,30 @@ async fn headless_sandbox_is_reachable_acts_and_cleans_up() {
 
     // kubectl works against the double.
     let kubeconfig = sb.info["kubeconfig"].clone();
-    if let Ok(out) = Command::new("kubectl")
+    let out = Command::new(crate::harness::kubectl_bin())
         .args(["--kubeconfig", &kubeconfig, "get", "natsidentities", "-A", "-o", "name"])
         .output()
-    {
-        let t = text(&out);
-        assert!(t.contains("natsidentity.warden.dev/new-scraper"), "{t}");
-    } else {
-        eprintln!("kubectl not on PATH: skipped the kubectl check");
-    }
+        .unwrap();
+    let t = text(&out);
+    assert!(out.status.success() && t.contains("natsidentity.warden.dev/new-scraper"), "{t}");
+    // The token is in the sandbox's private kubeconfig only (0600), and
+    // without it the API answers 401.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&kubeconfig).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text_kc = std::fs::read_to_string(&kubeconfig).unwrap();
+    let token_line = text_kc.lines().find(|l| l.trim_start().starts_with("token:")).expect("a token").to_string();
+    let token = token_line.split_once(':').unwrap().1.trim().trim_matches('"').to_string();
+    assert!(token.len() >= 32, "a random token");
+    assert!(!sb.info.values().any(|v| v.contains(&token)), "the token is printed");
+    let anonymous = std::path::Path::new(&kubeconfig).with_file_name("anonymous-kubeconfig");
+    std::fs::write(&anonymous, text_kc.replace(&token_line, "    token: \"not-the-token\"")).unwrap();
+    let out = Command::new(crate::harness::kubectl_bin())
+        .args(["--kubeconfig", anonymous.to_str().unwrap(), "get", "natsidentities", "-A"])
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(!out.status.success() && t.contains("Unauthorized"), "{t}");
 
     // Approve the pending identity: its workload connects by itself.
     let out = sb.warden(&["identity", "approve", "tent-dev/new-scraper"]);

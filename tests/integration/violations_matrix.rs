@@ -26,22 +26,39 @@ fn matrix() -> Vec<(String, String)> {
         .filter_map(|p| p.split_once('='))
         .map(|(v, p)| (v.trim().to_string(), p.trim().to_string()))
         .collect();
-    // Every release of the matrix is listed; only Debian's 2.9.10 may be
-    // "unavailable" (no apt or no archive with it), and then it is said.
-    for r in ["2.9.10", "2.10.25", "2.15.1"] {
+    // Every release of the script's matrix is installed, or the test fails
+    // saying which one is missing: it never passes having tested fewer.
+    for r in matrix_versions() {
+        let path = bins.iter().find(|(v, _)| *v == r).map(|(_, p)| p.as_str());
         assert!(
-            bins.iter().any(|(v, _)| v == r),
+            path.is_some(),
             "nats-server {r} is not in NATS_SERVER_BINS ({raw:?}): run scripts/test.sh, or \
              NATS_SERVER_BINS=$(scripts/install-nats-server.sh --matrix)"
         );
+        assert!(
+            path != Some("unavailable"),
+            "nats-server {r} could not be installed on this machine (scripts/install-nats-server.sh {r} says why): \
+             the compatibility matrix needs it"
+        );
     }
-    for (v, p) in &bins {
-        assert!(p != "unavailable" || v == "2.9.10", "nats-server {v} could not be installed");
-        if p == "unavailable" {
-            eprintln!("note: nats-server {v} (Debian) is unavailable on this machine: not tested");
-        }
-    }
-    bins.into_iter().filter(|(_, p)| p != "unavailable").collect()
+    bins
+}
+
+/// The releases `scripts/install-nats-server.sh --matrix` installs (its
+/// `MATRIX=(...)` line, `$PINNED` resolved).
+fn matrix_versions() -> Vec<String> {
+    let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-nats-server.sh"))
+        .expect("scripts/install-nats-server.sh");
+    let field = |prefix: &str| {
+        script.lines().find_map(|l| l.strip_prefix(prefix)).map(str::trim).expect("a line of the script").to_string()
+    };
+    let pinned = field("PINNED=");
+    let list = field("MATRIX=(");
+    list.trim_end_matches(')')
+        .split_whitespace()
+        .map(|v| v.trim_matches('"'))
+        .map(|v| if v == "$PINNED" { pinned.clone() } else { v.to_string() })
+        .collect()
 }
 
 #[test]

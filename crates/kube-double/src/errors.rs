@@ -134,6 +134,22 @@ impl ApiError {
         }
     }
 
+    /// An injected fault's Status, with the reason and wording
+    /// k8s.io/apimachinery (`pkg/api/errors/errors.go`) and the apiserver's
+    /// timeout filter give each code.
+    pub fn injected(code: u16) -> Self {
+        match code {
+            429 => Self::new(429, "TooManyRequests", "Too many requests, please try again later."),
+            503 => Self::outage(503),
+            504 => Self::new(
+                504,
+                "Timeout",
+                "Timeout: request did not complete within requested timeout - context deadline exceeded",
+            ),
+            c => Self::new(c, "InternalError", "Internal error occurred: injected fault"),
+        }
+    }
+
     /// The `Status` object.
     pub fn status(&self) -> Value {
         let mut s = json!({

@@ -72,8 +72,15 @@ pub fn serve(shared: Arc<Shared>, ws: WebSocketUpgrade, req: ExecRequest) -> Res
 async fn session(shared: Arc<Shared>, mut socket: WebSocket, req: ExecRequest) {
     let out = run(&shared, &req);
     // Output goes to stdout even with tty, where stderr is merged into it.
-    if req.stdout && !out.stdout.is_empty() {
-        let _ = socket.send(frame(STDOUT, &out.stdout)).await;
+    // In chunks, as the kubelet streams a process's output (a client reads
+    // as it comes; one frame of many megabytes would be refused by its
+    // WebSocket message limit before warden could bound what it keeps).
+    if req.stdout {
+        for chunk in out.stdout.chunks(32 * 1024) {
+            if socket.send(frame(STDOUT, chunk)).await.is_err() {
+                return;
+            }
+        }
     }
     if !out.stderr.is_empty() {
         let stream = if req.tty || !req.stderr { STDOUT } else { STDERR };

@@ -16,6 +16,7 @@ mod command;
 mod discovery;
 mod errors;
 mod exec;
+mod faults;
 mod kubeconfig;
 mod log_store;
 mod logs;
@@ -31,6 +32,7 @@ mod spire;
 mod state;
 mod store;
 mod table;
+mod tls;
 mod util;
 mod watch;
 
@@ -41,6 +43,7 @@ use std::time::Duration;
 
 pub use command::{ExecOutput, ExecRequest};
 pub use errors::ApiError;
+pub use faults::{Effect, Fault, FaultHits, Gate};
 pub use resources::ResourceDef;
 pub use spire::{spiffe_id_json, spire_agent, spire_entry};
 pub use state::KubeState;
@@ -48,15 +51,13 @@ pub use state::KubeState;
 use state::Shared;
 
 /// How the double behaves.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KubeDoubleConfig {
     /// The user named in 403 messages.
     pub user: String,
-    /// The bearer token the kubeconfig carries; other tokens get 401.
+    /// The bearer token the kubeconfig carries; a request without it is
+    /// 401 Unauthorized. Random unless set.
     pub token: String,
-    /// Also answer 401 to requests without a token. Off by default because
-    /// kubectl sends no credentials to a plain-http server.
-    pub require_token: bool,
     /// Watch events kept; resuming from before them is 410 Gone.
     pub watch_history: usize,
     /// Period of BOOKMARK events on watches that allow them.
@@ -67,12 +68,25 @@ pub struct KubeDoubleConfig {
     pub server_address: String,
 }
 
+/// The token never prints.
+impl std::fmt::Debug for KubeDoubleConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeDoubleConfig")
+            .field("user", &self.user)
+            .field("token", &"***")
+            .field("watch_history", &self.watch_history)
+            .field("bookmark_interval", &self.bookmark_interval)
+            .field("namespaces", &self.namespaces)
+            .field("server_address", &self.server_address)
+            .finish()
+    }
+}
+
 impl Default for KubeDoubleConfig {
     fn default() -> Self {
         KubeDoubleConfig {
             user: "warden".into(),
-            token: "warden-double-token".into(),
-            require_token: false,
+            token: random_token(),
             watch_history: 1000,
             bookmark_interval: Duration::from_secs(1),
             namespaces: vec!["default".into(), "kube-system".into()],
@@ -81,16 +95,29 @@ impl Default for KubeDoubleConfig {
     }
 }
 
+/// 32 bytes from the kernel's random source, as 52 base32 characters (the
+/// shape of a ServiceAccount-style opaque token: no one can guess it).
+pub fn random_token() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("reading /dev/urandom for the double's token");
+    data_encoding::BASE32_NOPAD.encode(&b).to_ascii_lowercase()
+}
+
 /// A running double; the server stops (and open streams end) on drop.
 pub struct KubeDouble {
     addr: SocketAddr,
     state: KubeState,
+    /// The CA of the serving certificate (PEM), in every kubeconfig.
+    ca_pem: String,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl KubeDouble {
-    /// Binds 127.0.0.1 on a free port and serves in the current tokio
-    /// runtime.
+    /// Binds 127.0.0.1 on a free port and serves HTTPS (a certificate of a
+    /// CA made now) in the current tokio runtime.
     pub async fn start(mut config: KubeDoubleConfig) -> std::io::Result<KubeDouble> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -107,15 +134,24 @@ impl KubeDouble {
             let shared = shared.clone();
             async move { server::handle(shared, req).await }
         });
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(KubeDouble { addr, state, task })
+        let tls = tls::make()?;
+        let task = tokio::spawn(tls::serve(listener, tls.acceptor, app));
+        Ok(KubeDouble { addr, state, ca_pem: tls.ca_pem, task })
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `https://127.0.0.1:PORT`
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
+    }
+
+    /// The CA certificate (PEM) the server's certificate is issued by.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// [`Self::ca_pem`] base64-encoded: a kubeconfig's `certificate-authority-data`.
+    pub fn ca_data(&self) -> String {
+        data_encoding::BASE64.encode(self.ca_pem.as_bytes())
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -127,17 +163,17 @@ impl KubeDouble {
         &self.state.shared.config.token
     }
 
-    /// Writes a kubeconfig (mode 0600) whose current context `context_name`
-    /// points at this double, with namespace `default`.
+    /// Writes a kubeconfig (mode 0600: it holds the token) whose current
+    /// context `context_name` points at this double, with namespace `default`.
     pub fn write_kubeconfig(&self, path: &Path, context_name: &str) -> std::io::Result<()> {
         let c = &self.state.shared.config;
-        kubeconfig::write(path, &self.url(), context_name, &c.user, &c.token)
+        kubeconfig::write(path, &self.url(), &self.ca_pem, context_name, &c.user, &c.token)
     }
 
     /// The kubeconfig text `write_kubeconfig` writes.
     pub fn kubeconfig_yaml(&self, context_name: &str) -> String {
         let c = &self.state.shared.config;
-        kubeconfig::render(&self.url(), context_name, &c.user, &c.token)
+        kubeconfig::render(&self.url(), &self.ca_pem, context_name, &c.user, &c.token)
     }
 
     /// Handle to seed and inspect the state from Rust.

@@ -18,6 +18,7 @@ use super::command::ExecRequest;
 use super::discovery;
 use super::errors::{ApiError, json_response};
 use super::exec;
+use super::faults::Effect;
 use super::logs::{self, LogParams};
 use super::openapi;
 use super::patch::PatchKind;
@@ -132,14 +133,14 @@ pub async fn handle(shared: Arc<Shared>, req: Request) -> Response {
     }
 }
 
-/// A wrong token is 401. No token at all is accepted unless configured
-/// otherwise: client-go (kubectl) never sends credentials over plain http.
+/// Every request must carry the kubeconfig's bearer token; anything else
+/// is 401 Unauthorized, as an apiserver without anonymous auth answers
+/// (its authentication filter, k8s.io/apiserver `endpoints/filters/authentication.go`).
+/// The comparison takes the same time wherever the tokens differ.
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     let want = format!("Bearer {}", shared.config.token);
-    match headers.get(header::AUTHORIZATION) {
-        Some(v) => v.to_str().is_ok_and(|v| v == want),
-        None => !shared.config.require_token,
-    }
+    let Some(got) = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()) else { return false };
+    got.len() == want.len() && got.iter().zip(want.as_bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
@@ -285,6 +286,32 @@ async fn resource(
             return Err(ApiError::outage(code));
         }
     }
+    // The lock is released before any await below.
+    let fault = lock(&shared.faults).take(verb, &resource, t.name.as_deref().unwrap_or(""));
+    let cut = match fault {
+        None => false,
+        Some(Effect::Status(code)) => return Err(ApiError::injected(code)),
+        Some(Effect::Conflict) => {
+            return Err(ApiError::conflict(&def.group, &def.plural, t.name.as_deref().unwrap_or("")));
+        }
+        Some(Effect::Hang) => {
+            // Never answered: only the client's deadline (or the double
+            // stopping) ends the request.
+            let mut stop = shared.shutdown.subscribe();
+            let _ = stop.wait_for(|s| *s).await;
+            return Err(ApiError::injected(503));
+        }
+        Some(Effect::Hold(gate)) => {
+            let mut stop = shared.shutdown.subscribe();
+            tokio::select! {
+                _ = gate.opened() => {}
+                _ = stop.wait_for(|s| *s) => return Err(ApiError::injected(503)),
+            }
+            false
+        }
+        Some(Effect::Cut) if watching => true,
+        Some(Effect::Cut) => return Err(ApiError::injected(500)),
+    };
     let part = match t.sub.as_deref() {
         None => Part::Main,
         Some("status") if def.status => Part::Status,
@@ -315,6 +342,7 @@ async fn resource(
                 timeout: p.num::<u64>("timeoutSeconds")?.map(Duration::from_secs),
                 bookmarks: p.flag("allowWatchBookmarks"),
                 filter: f,
+                cut,
             };
             Ok(watch::serve(shared, def, wp))
         }

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use super::KubeDoubleConfig;
 use super::command::{ExecHandler, ExecOutput, ExecRequest};
 use super::errors::ApiError;
+use super::faults::{Fault, FaultHits, Faults};
 use super::log_store::Logs;
 use super::resources::ResourceDef;
 use super::spire::SpireState;
@@ -20,6 +21,7 @@ pub(crate) struct Shared {
     pub logs: Mutex<Logs>,
     pub spire: Mutex<SpireState>,
     pub exec_handler: Mutex<Option<ExecHandler>>,
+    pub faults: Mutex<Faults>,
     /// Latest resourceVersion; wakes watches.
     pub changed: watch::Sender<u64>,
     /// Bumped on every log append or restart; wakes log follows.
@@ -42,6 +44,7 @@ impl Shared {
             logs: Mutex::new(Logs::default()),
             spire: Mutex::new(SpireState::default()),
             exec_handler: Mutex::new(None),
+            faults: Mutex::new(Faults::default()),
             changed: watch::channel(0).0,
             logs_changed: watch::channel(0).0,
             shutdown: watch::channel(false).0,
@@ -224,6 +227,18 @@ impl KubeState {
                 st.outages.remove(&k);
             }
         });
+    }
+
+    /// Injects a fault (see [`Fault`]): the next matching requests fail as
+    /// it says, then answer normally. The returned counter says how many
+    /// times it fired.
+    pub fn inject(&self, fault: Fault) -> FaultHits {
+        lock(&self.shared.faults).add(fault)
+    }
+
+    /// Removes every injected fault that has not fired yet.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
     }
 
     /// Forgets the watch history: open watches get an ERROR 410 Expired

@@ -28,6 +28,9 @@ pub struct WatchParams {
     pub timeout: Option<Duration>,
     pub bookmarks: bool,
     pub filter: Filter,
+    /// An injected fault: the first event is sent half-way, then the
+    /// stream ends (a connection dropped in the middle of an object).
+    pub cut: bool,
 }
 
 fn line(kind: &str, object: &Value) -> Bytes {
@@ -99,8 +102,20 @@ pub fn serve(shared: Arc<Shared>, def: ResourceDef, p: WatchParams) -> Response 
                 Some(n) => (Vec::new(), n),
             }
         };
+        // Sends one event; with `cut`, half of it and the stream ends.
+        let send = |b: Bytes| {
+            let tx = tx.clone();
+            let cut = p.cut;
+            async move {
+                if cut {
+                    let _ = tx.send(Ok(b.slice(..b.len() / 2))).await;
+                    return false;
+                }
+                tx.send(Ok(b)).await.is_ok()
+            }
+        };
         for b in first {
-            if tx.send(Ok(b)).await.is_err() {
+            if !send(b).await {
                 return;
             }
         }
@@ -112,7 +127,7 @@ pub fn serve(shared: Arc<Shared>, def: ResourceDef, p: WatchParams) -> Response 
                 (l, g, st.rv)
             };
             for b in lines {
-                if tx.send(Ok(b)).await.is_err() {
+                if !send(b).await {
                     return;
                 }
             }

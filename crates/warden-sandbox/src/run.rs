@@ -205,7 +205,7 @@ async fn start_jwt(dir: &Path, extra: Fleet) -> Result<Sandbox> {
         push_account_jwt(&sys, &jwt, Duration::from_millis(300), Duration::from_secs(5)).await?;
     }
 
-    let double = KubeDouble::start(KubeDoubleConfig::default()).await.context("starting the Kubernetes API double")?;
+    let double = start_double().await?;
     let kubeconfig = dir.join("kubeconfig");
     double.write_kubeconfig(&kubeconfig, "sandbox")?;
     scenario::seed(&double.state(), &world, &fleet, now, now)?;
@@ -355,7 +355,7 @@ pub async fn start_spiffe(dir: &Path) -> Result<Sandbox> {
         .context("generating the trust bundle, server certificate and SVIDs")?;
     let fleet = scenario::mint_spiffe_fleet(&world, &naming, EXPIRING_IN)?;
 
-    let double = KubeDouble::start(KubeDoubleConfig::default()).await.context("starting the Kubernetes API double")?;
+    let double = start_double().await?;
     let kubeconfig = dir.join("kubeconfig");
     double.write_kubeconfig(&kubeconfig, "sandbox")?;
     let doc = scenario::seed_spiffe(&double.state(), &naming, &section, &fleet, now)?;
@@ -432,6 +432,15 @@ fn start_spiffe_workloads(url: &str, world: &SpiffeWorld, fleet: Vec<scenario::S
         std::future::pending::<()>().await
     }));
     tasks
+}
+
+/// The double behind the sandbox's Kubernetes: it answers only requests
+/// bearing a token made now, which is written nowhere but the kubeconfig in
+/// the sandbox's private directory (0600), so another local user cannot
+/// read the sandbox's credentials through it.
+async fn start_double() -> Result<KubeDouble> {
+    let config = KubeDoubleConfig { token: kube_double::random_token(), ..KubeDoubleConfig::default() };
+    KubeDouble::start(config).await.context("starting the Kubernetes API double")
 }
 
 /// The sandbox's directory, private to this user: `dir` when given (a

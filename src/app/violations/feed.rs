@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{AsyncBufReadExt, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -26,6 +26,7 @@ use warden_core::violations::Violation;
 use warden_core::violations::auth_diagnosis::CauseKind;
 use warden_core::violations::auth_events::{self, ACCOUNT_AUTH_ERR};
 use warden_core::violations::auth_facts::FactsCache;
+use warden_core::violations::bounded_lines;
 use warden_core::violations::events::{AUTH_ERR_WILDCARD, DISCONNECT_WILDCARD};
 use warden_core::violations::follow_file::{FollowOptions, Follower};
 use warden_core::violations::pipeline::{self, Input};
@@ -356,7 +357,7 @@ async fn events_source(n: NatsSource, tx: mpsc::Sender<Raw>) {
 async fn file_source(path: PathBuf, from_start: bool, tx: mpsc::Sender<Raw>) {
     let name = format!("file {}", path.display());
     let label: Arc<str> = Arc::from(path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
-    let opts = FollowOptions { from_start, poll_interval: Duration::from_millis(50), ..Default::default() };
+    let mut opts = FollowOptions { from_start, poll_interval: Duration::from_millis(50), ..Default::default() };
     let mut attempt = 0u32;
     loop {
         let mut f = match Follower::open(&path, opts.clone()).await {
@@ -374,6 +375,9 @@ async fn file_source(path: PathBuf, from_start: bool, tx: mpsc::Sender<Raw>) {
             return;
         }
         attempt = 0;
+        // A file opened again after an error (replaced, refused, unreadable
+        // for a while) is read whole: what was written to it meanwhile is new.
+        opts.from_start = true;
         loop {
             match f.next_line().await {
                 Ok(l) => {
@@ -598,10 +602,12 @@ async fn follow_pod(
         }
     };
     say(&tx, &name, Ok("following".into())).await;
-    let mut lines = stream.lines();
-    while let Some(line) = lines.next().await {
-        let line = match line {
-            Ok(l) => l,
+    let mut stream = std::pin::pin!(stream);
+    loop {
+        // Bounded: a line of megabytes is cut, never buffered whole.
+        let line = match bounded_lines::next_line(&mut stream, bounded_lines::MAX_LINE).await {
+            Ok(Some((l, _cut))) => l,
+            Ok(None) => break,
             Err(e) => {
                 debug!("violations: {name}: {e}");
                 break;

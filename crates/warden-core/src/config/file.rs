@@ -147,6 +147,9 @@ pub struct KubeSection {
     pub authz_configmap: String,
     /// Key in that ConfigMap holding the authorization include file.
     pub authz_key: String,
+    /// Longest an action waits for one Kubernetes request (read or write),
+    /// humantime; past it the step that made the request fails naming it.
+    pub request_timeout: String,
     /// The `[spire]` section, copied here by [`ConfigFile::load`] so every
     /// holder of the Kubernetes settings sees where SPIRE runs.
     #[serde(skip)]
@@ -173,6 +176,9 @@ pub struct SpireSection {
     pub binary: String,
     /// The server's admin API socket (`-socketPath` of the CLI).
     pub socket_path: String,
+    /// Longest one spire-server command may take (exec, output, status),
+    /// humantime; a command past it fails naming itself.
+    pub exec_timeout: String,
 }
 
 impl Default for SpireSection {
@@ -185,11 +191,31 @@ impl Default for SpireSection {
             container: "spire-server".into(),
             binary: "/opt/spire/bin/spire-server".into(),
             socket_path: "/tmp/spire-server/private/api.sock".into(),
+            exec_timeout: "20s".into(),
         }
     }
 }
 
+/// A positive humantime duration of a config key.
+fn duration_key(key: &str, v: &str) -> Result<std::time::Duration> {
+    let d = humantime::parse_duration(v).with_context(|| format!("config {key} {v:?}"))?;
+    anyhow::ensure!(!d.is_zero(), "config {key} {v:?}: must be longer than zero");
+    Ok(d)
+}
+
+impl KubeSection {
+    /// `request_timeout`: longest an action waits for one Kubernetes request.
+    pub fn request_deadline(&self) -> Result<std::time::Duration> {
+        duration_key("[kubernetes] request_timeout", &self.request_timeout)
+    }
+}
+
 impl SpireSection {
+    /// `exec_timeout`: longest one spire-server command may take.
+    pub fn exec_deadline(&self) -> Result<std::time::Duration> {
+        duration_key("[spire] exec_timeout", &self.exec_timeout)
+    }
+
     /// Whether a controller configured like this reconciles an object of
     /// `class` (spire-controller-manager: its own class, or none when it
     /// watches classless objects).
@@ -210,6 +236,7 @@ impl Default for KubeSection {
             creds_label: "warden.dev/identity".into(),
             authz_configmap: "tentacular-system/nats-authz".into(),
             authz_key: "authz.conf".into(),
+            request_timeout: "30s".into(),
             spire: SpireSection::default(),
         }
     }
@@ -249,6 +276,8 @@ impl ConfigFile {
             Ok(text) => {
                 let mut f: ConfigFile = toml::from_str(&text).map_err(|e| parse_error(path, &text, &e))?;
                 f.kubernetes.spire = f.spire.clone();
+                f.kubernetes.request_deadline()?;
+                f.spire.exec_deadline()?;
                 Ok(f)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),

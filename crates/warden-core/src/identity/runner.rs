@@ -58,7 +58,8 @@ pub struct ActionEnv {
     pub naming: Naming,
 }
 
-/// Longest an action waits for one Kubernetes request (a read or a write).
+/// Longest an action waits for one Kubernetes request (a read or a write),
+/// unless `[kubernetes] request_timeout` says otherwise.
 pub const ACTION_REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 /// A Kubernetes connection when one is configured and reachable.
@@ -71,7 +72,9 @@ pub async fn kube_conn(settings: &KubeSettings, section: &KubeSection) -> Result
     if !section.enabled {
         return Ok(None);
     }
-    match crate::kube::client::connect_bounded(settings, ACTION_REQUEST_DEADLINE).await? {
+    // ConfigFile::load refused an invalid request_timeout.
+    let per_request = section.request_deadline().unwrap_or(ACTION_REQUEST_DEADLINE);
+    match crate::kube::client::connect_bounded(settings, per_request).await? {
         Ok(c) => Ok(Some((KubeCtx { client: c.client, section: section.clone() }, c.context))),
         Err(_) => Ok(None),
     }
@@ -281,6 +284,17 @@ async fn run_bound(
 /// read-only or when the mode cannot do it; the report says which steps
 /// succeeded.
 pub async fn run(env: ActionEnv, req: &AnyRequest) -> Result<RunOutcome> {
+    run_or_cancel(env, req, std::future::pending()).await
+}
+
+/// [`run`], stopped where it is when `cancel` resolves (a signal): the
+/// report and the audit line end with an `interrupted` step naming the
+/// steps done (see [`execute_or_cancel`]).
+pub async fn run_or_cancel(
+    env: ActionEnv,
+    req: &AnyRequest,
+    cancel: impl std::future::Future<Output = String> + Send,
+) -> Result<RunOutcome> {
     if env.read_only {
         bail!(
             "refusing to {} {}: --read-only (or read_only in the config file) forbids every change",
@@ -307,5 +321,5 @@ pub async fn run(env: ActionEnv, req: &AnyRequest) -> Result<RunOutcome> {
         audit_log: audit::default_path(),
     };
     let bound = BoundRequest { request: req.clone(), binding: Binding::mode_only(env.mode) };
-    Ok(execute(&rt, &bound, |_| {}).await)
+    Ok(execute_or_cancel(&rt, &bound, |_| {}, cancel).await)
 }

@@ -71,7 +71,7 @@ pub async fn push_account_jwt(
     let inbox = client.new_inbox();
     let mut sub = client.subscribe(inbox.clone()).await?;
     client.publish_with_reply(CLAIMS_UPDATE_SUBJECT, inbox, account_jwt.as_bytes().to_vec().into()).await?;
-    client.flush().await?;
+    crate::nats::sys::flush_within(client, limit).await?;
     let deadline = tokio::time::Instant::now() + limit;
     let mut replies = Vec::new();
     loop {

@@ -58,6 +58,20 @@ pub struct SysClient {
     gather: Gather,
 }
 
+/// Flushes within `limit`. async-nats holds a flush until it is connected
+/// again, without end: a server gone in the middle of an action would hold
+/// the action (and the console's action worker) forever, where the step
+/// must fail and say so.
+pub async fn flush_within(client: &async_nats::Client, limit: Duration) -> Result<()> {
+    match timeout(limit, client.flush()).await {
+        Ok(r) => Ok(r?),
+        Err(_) => anyhow::bail!(
+            "the NATS server did not answer within {limit:?} (connection {:?})",
+            client.connection_state()
+        ),
+    }
+}
+
 impl SysClient {
     pub fn new(client: async_nats::Client) -> SysClient {
         SysClient { client, gather: Gather::default() }
@@ -77,7 +91,7 @@ impl SysClient {
         let inbox = self.client.new_inbox();
         let mut sub = self.client.subscribe(inbox.clone()).await?;
         self.client.publish_with_reply(subject.to_string(), inbox, payload.to_string().into()).await?;
-        self.client.flush().await?;
+        flush_within(&self.client, self.gather.total).await?;
         let deadline = Instant::now() + self.gather.total;
         let mut out = Vec::new();
         loop {
@@ -212,7 +226,7 @@ impl SysClient {
         let mut sub = self.client.subscribe(inbox.clone()).await?;
         let payload = connz_request(0, page).to_string();
         self.client.publish_with_reply("$SYS.REQ.SERVER.PING.CONNZ".to_string(), inbox, payload.into()).await?;
-        self.client.flush().await?;
+        flush_within(&self.client, self.gather.total).await?;
         let deadline = Instant::now() + self.gather.total.max(CONNZ_WAIT);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ConnzPage>();
         let mut following = futures::stream::FuturesUnordered::new();

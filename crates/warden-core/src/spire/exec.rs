@@ -22,6 +22,8 @@ pub struct SpireServerPod {
     pub binary: String,
     /// The server's admin socket, passed as `-socketPath` (empty: the CLI's default).
     pub socket_path: String,
+    /// Longest one command may take (`[spire] exec_timeout`).
+    pub deadline: Duration,
 }
 
 impl SpireServerPod {
@@ -33,6 +35,8 @@ impl SpireServerPod {
             container: (!s.container.is_empty()).then(|| s.container.clone()),
             binary: s.binary.clone(),
             socket_path: s.socket_path.clone(),
+            // ConfigFile::load refused an invalid one.
+            deadline: s.exec_deadline().unwrap_or(EXEC_DEADLINE),
         }
     }
 }
@@ -43,13 +47,22 @@ impl Default for SpireServerPod {
     }
 }
 
-/// Longest a spire-server command may take in its pod (exec, output, status).
+/// Longest a spire-server command may take in its pod (exec, output,
+/// status), unless `[spire] exec_timeout` says otherwise.
 pub const EXEC_DEADLINE: Duration = Duration::from_secs(20);
 
+/// Most stdout a command may print. `entry show` of 100,000 entries is
+/// about 60 MiB of JSON; a CLI (or a shell in its place) printing without
+/// end must not take the console's memory with it: past this the output is
+/// not read further and the command fails saying so.
+pub const MAX_OUTPUT: u64 = 256 << 20;
+/// Most stderr kept (only its start is shown in an error).
+const MAX_STDERR: u64 = 64 << 10;
+
 /// Runs `binary args...` in the pod; stdout on success, stderr in the
-/// error; past [`EXEC_DEADLINE`] an error naming the command.
+/// error; past its deadline an error naming the command.
 pub async fn run(client: &Client, at: &SpireServerPod, args: &[&str]) -> Result<Vec<u8>> {
-    run_within(client, at, args, EXEC_DEADLINE).await
+    run_within(client, at, args, at.deadline).await
 }
 
 /// [`run`] with its own deadline.
@@ -67,6 +80,11 @@ pub async fn run_within(client: &Client, at: &SpireServerPod, args: &[&str], lim
 }
 
 async fn run_unbounded(client: &Client, at: &SpireServerPod, args: &[&str]) -> Result<Vec<u8>> {
+    run_limited(client, at, args, MAX_OUTPUT).await
+}
+
+/// [`run`] keeping at most `max_output` bytes of stdout, with no deadline.
+pub async fn run_limited(client: &Client, at: &SpireServerPod, args: &[&str], max_output: u64) -> Result<Vec<u8>> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), &at.namespace);
     let mut cmd = vec![at.binary.as_str()];
     cmd.extend_from_slice(args);
@@ -83,9 +101,33 @@ async fn run_unbounded(client: &Client, at: &SpireServerPod, args: &[&str]) -> R
     let mut err = Vec::new();
     let (mut so, mut se) = (proc.stdout().context("no stdout")?, proc.stderr().context("no stderr")?);
     let status = proc.take_status();
-    let (a, b) = tokio::join!(so.read_to_end(&mut out), se.read_to_end(&mut err));
-    a?;
-    b?;
+    // Bounded reads: one byte past the limit says the output was longer.
+    // The rest is never read (the exec is dropped with its stream).
+    // stdout stops one byte past the limit; stderr is drained (keeping its
+    // start) so it never blocks stdout. Once stdout is over the limit the
+    // command is left running unread: the exec's streams share one
+    // connection, so waiting for its stderr to end would wait forever.
+    {
+        let mut so = (&mut so).take(max_output + 1);
+        let stdout = so.read_to_end(&mut out);
+        let stderr = keep_start(&mut se, MAX_STDERR, &mut err);
+        tokio::pin!(stdout, stderr);
+        let mut stderr_done = None;
+        let a = loop {
+            tokio::select! {
+                a = &mut stdout => break a,
+                b = &mut stderr, if stderr_done.is_none() => stderr_done = Some(b),
+            }
+        };
+        a?;
+        if out.len() as u64 > max_output {
+            bail!("{} printed more than {} MiB: output not read further", cmd.join(" "), max_output >> 20);
+        }
+        match stderr_done {
+            Some(b) => b?,
+            None => stderr.await?,
+        }
+    }
     if let Some(st) = status
         && let Some(s) = st.await
         && s.status.as_deref() == Some("Failure")
@@ -99,6 +141,19 @@ async fn run_unbounded(client: &Client, at: &SpireServerPod, args: &[&str]) -> R
     }
     let _ = proc.join().await;
     Ok(out)
+}
+
+/// Reads `r` to its end, keeping its first `keep` bytes in `into`.
+async fn keep_start(r: &mut (impl tokio::io::AsyncRead + Unpin), keep: u64, into: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = r.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        let room = (keep as usize).saturating_sub(into.len()).min(n);
+        into.extend_from_slice(&chunk[..room]);
+    }
 }
 
 pub async fn entries(client: &Client, at: &SpireServerPod) -> Result<Vec<Entry>> {

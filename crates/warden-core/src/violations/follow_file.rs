@@ -7,10 +7,15 @@
 //!   read first, then the new file from its start; when the file shrinks
 //!   (truncation, copytruncate) it is read again from the start;
 //! - bounded memory: a line longer than `max_line` is cut at `max_line`
-//!   bytes, flagged `truncated`, and the rest of it is skipped.
+//!   bytes, flagged `truncated`, and the rest of it is skipped;
+//! - only regular files: a path that is (or becomes) a symbolic link, a
+//!   FIFO or a device is refused with an error naming it, after the rest
+//!   of the file already open is read. Whoever can write the log directory
+//!   must not make warden read another file (a symlink to a secret) or
+//!   block forever (opening a FIFO with no writer).
 
 use std::io::SeekFrom;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -82,17 +87,34 @@ impl Follower {
     }
 
     async fn try_open(&mut self, at_end: bool) -> std::io::Result<bool> {
-        match File::open(&self.path).await {
+        // O_NOFOLLOW: a symlink is not opened (ELOOP); O_NONBLOCK: a FIFO
+        // does not block the open. What was opened must be a regular file.
+        let mut oo = std::fs::OpenOptions::new();
+        oo.read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        let path = self.path.clone();
+        let opened = tokio::task::spawn_blocking(move || oo.open(path)).await.map_err(std::io::Error::other)?;
+        match opened.map(File::from_std) {
             Ok(mut file) => {
                 let meta = file.metadata().await?;
+                if !meta.is_file() {
+                    return Err(self.refused());
+                }
                 self.id = (meta.dev(), meta.ino());
                 self.pos = if at_end { file.seek(SeekFrom::End(0)).await? } else { 0 };
                 self.file = Some(file);
                 Ok(true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(self.refused()),
             Err(e) => Err(e),
         }
+    }
+
+    fn refused(&self) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file (a symbolic link?): not followed", self.path.display()),
+        )
     }
 
     /// The next complete line; waits (polling) until there is one.
@@ -203,12 +225,22 @@ impl Follower {
     }
 
     async fn check_rotation(&mut self) -> std::io::Result<()> {
-        let meta = match tokio::fs::metadata(&self.path).await {
+        let meta = match tokio::fs::symlink_metadata(&self.path).await {
             Ok(m) => m,
             // Renamed away and not recreated yet: keep the old file.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e),
         };
+        if !meta.is_file() {
+            // Replaced by a symlink (or a FIFO...): finish the file we have,
+            // hand its lines over, then refuse the new one.
+            self.read_available().await?;
+            self.flush_partial();
+            if self.ready.is_empty() {
+                return Err(self.refused());
+            }
+            return Ok(());
+        }
         if (meta.dev(), meta.ino()) != self.id {
             // Finish the old file (the writer may have flushed more).
             self.read_available().await?;
@@ -294,6 +326,24 @@ mod tests {
         }
         append(&p, "again\n");
         assert_eq!(next(&mut f).await.text, "again");
+    }
+
+    #[tokio::test]
+    async fn a_symlink_is_never_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let (p, secret) = (d.path().join("a.log"), d.path().join("secret"));
+        std::fs::write(&secret, "hunter2\n").unwrap();
+        append(&p, "");
+        let mut f = Follower::open(&p, opts()).await.unwrap();
+        append(&p, "last\n");
+        std::fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink(&secret, &p).unwrap();
+        // The old file's last line first, then the refusal.
+        assert_eq!(next(&mut f).await.text, "last");
+        let e = tokio::time::timeout(Duration::from_secs(5), f.next_line()).await.unwrap().unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let e = Follower::open(&p, opts()).await.err().expect("a symlink is refused");
+        assert!(e.to_string().contains("not followed"), "{e}");
     }
 
     #[tokio::test]

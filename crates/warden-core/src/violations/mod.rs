@@ -10,6 +10,7 @@ pub mod attribution;
 pub mod auth_diagnosis;
 pub mod auth_events;
 pub mod auth_facts;
+pub mod bounded_lines;
 pub mod events;
 pub mod follow_file;
 pub mod go_text;

@@ -49,8 +49,23 @@ pub(super) async fn register(
         && !record_revoked(&acc.nats, &rec)
         && creds_out.is_none()
     {
-        r.ok("register", format!("already registered: NatsIdentity {name} is Active (user {})", rec.user_key()));
-        return Ok(());
+        // Registered means the workload can connect: its creds Secret holds
+        // the record's user. A record without them (the Secret lost, or
+        // written by an older run that failed half-way) is completed below.
+        let held = step!(r, "creds Secret", read_creds_secret(k, name).await);
+        if held.is_some_and(|c| c.claims.std.subject == rec.user_key()) {
+            r.ok("register", format!("already registered: NatsIdentity {name} is Active (user {})", rec.user_key()));
+            return Ok(());
+        }
+        r.ok(
+            "creds Secret",
+            format!(
+                "{}/{} does not hold user {}: minting again",
+                name.namespace,
+                creds_secret_name(name),
+                rec.user_key()
+            ),
+        );
     }
     if let Some(p) = creds_out {
         step!(r, "creds file", check_creds_target(p, force));
@@ -93,7 +108,17 @@ pub(super) async fn register(
     if let Some(k) = &ctx.kube {
         match apply_creds_secret(k, name, &creds).await {
             Ok(s) => r.ok("creds Secret", s),
-            Err(e) => r.push(Step::err("creds Secret", format!("{e:#}"))),
+            Err(e) => {
+                // The record is the commit point, written last: an Active
+                // record whose credentials were never stored would say
+                // "registered" to everyone, and to the next run.
+                r.push(Step::err("creds Secret", format!("{e:#}")));
+                r.push(Step::err(
+                    "NatsIdentity",
+                    format!("not written: {name} stays unregistered until its creds Secret is (run register again)"),
+                ));
+                return Ok(());
+            }
         }
         let rec = IdentityRecord {
             namespace: name.namespace.clone(),

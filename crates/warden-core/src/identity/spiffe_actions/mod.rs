@@ -170,10 +170,16 @@ async fn activate(
     m: &Modified,
     existing: Option<&IdentityRecord>,
 ) {
-    match ensure_cluster_spiffe_id(ctx, name).await {
-        Ok(d) => r.ok("SPIRE registration", d),
-        Err(e) => r.err("SPIRE registration", format!("{e:#}")),
-    }
+    let registered = match ensure_cluster_spiffe_id(ctx, name).await {
+        Ok(d) => {
+            r.ok("SPIRE registration", d);
+            true
+        }
+        Err(e) => {
+            r.err("SPIRE registration", format!("{e:#}"));
+            false
+        }
+    };
     let id = ctx.naming.spiffe_id(name);
     let rec = match existing {
         Some(rec) => Ok(Some(rec.clone())),
@@ -194,6 +200,16 @@ async fn activate(
                         "{name} already Active (approved by {}){}",
                         rec.as_ref().map(|rc| rc.status.approved_by.as_str()).unwrap_or_default(),
                         if spec_same { "" } else { ", spec updated" }
+                    ),
+                ),
+                // Active is the commit point, written last: without its
+                // SPIRE registration the workload gets no SVID, and an
+                // Active record would make the next approve a no-op.
+                Ok(()) if !registered => r.err(
+                    "NatsIdentity",
+                    format!(
+                        "{name} left {}: its SPIRE registration failed; run the action again to complete it",
+                        rec.as_ref().map(|rc| rc.phase()).unwrap_or("Pending")
                     ),
                 ),
                 Ok(()) => {
