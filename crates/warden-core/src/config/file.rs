@@ -197,14 +197,17 @@ impl ConfigFile {
     /// Reads the file; a missing file is an empty config, a malformed one an error.
     pub fn load(path: &Path) -> Result<ConfigFile> {
         match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let mut f: ConfigFile = toml::from_str(&text).map_err(|e| parse_error(path, &text, &e))?;
-                f.kubernetes.spire = f.spire.clone();
-                Ok(f)
-            }
+            Ok(text) => ConfigFile::from_text(path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
+    }
+
+    /// The file's text as read from `path` (named in errors, never read here).
+    pub fn from_text(path: &Path, text: &str) -> Result<ConfigFile> {
+        let mut f: ConfigFile = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
+        f.kubernetes.spire = f.spire.clone();
+        Ok(f)
     }
 }
 

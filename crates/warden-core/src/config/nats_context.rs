@@ -35,7 +35,12 @@ impl NatsContext {
         let path = dir.join(format!("{name}.json"));
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("NATS context {name:?}: reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("NATS context {name:?}: parsing {}", path.display()))
+        NatsContext::from_json(name, &path, &text)
+    }
+
+    /// Context `name`'s JSON as read from `path` (named in errors, never read here).
+    pub fn from_json(name: &str, path: &Path, text: &str) -> Result<NatsContext> {
+        serde_json::from_str(text).with_context(|| format!("NATS context {name:?}: parsing {}", path.display()))
     }
 
     pub fn load(name: &str) -> Result<NatsContext> {
