@@ -18,3 +18,6 @@ export PATH
 # No import cycle between files, folder order held (see docs/architecture.md).
 python3 scripts/check-layering.py
 cargo test --locked --workspace --all-targets "$@"
+# A smoke pass of every fuzz target on its committed corpus (a few seconds
+# each; scripts/fuzz.sh 300 is the long run).
+scripts/fuzz.sh 3

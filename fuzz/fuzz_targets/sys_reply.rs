@@ -1,11 +1,45 @@
+//! Replies to system-account requests and system events from the wire
+//! (nats-server `server/events.go`, `server/monitor.go`): VARZ, CONNZ,
+//! STATSZ, USER.INFO, claim updates, CONNECT/DISCONNECT advisories; then
+//! the console rows built from them (`app::servers`, `app::conns`).
 #![no_main]
-//! Replies to system-account requests (VARZ, CONNZ, STATSZ) from the wire.
+
+#[path = "common/rows.rs"]
+mod rows;
+
 use libfuzzer_sys::fuzz_target;
+use warden::app::conns::{self, ConnRow, JwtCache};
+use warden::app::servers::ServerRow;
+use warden_core::nats::claims_update::ClaimUpdateReply;
 use warden_core::nats::sys::decode_api;
-use warden_core::nats::types::{Connz, StatszMsg, Varz};
+use warden_core::nats::types::{ClientEventMsg, Connz, StatszMsg, UserInfoResponse, Varz};
 
 fuzz_target!(|data: &[u8]| {
-    let _ = decode_api::<Varz>(data);
-    let _ = decode_api::<Connz>(data);
-    let _ = serde_json::from_slice::<StatszMsg>(data);
+    let varz = decode_api::<Varz>(data);
+    if let Some(v) = varz.ok() {
+        let mut row = ServerRow::from_varz(&varz.server, v);
+        rows::show(&row);
+        if let Ok(m) = serde_json::from_slice::<StatszMsg>(data) {
+            row.apply_statsz(&m);
+            rows::show(&row);
+        }
+    }
+    let mut cache = JwtCache::default();
+    if let Ok(list) = conns::rows_of(decode_api::<Connz>(data), &mut cache) {
+        for r in &list {
+            rows::show(r);
+        }
+    }
+    if let Ok(m) = serde_json::from_slice::<StatszMsg>(data) {
+        let mut row = ServerRow::default();
+        row.apply_statsz(&m);
+        rows::show(&row);
+    }
+    let _ = serde_json::from_slice::<UserInfoResponse>(data);
+    let _ = serde_json::from_slice::<ClaimUpdateReply>(data);
+    if let Ok(e) = serde_json::from_slice::<ClientEventMsg>(data) {
+        let row =
+            ConnRow::from_event(&e.server.name, &e.server.id, &e.server.ver, e.client.into_conn_info(), &mut cache);
+        rows::show(&row);
+    }
 });

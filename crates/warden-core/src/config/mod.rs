@@ -5,6 +5,7 @@ pub mod file;
 pub mod naming;
 pub mod nats_context;
 pub mod paths;
+mod redact;
 
 use std::path::PathBuf;
 use std::time::Duration;

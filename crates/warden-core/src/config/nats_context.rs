@@ -35,7 +35,17 @@ impl NatsContext {
         let path = dir.join(format!("{name}.json"));
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("NATS context {name:?}: reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("NATS context {name:?}: parsing {}", path.display()))
+        NatsContext::from_json(name, &path, &text)
+    }
+
+    /// Context `name`'s JSON as read from `path` (named in errors, never read here).
+    /// An error names the place and the problem, never a value: serde's
+    /// messages quote what they read, which may be the password or token.
+    pub fn from_json(name: &str, path: &Path, text: &str) -> Result<NatsContext> {
+        serde_json::from_str(text).map_err(|e| {
+            let why = super::redact::without_values(&e.to_string());
+            anyhow::anyhow!("NATS context {name:?}: parsing {}: {why}", path.display())
+        })
     }
 
     pub fn load(name: &str) -> Result<NatsContext> {
@@ -56,5 +66,30 @@ pub fn expand_home(p: &str) -> PathBuf {
     match p.strip_prefix("~/") {
         Some(rest) => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|| PathBuf::from(p)),
         None => PathBuf::from(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the nats_context fuzz target: a number where a string
+    /// belongs was quoted in the error (a numeric password).
+    #[test]
+    fn a_malformed_context_never_echoes_its_values() {
+        let path = Path::new("/home/u/.config/nats/context/prod.json");
+        for text in [
+            r#"{"url": "nats://x", "password": 975310001}"#,
+            r#"{"token": 97531.25}"#,
+            r#"{"password": ["hunter2-secret"]}"#,
+            r#"{"password": "hunter2-secret"#,
+        ] {
+            let e = format!("{:#}", NatsContext::from_json("prod", path, text).unwrap_err());
+            assert!(!e.contains("97531") && !e.contains("hunter2"), "{e}");
+            assert!(e.contains("prod.json") && e.contains("line 1"), "{e}");
+        }
+        let c = NatsContext::from_json("prod", path, r#"{"user": "u", "password": "hunter2-secret"}"#).unwrap();
+        assert_eq!(c.password.expose(), "hunter2-secret");
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

@@ -38,7 +38,8 @@ pub struct UserScope {
 impl UserScope {
     /// `role` or the key, for messages.
     pub fn label(&self) -> String {
-        let short = if self.key.len() > 12 { &self.key[..12] } else { &self.key };
+        // The key comes from an account JWT: any text, cut on a character.
+        let short: String = self.key.chars().take(12).collect();
         if self.role.is_empty() {
             format!("scoped key {short}…")
         } else {
@@ -347,6 +348,20 @@ mod tests {
         assert_eq!((s.role.as_str(), s.has_limits), ("tentacles", false));
         assert_eq!(s.template.publish.allow, ["{{name()}}.>"]);
         assert_eq!(s.summary(), "pub allow {{name()}}.>");
+    }
+
+    /// Found by the scope_template fuzz target: a key with a multi-byte
+    /// character at byte 12 was cut inside it.
+    #[test]
+    fn labels_cut_any_key_on_a_character() {
+        let mut acc = AccountClaims::new_account("AKEY", "APP");
+        let key = "AAUZX4FEATé€NJVACN27";
+        let scoped: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"kind": "user_scope", "key": key, "template": {}})).unwrap();
+        acc.nats.signing_keys.push(AccountSigningKey::Scoped(scoped));
+        let s = scope_of(&acc, key).unwrap();
+        assert_eq!(s.label(), "scoped key AAUZX4FEATé€…");
+        assert_eq!(UserScope { role: "r".into(), ..s }.label(), "scoped key AAUZX4FEATé€… (role r)");
     }
 
     #[test]
