@@ -47,7 +47,9 @@ impl Op {
     pub fn warden(&self, args: &[&str]) -> (bool, String, String) {
         let url = self.server.url();
         let creds = self.world.sys_creds_path.display().to_string();
-        let out = warden(&self.home(), args, &[("NATS_URL", url.as_str()), ("NATS_CREDS", creds.as_str())]);
+        // $USER says someone else: the audit line must name the uid's user.
+        let env = [("NATS_URL", url.as_str()), ("NATS_CREDS", creds.as_str()), ("USER", "spoofed-operator")];
+        let out = warden(&self.home(), args, &env);
         let so = String::from_utf8_lossy(&out.stdout).to_string();
         let se = String::from_utf8_lossy(&out.stderr).to_string();
         (out.status.success(), so, se)
@@ -238,7 +240,9 @@ async fn cli_register_scopes_revoke_disconnects_and_everything_is_audited() {
     assert_eq!(actions, ["register", "register", "revoke", "revoke", "renew"], "{audit}");
     assert_eq!(lines[0]["target"], "shop/orders");
     assert_eq!(lines[0]["result"], "ok");
-    assert!(lines[0]["who"].as_str().unwrap().contains('@'));
+    let who = lines[0]["who"].as_str().unwrap();
+    assert!(who.starts_with(&format!("{}@", warden_core::identity::audit::uid_name())), "{who}");
+    assert!(!who.contains("spoofed-operator"), "the operator comes from the uid, not $USER: {who}");
     assert_eq!(lines[4]["result"], "partial");
     assert_no_secrets(&audit, &op);
     {

@@ -1,5 +1,5 @@
 //! The append-only audit log: one JSON line per action, in
-//! `$XDG_STATE_HOME/warden/audit.log` (mode 0600). Who (`$USER@host`), what,
+//! `$XDG_STATE_HOME/warden/audit.log` (mode 0600). Who (the uid's name @host), what,
 //! target, when, and the result of every step. Never a secret: every string
 //! goes through [`scrub`] before it is written.
 
@@ -16,15 +16,11 @@ pub fn default_path() -> PathBuf {
     crate::config::paths::state_dir().join("audit.log")
 }
 
-/// `$USER@hostname`, as far as they can be told: `$USER`, `$LOGNAME`,
-/// then the name of the process's uid (getpwuid), then `uid <n>`.
+/// `<user>@hostname`, the user being the name of the process's real uid
+/// (getpwuid, `uid <n>` without one): `$USER` and `$LOGNAME` are whatever
+/// the caller's environment says, so an audit line never takes them.
 pub fn actor() -> String {
-    let user = std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(uid_name);
-    format!("{user}@{}", hostname())
+    format!("{}@{}", uid_name(), hostname())
 }
 
 /// The name of the real uid from the password database (`uid <n>` if it has none).
@@ -291,6 +287,14 @@ pub fn append(path: &Path, who: &str, at: &Where, report: &ActionReport) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_actor_is_the_uid_not_the_environment() {
+        // $USER is the caller's to set; the uid is not.
+        // (tests/integration/jwt_actions.rs runs the binary with a spoofed $USER)
+        let a = actor();
+        assert!(a.starts_with(&format!("{}@", uid_name())), "{a}");
+    }
     use crate::identity::action::report::Step;
 
     #[test]
