@@ -274,7 +274,6 @@ async fn kick_closes_exactly_the_confirmed_connection() {
     use warden_core::config::NatsSettings;
     use warden_core::identity::action::nats::{KickRequest, run_kick};
     use warden_core::identity::actions::{AnyRequest, Mode};
-    use warden_core::nats::sys::SysClient;
     use warden_core::secret::Secret;
 
     let dir = tempfile::tempdir().unwrap();
@@ -359,7 +358,7 @@ async fn kick_closes_exactly_the_confirmed_connection() {
         .connect(n1.url())
         .await
         .unwrap();
-    let sys = SysClient::new(sys_client);
+    let sys = warden_core::nats::sys::SysClient::new(sys_client);
     super::harness::eventually(Duration::from_secs(10), "victim closed", || {
         let sys = sys.clone();
         let (id, cid) = (row.server_id.clone(), row.info.cid);
@@ -414,24 +413,10 @@ fn closed_connections_are_a_toggle_of_the_connections_view() {
 #[tokio::test(flavor = "multi_thread")]
 async fn closed_connections_come_from_the_server_with_reasons() {
     use std::time::Duration;
-    use warden_core::nats::sys::SysClient;
     let dir = tempfile::tempdir().unwrap();
     let n1 = super::harness::config_mode(dir.path(), "n1");
-    let gone = async_nats::ConnectOptions::new()
-        .user_and_password("app".into(), super::harness::APP_PASSWORD.into())
-        .name("short-lived")
-        .connect(n1.url())
-        .await
-        .unwrap();
-    gone.flush().await.unwrap();
-    drop(gone);
-    let sys = SysClient::new(
-        async_nats::ConnectOptions::new()
-            .user_and_password("sys".into(), "sys".into())
-            .connect(n1.url())
-            .await
-            .unwrap(),
-    );
+    connect_and_close(&n1.url(), "short-lived").await;
+    let sys = sys_client(&n1.url()).await;
     let rows = super::harness::eventually(Duration::from_secs(10), "closed connection listed", || {
         let sys = sys.clone();
         async move {
@@ -626,26 +611,12 @@ fn violations_describe_and_copy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn closed_connections_follow_every_page() {
     use std::time::Duration;
-    use warden_core::nats::sys::SysClient;
     let dir = tempfile::tempdir().unwrap();
     let n1 = super::harness::config_mode(dir.path(), "n1");
     for i in 0..25 {
-        let c = async_nats::ConnectOptions::new()
-            .user_and_password("app".into(), super::harness::APP_PASSWORD.into())
-            .name(format!("closed-{i}"))
-            .connect(n1.url())
-            .await
-            .unwrap();
-        c.flush().await.unwrap();
-        drop(c);
+        connect_and_close(&n1.url(), &format!("closed-{i}")).await;
     }
-    let sys = SysClient::new(
-        async_nats::ConnectOptions::new()
-            .user_and_password("sys".into(), "sys".into())
-            .connect(n1.url())
-            .await
-            .unwrap(),
-    );
+    let sys = sys_client(&n1.url()).await;
     let names = super::harness::eventually(Duration::from_secs(10), "all 25 closed connections", || {
         let sys = sys.clone();
         async move {
@@ -665,4 +636,20 @@ async fn closed_connections_follow_every_page() {
     unique.dedup();
     assert_eq!(unique.len(), 25, "each once: {names:?}");
     assert_eq!(names.len(), 25, "none twice: {names:?}");
+}
+
+/// An APP client named `name` that connects and leaves.
+async fn connect_and_close(url: &str, name: &str) {
+    let c = async_nats::ConnectOptions::new()
+        .user_and_password("app".into(), super::harness::APP_PASSWORD.into())
+        .name(name)
+        .connect(url)
+        .await
+        .unwrap();
+    c.flush().await.unwrap();
+}
+
+async fn sys_client(url: &str) -> warden_core::nats::sys::SysClient {
+    let c = async_nats::ConnectOptions::new().user_and_password("sys".into(), "sys".into()).connect(url).await.unwrap();
+    warden_core::nats::sys::SysClient::new(c)
 }
