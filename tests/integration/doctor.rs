@@ -225,7 +225,11 @@ async fn sites_are_compared_and_the_missing_record_found() {
         let cfg = KubeDoubleConfig { namespaces: vec!["default".into(), "shop".into()], ..Default::default() };
         let token = cfg.token.clone();
         let d = crate::harness::strict_double(cfg).await;
-        clusters.push_str(&format!("- name: c-{name}\n  cluster:\n    server: \"{}\"\n", d.url()));
+        clusters.push_str(&format!(
+            "- name: c-{name}\n  cluster:\n    server: \"{}\"\n    certificate-authority-data: \"{}\"\n",
+            d.url(),
+            d.ca_data()
+        ));
         contexts.push_str(&format!("- name: {name}\n  context:\n    cluster: c-{name}\n    user: u-{name}\n"));
         users.push_str(&format!("- name: u-{name}\n  user:\n    token: \"{token}\"\n"));
         doubles.push(d);
@@ -254,6 +258,14 @@ async fn sites_are_compared_and_the_missing_record_found() {
         let out = warden(&home, &["doctor", "-o", "json", "--site", "east=east", "--site", "west=west"], &env);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Both clusters were read: a site that could not be is no comparison.
+        let unread: Vec<&Value> = v["unavailable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u.as_str().is_some_and(|u| u.contains("natsidentities") || u.contains("Kubernetes")))
+            .collect();
+        assert!(unread.is_empty(), "{unread:?}");
         v["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "site-drift").cloned().collect::<Vec<_>>()
     };
     let drift = run();
