@@ -191,3 +191,49 @@ async fn before_the_first_connection_the_console_is_connecting_never_lost() {
     })
     .await;
 }
+
+/// A slow consumer: the console stops reading (its channel holds one
+/// message), a flood of system events overflows the worker's subscription
+/// (async-nats drops and reports it), and a client that connects while the
+/// subscription is full has its CONNECT event dropped for certain. Once the
+/// console reads again the drop is counted on screen and the sweep it
+/// triggers finds that client: only the sweep can have.
+#[tokio::test]
+async fn a_slow_consumer_drop_is_reported_and_healed_by_a_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let n1 = config_mode(dir.path(), "n1");
+    let (tx, mut rx) = mpsc::channel(1);
+    let opts = WorkerOptions { reconcile: Duration::from_secs(3600), ..WorkerOptions::new(Duration::from_secs(5)) };
+    let cmds = worker::spawn_with(sys_settings(n1.url()), opts, tx, None);
+    let mut s = AppState::new(n1.url(), "test".into(), Clock::system());
+    s.size = (120, 30);
+    let _app = app_client(&n1.url(), "fleet-real").await;
+    pump(&mut s, &mut rx, &cmds, "the first sweep", |_| {}, |s| has(s, "fleet-real")).await;
+    let server = {
+        let r = s.conns.rows.iter().find(|r| r.info.name == "fleet-real").unwrap();
+        serde_json::json!({ "id": r.server_id.to_string(), "name": r.server.to_string() })
+    };
+
+    // The console reads nothing now; more events than async-nats buffers
+    // for one subscription (65,536 by default) arrive: disconnects of
+    // connections that never existed (no row changes by them).
+    let sys =
+        async_nats::ConnectOptions::with_user_and_password("sys".into(), "sys".into()).connect(n1.url()).await.unwrap();
+    for cid in 0..100_000u64 {
+        let gone = serde_json::json!({
+            "type": DISCONNECT_EVENT_TYPE, "server": server, "client": { "id": 1_000_000 + cid },
+        });
+        sys.publish("$SYS.ACCOUNT.APP.DISCONNECT", gone.to_string().into()).await.unwrap();
+    }
+    sys.flush().await.unwrap();
+    // The subscription is full and nobody drains it: this CONNECT is lost.
+    let _late = app_client(&n1.url(), "fleet-late").await;
+
+    let dropped = |s: &AppState| s.conns.errors.iter().any(|e| e.contains("dropped (slow consumer)"));
+    pump(&mut s, &mut rx, &cmds, "the drop reported", |_| {}, dropped).await;
+    s.view = warden::app::view_id::ViewId::Conns;
+    assert!(screen(&s).contains("slow consumer"), "{}", screen(&s));
+    pump(&mut s, &mut rx, &cmds, "the sweep after the drop finding the late client", |_| {}, |s| has(s, "fleet-late"))
+        .await;
+    assert!(has(&s, "fleet-real"));
+}
