@@ -191,7 +191,7 @@ async fn expiry_check(ctx: &ReportContext, t: Thresholds) -> Result<CheckResult>
     let details = items
         .iter()
         .filter(|(_, _, e)| state(e - now) != Status::Ok)
-        .map(|(k, n, e)| format!("{k} {} {}", printable(n), left_words(e - now)))
+        .map(|(k, n, e)| format!("{k} {} {}", printable(n), doctor::when(now, *e)))
         .collect();
     let mut metrics: Vec<Metric> = items
         .iter()
@@ -210,7 +210,7 @@ async fn expiry_check(ctx: &ReportContext, t: Thresholds) -> Result<CheckResult>
             "{} expiring item(s); soonest {k} {} {}",
             items.iter().filter(|(_, _, x)| x - now < warn).count(),
             printable(n),
-            left_words(e - now)
+            doctor::when(now, *e)
         ),
         None => "nothing with an expiry".into(),
     };
@@ -220,11 +220,6 @@ async fn expiry_check(ctx: &ReportContext, t: Thresholds) -> Result<CheckResult>
         metrics.insert(0, m);
     }
     Ok(result("expiry", status, summary, details, metrics))
-}
-
-fn left_words(secs: i64) -> String {
-    let d = humantime::format_duration(Duration::from_secs(secs.unsigned_abs())).to_string();
-    if secs <= 0 { format!("expired {d} ago") } else { format!("expires in {d}") }
 }
 
 /// natscli's defaults: connect warning 500 ms, critical 1 s.

@@ -249,21 +249,12 @@ fn an_inverse_filter_hides_what_matches() {
     assert!(!draw(&s, 120, 40).contains("Revoked"));
     let mut v = base();
     let violations = (0..4)
-        .map(|i| warden_core::violations::Violation {
-            at: None,
-            server: Some("nats-0".into()),
-            server_id: None,
-            kind: warden_core::violations::ViolationKind::PublishDenied,
-            account: Some("APP".into()),
-            account_name: None,
-            user: Some(format!("tentacle.payments.wf-{i}")),
-            client_name: None,
-            client_addr: None,
-            cid: Some(i),
-            subject: Some(if i % 2 == 0 { "_INBOX.x".to_string() } else { format!("orders.{i}") }),
-            queue: None,
-            reason: None,
-            cause: None,
+        .map(|i| {
+            publish_denied(
+                i,
+                Some(format!("tentacle.payments.wf-{i}")),
+                Some(if i % 2 == 0 { "_INBOX.x".to_string() } else { format!("orders.{i}") }),
+            )
         })
         .collect();
     let batch = warden::app::violations::feed::Batch { at: Some(AT), violations, sources: vec![], ticket: None };
@@ -279,22 +270,7 @@ fn an_inverse_filter_hides_what_matches() {
 #[test]
 fn the_violation_rate_does_not_drop_at_the_minute_boundary() {
     let mut s = base();
-    let v = |i: u64| warden_core::violations::Violation {
-        at: None,
-        server: Some("nats-0".into()),
-        server_id: None,
-        kind: warden_core::violations::ViolationKind::PublishDenied,
-        account: Some("APP".into()),
-        account_name: None,
-        user: Some("tentacle.payments.wf".into()),
-        client_name: None,
-        client_addr: None,
-        cid: Some(i),
-        subject: Some("orders.x".into()),
-        queue: None,
-        reason: None,
-        cause: None,
-    };
+    let v = |i: u64| publish_denied(i, Some("tentacle.payments.wf".into()), Some("orders.x".into()));
     let at = Some(Clock { now_unix: NOW - 10 });
     let batch = warden::app::violations::feed::Batch {
         at,
@@ -398,5 +374,25 @@ async fn identity_reports_fail_when_kubernetes_is_unreachable() {
         assert!(err.contains("partial report") && err.to_lowercase().contains("natsidentit"), "{kind}: {err}");
         let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
         assert!(rows.is_array(), "what it has is still printed: {rows}");
+    }
+}
+
+/// A publish violation on nats-0 in APP by `user` (cid `cid`) on `subject`.
+fn publish_denied(cid: u64, user: Option<String>, subject: Option<String>) -> warden_core::violations::Violation {
+    warden_core::violations::Violation {
+        at: None,
+        server: Some("nats-0".into()),
+        server_id: None,
+        kind: warden_core::violations::ViolationKind::PublishDenied,
+        account: Some("APP".into()),
+        account_name: None,
+        user,
+        client_name: None,
+        client_addr: None,
+        cid: Some(cid),
+        subject,
+        queue: None,
+        reason: None,
+        cause: None,
     }
 }

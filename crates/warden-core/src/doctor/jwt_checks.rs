@@ -139,7 +139,9 @@ fn expiry_code<'c>(f: &Facts, exp: i64, expired: &'c Code, expiring: &'c Code) -
     }
 }
 
-pub(super) fn when(now: i64, t: i64) -> String {
+/// `expires in 3d` / `expired 5h ago`: the one wording of time left for
+/// findings, traces and checks.
+pub fn when(now: i64, t: i64) -> String {
     let d = t - now;
     let span = crate::nats::account_reach::left(d.abs());
     if d <= 0 { format!("expired {span} ago") } else { format!("expires in {span}") }

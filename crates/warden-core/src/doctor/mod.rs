@@ -16,6 +16,7 @@ pub mod trace;
 
 pub use facts::Facts;
 pub use finding::{Finding, Severity};
+pub use jwt_checks::when;
 
 /// Every finding of `f`, worst first, then by code and objects (stable
 /// order: the console keeps the selection, monitoring diffs stay quiet).
