@@ -14,6 +14,7 @@ use warden_core::identity::runner::{self, ActionEnv};
 use warden_core::logging;
 
 fn main() -> ExitCode {
+    warden::app::memory::tune_allocator();
     logging::restrict_umask();
     let cli = Cli::parse();
     for w in warden::cli::secret_flag_warnings(std::env::args()) {

@@ -61,6 +61,8 @@ fn secs(var: &str, default: u64) -> Duration {
 }
 
 fn main() -> anyhow::Result<()> {
+    // As warden's `main` does.
+    warden::app::memory::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let nofile = warden_sandbox::connections::raise_nofile();
     let runtime = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
@@ -207,6 +209,8 @@ async fn measure(n: usize, ids: usize) -> anyhow::Result<()> {
     state.view = ViewId::Conns;
     let mut term = Terminal::new(Screen::new(160, 48, bytes.clone(), frames.clone()))?;
     let theme = Theme::builtin("default").ok_or_else(|| anyhow::anyhow!("no default theme"))?;
+    // As `console::run` does.
+    let _trimmer = warden::app::memory::spawn_trimmer();
     let ui = tokio::spawn(async move {
         let _ = run_loop(&mut term, rx, |c| drop(cmds.send(c)), state, &theme).await;
     });

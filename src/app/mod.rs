@@ -14,6 +14,7 @@ pub mod expiry;
 pub mod format;
 pub mod identities;
 pub mod keys;
+pub mod memory;
 pub mod kube_state;
 pub mod kube_target;
 pub mod kube_worker;

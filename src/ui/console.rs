@@ -94,6 +94,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
         tx.clone(),
     );
     let ticker = spawn_ticker(tx.clone());
+    let trimmer = crate::app::memory::spawn_trimmer();
     let mut state = AppState::new(redact_url(&opts.nats.url), opts.nats.source.clone(), Clock::system());
     state.read_only = opts.read_only;
     state.identity_mode = opts.identity.mode;
@@ -134,6 +135,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     // channels close (the Quit sent by `route`); a running action gets
     // QUIT_GRACE, then it is cancelled and its audit line says so.
     ticker.abort();
+    trimmer.abort();
     signals.abort();
     drop(feed);
     drop(workers);

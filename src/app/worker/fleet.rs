@@ -263,7 +263,8 @@ pub async fn run(
                 SweepOut::Done(r) => {
                     fleet.sweep_done(r);
                     in_flight = false;
-                    release_freed_memory();
+                    // Megabytes of CONNZ JSON were just freed.
+                    crate::app::memory::release_freed();
                     if std::mem::take(&mut again) {
                         sweeper.full(&sweep_tx);
                         fleet.sweep_started();
@@ -333,17 +334,6 @@ pub async fn run(
                 }
             }
         }
-    }
-}
-
-/// A sweep's replies (megabytes of JSON at 10,000 connections) are freed
-/// once decoded, but glibc keeps freed pages in its per-thread arenas:
-/// handed back to the system so the console stays small.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory to the system.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
