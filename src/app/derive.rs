@@ -362,8 +362,7 @@ pub fn doctor_facts(s: &AppState) -> warden_core::doctor::Facts {
         entries: &s.kube.spire.entries,
         agents: &s.kube.spire.agents,
         violations: warden_core::doctor::facts::violation_counts(s.violations.pipeline.store.groups()),
-        streams: vec![],
-        jetstream_servers: 0,
+        nats: s.doctor_nats.as_ref().map(|(_, n)| n),
     };
     super::doctor_facts::build(sources, &s.naming, policy, now)
 }

@@ -4,10 +4,11 @@
 
 use super::accounts::AccountRow;
 use super::conns::ConnRow;
+use super::doctor_nats::DoctorNats;
 use super::identities::IdentityRow;
 use super::servers::ServerRow;
 use warden_core::doctor::facts::{
-    AccountFacts, AuthzEntryFacts, ConnFacts, Facts, Policy, RegistrationFacts, StreamFacts, ViolationCount,
+    AccountFacts, AuthzEntryFacts, ConnFacts, Facts, Policy, RegistrationFacts, ViolationCount,
 };
 use warden_core::identity::kube_facts::SpireRegistration;
 use warden_core::identity::naming::{IdentityName, Naming};
@@ -33,20 +34,21 @@ pub struct Sources<'a> {
     pub entries: &'a [Entry],
     pub agents: &'a [Agent],
     pub violations: Vec<ViolationCount>,
-    pub streams: Vec<StreamFacts>,
-    pub jetstream_servers: usize,
+    /// JetStream and the anonymous `INFO`, once fetched.
+    pub nats: Option<&'a DoctorNats>,
 }
 
 pub fn build(src: Sources<'_>, naming: &Naming, policy: Policy, now: i64) -> Facts {
-    Facts {
+    let extra = src.nats.cloned().unwrap_or_default();
+    let mut f = Facts {
         now,
         policy,
         servers: src.servers.iter().filter(|s| s.error.is_none()).map(ServerRow::doctor_facts).collect(),
         conns: src.conns.iter().map(conn).collect(),
         own_conns: vec![],
         accounts: src.accounts.iter().map(account).collect(),
-        jetstream_servers: src.jetstream_servers,
-        streams: src.streams,
+        jetstream_servers: extra.jetstream_servers,
+        streams: extra.streams,
         permissions: src.permissions.to_vec(),
         identities: src.identities.iter().map(|i| i.identity.clone()).collect(),
         records: src.records.to_vec(),
@@ -77,9 +79,18 @@ pub fn build(src: Sources<'_>, naming: &Naming, policy: Policy, now: i64) -> Fac
             })
             .unwrap_or_default(),
         entries: src.entries.to_vec(),
+        pods: None,
         agents: src.agents.to_vec(),
-        unavailable: vec![],
+        unavailable: extra.unavailable,
+    };
+    // VARZ says auth is required even with a no_auth_user; the INFO an
+    // anonymous client gets tells the truth.
+    if let Some(info) = &extra.anonymous_info {
+        for s in f.servers.iter_mut().filter(|s| s.id == info.server_id) {
+            s.anonymous_allowed = Some(!info.auth_required);
+        }
     }
+    f
 }
 
 fn conn(c: &ConnRow) -> ConnFacts {

@@ -37,6 +37,11 @@ pub enum Msg {
     /// Changes to the connection rows since the last delta (the worker's
     /// fleet state: one sweep, then connect/disconnect events, reconciles).
     ConnsDelta(Box<ConnsDelta>),
+    /// JetStream and the anonymous `INFO`, for `:doctor`.
+    DoctorNats {
+        at: Clock,
+        nats: Box<super::doctor_nats::DoctorNats>,
+    },
     Statsz(Box<StatszMsg>),
     KubeLink(KubeLink),
     Kube(KubeEvent),

@@ -114,6 +114,10 @@ pub struct AppState {
     pub doctor: Panel<super::doctor::FindingRow>,
     /// When the findings were last computed.
     pub doctor_at: Option<i64>,
+    /// What only `:doctor` asks NATS for, and when it arrived.
+    pub doctor_nats: Option<(i64, super::doctor_nats::DoctorNats)>,
+    /// When it was last asked for (one fetch at a time, however slow).
+    pub doctor_nats_asked: i64,
     /// `[doctor]` / `[policy]` thresholds and exceptions.
     pub doctor_policy: warden_core::doctor::facts::Policy,
     /// Live violations: store, live list, groups, feed sources.
@@ -187,6 +191,8 @@ impl AppState {
             expiry: Panel::default(),
             doctor: Panel::default(),
             doctor_at: None,
+            doctor_nats: None,
+            doctor_nats_asked: 0,
             doctor_policy: Default::default(),
             violations: Default::default(),
             dialog: None,

@@ -15,6 +15,10 @@ use super::view_id::ViewId;
 use warden_core::kube::resources::Watched;
 use warden_core::nats::connect::ConnEvent;
 
+/// Seconds between two JetStream/INFO fetches while `:doctor` is shown
+/// (a JSZ with stream details is a scatter-gather of every server).
+const DOCTOR_NATS_EVERY: i64 = 30;
+
 pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
     match msg {
         Msg::Key(k) if k.kind == KeyEventKind::Release => Outcome::none(),
@@ -84,6 +88,14 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                 }
                 Err(e) => s.conns.mark_stale(&e),
             }
+            Outcome::redraw()
+        }
+        Msg::DoctorNats { at, nats } => {
+            s.doctor_nats = Some((at.now_unix, *nats));
+            if s.view != ViewId::Doctor {
+                return Outcome::none();
+            }
+            super::derive::refresh_doctor(s);
             Outcome::redraw()
         }
         Msg::ClosedConns { at, result } => {
@@ -181,6 +193,11 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
             let before = s.doctor.rows.clone();
             super::derive::refresh_doctor(s);
             out.redraw |= s.doctor.rows != before;
+            // JetStream and the INFO probe are asked for again now and then.
+            if c.now_unix - s.doctor_nats_asked >= DOCTOR_NATS_EVERY {
+                s.doctor_nats_asked = c.now_unix;
+                out.cmds.push(Cmd::Refresh(ViewId::Doctor));
+            }
             out
         }
         Msg::Tick(c) if s.view == ViewId::Expiry => {
@@ -507,6 +524,7 @@ fn show(s: &mut AppState, v: ViewId) -> Outcome {
     s.view = v;
     s.detail = false;
     if v == ViewId::Doctor {
+        s.doctor_nats_asked = s.clock.now_unix;
         super::derive::refresh_doctor(s);
     }
     Outcome::cmd(Cmd::Refresh(v))

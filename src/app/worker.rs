@@ -169,6 +169,15 @@ async fn run(
                     let _ = fleet_tx.send(FleetCtl::Record(server_id, cid));
                     continue;
                 }
+                Some(Cmd::Refresh(ViewId::Doctor)) => {
+                    // Off the loop: JSZ waits for every server, the probe up to 3 s.
+                    let (sys, tx, url) = (sys.clone(), tx.clone(), settings.url.clone());
+                    tokio::spawn(async move {
+                        let nats = super::doctor_nats::DoctorNats::fetch(&url, Some(&sys)).await;
+                        let _ = tx.send(Msg::DoctorNats { at: Clock::system(), nats: Box::new(nats) }).await;
+                    });
+                    continue;
+                }
                 Some(Cmd::FetchClosed) => {
                     let result = conns::fetch_closed(&sys).await.map_err(|e| warden_core::error_chain::chain(&e));
                     if tx.send(Msg::ClosedConns { at: Clock::system(), result }).await.is_err() {

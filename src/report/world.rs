@@ -8,11 +8,12 @@ use super::ReportContext;
 use crate::app::accounts::{self, AccountRow};
 use crate::app::conns::{self, ConnRow};
 use crate::app::doctor_facts::{self, Sources};
+use crate::app::doctor_nats::DoctorNats;
 use crate::app::expiry::{self, ExpiryRow};
 use crate::app::identities::{self, IdentityRow};
 use crate::app::permissions;
 use crate::app::servers::{self, ServerRow};
-use warden_core::doctor::facts::{Facts, StreamFacts, jetstream_of};
+use warden_core::doctor::facts::Facts;
 use warden_core::identity::kube_facts::KubeFacts;
 use warden_core::identity::permissions::PermissionSet;
 use warden_core::identity::record::IdentityRecord;
@@ -27,8 +28,8 @@ pub struct World {
     pub servers: Vec<ServerRow>,
     pub conns: Vec<ConnRow>,
     pub accounts: Vec<AccountRow>,
-    pub jetstream_servers: usize,
-    pub streams: Vec<StreamFacts>,
+    /// JetStream and the anonymous `INFO`.
+    pub nats_extra: DoctorNats,
     pub permissions: Vec<PermissionSet>,
     pub records: Vec<IdentityRecord>,
     pub kube: KubeFacts,
@@ -38,8 +39,6 @@ pub struct World {
     pub identities: Vec<IdentityRow>,
     /// The user warden is connected as (an admin of the system account by definition).
     pub own_user: Option<String>,
-    /// The `INFO` the configured server sends an unauthenticated client.
-    pub anonymous_info: Option<warden_core::nats::info_probe::InfoLine>,
     /// What could not be read, and why.
     pub unavailable: Vec<String>,
 }
@@ -48,13 +47,12 @@ impl World {
     /// Fetches everything. Fails only when no source at all answered.
     pub async fn fetch(ctx: &ReportContext) -> Result<World> {
         let mut w = World { now: warden_core::nats::jwt::unix_now(), ..Default::default() };
-        match warden_core::nats::info_probe::probe(&ctx.nats.url, std::time::Duration::from_secs(3)).await {
-            Ok(i) => w.anonymous_info = Some(i),
-            Err(e) => w.unavailable.push(format!("anonymous INFO: {e:#}")),
-        }
         match connect::connect(&ctx.nats, None).await {
             Ok(client) => w.fetch_nats(ctx, &SysClient::new(client)).await,
-            Err(e) => w.unavailable.push(format!("NATS: {e:#}")),
+            Err(e) => {
+                w.unavailable.push(format!("NATS: {e:#}"));
+                w.nats_extra = DoctorNats::fetch(&ctx.nats.url, None).await;
+            }
         }
         if ctx.kube_section.enabled {
             let (records, facts, missing) = super::kube_identity_facts(ctx).await;
@@ -120,12 +118,7 @@ impl World {
             Err(e) => self.unavailable.push(format!("accounts: {e:#}")),
         }
         crate::app::derive::name_conns(&mut self.conns, &self.accounts);
-        match sys.jsz().await {
-            Ok(replies) => {
-                (self.jetstream_servers, self.streams) = jetstream_of(replies.iter().filter_map(|r| r.ok()));
-            }
-            Err(e) => self.unavailable.push(format!("JSZ: {e:#}")),
-        }
+        self.nats_extra = DoctorNats::fetch(&ctx.nats.url, Some(sys)).await;
         self.permissions = permissions::sets_from_conns(&ctx.naming, &self.conns, &self.accounts);
     }
 
@@ -145,16 +138,10 @@ impl World {
             entries: &self.entries,
             agents: &self.agents,
             violations: vec![],
-            streams: self.streams.clone(),
-            jetstream_servers: self.jetstream_servers,
+            nats: Some(&self.nats_extra),
         };
         let mut f = doctor_facts::build(sources, &ctx.naming, policy, self.now);
-        if let Some(info) = &self.anonymous_info {
-            for s in f.servers.iter_mut().filter(|s| s.id == info.server_id) {
-                s.anonymous_allowed = Some(!info.auth_required);
-            }
-        }
-        f.unavailable = self.unavailable.clone();
+        f.unavailable.extend(self.unavailable.iter().cloned());
         f.unavailable.push("violations: seen live only (the console's :doctor counts them)".into());
         f
     }

@@ -197,6 +197,9 @@ async fn trace_verdicts_and_the_expiry_check_on_the_sandbox() {
     let t: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(t["verdict"], "healthy", "{t:#}");
     assert!(t["links"].as_array().unwrap().iter().all(|l| l["state"] == "ok"), "{t:#}");
+    // The ClusterSPIFFEID's pods, listed by their workload label.
+    let pods = t["links"].as_array().unwrap().iter().find(|l| l["name"] == "pods").expect("a pods link");
+    assert!(pods["detail"].as_str().unwrap().starts_with("1 running: hn-digest-7d9f"), "{pods:#}");
 
     let out = sb.warden(&["check", "expiry"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -263,3 +263,89 @@ async fn js_grants_in_an_account_without_limits_are_found_until_limits_are_pushe
     .await;
     drop((ops.user, legacy.user));
 }
+
+/// The console's `:doctor` asks the NATS worker for JSZ and the anonymous
+/// INFO (what `warden doctor` fetches): the R1 bucket is found there too,
+/// and gone after the next fetch once it is scaled up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_doctor_fetches_jetstream_and_the_anonymous_info() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use tokio::sync::mpsc;
+    use warden::app::msg::Msg;
+    use warden::app::state::AppState;
+    use warden::app::table::Clock;
+    use warden::app::update::update;
+    use warden::app::view_id::ViewId;
+    use warden::app::worker;
+    use warden_core::config::{NatsAuth, NatsSettings};
+
+    let c = JsCluster::start();
+    let admin = c.world.mint_user(&UserSpec { name: "kv-admin".into(), ..Default::default() }).unwrap();
+    let js = ready(c.connect(admin.creds_path.as_ref().unwrap(), "kv-admin").await).await;
+    eventually(LIMIT, "an R1 bucket", || {
+        let js = js.clone();
+        async move { js.create_key_value(kv_config("flags", 1)).await.ok() }
+    })
+    .await;
+
+    let settings = NatsSettings {
+        url: c.url(),
+        auth: NatsAuth::Creds(c.world.sys_creds_path.clone()),
+        ca: None,
+        cert: None,
+        key: None,
+        source: "test".into(),
+    };
+    let (tx, mut rx) = mpsc::channel(1024);
+    let cmds = worker::spawn(settings, Duration::from_secs(5), tx);
+    let mut s = AppState::new(c.url(), "test".into(), Clock::system());
+    let apply = |s: &mut AppState, msg: Msg| {
+        for cmd in update(s, msg).cmds {
+            let _ = cmds.send(cmd);
+        }
+    };
+    let low = |s: &AppState| s.doctor.rows.iter().any(|r| r.finding.code == "kv-replicas-low");
+    apply(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char(':'), KeyModifiers::NONE)));
+    for ch in "doctor".chars() {
+        apply(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE)));
+    }
+    apply(&mut s, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert_eq!(s.view, ViewId::Doctor);
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    // JSZ is a snapshot: a JetStream cluster may list the new stream a moment
+    // late, so the view asks again (a tick 30 s on) until it is there.
+    while !low(&s) {
+        let msg = tokio::time::timeout_at(deadline, rx.recv()).await.expect("kv-replicas-low in :doctor").unwrap();
+        let again = matches!(msg, Msg::DoctorNats { .. });
+        apply(&mut s, msg);
+        if again && !low(&s) {
+            let later = Clock { now_unix: s.doctor_nats_asked + 30 };
+            apply(&mut s, Msg::Tick(later));
+        }
+    }
+    let info = s.doctor_nats.as_ref().and_then(|(_, n)| n.anonymous_info.clone()).expect("the INFO probe answered");
+    assert!(info.auth_required, "operator mode requires auth: {info:?}");
+
+    eventually(LIMIT, "KV_flags updated to 3 replicas", || {
+        let js = js.clone();
+        async move {
+            let mut cfg = js.get_stream("KV_flags").await.ok()?.cached_info().config.clone();
+            cfg.num_replicas = 3;
+            js.update_stream(cfg).await.ok()
+        }
+    })
+    .await;
+    // The next fetch (30 s later by the view's clock) no longer finds it.
+    while low(&s) {
+        let later = Clock { now_unix: s.doctor_nats_asked + 30 };
+        apply(&mut s, Msg::Tick(later));
+        loop {
+            let msg = tokio::time::timeout_at(deadline, rx.recv()).await.expect("kv-replicas-low to go").unwrap();
+            let fetched = matches!(msg, Msg::DoctorNats { .. });
+            apply(&mut s, msg);
+            if fetched {
+                break;
+            }
+        }
+    }
+}

@@ -141,6 +141,16 @@ pub struct AuthzEntryFacts {
     pub subscribe: Vec<String>,
 }
 
+/// One pod of a traced workload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodFacts {
+    pub name: String,
+    /// `status.phase`: Running, Pending, Failed...
+    pub phase: String,
+    /// `spec.nodeName`: its SPIRE agent's node.
+    pub node: String,
+}
+
 /// Everything the checks read; sources that could not be read are empty
 /// and named in `unavailable` (a check never guesses about a missing source).
 #[derive(Debug, Clone, Default)]
@@ -166,6 +176,9 @@ pub struct Facts {
     pub authz_entries: Vec<AuthzEntryFacts>,
     pub entries: Vec<Entry>,
     pub agents: Vec<Agent>,
+    /// Pods of the traced workload; `None` when they were not listed (the
+    /// doctor does not list pods; a trace does).
+    pub pods: Option<Vec<PodFacts>>,
     /// Sources that could not be read, in words ("JSZ: timeout").
     pub unavailable: Vec<String>,
 }

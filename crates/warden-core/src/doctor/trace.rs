@@ -89,6 +89,8 @@ pub fn trace(f: &Facts, namespace: &str, workload: &str) -> Trace {
             None => link("ClusterSPIFFEID", Ok, r.name.clone()),
         },
     });
+    // 2b. The pods it selects: the SPIRE agent attests running pods only.
+    links.push(pods_link(f, reg.is_some() && spire_in_use, namespace, workload));
     let entries: Vec<_> = f.entries.iter().filter(|e| e.spiffe_id.uri() == spiffe_id).collect();
     links.push(if !spire_in_use {
         link("SPIRE entries", Skipped, "")
@@ -227,6 +229,31 @@ pub fn trace(f: &Facts, namespace: &str, workload: &str) -> Trace {
     Trace { identity: ident_label, spiffe_id, links, verdict }
 }
 
+/// The selected pods: none running means no SVID, whatever SPIRE holds.
+fn pods_link(f: &Facts, registered: bool, namespace: &str, workload: &str) -> Link {
+    use LinkState::*;
+    let Some(pods) = &f.pods else {
+        return link("pods", Skipped, "not listed");
+    };
+    let running: Vec<_> = pods.iter().filter(|p| p.phase == "Running").collect();
+    let names = |ps: &[&super::facts::PodFacts]| {
+        ps.iter()
+            .map(|p| format!("{} on {}", p.name, if p.node.is_empty() { "?" } else { &p.node }))
+            .collect::<Vec<_>>()
+    };
+    match (running.is_empty(), pods.is_empty()) {
+        (_, true) if registered => {
+            link("pods", Broken, format!("no pod of {namespace}/{workload}: no SVID can be issued"))
+        }
+        (_, true) => link("pods", Warn, format!("no pod of {namespace}/{workload}")),
+        (true, false) => {
+            let phases: Vec<String> = pods.iter().map(|p| format!("{} {}", p.name, p.phase)).collect();
+            link("pods", Broken, format!("none running: {}", phases.join(", ")))
+        }
+        (false, false) => link("pods", Ok, format!("{} running: {}", running.len(), names(&running).join(", "))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::facts::{Policy, RegistrationFacts, ViolationCount};
@@ -288,6 +315,29 @@ mod tests {
             "ClusterSPIFFEID: SVID not issued: ClusterSPIFFEID shop-orders: class `x` is not served by any controller"
         );
         assert_eq!(broken(&t), vec!["ClusterSPIFFEID", "SPIRE entries", "authorization"]);
+    }
+
+    #[test]
+    fn pods_not_running_are_the_first_broken_link_after_a_sound_registration() {
+        use super::super::facts::PodFacts;
+        let pod = |phase: &str| PodFacts { name: "orders-0".into(), phase: phase.into(), node: "node-a".into() };
+        let mut f = Facts { policy: Policy { spiffe_mode: true, ..Default::default() }, ..Default::default() };
+        f.registrations.push(RegistrationFacts {
+            name: "shop-orders".into(),
+            namespace: "shop".into(),
+            workload: "orders".into(),
+            spiffe_id: String::new(),
+            problem: None,
+        });
+        let pods = |f: &Facts| trace(f, "shop", "orders").links.into_iter().find(|l| l.name == "pods").unwrap();
+        assert_eq!(pods(&f).state, LinkState::Skipped, "not listed is not judged");
+        f.pods = Some(vec![]);
+        assert_eq!(trace(&f, "shop", "orders").verdict, "pods: no pod of shop/orders: no SVID can be issued");
+        f.pods = Some(vec![pod("Pending")]);
+        assert_eq!(trace(&f, "shop", "orders").verdict, "pods: none running: orders-0 Pending");
+        f.pods = Some(vec![pod("Running")]);
+        let l = pods(&f);
+        assert_eq!((l.state, l.detail.as_str()), (LinkState::Ok, "1 running: orders-0 on node-a"));
     }
 
     #[test]
