@@ -7,6 +7,7 @@ mod auth_diagnosis;
 mod doctor;
 mod doctor_console;
 mod doctor_jetstream;
+mod doctor_seeds;
 mod faults;
 mod feedback;
 mod fleet;

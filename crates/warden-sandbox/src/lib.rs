@@ -7,6 +7,7 @@ pub mod nats_server;
 pub mod operator_mode;
 pub mod run;
 pub mod scenario;
+pub mod seeds;
 pub mod spiffe_mode;
 pub mod spire_controller;
 pub mod workloads;

@@ -296,6 +296,44 @@ impl OperatorWorld {
         })
     }
 
+    /// Adds an account `name` (no signing keys, no JetStream) whose JWT
+    /// expires at `expires` (unix seconds), signed by the operator signing
+    /// key and preloaded, before the server starts. nats-server only warns
+    /// about a preloaded account that fails validation (an expired one
+    /// included: `server/server.go` `checkResolvePreloads`), so a world can
+    /// hold an expired account.
+    pub fn add_account(&mut self, name: &str, expires: Option<i64>) -> Result<SigningKey> {
+        let key = SigningKey::generate(KeyKind::Account);
+        let mut claims = AccountClaims::new_account(key.public_key(), name);
+        claims.std.expires = expires.unwrap_or(0);
+        let token = jwt::encode_at(&mut claims, &self.operator_signing, jwt::unix_now())?;
+        let app_line = format!("  {}: \"{}\"\n", self.app.public_key(), self.app_jwt);
+        anyhow::ensure!(self.config_body.contains(&app_line), "the config body has no APP preload line");
+        self.config_body =
+            self.config_body.replace(&app_line, &format!("{app_line}  {}: \"{token}\"\n", key.public_key()));
+        Ok(key)
+    }
+
+    /// A user of the system account `SYS` (signed by the SYS key itself,
+    /// like warden's own): a JWT and its key.
+    pub fn mint_sys_user(&self, name: &str) -> Result<(String, SigningKey)> {
+        let key = SigningKey::generate(KeyKind::User);
+        let mut c = UserClaims::new_user(key.public_key(), name);
+        let token = jwt::encode_user(&mut c, &self.sys, self.sys.public_key(), jwt::unix_now())?;
+        Ok((token, key))
+    }
+
+    /// Re-issues the operator JWT with `expires` (unix seconds; None: never)
+    /// and rewrites `operator.jwt`: a server started (or restarted) after
+    /// this trusts the new one.
+    pub fn set_operator_expiry(&mut self, expires: Option<i64>) -> Result<()> {
+        self.operator_claims.std.expires = expires.unwrap_or(0);
+        let now = jwt::unix_now().max(self.operator_claims.std.issued_at + 1);
+        self.operator_jwt = jwt::encode_at(&mut self.operator_claims, &self.operator, now)?;
+        std::fs::write(&self.operator_jwt_path, &self.operator_jwt)?;
+        Ok(())
+    }
+
     /// Mints an APP user from ready claims (any permissions, `resp`, none),
     /// signed by APP's plain signing key.
     pub fn mint_user_claims(&self, mut c: UserClaims, key: &SigningKey) -> Result<MintedUser> {

@@ -145,13 +145,14 @@ fn write_warden_config(dir: &Path, world: &OperatorWorld, url: &str, kubeconfig:
         "# Written by `warden sandbox`: connects a second warden to the sandbox.\n\
          [nats]\nurl = {url}\ncreds = {creds}\n\n\
          [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\n{spire}\n\
-         [signing]\naccount_signing_key = {acc}\noperator_signing_key = {op}\n",
+         [signing]\naccount_signing_key = {acc}\noperator_signing_key = {op}\n{policy}",
         url = toml::Value::String(url.to_string()),
         creds = toml_str(&world.sys_creds_path),
         kc = toml_str(kubeconfig),
         acc = toml_str(&acc_key),
         op = toml_str(&op_key),
         spire = spire_server_config(),
+        policy = super::seeds::policy_section(),
     );
     let path = dir.join("warden.toml");
     write_secret_file(&path, text.as_bytes())?;
@@ -192,6 +193,7 @@ async fn start_jwt(dir: &Path, extra: Fleet) -> Result<Sandbox> {
     let now = chrono::Utc::now().timestamp();
     let mut world = OperatorWorld::generate(dir).context("generating the operator, accounts and keys")?;
     let fleet = scenario::mint_fleet(&world, now, EXPIRING_IN)?;
+    super::seeds::prepare_jwt(&mut world, now)?;
     let server = NatsServer::start(&dir.join("nats"), "nats-0", world.config_body()).context("starting nats-server")?;
 
     // Revocations go through the server like an operator's would.
@@ -209,11 +211,13 @@ async fn start_jwt(dir: &Path, extra: Fleet) -> Result<Sandbox> {
     let kubeconfig = dir.join("kubeconfig");
     double.write_kubeconfig(&kubeconfig, "sandbox")?;
     scenario::seed(&double.state(), &world, &fleet, now, now)?;
+    let seeded = super::seeds::seed_jwt(&double.state(), &world, now)?;
     let spire = SpireController::spawn(double.state(), scenario::controller_config());
     let warden_config = write_warden_config(dir, &world, &server.url(), &kubeconfig)?;
 
     let mut tasks = vec![follow_server_log(server.log_path.clone(), double.state())];
     tasks.extend(start_workloads(&server.url(), fleet, double.state()));
+    tasks.extend(super::seeds::start_jwt(&server.url(), seeded));
     if extra.connections > 0 {
         use crate::connections::{Identity, hold, open_many, raise_nofile};
         raise_nofile();
@@ -326,7 +330,7 @@ fn write_spiffe_warden_config(
          [nats]\nurl = {url}\nca = {ca}\ncert = {cert}\nkey = {key}\n\n\
          [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\nauthz_configmap = {cm}\nauthz_key = {ck}\n{spire}\n\
          [naming]\ntrust_domain = {td}\n\n\
-         [identity]\nmode = \"spiffe\"\nauthz_file = {authz}\n",
+         [identity]\nmode = \"spiffe\"\nauthz_file = {authz}\n{policy}",
         url = toml::Value::String(url.to_string()),
         ca = toml_str(&world.bundle_file),
         cert = toml_str(&world.system.cert_file),
@@ -337,6 +341,7 @@ fn write_spiffe_warden_config(
         td = toml::Value::String(world.trust_domain.clone()),
         authz = toml_str(&world.authz_file),
         spire = spire_server_config(),
+        policy = super::seeds::policy_section(),
     );
     let path = dir.join("warden.toml");
     write_secret_file(&path, text.as_bytes())?;
@@ -359,6 +364,7 @@ pub async fn start_spiffe(dir: &Path) -> Result<Sandbox> {
     let kubeconfig = dir.join("kubeconfig");
     double.write_kubeconfig(&kubeconfig, "sandbox")?;
     let doc = scenario::seed_spiffe(&double.state(), &naming, &section, &fleet, now)?;
+    let doc = super::seeds::seed_spiffe(&double.state(), &naming, &section, doc, now)?;
     let spire = SpireController::spawn(double.state(), scenario::controller_config());
     world.write_authz(&doc)?;
     let server =

@@ -20,6 +20,10 @@ pub enum Behaviour {
     Steady,
     /// Also keeps publishing to (and once subscribing on) a subject it may not.
     Violator { forbidden: String },
+    /// Listens on a subject it may not, and keeps subscribing again after
+    /// each refusal (each one a Subscription Violation in the server log):
+    /// a client that ignores the error and stays deaf.
+    Deaf { forbidden: String },
 }
 
 /// What a workload connects with: the factory of its connect options.
@@ -130,8 +134,14 @@ async fn run_with(url: &str, w: &Workload, creds: Credentials) {
         }
         n += 1;
         let _ = client.publish(format!("{}.events", w.prefix), format!("event {n}").into()).await;
-        if let Behaviour::Violator { forbidden } = &w.behaviour {
-            let _ = client.publish(forbidden.clone(), format!("attempt {n}").into()).await;
+        match &w.behaviour {
+            Behaviour::Violator { forbidden } => {
+                let _ = client.publish(forbidden.clone(), format!("attempt {n}").into()).await;
+            }
+            Behaviour::Deaf { forbidden } => {
+                let _ = client.subscribe(forbidden.clone()).await;
+            }
+            Behaviour::Steady => {}
         }
     }
 }

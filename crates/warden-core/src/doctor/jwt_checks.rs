@@ -30,6 +30,18 @@ fn users(f: &Facts, out: &mut Vec<Finding>) {
             bearer.entry(cl.std.subject.as_str()).or_insert((c, 0)).1 += 1;
         }
     }
+    // Since 2.14 CONNZ and the CONNECT event leave out the JWT of a bearer
+    // user (`server/monitor.go` `redactBearerJWT`). In operator mode every
+    // client authenticates with a user JWT and is shown by its public key
+    // (`server/client.go` `getRawAuthUser`), so a user key with no JWT on a
+    // server that trusts an operator is a bearer JWT the server hid.
+    for c in f.conns.iter().filter(|c| c.claims.is_none() && is_user_key(&c.user)) {
+        let operator_mode =
+            f.servers.iter().any(|s| (s.name == c.server || s.id == c.server) && !s.operator_jwts.is_empty());
+        if operator_mode {
+            bearer.entry(c.user.as_str()).or_insert((c, 0)).1 += 1;
+        }
+    }
     for (key, (c, n)) in no_exp {
         let who = super::nats_checks::display_user(c);
         out.push(Finding::new(
@@ -40,14 +52,24 @@ fn users(f: &Facts, out: &mut Vec<Finding>) {
         ));
     }
     for (key, (c, n)) in bearer {
-        let who = super::nats_checks::display_user(c);
+        // A hidden JWT has no name: the identity that holds the key names it.
+        let who = match f.identities.iter().find(|i| c.claims.is_none() && i.user_key == key && !i.user.is_empty()) {
+            Some(i) => i.user.clone(),
+            None => super::nats_checks::display_user(c),
+        };
+        let how = if c.claims.is_some() { "bearer_token true" } else { "JWT hidden by the server (bearer token)" };
         out.push(Finding::new(
             &codes::BEARER_TOKEN_USER,
             format!("user {who} connects with a bearer JWT"),
             vec![format!("user {who}"), format!("account {}", super::nats_checks::label(&c.account_name, &c.account))],
-            format!("user JWT {key}: bearer_token true; {n} live connection(s)"),
+            format!("user JWT {key}: {how}; {n} live connection(s)"),
         ));
     }
+}
+
+/// A user public key: 56 base32 characters starting with `U` (nkeys).
+fn is_user_key(s: &str) -> bool {
+    s.len() == 56 && s.starts_with('U') && s.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
 fn accounts(f: &Facts, out: &mut Vec<Finding>) {
@@ -187,6 +209,45 @@ mod tests {
         let codes: Vec<_> = found.iter().map(|x| x.code).collect();
         assert_eq!(codes, vec!["user-jwt-no-expiry", "bearer-token-user"]);
         assert!(found[0].evidence.contains("3 live connection(s)"), "{}", found[0].evidence);
+    }
+
+    #[test]
+    fn a_user_key_without_a_jwt_in_operator_mode_is_a_hidden_bearer_jwt() {
+        let key = format!("U{}", "A".repeat(55));
+        let conn = |server: &str| ConnFacts { server: server.into(), cid: 4, user: key.clone(), ..Default::default() };
+        let server = |name: &str, operator: bool| ServerFacts {
+            name: name.into(),
+            auth_required: true,
+            operator_jwts: if operator { vec!["op.jwt".into()] } else { vec![] },
+            ..Default::default()
+        };
+        // Config mode: an nkey user (no JWT at all) is no finding.
+        let f = Facts { servers: vec![server("n1", false)], conns: vec![conn("n1")], ..Default::default() };
+        assert!(run(&f).is_empty());
+        // Operator mode: the server hid the JWT; the identity holding the key names it.
+        let mut f = Facts { servers: vec![server("n1", true)], conns: vec![conn("n1")], ..Default::default() };
+        f.identities.push(crate::identity::join::JoinedIdentity {
+            namespace: "shop".into(),
+            workload: "kiosk".into(),
+            user: "tentacle.shop.kiosk".into(),
+            user_key: key.clone(),
+            account: String::new(),
+            account_key: String::new(),
+            scope: String::new(),
+            state: crate::identity::join::IdState::Active,
+            reason: String::new(),
+            expires: None,
+            connections: 1,
+            live: true,
+            recorded: true,
+            publish: vec![],
+            subscribe: vec![],
+            claims_json: String::new(),
+        });
+        let found = run(&f);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].code, found[0].objects[0].as_str()), ("bearer-token-user", "user tentacle.shop.kiosk"));
+        assert!(found[0].evidence.contains("hidden"), "{}", found[0].evidence);
     }
 
     #[test]
