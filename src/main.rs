@@ -138,6 +138,7 @@ fn console_options(
         identity: file.identity.clone(),
         naming: Naming::from_section(&file.naming)?,
         doctor: doctor_policy(file)?,
+        sites: site_sections(cli, file)?,
     })
 }
 
@@ -204,12 +205,8 @@ fn report_context(
     })
 }
 
-/// `[[sites]]` and `--site NAME=KUBE_CONTEXT`: one report context each.
-fn site_contexts(
-    cli: &Cli,
-    file: &ConfigFile,
-    base: &report::ReportContext,
-) -> Result<Vec<(String, report::ReportContext)>> {
+/// `[[sites]]` and `--site NAME=KUBE_CONTEXT`, each name once.
+fn site_sections(cli: &Cli, file: &ConfigFile) -> Result<Vec<config::file::SiteSection>> {
     let mut sites = file.sites.clone();
     for s in &cli.sites {
         let (name, kctx) =
@@ -220,10 +217,21 @@ fn site_contexts(
             ..Default::default()
         });
     }
-    let mut out: Vec<(String, report::ReportContext)> = Vec::new();
-    for s in sites {
+    for (i, s) in sites.iter().enumerate() {
         anyhow::ensure!(!s.name.is_empty(), "a site needs a name");
-        anyhow::ensure!(!out.iter().any(|(n, _)| *n == s.name), "site {:?} named twice", s.name);
+        anyhow::ensure!(!sites[..i].iter().any(|o| o.name == s.name), "site {:?} named twice", s.name);
+    }
+    Ok(sites)
+}
+
+/// One report context per site: its Kubernetes context, its NATS when given.
+fn site_contexts(
+    cli: &Cli,
+    file: &ConfigFile,
+    base: &report::ReportContext,
+) -> Result<Vec<(String, report::ReportContext)>> {
+    let mut out: Vec<(String, report::ReportContext)> = Vec::new();
+    for s in site_sections(cli, file)? {
         let mut ctx = base.clone();
         if let Some(k) = &s.kube_context {
             ctx.kube.context = Some(k.clone());

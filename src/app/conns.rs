@@ -30,6 +30,8 @@ pub struct ConnRow {
     pub user_name: Option<Text>,
     /// Name of the account (from the Accounts view's JWTs), when known.
     pub account_name: Option<Text>,
+    /// The configured site of its server (`[[sites]]`), when sites are set.
+    pub site: Option<Text>,
     /// The user JWT decoded and its signature verified, once per distinct
     /// token in the worker ([`JwtCache`]); `update` never decodes a JWT.
     /// The console's rows then drop the token text (`info.jwt` is empty
@@ -76,6 +78,7 @@ impl ConnRow {
             jwt_expires,
             user_name,
             account_name: None,
+            site: None,
             claims,
             search: Box::default(),
         };
@@ -97,9 +100,9 @@ impl ConnRow {
             i.ip,
             i.lang
         );
-        if let Some(n) = &self.account_name {
+        for extra in [&self.account_name, &self.site].into_iter().flatten() {
             s.push(' ');
-            s.push_str(n);
+            s.push_str(extra);
         }
         self.search = s.to_lowercase().into_boxed_str();
     }
@@ -233,6 +236,14 @@ impl ConnRow {
         self.index();
     }
 
+    pub fn set_site(&mut self, site: Option<&Text>) {
+        if site == self.site.as_ref() {
+            return;
+        }
+        self.site = site.cloned();
+        self.index();
+    }
+
     /// The account as every view shows it: name, else short key.
     pub fn account_label(&self) -> String {
         format::principal(self.account_name.as_deref(), &self.info.account)
@@ -323,6 +334,13 @@ pub fn open_columns() -> Vec<Column<ConnRow>> {
 
 pub fn columns() -> Vec<Column<ConnRow>> {
     vec![
+        Column {
+            title: "SITE",
+            width: 6,
+            priority: 1,
+            cut: Cut::End,
+            cell: |r, _| r.site.as_deref().unwrap_or_default().to_string(),
+        },
         Column { title: "SERVER", width: 6, priority: 2, cut: Cut::End, cell: |r, _| r.server.to_string() },
         Column { title: "CID", width: 5, priority: 0, cut: Cut::End, cell: |r, _| r.info.cid.to_string() },
         Column { title: "ACCOUNT", width: 8, priority: 1, cut: Cut::Middle, cell: |r, _| r.account_label() },

@@ -26,6 +26,7 @@ pub fn rejoin(s: &mut AppState) {
 /// mode reports accounts by public key), so every view shows the same label.
 pub fn name_accounts(s: &mut AppState) {
     name_conns(&mut s.conns.rows, &s.accounts.rows);
+    place_conns_in_sites(s);
     let names = account_names(&s.accounts.rows);
     for p in &mut s.perms.rows {
         p.account_name =
@@ -38,6 +39,18 @@ pub fn name_conns(conns: &mut [super::conns::ConnRow], accounts: &[AccountRow]) 
     let names = account_names(accounts);
     for c in conns {
         c.set_account_name(names.get(c.info.account.as_str()));
+    }
+}
+
+/// Gives each connection the site of its server (nothing without `[[sites]]`).
+pub fn place_conns_in_sites(s: &mut AppState) {
+    if s.sites.is_empty() {
+        return;
+    }
+    let by_server: HashMap<&str, &Text> =
+        s.servers.rows.iter().filter_map(|r| Some((r.id.as_str(), s.sites.of_cluster(&r.cluster)?))).collect();
+    for c in &mut s.conns.rows {
+        c.set_site(by_server.get(c.server_id.as_str()).copied());
     }
 }
 

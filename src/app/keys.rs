@@ -362,6 +362,7 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("static", &["clusterstaticentries", "cse"], "ClusterStaticEntries"),
     ("doctor", &["doc", "findings"], "findings across NATS, SPIRE and Kubernetes"),
     ("ctx", &["context"], "Kubernetes context: :ctx NAME"),
+    ("site", &["sites"], "a site's Kubernetes context: :site NAME ([[sites]])"),
     ("help", &["h"], "key help"),
     ("quit", &["q", "q!", "exit"], "quit warden"),
 ];

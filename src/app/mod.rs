@@ -24,6 +24,7 @@ pub mod panel;
 pub mod permissions;
 pub mod save;
 pub mod servers;
+pub mod sites;
 pub mod spire_objects;
 pub mod spire_views;
 pub mod state;

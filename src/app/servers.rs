@@ -14,6 +14,8 @@ pub struct ServerRow {
     pub id: String,
     pub version: String,
     pub cluster: String,
+    /// The configured site whose NATS cluster this server is in (`[[sites]]`).
+    pub site: String,
     pub host: String,
     pub port: u16,
     pub start: String,
@@ -75,6 +77,7 @@ impl ServerRow {
             id: first_non_empty(&v.server_id, &server.id),
             version: first_non_empty(&v.version, &server.ver),
             cluster: first_non_empty(&v.cluster.name, &server.cluster),
+            site: String::new(),
             host: v.host.clone(),
             port: v.port,
             start: v.start.clone(),
@@ -154,7 +157,17 @@ impl ServerRow {
 
     fn reindex(&mut self) {
         self.search =
-            format!("{} {} {} {} {}", self.name, self.id, self.version, self.cluster, self.host).to_lowercase();
+            format!("{} {} {} {} {} {}", self.name, self.id, self.version, self.cluster, self.site, self.host)
+                .to_lowercase();
+    }
+
+    /// Sets the site from the cluster (`sites`: cluster name -> site).
+    pub fn set_site(&mut self, sites: &super::sites::Sites) {
+        let site = sites.of_cluster(&self.cluster).map(|t| t.as_str()).unwrap_or_default();
+        if site != self.site {
+            self.site = site.to_string();
+            self.reindex();
+        }
     }
 
     pub fn uptime(&self, clock: &Clock) -> String {
@@ -184,6 +197,8 @@ pub async fn fetch(sys: &SysClient) -> Result<Vec<ServerRow>> {
 pub fn columns() -> Vec<Column<ServerRow>> {
     vec![
         Column { title: "NAME", width: 14, priority: 0, cut: Cut::End, cell: |r, _| r.name.clone() },
+        // Empty (and so given away) unless `[[sites]]` are configured.
+        Column { title: "SITE", width: 6, priority: 1, cut: Cut::End, cell: |r, _| r.site.clone() },
         Column { title: "VERSION", width: 8, priority: 1, cut: Cut::End, cell: |r, _| r.version.clone() },
         Column { title: "CLUSTER", width: 10, priority: 2, cut: Cut::End, cell: |r, _| r.cluster.clone() },
         Column { title: "UPTIME", width: 8, priority: 1, cut: Cut::End, cell: |r, c| r.uptime(c) },

@@ -132,6 +132,8 @@ pub struct AppState {
     pub kube: KubeState,
     /// Context names of the kubeconfig, for `:ctx` completion.
     pub kube_contexts: Vec<String>,
+    /// `[[sites]]`: the SITE column and `:site`.
+    pub sites: super::sites::Sites,
     pub clock: Clock,
     /// Terminal size, for paging.
     pub size: (u16, u16),
@@ -201,6 +203,7 @@ impl AppState {
             tester: Panel::default(),
             kube: KubeState::default(),
             kube_contexts: Vec::new(),
+            sites: Default::default(),
             clock,
             size: (80, 24),
             status: None,

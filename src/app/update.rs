@@ -68,7 +68,12 @@ pub fn update(s: &mut AppState, msg: Msg) -> Outcome {
                             _ => None,
                         };
                     }
+                    let mut rows = rows;
+                    for r in &mut rows {
+                        r.set_site(&s.sites);
+                    }
                     s.servers.replace(rows, at.now_unix);
+                    super::derive::place_conns_in_sites(s);
                 }
                 Err(e) => s.servers.mark_stale(&e),
             }
@@ -574,6 +579,9 @@ fn on_command_key(s: &mut AppState, mut input: Input, k: KeyEvent) -> Outcome {
                 Some(("ctx", partial)) if input.value().contains(char::is_whitespace) => {
                     format!("ctx {}", keys::complete_from(partial, s.kube_contexts.iter().map(String::as_str)).0)
                 }
+                Some(("site", partial)) if input.value().contains(char::is_whitespace) => {
+                    format!("site {}", keys::complete_from(partial, s.sites.names()).0)
+                }
                 _ => keys::complete(input.value()).0,
             };
             s.mode = Mode::Command(Input::new(done));
@@ -600,6 +608,23 @@ fn run_command(s: &mut AppState, line: &str) -> Outcome {
             s.quit = true;
             Outcome::cmd(Cmd::Quit)
         }
+        Some(("site", name)) => match s.sites.get(name).map(|site| site.kube_context.clone()) {
+            _ if s.sites.is_empty() => {
+                s.status = Some((Level::Warn, "no sites configured ([[sites]] or --site NAME=CONTEXT)".into()));
+                Outcome::redraw()
+            }
+            None => {
+                let known = s.sites.names().collect::<Vec<_>>().join(" ");
+                s.status = Some((Level::Info, format!("sites: {known} (:site NAME switches Kubernetes context)")));
+                Outcome::redraw()
+            }
+            Some(None) => {
+                s.status = Some((Level::Warn, format!("site {name} names no Kubernetes context")));
+                Outcome::redraw()
+            }
+            // The site's Kubernetes context, switched as `:ctx` does.
+            Some(Some(ctx)) => run_command(s, &format!("ctx {ctx}")),
+        },
         Some(("ctx", "")) => {
             let names = if s.kube_contexts.is_empty() { "none".to_string() } else { s.kube_contexts.join(" ") };
             s.status = Some((Level::Info, format!("Kubernetes contexts: {names}")));

@@ -51,6 +51,8 @@ pub struct ConsoleOptions {
     pub naming: warden_core::identity::naming::Naming,
     /// `[doctor]` / `[policy]`: the `:doctor` view's thresholds and exceptions.
     pub doctor: warden_core::doctor::facts::Policy,
+    /// `[[sites]]` and `--site`: the SITE column, `:site`.
+    pub sites: Vec<warden_core::config::file::SiteSection>,
 }
 
 /// Runs the interactive console until the user quits or a signal arrives.
@@ -103,6 +105,7 @@ pub async fn run(opts: ConsoleOptions) -> Result<()> {
     state.ttl = ttl;
     state.kube_section = opts.kube_section.clone();
     state.doctor_policy = opts.doctor.clone();
+    state.sites = crate::app::sites::Sites::new(&opts.sites);
     state.kube_contexts = warden_core::kube::client::context_names(&opts.kube);
     state.save_dir = Some(warden_core::config::paths::state_dir().join("saved"));
     let saved = tx.clone();

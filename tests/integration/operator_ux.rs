@@ -166,8 +166,8 @@ fn sort_by_column_keeps_the_selected_row() {
     key(&mut s, KeyCode::Down);
     key(&mut s, KeyCode::Down);
     let picked = s.conns.selected().unwrap().info.cid;
-    // s: SERVER, CID, ACCOUNT, USER, NAME, LANG, IP, UPTIME, SUBS, IN.
-    for _ in 0..10 {
+    // s: SITE, SERVER, CID, ACCOUNT, USER, NAME, LANG, IP, UPTIME, SUBS, IN.
+    for _ in 0..11 {
         key(&mut s, KeyCode::Char('s'));
     }
     key(&mut s, KeyCode::Char('S'));

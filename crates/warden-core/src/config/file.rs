@@ -44,6 +44,16 @@ pub struct SiteSection {
     /// natscli context name for this site's servers.
     pub nats_context: Option<String>,
     pub nats_url: Option<String>,
+    /// The NATS cluster name (VARZ `cluster.name`) of this site's servers,
+    /// when it is not the site's name: the console's SITE column.
+    pub nats_cluster: Option<String>,
+}
+
+impl SiteSection {
+    /// The cluster name this site's servers report.
+    pub fn cluster(&self) -> &str {
+        self.nats_cluster.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// `[policy]`: what identities may look like.
