@@ -7,7 +7,7 @@ use super::conns::ConnRow;
 use super::identities::IdentityRow;
 use super::servers::ServerRow;
 use warden_core::doctor::facts::{
-    AccountFacts, AuthzEntryFacts, ConnFacts, Facts, Policy, RegistrationFacts, StreamFacts, ViolationCount,
+    AccountFacts, AuthzEntryFacts, ConnFacts, Facts, Policy, RegistrationFacts, ServedJwt, StreamFacts, ViolationCount,
 };
 use warden_core::identity::kube_facts::SpireRegistration;
 use warden_core::identity::naming::{IdentityName, Naming};
@@ -104,5 +104,10 @@ fn account(a: &AccountRow) -> AccountFacts {
         system: a.system,
         jti: a.claims.as_ref().map(|c| c.std.id.clone()).unwrap_or_default(),
         drift: a.drift.clone(),
+        served: a
+            .servers
+            .iter()
+            .map(|s| ServedJwt { server: s.server.clone(), cluster: s.cluster.clone(), jti: s.jti.clone() })
+            .collect(),
     }
 }
