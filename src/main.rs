@@ -60,9 +60,9 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
             ok(rt.block_on(console::run(opts)))
         }
         #[cfg(feature = "sandbox")]
-        Command::Sandbox { headless, dir, mode, connections, identities } => {
+        Command::Sandbox { headless, dir, mode, connections, identities, site_count } => {
             let fleet = warden_sandbox::run::Fleet { connections, identities };
-            ok(rt.block_on(sandbox(&cli, headless, dir, mode.into(), fleet)))
+            ok(rt.block_on(sandbox(&cli, headless, dir, mode.into(), fleet, site_count)))
         }
         Command::Report { kind: report::Kind::Violations, output, violations } => {
             let ctx = report_context(&file, nats, kube, naming)?;
@@ -152,16 +152,21 @@ async fn sandbox(
     dir: Option<std::path::PathBuf>,
     mode: Mode,
     fleet: warden_sandbox::run::Fleet,
+    sites: Option<usize>,
 ) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
+    if let Some(n) = sites {
+        // Refused before a directory or a server is made.
+        warden_sandbox::sites::check_request(n, mode, fleet.connections)?;
+    }
     let owned = dir.is_none();
     let dir = warden_sandbox::run::private_dir(dir.as_deref())?;
-    let started = warden_sandbox::run::start_with(&dir, mode, fleet).await;
+    let started = warden_sandbox::running::Running::start(&dir, mode, fleet, sites).await;
     let result = match started {
         Err(e) => Err(e),
         Ok(sb) => {
             let r = if headless {
-                println!("{}", sb.info.describe());
+                println!("{}", sb.describe());
                 let (mut term, mut hup) = (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
@@ -170,7 +175,7 @@ async fn sandbox(
                 }
                 Ok(())
             } else {
-                let file = ConfigFile::load(&sb.info.warden_config)?;
+                let file = ConfigFile::load(sb.warden_config())?;
                 let nats =
                     config::resolve_nats_with(&NatsFlags::default(), &file, &dir.join("no-natscli-contexts"), None)?;
                 let kube = warden_core::kube::client::KubeSettings {

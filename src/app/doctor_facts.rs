@@ -8,7 +8,7 @@ use super::doctor_nats::DoctorNats;
 use super::identities::IdentityRow;
 use super::servers::ServerRow;
 use warden_core::doctor::facts::{
-    AccountFacts, AuthzEntryFacts, ConnFacts, Facts, Policy, RegistrationFacts, ViolationCount,
+    AccountFacts, AuthzEntryFacts, ConnFacts, Facts, Policy, RegistrationFacts, ServedJwt, ViolationCount,
 };
 use warden_core::identity::kube_facts::SpireRegistration;
 use warden_core::identity::naming::{IdentityName, Naming};
@@ -115,5 +115,10 @@ fn account(a: &AccountRow) -> AccountFacts {
         system: a.system,
         jti: a.claims.as_ref().map(|c| c.std.id.clone()).unwrap_or_default(),
         drift: a.drift.clone(),
+        served: a
+            .servers
+            .iter()
+            .map(|s| ServedJwt { server: s.server.clone(), cluster: s.cluster.clone(), jti: s.jti.clone() })
+            .collect(),
     }
 }

@@ -106,6 +106,11 @@ pub enum Command {
         /// Users the extra connections are spread over
         #[arg(long, default_value_t = 200)]
         identities: usize,
+        /// Several sites (2 or more): one NATS supercluster (a cluster per
+        /// site, joined by gateways) and a Kubernetes API double per site,
+        /// the last one drifted on purpose (JWT mode only)
+        #[arg(long = "sites", value_name = "N")]
+        site_count: Option<usize>,
     },
     /// Identity actions (JWT mode): register, approve, deny, renew, revoke
     Identity {

@@ -105,6 +105,11 @@ pub struct HeadlessSandbox {
 impl HeadlessSandbox {
     /// Starts it with `extra` arguments and reads its `key: value` lines.
     pub fn start(extra: &[&str]) -> HeadlessSandbox {
+        HeadlessSandbox::start_until(extra, "nats pid")
+    }
+
+    /// [`HeadlessSandbox::start`], reading lines until the `last` key.
+    pub fn start_until(extra: &[&str], last: &str) -> HeadlessSandbox {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("world");
         let home = tmp.path().join("home");
@@ -122,7 +127,7 @@ impl HeadlessSandbox {
             .unwrap();
         let rx = lines_of(child.stdout.take().unwrap());
         let mut sb = HeadlessSandbox { child: Some(child), info: Default::default(), home, _tmp: tmp };
-        while !sb.info.contains_key("nats pid") {
+        while !sb.info.contains_key(last) {
             let line = rx.recv_timeout(Duration::from_secs(60)).expect("the sandbox prints how to reach it");
             if let Some((k, v)) = line.split_once(':').filter(|(k, _)| !k.starts_with(' ')) {
                 sb.info.insert(k.trim().to_string(), v.trim().to_string());
@@ -163,15 +168,29 @@ impl HeadlessSandbox {
 
     /// SIGTERM; the sandbox must exit cleanly and take nats-server with it.
     pub async fn stop(mut self) {
-        let pid: i32 = self.info["nats pid"].parse().unwrap();
-        let alive = move || unsafe { libc::kill(pid, 0) == 0 };
-        assert!(alive(), "nats-server runs until the sandbox stops");
+        // `nats pid`, or `nats pids` for several sites.
+        let pids: Vec<i32> = self
+            .info
+            .get("nats pids")
+            .or(self.info.get("nats pid"))
+            .expect("pids printed")
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        // SAFETY: signal 0 only checks that the process exists.
+        let running = move || pids.iter().filter(|&&pid| unsafe { libc::kill(pid, 0) == 0 }).count();
+        let started = self.info.get("nats pids").or(self.info.get("nats pid")).unwrap().split_whitespace().count();
+        assert_eq!(running(), started, "every nats-server runs until the sandbox stops");
         let mut child = self.child.take().unwrap();
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
         assert!(status.success(), "{status}");
-        eventually(Duration::from_secs(10), "nats-server gone", || async move { (!alive()).then_some(()) }).await;
+        eventually(Duration::from_secs(10), "nats-server gone", || {
+            let left = running();
+            async move { (left == 0).then_some(()) }
+        })
+        .await;
     }
 }
 

@@ -102,6 +102,7 @@ fn state() -> AppState {
         connections: conns,
         jti: jti.into(),
         issued_at: NOW - 86400,
+        ..Default::default()
     };
     let app_rec = AccountRecord {
         id: app.public_key().into(),

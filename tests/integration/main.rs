@@ -25,6 +25,7 @@ mod permissions_server;
 mod safe_actions;
 mod sandbox;
 mod sandbox_spiffe;
+mod sites_sandbox;
 mod spiffe;
 mod spiffe_actions;
 mod spiffe_console;

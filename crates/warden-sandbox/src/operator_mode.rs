@@ -203,6 +203,16 @@ impl OperatorWorld {
             .replace(&conf_str(&self.dir.join("jwt")), &conf_str(&server_dir.join("jwt")))
     }
 
+    /// [`Self::config_body_in`] without JetStream: a server alone in its
+    /// cluster behind gateways refuses to start it ("JetStream cluster
+    /// requires configured routes or solicited leafnode for the system
+    /// account", nats-server `server/jetstream_cluster.go`).
+    pub fn config_body_in_without_jetstream(&self, server_dir: &Path) -> String {
+        let body = self.config_body_in(server_dir);
+        let block = format!("jetstream {{\n  store_dir: {}\n}}\n", conf_str(&server_dir.join("js")));
+        body.replace(&block, "")
+    }
+
     /// A user JWT for `user_public` in `APP`, signed by APP's signing key
     /// with `issuer_account` = APP, issued now.
     pub fn mint_user_jwt(&self, spec: &UserSpec, user_public: &str) -> Result<(UserClaims, String)> {
@@ -370,6 +380,8 @@ mod tests {
         ] {
             assert!(body.contains(&want), "missing {want:?} in\n{body}");
         }
+        let bare = w.config_body_in_without_jetstream(&dir.path().join("n3"));
+        assert!(!bare.contains("jetstream") && bare.contains("resolver_preload"), "{bare}");
         let own = w.config_body_in(&dir.path().join("n2"));
         for sub in ["js", "jwt"] {
             assert!(own.contains(&conf_str(&dir.path().join("n2").join(sub))), "{sub} not moved in\n{own}");

@@ -134,7 +134,16 @@ fn toml_str(p: &Path) -> String {
     toml::Value::String(p.display().to_string()).to_string()
 }
 
-fn write_warden_config(dir: &Path, world: &OperatorWorld, url: &str, kubeconfig: &Path) -> Result<PathBuf> {
+/// `context` is the kubeconfig context of `[kubernetes]`; `extra` is
+/// appended as is (`[[sites]]` tables, which must come last).
+pub(crate) fn write_warden_config(
+    dir: &Path,
+    world: &OperatorWorld,
+    url: &str,
+    kubeconfig: &Path,
+    context: &str,
+    extra: &str,
+) -> Result<PathBuf> {
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys)?;
     let acc_key = keys.join("app-signing.nk");
@@ -144,9 +153,10 @@ fn write_warden_config(dir: &Path, world: &OperatorWorld, url: &str, kubeconfig:
     let text = format!(
         "# Written by `warden sandbox`: connects a second warden to the sandbox.\n\
          [nats]\nurl = {url}\ncreds = {creds}\n\n\
-         [kubernetes]\nkubeconfig = {kc}\ncontext = \"sandbox\"\n{spire}\n\
-         [signing]\naccount_signing_key = {acc}\noperator_signing_key = {op}\n{policy}",
+         [kubernetes]\nkubeconfig = {kc}\ncontext = {context}\n{spire}\n\
+         [signing]\naccount_signing_key = {acc}\noperator_signing_key = {op}\n{policy}\n{extra}",
         url = toml::Value::String(url.to_string()),
+        context = toml::Value::String(context.to_string()),
         creds = toml_str(&world.sys_creds_path),
         kc = toml_str(kubeconfig),
         acc = toml_str(&acc_key),
@@ -213,7 +223,7 @@ async fn start_jwt(dir: &Path, extra: Fleet) -> Result<Sandbox> {
     scenario::seed(&double.state(), &world, &fleet, now, now)?;
     let seeded = super::seeds::seed_jwt(&double.state(), &world, now)?;
     let spire = SpireController::spawn(double.state(), scenario::controller_config());
-    let warden_config = write_warden_config(dir, &world, &server.url(), &kubeconfig)?;
+    let warden_config = write_warden_config(dir, &world, &server.url(), &kubeconfig, "sandbox", "")?;
 
     let mut tasks = vec![follow_server_log(server.log_path.clone(), double.state())];
     tasks.extend(start_workloads(&server.url(), fleet, double.state()));
@@ -248,7 +258,7 @@ async fn start_jwt(dir: &Path, extra: Fleet) -> Result<Sandbox> {
 }
 
 /// The NATS pod's log is the real server's log, line by line.
-fn follow_server_log(path: PathBuf, k: KubeState) -> JoinHandle<()> {
+pub(crate) fn follow_server_log(path: PathBuf, k: KubeState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let opts = warden_core::violations::follow_file::FollowOptions { from_start: true, ..Default::default() };
         let Ok(mut f) = warden_core::violations::follow_file::Follower::open(&path, opts).await else { return };
@@ -263,7 +273,7 @@ type CredentialsSender = (watch::Sender<Option<Credentials>>, Arc<SigningKey>);
 
 /// Each tentacle's client, and a watcher that hands a workload its new JWT
 /// when its NatsIdentity status gets one (approval, renewal).
-fn start_workloads(url: &str, fleet: Vec<Tentacle>, k: KubeState) -> Vec<JoinHandle<()>> {
+pub(crate) fn start_workloads(url: &str, fleet: Vec<Tentacle>, k: KubeState) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     let mut senders: HashMap<(String, String), CredentialsSender> = HashMap::new();
     for t in fleet {
@@ -444,7 +454,7 @@ fn start_spiffe_workloads(url: &str, world: &SpiffeWorld, fleet: Vec<scenario::S
 /// bearing a token made now, which is written nowhere but the kubeconfig in
 /// the sandbox's private directory (0600), so another local user cannot
 /// read the sandbox's credentials through it.
-async fn start_double() -> Result<KubeDouble> {
+pub(crate) async fn start_double() -> Result<KubeDouble> {
     let config = KubeDoubleConfig { token: kube_double::random_token(), ..KubeDoubleConfig::default() };
     KubeDouble::start(config).await.context("starting the Kubernetes API double")
 }

@@ -91,6 +91,18 @@ pub struct AccountFacts {
     pub jti: String,
     /// Why its JWT differs between servers, if it does.
     pub drift: Option<String>,
+    /// The JWT each server serves, with the server's cluster (what sites
+    /// sharing a supercluster compare).
+    pub served: Vec<ServedJwt>,
+}
+
+/// One server's JWT of one account (ACCOUNTZ).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServedJwt {
+    pub server: String,
+    /// The server's cluster: in a supercluster, its gateway name.
+    pub cluster: String,
+    pub jti: String,
 }
 
 /// One stream of JSZ (`server/monitor.go` `StreamDetail`).

@@ -40,6 +40,8 @@ pub struct AccountDetail {
 pub struct ServerView {
     pub server: String,
     pub server_id: String,
+    /// The server's cluster (in a supercluster: its gateway name).
+    pub cluster: String,
     pub connections: i64,
     /// `jti` of the JWT it serves (empty: none).
     pub jti: String,
@@ -158,6 +160,7 @@ pub fn build_record(id: &str, jwts: &[String], details: &[(ServerInfo, Accountz)
         servers.push(ServerView {
             server: server_label(info),
             server_id: info.id.clone(),
+            cluster: info.cluster.clone(),
             connections: d.client_connections + d.leafnode_connections,
             jti,
             issued_at: iat,
