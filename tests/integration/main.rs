@@ -23,6 +23,7 @@ mod permissions;
 mod permissions_server;
 mod safe_actions;
 mod sandbox;
+mod sandbox_fleet;
 mod sandbox_spiffe;
 mod spiffe;
 mod spiffe_actions;
