@@ -93,3 +93,76 @@ async fn jwt_sandbox_holds_a_fleet_over_its_identities() {
     }
     sb.stop().await;
 }
+
+/// The raw client underneath: an SVID the server's authorization lists gets
+/// in; one the same CA signed for an unlisted ID is refused; one from
+/// another trust bundle fails the handshake; and a held connection answers
+/// the server's PINGs (an unheld one beside it is closed as stale).
+#[tokio::test(flavor = "multi_thread")]
+async fn raw_svid_connections_authenticate_and_answer_pings() {
+    use warden_core::identity::naming::{IdentityName, Naming};
+    use warden_core::identity::spiffe_authz::{AuthzDocument, DocumentShape};
+    use warden_sandbox::connections::{Identity, hold, open};
+    use warden_sandbox::spiffe_mode::SpiffeWorld;
+
+    const TD: &str = "tentacular.local";
+    let dir = tempfile::tempdir().unwrap();
+    let world = SpiffeWorld::generate(&dir.path().join("a"), TD).unwrap();
+    let other = SpiffeWorld::generate(&dir.path().join("b"), TD).unwrap();
+    let naming = Naming::with_defaults(TD).unwrap();
+    let name = IdentityName::parse("fleet/wl0").unwrap();
+    let id = naming.spiffe_id(&name);
+    let mut doc = AuthzDocument::new(DocumentShape::UsersArray);
+    doc.upsert_scope(&id, &naming.scope(&name)).unwrap();
+    world.write_authz(&doc).unwrap();
+    // PINGs every 200 ms, closed after one unanswered.
+    let body = format!("{}ping_interval: \"200ms\"\nping_max: 1\n", world.config_body());
+    let server = warden_sandbox::nats_server::NatsServer::start(&world.dir, "n1", &body).unwrap();
+    let addr = server.url().trim_start_matches("nats://").to_string();
+    let svid = |w: &SpiffeWorld, id: &str| {
+        let s = w.issue_svid(id).unwrap();
+        Identity::svid(id, &s.cert_file, &s.key_file, &w.bundle_file).unwrap()
+    };
+
+    let listed = svid(&world, &id);
+    let unlisted = svid(&world, "spiffe://tentacular.local/ns/fleet/wf/stranger");
+    let foreign = svid(&other, &id);
+    let refused = open(&addr, &unlisted, "stranger").await.err().expect("an unlisted SPIFFE ID is refused");
+    assert!(format!("{refused:#}").contains("Authorization Violation"), "{refused:#}");
+    let foreign = open(&addr, &foreign, "foreign").await.err().expect("another trust bundle's SVID is refused");
+    assert!(format!("{foreign:#}").contains("closed") || format!("{foreign:#}").contains("TLS"), "{foreign:#}");
+
+    let held = open(&addr, &listed, "held").await.unwrap();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(hold(vec![held], stop));
+
+    let sys = warden_sandbox::workloads::Credentials::Svid {
+        cert: world.system.cert_file.clone(),
+        key: world.system.key_file.clone(),
+        bundle: world.bundle_file.clone(),
+    }
+    .options("sys")
+    .connect(server.url().replacen("nats://", "tls://", 1))
+    .await
+    .unwrap();
+    let open_names = || async {
+        let r = sys.request("$SYS.REQ.SERVER.PING.CONNZ", "{}".into()).await.ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&r.payload).ok()?;
+        let conns = v["data"]["connections"].as_array()?.clone();
+        Some(conns.iter().filter_map(|c| c["name"].as_str().map(str::to_string)).collect::<Vec<_>>())
+    };
+    // A connection nobody holds never answers: the server closes it as
+    // stale after two ping intervals. Three of them in turn, each opened
+    // after the last one closed, take at least six intervals; the held one
+    // answers every PING and stays all along.
+    for round in 0..3 {
+        let unheld = format!("unheld-{round}");
+        let _conn = open(&addr, &listed, &unheld).await.unwrap();
+        let names = eventually(Duration::from_secs(20), &format!("{unheld} closed as stale"), || async {
+            open_names().await.filter(|n| !n.contains(&unheld))
+        })
+        .await;
+        assert!(names.iter().any(|n| n == "held"), "after {unheld}: {names:?}");
+    }
+    drop(server);
+}

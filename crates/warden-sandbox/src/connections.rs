@@ -238,6 +238,8 @@ pub fn raise_nofile() -> u64 {
         l.rlim_cur = l.rlim_max;
         libc::setrlimit(libc::RLIMIT_NOFILE, &l);
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
-        l.rlim_cur as u64
+        #[allow(clippy::unnecessary_cast)] // rlim_t is narrower than u64 on some targets
+        let cur = l.rlim_cur as u64;
+        cur
     }
 }
