@@ -35,7 +35,7 @@ pub async fn run(n: usize, ids: usize) -> anyhow::Result<()> {
     let users: Vec<Identity> = (0..ids)
         .map(|i| {
             let u = world.mint_user(&UserSpec::tentacle("fleet", &format!("wl{i}")))?;
-            Ok(Identity { jwt: u.jwt, key: Arc::new(u.key.expect("generated key")) })
+            Ok(Identity::jwt(u.jwt, Arc::new(u.key.expect("generated key"))))
         })
         .collect::<anyhow::Result<_>>()?;
     let addr = server.url().trim_start_matches("nats://").to_string();
@@ -79,10 +79,8 @@ pub async fn run(n: usize, ids: usize) -> anyhow::Result<()> {
     let tasks = 4u64;
     for t in 0..tasks {
         let (addr, storming, failed) = (addr.clone(), storming.clone(), failed.clone());
-        let wrong = Identity {
-            jwt: users[t as usize % users.len()].jwt.clone(),
-            key: Arc::new(SigningKey::generate(KeyKind::User)),
-        };
+        let Identity::Jwt { jwt, .. } = &users[t as usize % users.len()] else { unreachable!("JWT users") };
+        let wrong = Identity::jwt(jwt.clone(), Arc::new(SigningKey::generate(KeyKind::User)));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs_f64(tasks as f64 / auth_rate().max(1) as f64));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -126,7 +124,7 @@ fn violation_lines(world: &OperatorWorld, users: &[Identity]) -> Vec<String> {
     let acc = world.app.public_key();
     (0..10_000usize)
         .map(|i| {
-            let user = users[i % users.len()].key.public_key();
+            let user = users[i % users.len()].user_key().expect("JWT users").public_key();
             let (kind, tail) = if i % 3 == 0 {
                 ("Subscription", format!("Subject \"fleet.other{}.x\", SID {}", i % 50, i % 7 + 1))
             } else {

@@ -100,7 +100,8 @@ pub enum Command {
         /// or `spiffe` (`verify_and_map`, X.509 SVIDs, the authorization ConfigMap)
         #[arg(long, value_enum, default_value_t = ModeArg::Jwt)]
         mode: ModeArg,
-        /// Also hold this many live JWT connections (fleet-scale testing)
+        /// Also hold this many live connections (fleet-scale testing): user
+        /// JWTs in `jwt` mode, TLS with X.509 SVIDs in `spiffe` mode
         #[arg(long, default_value_t = 0)]
         connections: usize,
         /// Users the extra connections are spread over

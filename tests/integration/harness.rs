@@ -79,15 +79,15 @@ where
 }
 
 /// Lines of a child's output stream, read on a thread of their own so a test
-/// can wait for them with a deadline.
+/// can wait for them with a deadline. The stream is drained to its end even
+/// once the receiver is gone: closing the pipe under a running child would
+/// kill it with a broken pipe on its next write.
 pub fn lines_of(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
     use std::io::{BufRead, BufReader};
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     rx

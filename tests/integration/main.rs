@@ -24,6 +24,7 @@ mod permissions;
 mod permissions_server;
 mod safe_actions;
 mod sandbox;
+mod sandbox_fleet;
 mod sandbox_spiffe;
 mod sites_sandbox;
 mod spiffe;

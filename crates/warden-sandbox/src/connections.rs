@@ -1,59 +1,153 @@
 //! Many real NATS client connections from a few tasks: `warden sandbox
-//! --connections N` and the fleet benchmark hold thousands of live JWT
+//! --connections N` and the fleet benchmark hold thousands of live
 //! connections without a client library's per-connection machinery.
 //!
-//! Each is a plain TCP connection speaking the client protocol: `INFO` (with
-//! the server's `nonce`), `CONNECT` with the user JWT and the nonce signed by
-//! the user key (`sig`, base64url without padding, as `server/auth.go`
-//! verifies it), `PING`/`PONG`, and afterwards answering the server's `PING`s
-//! so it never closes them as stale.
+//! Each is a plain TCP connection speaking the client protocol. The server
+//! writes `INFO` first (in plaintext: the sandbox never sets
+//! `handshake_first`, so `server/server.go` sends INFO before
+//! `doTLSServerHandshake`); then, by the identity's kind:
+//!
+//! - JWT mode: `CONNECT` with the user JWT and the INFO `nonce` signed by the
+//!   user key (`sig`, base64url without padding, as `server/auth.go`
+//!   verifies it);
+//! - SPIFFE mode: the TLS handshake with the X.509 SVID as client
+//!   certificate (its URI SAN is the user, `verify_and_map`), then `CONNECT`
+//!   with no credentials;
+//!
+//! then `PING`/`PONG`, and afterwards the one loop of [`hold`] answers the
+//! server's `PING`s so it never closes them as stale.
+//!
+//! Memory per connection is kept small: a 512-byte read buffer (server
+//! lines are short; a longer one is read in pieces), no split halves, and in
+//! SPIFFE mode one rustls client config per identity shared by all of its
+//! connections.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::{self, pki_types};
 
 use warden_core::nats::jwt::SigningKey;
 
+/// Read buffer of one connection.
+const READ_BUF: usize = 512;
+
 /// A user a connection authenticates as.
 #[derive(Clone)]
-pub struct Identity {
-    pub jwt: String,
-    pub key: Arc<SigningKey>,
+pub enum Identity {
+    /// JWT mode: a user JWT and the user's key (signs the server's nonce).
+    Jwt { jwt: String, key: Arc<SigningKey> },
+    /// SPIFFE mode: an X.509 SVID, as a TLS client config carrying it as
+    /// the client certificate (and the trust bundle as roots).
+    Svid { spiffe_id: String, tls: Arc<rustls::ClientConfig> },
 }
+
+impl Identity {
+    /// A JWT-mode identity.
+    pub fn jwt(jwt: String, key: Arc<SigningKey>) -> Identity {
+        Identity::Jwt { jwt, key }
+    }
+
+    /// The user's key, in JWT mode.
+    pub fn user_key(&self) -> Option<&SigningKey> {
+        match self {
+            Identity::Jwt { key, .. } => Some(key),
+            Identity::Svid { .. } => None,
+        }
+    }
+
+    /// A SPIFFE-mode identity from an SVID's PEM files and the trust bundle.
+    pub fn svid(spiffe_id: &str, cert: &Path, key: &Path, bundle: &Path) -> Result<Identity> {
+        let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        use pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in pki_types::CertificateDer::pem_slice_iter(&read(bundle)?) {
+            roots.add(c.context("the trust bundle")?)?;
+        }
+        let chain = pki_types::CertificateDer::pem_slice_iter(&read(cert)?)
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("the SVID certificate {}", cert.display()))?;
+        let key = pki_types::PrivateKeyDer::from_pem_slice(&read(key)?)
+            .with_context(|| format!("the SVID key {}", key.display()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)?;
+        Ok(Identity::Svid { spiffe_id: spiffe_id.to_string(), tls: Arc::new(tls) })
+    }
+}
+
+/// What a connection reads and writes: TCP, or TLS over it.
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// One open connection.
 pub struct Conn {
-    read: BufReader<OwnedReadHalf>,
-    write: OwnedWriteHalf,
+    io: BufReader<Box<dyn Io>>,
+}
+
+/// Reads one protocol line into `line` (cleared first); false at the end.
+async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R, line: &mut String) -> Result<bool> {
+    line.clear();
+    Ok(r.read_line(line).await? > 0)
 }
 
 /// Opens one connection to `addr` (`host:port`) as `id`, named `name`.
 pub async fn open(addr: &str, id: &Identity, name: &str) -> Result<Conn> {
-    let stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
-    stream.set_nodelay(true)?;
-    let (r, mut write) = stream.into_split();
-    let mut read = BufReader::new(r);
+    let tcp = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+    tcp.set_nodelay(true)?;
+    // INFO, in plaintext. Nothing follows it until the client speaks, so
+    // the buffer holds nothing more and the socket can change hands.
+    let mut r = BufReader::with_capacity(READ_BUF, tcp);
     let mut line = String::new();
-    read.read_line(&mut line).await?;
+    if !read_line(&mut r, &mut line).await? {
+        bail!("closed before INFO");
+    }
     let info: serde_json::Value =
         serde_json::from_str(line.trim().strip_prefix("INFO ").ok_or_else(|| anyhow!("no INFO: {line}"))?)?;
-    let nonce = info.get("nonce").and_then(|n| n.as_str()).unwrap_or_default();
-    let sig = data_encoding::BASE64URL_NOPAD.encode(&id.key.sign(nonce.as_bytes()));
-    let connect = serde_json::json!({
-        "verbose": false, "pedantic": false, "jwt": id.jwt, "sig": sig, "name": name,
+    if !r.buffer().is_empty() {
+        bail!("the server wrote past INFO before the client spoke");
+    }
+    let tcp = r.into_inner();
+    let mut connect = serde_json::json!({
+        "verbose": false, "pedantic": false, "name": name,
         "lang": "sandbox", "version": "1", "protocol": 1, "headers": true, "no_responders": true,
     });
-    write.write_all(format!("CONNECT {connect}\r\nPING\r\n").as_bytes()).await?;
+    let stream: Box<dyn Io> = match id {
+        Identity::Jwt { jwt, key } => {
+            let nonce = info.get("nonce").and_then(|n| n.as_str()).unwrap_or_default();
+            connect["jwt"] = jwt.as_str().into();
+            connect["sig"] = data_encoding::BASE64URL_NOPAD.encode(&key.sign(nonce.as_bytes())).into();
+            Box::new(tcp)
+        }
+        Identity::Svid { tls, .. } => {
+            if info.get("tls_required").and_then(|t| t.as_bool()) != Some(true) {
+                bail!("the server does not ask for TLS: an SVID cannot authenticate");
+            }
+            let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']);
+            let server_name = pki_types::ServerName::try_from(host.to_string())?;
+            let stream = TlsConnector::from(tls.clone())
+                .connect(server_name, tcp)
+                .await
+                .with_context(|| format!("TLS handshake with {addr}"))?;
+            connect["tls_required"] = true.into();
+            Box::new(stream)
+        }
+    };
+    let mut io = BufReader::with_capacity(READ_BUF, stream);
+    io.write_all(format!("CONNECT {connect}\r\nPING\r\n").as_bytes()).await?;
+    io.flush().await?;
     loop {
-        line.clear();
-        if read.read_line(&mut line).await? == 0 {
+        if !read_line(&mut io, &mut line).await? {
             bail!("closed while connecting");
         }
         match line.trim() {
@@ -62,7 +156,7 @@ pub async fn open(addr: &str, id: &Identity, name: &str) -> Result<Conn> {
             _ => {}
         }
     }
-    Ok(Conn { read, write })
+    Ok(Conn { io })
 }
 
 /// Holds `conns` until `stop` turns true, answering the server's PINGs; the
@@ -70,10 +164,12 @@ pub async fn open(addr: &str, id: &Identity, name: &str) -> Result<Conn> {
 pub async fn hold(conns: Vec<Conn>, mut stop: watch::Receiver<bool>) {
     async fn next(mut c: Conn) -> Option<Conn> {
         let mut line = String::new();
-        match c.read.read_line(&mut line).await {
-            Ok(0) | Err(_) => None,
-            Ok(_) => {
-                if line.starts_with("PING") && c.write.write_all(b"PONG\r\n").await.is_err() {
+        match read_line(&mut c.io, &mut line).await {
+            Ok(false) | Err(_) => None,
+            Ok(true) => {
+                if line.starts_with("PING")
+                    && (c.io.write_all(b"PONG\r\n").await.is_err() || c.io.flush().await.is_err())
+                {
                     return None;
                 }
                 Some(c)
@@ -142,6 +238,8 @@ pub fn raise_nofile() -> u64 {
         l.rlim_cur = l.rlim_max;
         libc::setrlimit(libc::RLIMIT_NOFILE, &l);
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
-        l.rlim_cur as u64
+        #[allow(clippy::unnecessary_cast)] // rlim_t is narrower than u64 on some targets
+        let cur = l.rlim_cur as u64;
+        cur
     }
 }

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::connections::{Identity, hold, open_many};
 use super::nats_server::NatsServer;
 use super::operator_mode::{OperatorWorld, UserSpec, push_account_jwt};
 use super::scenario::controller_config;
@@ -22,7 +23,7 @@ use super::workloads::{self, Behaviour, Credentials, Workload};
 use kube_double::{KubeDouble, KubeDoubleConfig, KubeState};
 use warden_core::config::file::KubeSection;
 use warden_core::identity::actions::Mode;
-use warden_core::identity::naming::Naming;
+use warden_core::identity::naming::{IdentityName, Naming};
 use warden_core::nats::jwt::{SigningKey, render_seed, write_secret_file};
 
 /// How long the ExpiringSoon tentacle's JWT lives after the start.
@@ -180,16 +181,38 @@ pub async fn start_mode(dir: &Path, mode: Mode) -> Result<Sandbox> {
 pub struct Fleet {
     /// Connections held open (plain client protocol, a few tasks).
     pub connections: usize,
-    /// Distinct user identities they are spread over (default 200).
+    /// Distinct user identities they are spread over (default 200), named
+    /// `fleet/wl<i>`: user JWTs in JWT mode, SVIDs with authorization
+    /// entries in SPIFFE mode.
     pub identities: usize,
 }
 
-/// [`start_mode`] with a fleet of extra connections (JWT mode only).
+impl Fleet {
+    /// The identity names of the fleet's users.
+    fn names(&self) -> impl Iterator<Item = Result<IdentityName>> {
+        (0..self.identities.max(1)).map(|i| Ok(IdentityName::parse(&format!("{FLEET_NAMESPACE}/wl{i}"))?))
+    }
+}
+
+/// The namespace of the fleet's identities.
+pub const FLEET_NAMESPACE: &str = "fleet";
+
+/// Opens the fleet's connections to `addr` (`host:port`) spread over `ids`
+/// and holds them in one task.
+async fn hold_fleet(addr: &str, ids: &[Identity], n: usize) -> Result<JoinHandle<()>> {
+    crate::connections::raise_nofile();
+    let conns = open_many(addr, ids, n, 8).await.context("opening the fleet's connections")?;
+    Ok(tokio::spawn(async move {
+        let (_keep, stop) = watch::channel(false);
+        hold(conns, stop).await
+    }))
+}
+
+/// [`start_mode`] with a fleet of extra connections.
 pub async fn start_with(dir: &Path, mode: Mode, fleet: Fleet) -> Result<Sandbox> {
     match mode {
         Mode::Jwt => start_jwt(dir, fleet).await,
-        Mode::Spiffe if fleet.connections > 0 => anyhow::bail!("--connections needs --mode jwt (user JWTs)"),
-        Mode::Spiffe => start_spiffe(dir).await,
+        Mode::Spiffe => start_spiffe(dir, fleet).await,
     }
 }
 
@@ -229,20 +252,16 @@ async fn start_jwt(dir: &Path, extra: Fleet) -> Result<Sandbox> {
     tasks.extend(start_workloads(&server.url(), fleet, double.state()));
     tasks.extend(super::seeds::start_jwt(&server.url(), seeded));
     if extra.connections > 0 {
-        use crate::connections::{Identity, hold, open_many, raise_nofile};
-        raise_nofile();
-        let ids = (0..extra.identities.max(1))
-            .map(|i| {
-                let u = world.mint_user(&UserSpec::tentacle("fleet", &format!("wl{i}")))?;
-                Ok(Identity { jwt: u.jwt, key: std::sync::Arc::new(u.key.context("a generated user key")?) })
+        let ids = extra
+            .names()
+            .map(|name| {
+                let name = name?;
+                let u = world.mint_user(&UserSpec::tentacle(&name.namespace, &name.workload))?;
+                Ok(Identity::jwt(u.jwt, Arc::new(u.key.context("a generated user key")?)))
             })
             .collect::<Result<Vec<_>>>()?;
         let addr = server.url().trim_start_matches("nats://").to_string();
-        let conns = open_many(&addr, &ids, extra.connections, 8).await.context("opening the fleet's connections")?;
-        tasks.push(tokio::spawn(async move {
-            let (_keep, stop) = tokio::sync::watch::channel(false);
-            hold(conns, stop).await
-        }));
+        tasks.push(hold_fleet(&addr, &ids, extra.connections).await?);
     }
     let info = SandboxInfo {
         dir: dir.to_path_buf(),
@@ -361,7 +380,7 @@ fn write_spiffe_warden_config(
 /// SPIFFE mode: a `verify_and_map` nats-server whose authorization include
 /// file follows the authorization ConfigMap in the double, and workloads
 /// that connect with their SVIDs.
-pub async fn start_spiffe(dir: &Path) -> Result<Sandbox> {
+pub async fn start_spiffe(dir: &Path, extra: Fleet) -> Result<Sandbox> {
     warden_core::logging::create_private_dir(dir)?;
     let now = chrono::Utc::now().timestamp();
     let naming = Naming::with_defaults(scenario::TRUST_DOMAIN)?;
@@ -374,7 +393,20 @@ pub async fn start_spiffe(dir: &Path) -> Result<Sandbox> {
     let kubeconfig = dir.join("kubeconfig");
     double.write_kubeconfig(&kubeconfig, "sandbox")?;
     let doc = scenario::seed_spiffe(&double.state(), &naming, &section, &fleet, now)?;
-    let doc = super::seeds::seed_spiffe(&double.state(), &naming, &section, doc, now)?;
+    let mut doc = super::seeds::seed_spiffe(&double.state(), &naming, &section, doc, now)?;
+    // The extra fleet: an SVID and an authorization entry (its scope) each,
+    // in the ConfigMap and so in the server's include file from the start.
+    let mut fleet_ids = Vec::new();
+    if extra.connections > 0 {
+        for name in extra.names() {
+            let name = name?;
+            let spiffe_id = naming.spiffe_id(&name);
+            doc.upsert_scope(&spiffe_id, &naming.scope(&name))?;
+            let svid = world.issue_svid(&spiffe_id)?;
+            fleet_ids.push(Identity::svid(&spiffe_id, &svid.cert_file, &svid.key_file, &world.bundle_file)?);
+        }
+        scenario::put_authz_configmap(&double.state(), &section, &doc)?;
+    }
     let spire = SpireController::spawn(double.state(), scenario::controller_config());
     world.write_authz(&doc)?;
     let server =
@@ -397,6 +429,10 @@ pub async fn start_spiffe(dir: &Path) -> Result<Sandbox> {
 
     let mut tasks = vec![follow_server_log(server.log_path.clone(), double.state())];
     tasks.extend(start_spiffe_workloads(&url, &world, fleet));
+    if extra.connections > 0 {
+        let addr = server.url().trim_start_matches("nats://").to_string();
+        tasks.push(hold_fleet(&addr, &fleet_ids, extra.connections).await?);
+    }
     let info = SandboxInfo {
         dir: dir.to_path_buf(),
         mode: Mode::Spiffe,

@@ -399,6 +399,12 @@ pub fn seed_spiffe(
         }
         upsert(k, obj)?;
     }
+    put_authz_configmap(k, section, &doc)?;
+    Ok(doc)
+}
+
+/// Writes `doc` as the authorization ConfigMap (what the NATS pods include).
+pub fn put_authz_configmap(k: &KubeState, section: &KubeSection, doc: &AuthzDocument) -> Result<()> {
     let (cm_ns, cm_name) = configmap_ref(&section.authz_configmap)?;
     upsert(
         k,
@@ -407,6 +413,5 @@ pub fn seed_spiffe(
             "metadata": {"name": cm_name, "namespace": cm_ns},
             "data": { section.authz_key.as_str(): doc.render() }
         }),
-    )?;
-    Ok(doc)
+    )
 }
