@@ -166,7 +166,10 @@ async fn sandbox(
         Err(e) => Err(e),
         Ok(sb) => {
             let r = if headless {
-                println!("{}", sb.describe());
+                // A reader that closed the pipe must not stop (panic) the sandbox.
+                let mut out = std::io::stdout();
+                let _ = std::io::Write::write_all(&mut out, format!("{}\n", sb.describe()).as_bytes())
+                    .and_then(|()| std::io::Write::flush(&mut out));
                 let (mut term, mut hup) = (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
