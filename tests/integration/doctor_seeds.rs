@@ -183,6 +183,34 @@ async fn console_finds_the_deaf_listener(sb: &HeadlessSandbox) {
     }
     let row = s.doctor.rows.iter().find(|r| r.finding.code == "repeated-sub-violations").unwrap();
     assert!(row.finding.evidence.contains("tentacular.tent-prod.ingest"), "{:?}", row.finding);
+
+    // `T` on the violator in Identities: the verdict names the publish its
+    // user JWT denies and the rule that denies it.
+    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('8'), KeyModifiers::NONE)));
+    let verdict = |s: &mut AppState| -> Option<String> {
+        let pos = s.identities.table.visible.iter().position(|&i| {
+            let r = &s.identities.rows[i];
+            r.namespace == "tent-dev" && r.workload == "summarizer"
+        })?;
+        s.identities.table.selected = pos;
+        s.describe = None;
+        update(s, Msg::Key(KeyEvent::new(KeyCode::Char('T'), KeyModifiers::SHIFT)));
+        let text = s.describe.take()?.text;
+        text.lines().find(|l| l.contains("verdict:")).map(str::to_string)
+    };
+    let want = "publish to `tentacular.payments.ledger.commands` denied";
+    loop {
+        if let Some(v) = verdict(&mut s).filter(|v| v.contains(want)) {
+            assert!(v.contains("verdict: violations:"), "{v}");
+            break;
+        }
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(m)) => {
+                update(&mut s, m);
+            }
+            _ => panic!("no out-of-scope verdict for tent-dev/summarizer: {:?}", verdict(&mut s)),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
