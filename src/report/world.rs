@@ -148,6 +148,7 @@ impl World {
             agents: &self.agents,
             violations: vec![],
             nats: Some(&self.nats_extra),
+            creds_secrets: &self.kube.creds_secrets,
         };
         let mut f = doctor_facts::build(sources, &ctx.naming, policy, self.now);
         f.unavailable.extend(self.unavailable.iter().cloned());

@@ -56,7 +56,7 @@ const COVERAGE: &[(&str, &str)] = &[
     ("spiffe-id-outside-policy", "sandbox jwt and spiffe (ClusterStaticEntry legacy-batch-runner)"),
     ("dns-san-shadow", "sandbox spiffe (payments/gateway)"),
     ("revoked-still-connected", "sandbox jwt (payments/refund-worker)"),
-    ("creds-secret-mismatch", "GAP: no check emits it (warden reads no Secret; the doctor has no creds facts)"),
+    ("creds-secret-mismatch", "sandbox jwt (tent-dev/stale-creds)"),
     ("subjects-outside-scope", "sandbox jwt (tent-dev/metrics-exporter)"),
     ("site-drift", "doctor.rs sites_are_compared_and_the_missing_record_found"),
 ];
@@ -115,8 +115,21 @@ async fn the_jwt_sandbox_shows_every_seeded_finding() {
         ("agent-banned-hosting", format!("agent {}", agent_id(seeds::BANNED_NODE))),
         ("agent-svid-expiring", format!("agent {}", agent_id("node-b"))),
         ("spiffe-id-outside-policy", seeds::OUTSIDE_POLICY_ID.to_string()),
+        ("creds-secret-mismatch", format!("Secret {}/{}-nats-creds", seeds::STALE_CREDS.0, seeds::STALE_CREDS.1)),
     ];
     let v = doctor_until(&sb, &want).await;
+    // The two JWT ids, never secret material (no seed, no JWT text).
+    let f = find(&v, "creds-secret-mismatch", seeds::STALE_CREDS.1).unwrap();
+    assert_eq!(f["objects"][1], format!("NatsIdentity {}/{}", seeds::STALE_CREDS.0, seeds::STALE_CREDS.1), "{f:#}");
+    let ev = f["evidence"].as_str().unwrap();
+    assert_eq!(ev.matches("JWT ").count(), 2, "{ev}");
+    let text = v.to_string();
+    let seed_like = |w: &&str| {
+        w.len() == 58 && w.starts_with('S') && w.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+    };
+    assert!(!text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| seed_like(&w)), "a seed in the report");
+    assert!(!text.contains("eyJ"), "no JWT text in the report");
+    assert_eq!(findings(&v).iter().filter(|f| f["code"] == "creds-secret-mismatch").count(), 1, "{v:#}");
     // Details that say why, not only that.
     let f = find(&v, "subjects-outside-scope", "metrics-exporter").unwrap();
     assert!(f["evidence"].as_str().unwrap().contains("metrics.prod.>"), "{f:#}");

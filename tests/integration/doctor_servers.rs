@@ -171,7 +171,7 @@ async fn a_server_certificate_running_out_is_found_until_renewed_and_reloaded() 
     assert_eq!((f["objects"][0].as_str(), f["severity"].as_str()), (Some("server n1"), Some("critical")), "{f:#}");
     let stamp = warden_core::identity::record::rfc3339_of(not_after.unix_timestamp());
     let day = &stamp[..10];
-    assert!(f["evidence"].as_str().unwrap().contains(&day), "the certificate's own expiry ({day}): {f:#}");
+    assert!(f["evidence"].as_str().unwrap().contains(day), "the certificate's own expiry ({day}): {f:#}");
 
     world.reissue_server_cert(Duration::from_secs(60 * 86_400)).unwrap();
     signal_reload(server.pid().unwrap()).unwrap();
@@ -362,4 +362,37 @@ async fn an_account_jwt_that_expires_is_found_expired_until_a_fresh_one_is_pushe
     })
     .await;
     drop(user);
+}
+
+/// Reading creds Secrets needs `list secrets` (deploy/rbac/warden-creds-check.yaml),
+/// which warden-readonly does not grant: refused, the doctor still reports,
+/// naming the source it could not read; with the role bound, it reads it.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_creds_secrets_are_a_source_not_read_until_the_creds_role_is_bound() {
+    use crate::harness::rbac_role;
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::harness::config_mode(dir.path(), "n1");
+    let double = crate::harness::shop_double().await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    double.write_kubeconfig(&kubeconfig, "double").unwrap();
+    let k = double.state();
+    k.enforce_cluster_role_yaml(&rbac_role("warden-readonly")).unwrap();
+    let home = dir.path().join("home");
+    let mut env = crate::harness::sys_env(&server.url());
+    env.push(("KUBECONFIG", kubeconfig.display().to_string()));
+    let unread = |v: &Value| -> Vec<String> {
+        v["unavailable"]
+            .as_array()
+            .map(|a| {
+                a.iter().filter_map(|u| u.as_str()).filter(|u| u.contains("Secrets")).map(str::to_string).collect()
+            })
+            .unwrap_or_default()
+    };
+    let v = doctor_until(&home, &env, "creds Secrets named as not read", |v| !unread(v).is_empty()).await;
+    assert_eq!(unread(&v).len(), 1, "{v:#}");
+    assert!(unread(&v)[0].starts_with("creds Secrets: forbidden: list secrets"), "{v:#}");
+
+    k.enforce_cluster_role_yaml(&format!("{}\n---\n{}", rbac_role("warden-readonly"), rbac_role("warden-creds-check")))
+        .unwrap();
+    doctor_until(&home, &env, "creds Secrets read with the role bound", |v| unread(v).is_empty()).await;
 }
