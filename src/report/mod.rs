@@ -253,7 +253,7 @@ async fn jwt_reports(
     for e in errors {
         eprintln!("warning: {e}");
     }
-    let (records, facts, mut missing) = kube_identity_facts(ctx).await;
+    let (records, facts, mut missing) = kube_identity_facts(ctx, false).await;
     let ids =
         identities::build_with(naming, &conns, &records, &accs, &facts, clock.now_unix, ctx.ttl.expiring_within_secs());
     if kind == Kind::Identities {
@@ -322,8 +322,11 @@ async fn spire_facts(
 /// (`--kubeconfig`, the config file, KUBECONFIG, in-cluster). What cannot be
 /// read is returned (the report then exits non-zero); the NATS side is
 /// reported anyway.
+/// `with_creds`: also list the creds Secrets (only `warden doctor` does,
+/// in JWT mode: the other reports need no Secret).
 async fn kube_identity_facts(
     ctx: &ReportContext,
+    with_creds: bool,
 ) -> (Vec<warden_core::identity::record::IdentityRecord>, warden_core::identity::kube_facts::KubeFacts, Vec<String>) {
     use kube::api::{Api, DynamicObject, ListParams};
 
@@ -369,7 +372,7 @@ async fn kube_identity_facts(
         })
         .collect();
     let mut missing = missing.into_inner().unwrap_or_else(|p| p.into_inner());
-    if !ctx.policy.spiffe_mode {
+    if with_creds && !ctx.policy.spiffe_mode {
         match creds_secrets(&client, &ctx.kube_section.creds_label).await {
             Ok(s) => facts.creds_secrets = s,
             Err(why) => missing.push(why),

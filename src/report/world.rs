@@ -48,7 +48,7 @@ impl World {
     pub async fn fetch(ctx: &ReportContext) -> Result<World> {
         let mut w = World { now: warden_core::nats::jwt::unix_now(), ..Default::default() };
         if ctx.kube_section.enabled {
-            let (records, facts, missing) = super::kube_identity_facts(ctx).await;
+            let (records, facts, missing) = super::kube_identity_facts(ctx, true).await;
             (w.records, w.kube) = (records, facts);
             w.unavailable.extend(missing);
             match super::authz_document(ctx).await {
