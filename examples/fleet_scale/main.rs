@@ -363,7 +363,11 @@ async fn measure(n: usize, ids: usize) -> anyhow::Result<()> {
         100.0 * lines_n as f64 / written.max(1) as f64
     );
     println!("| RSS now / peak (after the storm) | {:.1} / {:.1} MiB | <= 40 MiB |", mib(rss_storm), mib(hwm_storm));
-    println!("| RSS {}s after the storm | {:.1} MiB | <= 40 MiB |", warden::app::memory::TRIM_EVERY.as_secs() + 2, mib(rss_settled));
+    println!(
+        "| RSS {}s after the storm | {:.1} MiB | <= 40 MiB |",
+        warden::app::memory::TRIM_EVERY.as_secs() + 2,
+        mib(rss_settled)
+    );
     println!(
         "| report conns {report:.0} ms vs plain 1024-page sweep {plain:.0} ms | {:.2}x | <= 0.5x |",
         report / plain

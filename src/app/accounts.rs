@@ -108,7 +108,16 @@ impl Searchable for AccountRow {
 
 /// Every account, system account first then by name, plus per-server errors.
 pub async fn fetch(sys: &SysClient) -> Result<(Vec<AccountRow>, Vec<String>)> {
-    let (records, errors) = accounts::fetch_all(sys).await?;
+    fetch_with(sys, &Default::default()).await
+}
+
+/// [`fetch`], also looking up `known` account ids (from connections or
+/// NatsIdentity records): an expired account is in no `CLAIMS.LIST`.
+pub async fn fetch_with(
+    sys: &SysClient,
+    known: &std::collections::BTreeSet<String>,
+) -> Result<(Vec<AccountRow>, Vec<String>)> {
+    let (records, errors) = accounts::fetch_all(sys, known).await?;
     let mut rows: Vec<AccountRow> = records.iter().map(AccountRow::from_record).collect();
     rows.sort_by(|a, b| b.system.cmp(&a.system).then(a.name.cmp(&b.name)).then(a.key.cmp(&b.key)));
     Ok((rows, errors))

@@ -66,6 +66,7 @@ fn rebuild_identities(s: &mut AppState) {
         s.kube.objects(Watched::NatsIdentities).map(IdentityRecord::from_object).collect();
     let k = &s.kube_section;
     let facts = KubeFacts {
+        creds_secrets: vec![],
         registrations: s
             .kube
             .objects(Watched::ClusterSpiffeIds)
@@ -376,6 +377,7 @@ pub fn doctor_facts(s: &AppState) -> warden_core::doctor::Facts {
         agents: &s.kube.spire.agents,
         violations: warden_core::doctor::facts::violation_counts(s.violations.pipeline.store.groups()),
         nats: s.doctor_nats.as_ref().map(|(_, n)| n),
+        creds_secrets: &[],
     };
     super::doctor_facts::build(sources, &s.naming, policy, now)
 }

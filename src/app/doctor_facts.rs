@@ -36,6 +36,8 @@ pub struct Sources<'a> {
     pub violations: Vec<ViolationCount>,
     /// JetStream and the anonymous `INFO`, once fetched.
     pub nats: Option<&'a DoctorNats>,
+    /// Creds Secrets (`warden doctor` in JWT mode; the console reads none).
+    pub creds_secrets: &'a [warden_core::identity::creds_secret::CredsSecretFacts],
 }
 
 pub fn build(src: Sources<'_>, naming: &Naming, policy: Policy, now: i64) -> Facts {
@@ -52,6 +54,7 @@ pub fn build(src: Sources<'_>, naming: &Naming, policy: Policy, now: i64) -> Fac
         permissions: src.permissions.to_vec(),
         identities: src.identities.iter().map(|i| i.identity.clone()).collect(),
         records: src.records.to_vec(),
+        creds_secrets: src.creds_secrets.to_vec(),
         naming: naming.clone(),
         violations: src.violations,
         registrations: src

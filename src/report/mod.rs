@@ -253,7 +253,7 @@ async fn jwt_reports(
     for e in errors {
         eprintln!("warning: {e}");
     }
-    let (records, facts, mut missing) = kube_identity_facts(ctx).await;
+    let (records, facts, mut missing) = kube_identity_facts(ctx, false).await;
     let ids =
         identities::build_with(naming, &conns, &records, &accs, &facts, clock.now_unix, ctx.ttl.expiring_within_secs());
     if kind == Kind::Identities {
@@ -322,8 +322,11 @@ async fn spire_facts(
 /// (`--kubeconfig`, the config file, KUBECONFIG, in-cluster). What cannot be
 /// read is returned (the report then exits non-zero); the NATS side is
 /// reported anyway.
+/// `with_creds`: also list the creds Secrets (only `warden doctor` does,
+/// in JWT mode: the other reports need no Secret).
 async fn kube_identity_facts(
     ctx: &ReportContext,
+    with_creds: bool,
 ) -> (Vec<warden_core::identity::record::IdentityRecord>, warden_core::identity::kube_facts::KubeFacts, Vec<String>) {
     use kube::api::{Api, DynamicObject, ListParams};
 
@@ -368,5 +371,30 @@ async fn kube_identity_facts(
             warden_core::identity::kube_facts::SpireRegistration::from_object(o, &k.workload_label, &k.spire)
         })
         .collect();
-    (records, facts, missing.into_inner().unwrap_or_else(|p| p.into_inner()))
+    let mut missing = missing.into_inner().unwrap_or_else(|p| p.into_inner());
+    if with_creds && !ctx.policy.spiffe_mode {
+        match creds_secrets(&client, &ctx.kube_section.creds_label).await {
+            Ok(s) => facts.creds_secrets = s,
+            Err(why) => missing.push(why),
+        }
+    }
+    (records, facts, missing)
+}
+
+/// The creds Secrets, listed once by the creds label (its key: any value),
+/// each reduced to the id of the user JWT it holds. A refusal (warden's
+/// role has no `list secrets`: see `deploy/rbac/warden-creds-check.yaml`)
+/// is a source not read, in words.
+async fn creds_secrets(
+    client: &kube::Client,
+    label: &str,
+) -> Result<Vec<warden_core::identity::creds_secret::CredsSecretFacts>, String> {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::{Api, ListParams};
+    let key = label.split('=').next().unwrap_or(label);
+    let api: Api<Secret> = Api::all(client.clone());
+    match api.list(&ListParams::default().labels(key)).await {
+        Ok(l) => Ok(l.items.into_iter().map(|s| warden_core::identity::creds_secret::facts_of(s, key)).collect()),
+        Err(e) => Err(format!("creds Secrets: {}", warden_core::kube::errors::describe(&e, "list", "secrets"))),
+    }
 }

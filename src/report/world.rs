@@ -47,15 +47,8 @@ impl World {
     /// Fetches everything. Fails only when no source at all answered.
     pub async fn fetch(ctx: &ReportContext) -> Result<World> {
         let mut w = World { now: warden_core::nats::jwt::unix_now(), ..Default::default() };
-        match connect::connect(&ctx.nats, None).await {
-            Ok(client) => w.fetch_nats(ctx, &SysClient::new(client)).await,
-            Err(e) => {
-                w.unavailable.push(format!("NATS: {e:#}"));
-                w.nats_extra = DoctorNats::fetch(&ctx.nats.url, None).await;
-            }
-        }
         if ctx.kube_section.enabled {
-            let (records, facts, missing) = super::kube_identity_facts(ctx).await;
+            let (records, facts, missing) = super::kube_identity_facts(ctx, true).await;
             (w.records, w.kube) = (records, facts);
             w.unavailable.extend(missing);
             match super::authz_document(ctx).await {
@@ -65,6 +58,14 @@ impl World {
             (w.entries, w.agents) = super::spire_facts(ctx, &mut w.unavailable).await;
         } else {
             w.unavailable.push("Kubernetes: not configured ([kubernetes] enabled = false)".into());
+        }
+        // After Kubernetes: the records' account keys are looked up too.
+        match connect::connect(&ctx.nats, None).await {
+            Ok(client) => w.fetch_nats(ctx, &SysClient::new(client)).await,
+            Err(e) => {
+                w.unavailable.push(format!("NATS: {e:#}"));
+                w.nats_extra = DoctorNats::fetch(&ctx.nats.url, None).await;
+            }
         }
         if let Some(doc) = &w.authz {
             w.permissions = permissions::merge_sets(
@@ -110,7 +111,15 @@ impl World {
             }
             Err(e) => self.unavailable.push(format!("CONNZ: {e:#}")),
         }
-        match accounts::fetch(sys).await {
+        // Account ids known from connections and records are looked up even
+        // when no CLAIMS.LIST names them (an expired account is in none).
+        let known: std::collections::BTreeSet<String> = self
+            .conns
+            .iter()
+            .map(|c| c.info.account.to_string())
+            .chain(self.records.iter().map(|r| r.status.account_public_key.clone()))
+            .collect();
+        match accounts::fetch_with(sys, &known).await {
             Ok((rows, errors)) => {
                 self.accounts = rows;
                 self.unavailable.extend(errors.into_iter().map(|e| format!("accounts: {e}")));
@@ -139,6 +148,7 @@ impl World {
             agents: &self.agents,
             violations: vec![],
             nats: Some(&self.nats_extra),
+            creds_secrets: &self.kube.creds_secrets,
         };
         let mut f = doctor_facts::build(sources, &ctx.naming, policy, self.now);
         f.unavailable.extend(self.unavailable.iter().cloned());

@@ -21,23 +21,29 @@ use crate::harness::{HeadlessSandbox, eventually, warden};
 const COVERAGE: &[(&str, &str)] = &[
     ("sys-account-workload", "sandbox jwt (sys-debug-tap); doctor.rs a_workload_in_the_system_account_..."),
     ("no-auth", "doctor.rs a_no_auth_user_is_reported_as_no_auth_and_fixed_by_removing_it"),
+    ("token-auth", "doctor_servers.rs a_token_server_in_a_cluster_is_token_auth_until_it_names_its_users"),
     (
-        "token-auth",
-        "GAP: a token cannot share a server with accounts (server/opts.go); needs a two-server cluster test",
+        "mtls-without-auth",
+        "doctor_servers.rs verified_certificates_without_mapped_users_are_mtls_without_auth_until_mapped",
     ),
-    ("mtls-without-auth", "GAP: a real-server test (TLS config from spiffe_mode's rcgen CA) is still to write"),
-    ("spiffe-without-mtls", "GAP: a real-server test (TLS config from spiffe_mode's rcgen CA) is still to write"),
-    ("account-jwt-drift", "GAP: needs two servers serving different JWTs of one account"),
+    (
+        "spiffe-without-mtls",
+        "doctor_servers.rs a_spiffe_deployment_whose_server_does_not_verify_clients_is_spiffe_without_mtls",
+    ),
+    ("account-jwt-drift", "doctor_servers.rs two_servers_preloading_different_account_jwts_drift_until_one_is_pushed"),
     ("user-jwt-no-expiry", "sandbox jwt (tent-prod/legacy-cron)"),
     ("bearer-token-user", "sandbox jwt (tent-prod/kiosk-bearer)"),
     (
         "account-jwt-expired",
-        "GAP: CLAIMS.LIST omits expired JWTs (server/dirstore.go PackWalk): warden never lists one",
+        "doctor_servers.rs an_account_jwt_that_expires_is_found_expired_until_a_fresh_one_is_pushed",
     ),
     ("account-jwt-expiring", "sandbox jwt (account PARTNERS)"),
     ("operator-jwt-expired", "doctor_seeds.rs an_operator_jwt_is_found_expiring_then_expired_and_gone_once_reissued"),
     ("operator-jwt-expiring", "doctor_seeds.rs an_operator_jwt_is_found_expiring_then_expired_and_gone_once_reissued"),
-    ("server-tls-cert-expiring", "GAP: a real-server test (TLS config from spiffe_mode's rcgen CA) is still to write"),
+    (
+        "server-tls-cert-expiring",
+        "doctor_servers.rs a_server_certificate_running_out_is_found_until_renewed_and_reloaded",
+    ),
     ("js-permissions-without-limits", "doctor_jetstream.rs"),
     ("kv-replicas-low", "doctor_jetstream.rs"),
     ("kv-permissions-missing", "doctor_jetstream.rs"),
@@ -50,7 +56,7 @@ const COVERAGE: &[(&str, &str)] = &[
     ("spiffe-id-outside-policy", "sandbox jwt and spiffe (ClusterStaticEntry legacy-batch-runner)"),
     ("dns-san-shadow", "sandbox spiffe (payments/gateway)"),
     ("revoked-still-connected", "sandbox jwt (payments/refund-worker)"),
-    ("creds-secret-mismatch", "GAP: no check emits it (warden reads no Secret; the doctor has no creds facts)"),
+    ("creds-secret-mismatch", "sandbox jwt (tent-dev/stale-creds)"),
     ("subjects-outside-scope", "sandbox jwt (tent-dev/metrics-exporter)"),
     ("site-drift", "doctor.rs sites_are_compared_and_the_missing_record_found"),
 ];
@@ -109,8 +115,21 @@ async fn the_jwt_sandbox_shows_every_seeded_finding() {
         ("agent-banned-hosting", format!("agent {}", agent_id(seeds::BANNED_NODE))),
         ("agent-svid-expiring", format!("agent {}", agent_id("node-b"))),
         ("spiffe-id-outside-policy", seeds::OUTSIDE_POLICY_ID.to_string()),
+        ("creds-secret-mismatch", format!("Secret {}/{}-nats-creds", seeds::STALE_CREDS.0, seeds::STALE_CREDS.1)),
     ];
     let v = doctor_until(&sb, &want).await;
+    // The two JWT ids, never secret material (no seed, no JWT text).
+    let f = find(&v, "creds-secret-mismatch", seeds::STALE_CREDS.1).unwrap();
+    assert_eq!(f["objects"][1], format!("NatsIdentity {}/{}", seeds::STALE_CREDS.0, seeds::STALE_CREDS.1), "{f:#}");
+    let ev = f["evidence"].as_str().unwrap();
+    assert_eq!(ev.matches("JWT ").count(), 2, "{ev}");
+    let text = v.to_string();
+    let seed_like = |w: &&str| {
+        w.len() == 58 && w.starts_with('S') && w.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+    };
+    assert!(!text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| seed_like(&w)), "a seed in the report");
+    assert!(!text.contains("eyJ"), "no JWT text in the report");
+    assert_eq!(findings(&v).iter().filter(|f| f["code"] == "creds-secret-mismatch").count(), 1, "{v:#}");
     // Details that say why, not only that.
     let f = find(&v, "subjects-outside-scope", "metrics-exporter").unwrap();
     assert!(f["evidence"].as_str().unwrap().contains("metrics.prod.>"), "{f:#}");

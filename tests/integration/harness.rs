@@ -26,11 +26,7 @@ pub fn config_mode(dir: &Path, name: &str) -> NatsServer {
 /// Two servers joined by routes, both with the accounts above.
 pub fn cluster(dir: &Path) -> (NatsServer, NatsServer) {
     let (r1, r2) = (free_port(), free_port());
-    let body = |me: u16, peer: u16| {
-        format!(
-            "{ACCOUNTS}\ncluster {{ name: c1, listen: \"127.0.0.1:{me}\", routes: [\"nats-route://127.0.0.1:{peer}\"] }}\n"
-        )
-    };
+    let body = |me: u16, peer: u16| format!("{ACCOUNTS}\n{}", cluster_block(me, peer));
     let a = NatsServer::start(dir, "n1", &body(r1, r2)).expect("start n1");
     let b = NatsServer::start(dir, "n2", &body(r2, r1)).expect("start n2");
     (a, b)
@@ -399,4 +395,14 @@ pub async fn pump(
             tokio::time::timeout_at(deadline, rx.recv()).await.unwrap_or_else(|_| panic!("timed out: {what}")).unwrap();
         warden::app::update::update(s, msg);
     }
+}
+
+/// The findings of a doctor report with `code`.
+pub fn findings_of<'a>(v: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
+    v["findings"].as_array().map(|a| a.iter().filter(|f| f["code"] == code).collect()).unwrap_or_default()
+}
+
+/// `cluster { ... }` joining this server (route port `me`) to `peer`.
+pub fn cluster_block(me: u16, peer: u16) -> String {
+    format!("cluster {{ name: c1, listen: \"127.0.0.1:{me}\", routes: [\"nats-route://127.0.0.1:{peer}\"] }}\n")
 }

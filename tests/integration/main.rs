@@ -8,6 +8,7 @@ mod doctor;
 mod doctor_console;
 mod doctor_jetstream;
 mod doctor_seeds;
+mod doctor_servers;
 mod faults;
 mod feedback;
 mod fleet;

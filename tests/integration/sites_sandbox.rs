@@ -134,7 +134,8 @@ async fn three_sites_one_supercluster_drift_found_then_fixed() {
         .connect(site_url(&sb, "west"))
         .await
         .expect("system account connects at west");
-    let (records, errors) = warden_core::nats::accounts::fetch_all(&SysClient::new(sys.clone())).await.unwrap();
+    let (records, errors) =
+        warden_core::nats::accounts::fetch_all(&SysClient::new(sys.clone()), &Default::default()).await.unwrap();
     assert!(errors.is_empty(), "{errors:?}");
     let app = records.iter().find(|r| r.name() == "APP").expect("APP");
     let replies = warden_core::nats::claims_update::push_account_jwt(

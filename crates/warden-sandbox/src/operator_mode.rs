@@ -213,6 +213,22 @@ impl OperatorWorld {
         body.replace(&block, "")
     }
 
+    /// A config body trusting the operator with a MEMORY resolver that
+    /// preloads SYS and `app_jwt` (some JWT of APP): servers of one cluster
+    /// can so hold different JWTs of one account. A memory resolver takes
+    /// updates on `$SYS.REQ.ACCOUNT.<id>.CLAIMS.UPDATE` for loaded accounts
+    /// (`server/events.go` `accountClaimUpdate`) and answers no CLAIMS.LIST.
+    pub fn memory_resolver_body(&self, app_jwt: &str) -> String {
+        format!(
+            "operator: {op}\nsystem_account: {sys}\nresolver: MEMORY\n\
+             resolver_preload {{\n  {sys}: \"{sys_jwt}\"\n  {app}: \"{app_jwt}\"\n}}\n",
+            op = conf_str(&self.operator_jwt_path),
+            sys = self.sys.public_key(),
+            sys_jwt = self.sys_jwt,
+            app = self.app.public_key(),
+        )
+    }
+
     /// A user JWT for `user_public` in `APP`, signed by APP's signing key
     /// with `issuer_account` = APP, issued now.
     pub fn mint_user_jwt(&self, spec: &UserSpec, user_public: &str) -> Result<(UserClaims, String)> {

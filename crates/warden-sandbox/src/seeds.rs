@@ -8,15 +8,16 @@
 //! expiring soon, an identity revoked in its record whose
 //! revocation never reached the server (still connected), a request whose
 //! declared subjects leave its scope, a workload that keeps subscribing
-//! where it may not, a workload connected in the system account.
+//! where it may not, a workload connected in the system account, an
+//! identity renewed in its record whose creds Secret holds the old JWT.
 //! Both modes: a ClusterSPIFFEID of a class no controller serves, a
 //! workload on the node of the banned SPIRE agent, a SPIFFE ID outside
 //! `[policy] allowed_spiffe_prefixes`. SPIFFE mode: an entry with DNS SANs,
 //! an authorization entry left behind with no registration.
 //!
-//! Not seeded: an expired account JWT (a full resolver leaves expired JWTs
-//! out of `$SYS.REQ.CLAIMS.LIST`, `server/dirstore.go` `PackWalk`, so warden
-//! never learns of one). Server-configuration findings (no-auth, token-auth, mtls-without-auth,
+//! Not seeded: an expired account JWT (a server does not load an account
+//! whose preloaded JWT has expired, and one that expires while loaded needs
+//! a wait: `tests/integration/doctor_servers.rs` does it). Server-configuration findings (no-auth, token-auth, mtls-without-auth,
 //! spiffe-without-mtls, expiring server certificates or operator JWTs) would
 //! break a working sandbox: they are tested against real servers instead.
 
@@ -67,6 +68,9 @@ pub const OUTSIDE_POLICY_ID: &str = "spiffe://tentacular.local/legacy/batch-runn
 /// dns-san-shadow (SPIFFE mode): an authorized workload whose SVIDs carry DNS names.
 pub const DNS_SANS: (&str, &str) = ("payments", "gateway");
 pub const DNS_SAN: &str = "gateway.payments.svc";
+/// creds-secret-mismatch: renewed in its record, its creds Secret still
+/// holds (and the workload connects with) the JWT of before.
+pub const STALE_CREDS: (&str, &str) = ("tent-dev", "stale-creds");
 /// authz-without-registration (SPIFFE mode): an entry left behind.
 pub const LEFTOVER_AUTHZ: (&str, &str) = ("tent-prod", "decommissioned");
 
@@ -205,6 +209,24 @@ pub fn seed_jwt(k: &KubeState, world: &OperatorWorld, now: i64) -> Result<Vec<Se
     seed_on_banned_node(k, i, ns, wf)?;
     upsert(k, jwt_record(ns, wf, SigningKey::generate(KeyKind::User).public_key(), &[], None))?;
     seed_spire(k)?;
+
+    // Renewed in the record, not in the Secret: the workload mounts the
+    // Secret, so it still connects with the old JWT.
+    let (ns, wf) = STALE_CREDS;
+    scenario::seed_workload(k, i + 1, ns, wf, Some(registration(ns, wf, &class)))?;
+    let key = SigningKey::generate(KeyKind::User);
+    let old = world
+        .mint_user_claims(UserSpec { expires: month, ..UserSpec::tentacle(ns, wf) }.claims(key.public_key()), &key)?;
+    let renewed = UserSpec { expires: month.map(|m| m + 86_400), ..UserSpec::tentacle(ns, wf) };
+    let new = world.mint_user_claims(renewed.claims(key.public_key()), &key)?;
+    upsert(k, jwt_record(ns, wf, "", &[], Some(active(&key, &new.jwt, renewed.expires))))?;
+    creds_secret(ns, wf, &old.jwt, &key)?;
+    out.push(SeedWorkload {
+        name: format!("{ns}/{wf}"),
+        prefix: format!("tentacular.{ns}.{wf}"),
+        behaviour: Behaviour::Steady,
+        creds: Credentials::Jwt { jwt: old.jwt, key: Arc::new(key) },
+    });
 
     // A debugging tap connected as a user of the system account.
     let (jwt, key) = world.mint_sys_user(SYS_TAP)?;

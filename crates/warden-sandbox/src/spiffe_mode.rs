@@ -111,21 +111,8 @@ impl SpiffeWorld {
         write_file(&bundle_file, ca_cert.pem().as_bytes(), 0o644)?;
         let issuer = Issuer::new(ca, ca_key);
 
-        // Server certificate.
-        let mut sp = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
-        sp.distinguished_name = DistinguishedName::new();
-        sp.distinguished_name.push(DnType::CommonName, "nats-server");
-        sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        sp.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        sp.use_authority_key_identifier_extension = true;
-        sp.not_before = now_minus_skew();
-        sp.not_after = OffsetDateTime::now_utc() + time::Duration::days(30);
-        let sk = KeyPair::generate()?;
-        let sc = sp.signed_by(&sk, &issuer)?;
         let server_cert_file = dir.join("server.pem");
         let server_key_file = dir.join("server-key.pem");
-        write_file(&server_cert_file, sc.pem().as_bytes(), 0o644)?;
-        write_file(&server_key_file, sk.serialize_pem().as_bytes(), 0o600)?;
 
         let mut w = SpiffeWorld {
             authz_file: dir.join(AUTHZ_FILE),
@@ -144,10 +131,29 @@ impl SpiffeWorld {
             svid_ttl: Duration::from_secs(3600),
             issuer,
         };
+        w.reissue_server_cert(Duration::from_secs(30 * 24 * 3600))?;
         let sys_id = format!("spiffe://{trust_domain}/warden");
         w.system = w.issue_svid_as(&sys_id, "warden", Duration::from_secs(24 * 3600))?;
         w.write_authz(&AuthzDocument::new(w.shape))?;
         Ok(w)
+    }
+
+    /// (Re)writes the server certificate for 127.0.0.1/localhost, valid for
+    /// `ttl` from now (a running server picks it up on a reload); its expiry.
+    pub fn reissue_server_cert(&self, ttl: Duration) -> Result<OffsetDateTime> {
+        let mut sp = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        sp.distinguished_name = DistinguishedName::new();
+        sp.distinguished_name.push(DnType::CommonName, "nats-server");
+        sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        sp.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        sp.use_authority_key_identifier_extension = true;
+        sp.not_before = now_minus_skew();
+        sp.not_after = OffsetDateTime::now_utc() + time::Duration::try_from(ttl)?;
+        let sk = KeyPair::generate()?;
+        let sc = sp.signed_by(&sk, &self.issuer)?;
+        write_file(&self.server_key_file, sk.serialize_pem().as_bytes(), 0o600)?;
+        write_file(&self.server_cert_file, sc.pem().as_bytes(), 0o644)?;
+        Ok(sp.not_after)
     }
 
     /// Issues an SVID for `spiffe_id` valid for [`SpiffeWorld::svid_ttl`],

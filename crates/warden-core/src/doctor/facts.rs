@@ -182,6 +182,8 @@ pub struct Facts {
     pub identities: Vec<JoinedIdentity>,
     /// NatsIdentity records (their declared subjects) and the naming they are judged by.
     pub records: Vec<IdentityRecord>,
+    /// Creds Secrets (by the creds label): which user JWT each holds.
+    pub creds_secrets: Vec<crate::identity::creds_secret::CredsSecretFacts>,
     pub naming: Naming,
     pub violations: Vec<ViolationCount>,
     pub registrations: Vec<RegistrationFacts>,

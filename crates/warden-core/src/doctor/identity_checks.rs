@@ -14,6 +14,47 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     authz_without_registration(f, out);
     out_of_scope(f, out);
     deaf(f, out);
+    creds_mismatch(f, out);
+}
+
+/// A record whose creds Secret holds another user JWT than its status: the
+/// workload connects with credentials the record does not describe (a
+/// renewal that wrote one but not the other). Compared by `jti`; evidence
+/// names the two ids, never the JWTs or anything of the seed.
+fn creds_mismatch(f: &Facts, out: &mut Vec<Finding>) {
+    for r in f.records.iter().filter(|r| !r.status.jwt.is_empty()) {
+        let workload = if r.spec.workload.is_empty() { r.name.as_str() } else { r.spec.workload.as_str() };
+        let name = IdentityName { namespace: r.namespace.clone(), workload: workload.to_string() };
+        let secret_name = crate::identity::jwt_actions::creds_secret_name(&name);
+        let Some(s) = f.creds_secrets.iter().find(|s| {
+            s.namespace == r.namespace && (s.name == secret_name || (!s.workload.is_empty() && s.workload == workload))
+        }) else {
+            continue;
+        };
+        let record_jti = match crate::nats::jwt::decode_as::<crate::nats::jwt::User>(&r.status.jwt) {
+            Ok(c) => c.std.id,
+            Err(_) => continue, // an undecodable record JWT is the record's problem, shown elsewhere
+        };
+        if s.jwt_id == record_jti {
+            continue;
+        }
+        let held = match &s.problem {
+            Some(p) => p.clone(),
+            None => format!("JWT {} (user {})", s.jwt_id, s.user_key),
+        };
+        out.push(Finding::new(
+            &codes::CREDS_SECRET_MISMATCH,
+            format!(
+                "Secret {}/{} does not hold the JWT NatsIdentity {}/{} records",
+                s.namespace, s.name, r.namespace, r.name
+            ),
+            vec![format!("Secret {}/{}", s.namespace, s.name), format!("NatsIdentity {}/{}", r.namespace, r.name)],
+            format!(
+                "Secret user.creds: {held}; record status.jwt: JWT {record_jti} (user {})",
+                r.status.user_public_key
+            ),
+        ));
+    }
 }
 
 fn who(ns: &str, wl: &str, user: &str) -> String {
@@ -246,5 +287,45 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(run(&f), vec!["repeated-sub-violations"]);
+    }
+
+    #[test]
+    fn a_creds_secret_holding_another_jwt_than_the_record_is_a_mismatch() {
+        use crate::identity::creds_secret::CredsSecretFacts;
+        use crate::nats::jwt::{self, KeyKind, SigningKey, UserClaims};
+        let (acc, user) = (SigningKey::generate(KeyKind::Account), SigningKey::generate(KeyKind::User));
+        let mut c = UserClaims::new_user(user.public_key(), "tentacle.shop.orders");
+        let recorded = jwt::encode_user(&mut c, &acc, acc.public_key(), 1_000).unwrap();
+        let recorded_jti = c.std.id.clone();
+        let mut rec = IdentityRecord {
+            namespace: "shop".into(),
+            name: "orders".into(),
+            spec: IdentitySpec { workload: "orders".into(), ..Default::default() },
+            ..Default::default()
+        };
+        rec.status.jwt = recorded;
+        rec.status.user_public_key = user.public_key().into();
+        let secret = |jti: &str| CredsSecretFacts {
+            namespace: "shop".into(),
+            name: "orders-nats-creds".into(),
+            workload: "orders".into(),
+            jwt_id: jti.into(),
+            user_key: user.public_key().into(),
+            problem: None,
+        };
+        let mut f = Facts { records: vec![rec], creds_secrets: vec![secret(&recorded_jti)], ..Default::default() };
+        assert!(run(&f).is_empty());
+        f.creds_secrets = vec![secret("OLDJTI")];
+        let found = super::super::collect(check, &f);
+        assert_eq!(found.iter().map(|x| x.code).collect::<Vec<_>>(), vec!["creds-secret-mismatch"]);
+        assert_eq!(found[0].objects, vec!["Secret shop/orders-nats-creds", "NatsIdentity shop/orders"]);
+        assert!(
+            found[0].evidence.contains("OLDJTI") && found[0].evidence.contains(&recorded_jti),
+            "{}",
+            found[0].evidence
+        );
+        // No Secret (not readable, or none): nothing to compare.
+        f.creds_secrets.clear();
+        assert!(run(&f).is_empty());
     }
 }

@@ -520,6 +520,7 @@ mod tests {
     #[test]
     fn a_registration_with_no_identity_is_drifted() {
         let facts = KubeFacts {
+            creds_secrets: vec![],
             registrations: vec![SpireRegistration {
                 name: "shop-cart".into(),
                 namespace: "shop".into(),
@@ -540,6 +541,7 @@ mod tests {
     fn an_unserved_registration_drifts_an_active_identity() {
         let ukey = format!("U{}", "A".repeat(55));
         let reg = |problem: Option<&str>| KubeFacts {
+            creds_secrets: vec![],
             registrations: vec![SpireRegistration {
                 name: "shop.cart".into(),
                 namespace: "shop".into(),
@@ -648,6 +650,7 @@ mod tests {
     #[test]
     fn a_registration_whose_workload_is_connected_by_svid_is_not_drift() {
         let facts = KubeFacts {
+            creds_secrets: vec![],
             registrations: vec![SpireRegistration {
                 name: "tent-dev.hn-digest".into(),
                 namespace: "tent-dev".into(),

@@ -1,8 +1,9 @@
 //! What Kubernetes says about identities besides the `NatsIdentity`
 //! records: the SPIRE registrations (ClusterSPIFFEIDs), each attributed to a
-//! workload. Creds Secrets are not read here: warden watches no Secret (the
-//! minted JWT is in the NatsIdentity status), it reads one by name only
-//! when an action needs it.
+//! workload; and, for `warden doctor` in JWT mode only, which user JWT each
+//! creds Secret holds (listed once by the creds label, only the JWT block
+//! read: [`super::creds_secret`]). The console watches no Secret; actions
+//! read one by name when they need it.
 
 use crate::config::file::SpireSection;
 use crate::spire::cluster_spiffe_id::ClusterSpiffeId;
@@ -12,6 +13,8 @@ use crate::spire::cluster_spiffe_id::ClusterSpiffeId;
 #[derive(Debug, Clone, Default)]
 pub struct KubeFacts {
     pub registrations: Vec<SpireRegistration>,
+    /// Creds Secrets (empty when not listed or not readable).
+    pub creds_secrets: Vec<super::creds_secret::CredsSecretFacts>,
 }
 
 /// A ClusterSPIFFEID attributed to one workload.

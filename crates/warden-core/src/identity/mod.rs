@@ -8,6 +8,7 @@ pub mod approve_plan;
 pub mod audit;
 pub mod binding;
 pub mod conf;
+pub mod creds_secret;
 pub mod effective;
 pub mod join;
 pub mod jwt_actions;

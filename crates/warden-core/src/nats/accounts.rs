@@ -3,6 +3,15 @@
 //! `$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP` (every server that has the account
 //! answers with the bare JWT) and `$SYS.REQ.SERVER.PING.ACCOUNTZ`
 //! (`{"account": id}`: per-server detail with connection count and JWT).
+//!
+//! `CLAIMS.LIST` is not the whole story: a full resolver leaves expired
+//! JWTs out of it (`server/dirstore.go` `PackWalk`) and a memory resolver
+//! does not answer it at all (only `DirAccResolver.Start` in
+//! `server/accounts.go` subscribes to it). So the ids are also taken from
+//! the accounts every server has loaded (`ACCOUNTZ` without an account:
+//! `server/monitor.go` `Accountz` ranges over `s.accounts`, expired ones
+//! included) and from ids the caller knows from elsewhere (connections,
+//! NatsIdentity records); ACCOUNTZ detail then gives each server's JWT.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +30,8 @@ use super::types::ServerInfo;
 pub struct Accountz {
     pub server_id: String,
     pub system_account: String,
+    /// Without `account`: every account the server has loaded.
+    pub accounts: Vec<String>,
     pub account_detail: Option<AccountDetail>,
 }
 
@@ -88,6 +99,24 @@ pub async fn list_ids(sys: &SysClient) -> Result<(BTreeSet<String>, Vec<String>)
     Ok((ids, errors))
 }
 
+/// Account public keys every server has loaded (`PING.ACCOUNTZ` without an
+/// account). Names that are not account keys (`$G`, config-mode accounts)
+/// are left out: only operator-mode accounts have JWTs.
+pub async fn list_loaded(sys: &SysClient) -> Result<BTreeSet<String>> {
+    let msgs = sys.scatter("$SYS.REQ.SERVER.PING.ACCOUNTZ", json!({})).await?;
+    Ok(msgs
+        .into_iter()
+        .filter_map(|m| decode_api::<Accountz>(&m.payload).result.ok())
+        .flat_map(|z| z.accounts)
+        .filter(|a| is_account_key(a))
+        .collect())
+}
+
+/// An account public key: 56 base32 characters starting with `A` (nkeys).
+pub fn is_account_key(s: &str) -> bool {
+    s.len() == 56 && s.starts_with('A') && s.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+}
+
 fn server_label(s: &ServerInfo) -> String {
     if s.name.is_empty() { "?".into() } else { s.name.clone() }
 }
@@ -127,9 +156,17 @@ pub async fn accountz(sys: &SysClient, account: &str) -> Result<Vec<(ServerInfo,
         .collect())
 }
 
-/// Every account with its JWT, decoded, connection counts and drift.
-pub async fn fetch_all(sys: &SysClient) -> Result<(Vec<AccountRecord>, Vec<String>)> {
-    let (ids, errors) = list_ids(sys).await?;
+/// Every account with its JWT, decoded, connection counts and drift:
+/// those `CLAIMS.LIST` names, those a server has loaded, and `known` (ids
+/// seen elsewhere; anything but an account key is ignored).
+pub async fn fetch_all(sys: &SysClient, known: &BTreeSet<String>) -> Result<(Vec<AccountRecord>, Vec<String>)> {
+    let (listed, loaded) = tokio::join!(list_ids(sys), list_loaded(sys));
+    let (mut ids, mut errors) = listed?;
+    match loaded {
+        Ok(l) => ids.extend(l),
+        Err(e) => errors.push(format!("ACCOUNTZ: {e:#}")),
+    }
+    ids.extend(known.iter().filter(|k| is_account_key(k)).cloned());
     // Each scatter waits for the replies to go quiet: run accounts side by side.
     let out = futures::stream::iter(ids)
         .map(|id| async move {
@@ -140,6 +177,10 @@ pub async fn fetch_all(sys: &SysClient) -> Result<(Vec<AccountRecord>, Vec<Strin
         .collect::<Vec<_>>()
         .await;
     Ok((out, errors))
+}
+
+fn short_jti(j: &str) -> &str {
+    &j[..j.len().min(8)]
 }
 
 /// Folds what the servers said about one account into a record.
@@ -190,14 +231,55 @@ pub fn build_record(id: &str, jwts: &[String], details: &[(ServerInfo, Accountz)
         let newest_jti = rec.claims.as_ref().map(|c| c.std.id.clone()).unwrap_or_default();
         let stale: Vec<&str> =
             by_jti.iter().filter(|(j, _)| **j != newest_jti).flat_map(|(_, s)| s.iter().copied()).collect();
-        rec.drift = Some(if stale.is_empty() {
-            format!("{} different JWTs served", rec.distinct_jwts)
-        } else {
-            format!("older JWT served by {}", stale.join(", "))
+        let newest_by = by_jti.get(newest_jti.as_str()).map(|s| s.join(", ")).unwrap_or_default();
+        rec.drift = Some(match (stale.is_empty(), newest_by.is_empty()) {
+            (true, _) => format!("{} different JWTs served", rec.distinct_jwts),
+            (false, true) => format!("older JWT served by {}", stale.join(", ")),
+            (false, false) => format!(
+                "older JWT served by {}; the newest (jti {}) by {newest_by}",
+                stale.join(", "),
+                short_jti(&newest_jti)
+            ),
         });
     } else if rec.distinct_jwts > 1 {
         rec.drift = Some(format!("{} different JWTs served", rec.distinct_jwts));
     }
     rec.servers = servers;
     rec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nats::jwt::{KeyKind, SigningKey};
+
+    fn detail(server: &str, token: &str) -> (ServerInfo, Accountz) {
+        let info = ServerInfo { name: server.into(), id: format!("N{server}"), ..Default::default() };
+        let d = AccountDetail { jwt: token.into(), client_connections: 1, ..Default::default() };
+        (info, Accountz { account_detail: Some(d), ..Default::default() })
+    }
+
+    #[test]
+    fn drift_names_the_servers_of_the_older_and_of_the_newest_jwt() {
+        let (op, acc) = (SigningKey::generate(KeyKind::Operator), SigningKey::generate(KeyKind::Account));
+        let mut c = AccountClaims::new_account(acc.public_key(), "APP");
+        let old = jwt::encode_at(&mut c, &op, 1_000).unwrap();
+        let new = jwt::encode_at(&mut c, &op, 2_000).unwrap();
+        let new_jti = jwt::decode_as::<jwt::Account>(&new).unwrap().std.id;
+        let rec = build_record(acc.public_key(), &[], &[detail("n1", &old), detail("n2", &new)]);
+        let drift = rec.drift.expect("drift");
+        assert_eq!(drift, format!("older JWT served by n1; the newest (jti {}) by n2", &new_jti[..8]));
+        let same = build_record(acc.public_key(), &[], &[detail("n1", &new), detail("n2", &new)]);
+        assert_eq!(same.drift, None);
+    }
+
+    #[test]
+    fn only_account_keys_are_account_ids() {
+        let acc = SigningKey::generate(KeyKind::Account);
+        assert!(is_account_key(acc.public_key()));
+        for not in ["$G", "$SYS", "APP", &acc.public_key()[1..]] {
+            assert!(!is_account_key(not), "{not}");
+        }
+        assert!(!is_account_key(SigningKey::generate(KeyKind::User).public_key()));
+    }
 }

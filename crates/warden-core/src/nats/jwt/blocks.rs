@@ -27,6 +27,20 @@ pub fn blocks(text: &str) -> Vec<&str> {
     out
 }
 
+/// The first block only: nothing after it is looked at (for reading the JWT
+/// of a creds file without touching its seed).
+pub fn first_block(text: &str) -> Option<&str> {
+    let mut lines = text.lines().map(str::trim);
+    let (mut a, mut b) = (lines.next()?, lines.next()?);
+    for c in lines {
+        if is_dash_line(a) && is_token(b) && is_dash_line(c) {
+            return Some(b);
+        }
+        (a, b) = (b, c);
+    }
+    None
+}
+
 /// The seed in a creds file, a decorated seed file or a bare seed (Go
 /// `ParseDecoratedNKey`): the second block, else the first line that starts
 /// with `SO`, `SA` or `SU`.
