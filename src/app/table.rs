@@ -16,6 +16,10 @@ pub struct Column<R> {
     pub cell: fn(&R, &Clock) -> String,
 }
 
+/// Columns only some setups fill: a report leaves them out when no row has
+/// a value (the console gives every empty column's space away anyway).
+pub const OMITTED_WHEN_EMPTY: &[&str] = &["SITE"];
+
 /// How a cell wider than its column is shortened: never silently, always
 /// with an `…` where text was taken out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

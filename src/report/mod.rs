@@ -61,6 +61,12 @@ pub struct ReportContext {
 
 /// Writes rows as an aligned table with the console's column titles.
 pub fn write_table<R>(out: &mut impl Write, columns: &[Column<R>], rows: &[R], clock: &Clock) -> Result<()> {
+    // A column that only some setups fill (SITE without `[[sites]]`) is left
+    // out when no row has a value, so the table starts as it always did.
+    let shown = |c: &&Column<R>| {
+        !crate::app::table::OMITTED_WHEN_EMPTY.contains(&c.title) || rows.iter().any(|r| !(c.cell)(r, clock).is_empty())
+    };
+    let columns: Vec<&Column<R>> = columns.iter().filter(shown).collect();
     // Cells hold wire data: shown, never interpreted by the terminal.
     let cells: Vec<Vec<String>> = rows
         .iter()
