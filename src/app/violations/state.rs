@@ -41,7 +41,9 @@ pub struct ViolationsState {
 impl Default for ViolationsState {
     fn default() -> Self {
         ViolationsState {
-            pipeline: Pipeline::new(Attributor::default(), StoreConfig::default()),
+            // The live list is the console's newest violations: a second
+            // ring in the store was 10,000 more copies of a storm's heap.
+            pipeline: Pipeline::new(Attributor::default(), StoreConfig { raw_capacity: 0, ..StoreConfig::default() }),
             live: LiveList::new(LIVE_CAPACITY),
             groups: Panel::default(),
             grouped: false,

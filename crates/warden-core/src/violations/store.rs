@@ -19,7 +19,8 @@ use super::events::{Violation, ViolationKind};
 
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
-    /// Newest raw violations kept (default 10 000).
+    /// Newest raw violations kept (default 10 000; 0 keeps none, for a
+    /// caller that keeps its own list of the newest).
     pub raw_capacity: usize,
     /// Aggregate groups kept (default 4 096).
     pub group_capacity: usize,
@@ -176,7 +177,6 @@ pub struct Store {
 impl Store {
     pub fn new(cfg: StoreConfig) -> Store {
         let mut cfg = cfg;
-        cfg.raw_capacity = cfg.raw_capacity.max(1);
         cfg.group_capacity = cfg.group_capacity.clamp(1, (NIL - 1) as usize);
         cfg.history_minutes = cfg.history_minutes.max(1);
         let global_len = cfg.history_minutes.max(cfg.jump_window + 1);
@@ -260,6 +260,9 @@ impl Store {
             self.push_head(i);
         }
 
+        if self.cfg.raw_capacity == 0 {
+            return;
+        }
         if self.raw.len() >= self.cfg.raw_capacity {
             self.raw.pop_front();
             self.totals.raw_dropped += 1;
@@ -447,6 +450,17 @@ mod tests {
         assert_eq!(order, ["ns/b", "ns/a", "ns/a"]);
         assert_eq!(s.recent().len(), 4);
         assert_eq!(s.totals().ingested, 4);
+    }
+
+    #[test]
+    fn no_raw_ring_still_groups_and_counts() {
+        let mut s = Store::new(StoreConfig { raw_capacity: 0, ..Default::default() });
+        for i in 0..5 {
+            s.record("a", v(ViolationKind::PublishDenied, "1"), i);
+        }
+        assert_eq!(s.recent().len(), 0);
+        assert_eq!(s.groups().map(|g| g.count).collect::<Vec<_>>(), [5]);
+        assert_eq!((s.totals().ingested, s.totals().raw_dropped), (5, 0));
     }
 
     #[test]
