@@ -291,6 +291,7 @@ async fn measure(n: usize, ids: usize) -> anyhow::Result<()> {
     // Once the trimmer has run (it hands back what the storm freed).
     tokio::time::sleep(warden::app::memory::TRIM_EVERY + Duration::from_secs(2)).await;
     let rss_settled = status_kib("VmRSS:");
+    let heap_settled = alloc::heap().0;
 
     // `warden report conns` (its code) vs a plain 1024-page sweep.
     let client = warden_core::nats::connect::connect(&settings, None).await?;
@@ -364,9 +365,10 @@ async fn measure(n: usize, ids: usize) -> anyhow::Result<()> {
     );
     println!("| RSS now / peak (after the storm) | {:.1} / {:.1} MiB | <= 40 MiB |", mib(rss_storm), mib(hwm_storm));
     println!(
-        "| RSS {}s after the storm | {:.1} MiB | <= 40 MiB |",
+        "| RSS / heap in use {}s after the storm | {:.1} / {:.1} MiB | <= 40 MiB |",
         warden::app::memory::TRIM_EVERY.as_secs() + 2,
-        mib(rss_settled)
+        mib(rss_settled),
+        heap_settled as f64 / 1048576.0
     );
     println!(
         "| report conns {report:.0} ms vs plain 1024-page sweep {plain:.0} ms | {:.2}x | <= 0.5x |",
