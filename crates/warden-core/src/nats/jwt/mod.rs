@@ -52,6 +52,10 @@ pub fn fuzz_creds_parse(data: &[u8]) {
     let _ = parse_creds(&s);
     let _ = SigningKey::from_text(&s, "fuzz");
     let _ = creds::blocks(&s);
+    // A creds Secret as the doctor reads it: the first block, decoded.
+    if let Some(token) = blocks::first_block(&s) {
+        let _ = decode_as::<User>(token);
+    }
 }
 
 #[cfg(test)]
