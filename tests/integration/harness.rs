@@ -406,3 +406,15 @@ pub fn findings_of<'a>(v: &'a serde_json::Value, code: &str) -> Vec<&'a serde_js
 pub fn cluster_block(me: u16, peer: u16) -> String {
     format!("cluster {{ name: c1, listen: \"127.0.0.1:{me}\", routes: [\"nats-route://127.0.0.1:{peer}\"] }}\n")
 }
+
+/// Asserts a `warden doctor -o json` read every site's cluster: a site that
+/// could not be read is no comparison.
+pub fn assert_every_cluster_read(v: &serde_json::Value) {
+    let unread: Vec<&serde_json::Value> = v["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u.as_str().is_some_and(|u| u.contains("natsidentities") || u.contains("Kubernetes")))
+        .collect();
+    assert!(unread.is_empty(), "{unread:?}");
+}

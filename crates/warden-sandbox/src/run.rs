@@ -477,12 +477,7 @@ fn start_spiffe_workloads(url: &str, world: &SpiffeWorld, fleet: Vec<scenario::S
         tasks.push(workloads::spawn(url.to_string(), w));
         senders.push(tx);
     }
-    // The credentials never change (SPIRE would rotate them; not simulated):
-    // keep the senders alive so the workloads keep running.
-    tasks.push(tokio::spawn(async move {
-        let _senders = senders;
-        std::future::pending::<()>().await
-    }));
+    tasks.push(workloads::keep_credentials(senders));
     tasks
 }
 

@@ -36,7 +36,7 @@ use kube_double::KubeState;
 use warden_core::config::file::KubeSection;
 use warden_core::identity::naming::{IdentityName, Naming};
 use warden_core::identity::record::{IdentitySpec, IdentityStatus};
-use warden_core::identity::spiffe_actions::{cluster_spiffe_id_spec, configmap_ref};
+use warden_core::identity::spiffe_actions::cluster_spiffe_id_spec;
 use warden_core::identity::spiffe_authz::AuthzDocument;
 use warden_core::nats::jwt::{KeyKind, SigningKey, render_creds};
 
@@ -288,10 +288,7 @@ pub fn start_jwt(url: &str, seeds: Vec<SeedWorkload>) -> Vec<JoinHandle<()>> {
         tasks.push(workloads::spawn(url.to_string(), w));
         senders.push(tx);
     }
-    tasks.push(tokio::spawn(async move {
-        let _senders = senders;
-        std::future::pending::<()>().await
-    }));
+    tasks.push(workloads::keep_credentials(senders));
     tasks
 }
 
@@ -357,15 +354,6 @@ pub fn seed_spiffe(
     active(ns, wf)?;
     authorize(&mut doc, ns, wf)?;
     seed_spire(k)?;
-
-    let (cm_ns, cm_name) = configmap_ref(&section.authz_configmap)?;
-    upsert(
-        k,
-        json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": cm_name, "namespace": cm_ns},
-            "data": { section.authz_key.as_str(): doc.render() }
-        }),
-    )?;
+    scenario::put_authz_configmap(k, section, &doc)?;
     Ok(doc)
 }

@@ -161,3 +161,13 @@ pub fn spawn_refused(url: String, name: String, creds: Credentials, every: Durat
         }
     })
 }
+
+/// Keeps the workloads' credential senders alive (a workload stops when its
+/// sender goes): the credentials never change here (SPIRE would rotate
+/// them; not simulated). Ends when aborted with the other tasks.
+pub fn keep_credentials<T: Send + Sync + 'static>(senders: Vec<tokio::sync::watch::Sender<T>>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let _senders = senders;
+        std::future::pending::<()>().await
+    })
+}
