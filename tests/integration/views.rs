@@ -295,3 +295,49 @@ fn doctor_view_at_three_sizes() {
     key(&mut s, KeyCode::Enter);
     assert_snapshot!("doctor_detail_200x50", draw(&s, 200, 50));
 }
+
+/// `[[sites]]`: three sites of one supercluster, each server in its site's
+/// NATS cluster; the SITE column in Servers and Connections at three sizes,
+/// and `/` finding one site's connections.
+#[test]
+fn sites_in_servers_and_connections() {
+    use warden::app::sites::Sites;
+    use warden_core::config::file::SiteSection;
+    let sites = [("us-east-1-production", "n1"), ("eu-west-2-production", "n2"), ("ap-south-1-disaster-recovery", "n3")];
+    let mut s = AppState::new("nats://nats.prod:4222".into(), "context prod".into(), Clock { now_unix: NOW });
+    s.conn.link = Link::Connected;
+    s.sites = Sites::new(
+        &sites.iter().map(|(site, _)| SiteSection { name: site.to_string(), ..Default::default() }).collect::<Vec<_>>(),
+    );
+    let at = Clock { now_unix: NOW };
+    let servers = sites
+        .iter()
+        .enumerate()
+        .map(|(i, (site, name))| {
+            let mut r = server(name, i as i64);
+            r.cluster = site.to_string();
+            r
+        })
+        .collect();
+    update(&mut s, Msg::Servers { at, result: Ok(servers) });
+    let conns = (0..60)
+        .map(|i| {
+            let mut c = conn(i);
+            let name = sites[i as usize % 3].1;
+            c.server_id = format!("N{name:0>55}").to_uppercase().as_str().into();
+            c
+        })
+        .collect();
+    update(&mut s, Msg::Conns { at, result: Ok((conns, vec![])) });
+    assert_snapshot!("sites_servers_120x40", draw(&s, 120, 40));
+    key(&mut s, KeyCode::Char('2'));
+    assert_snapshot!("sites_conns_80x24", draw(&s, 80, 24));
+    assert_snapshot!("sites_conns_200x50", draw(&s, 200, 50));
+    key(&mut s, KeyCode::Char('/'));
+    for c in "eu-west".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.conns.table.visible.len(), 20, "one site's third of the connections");
+    assert_snapshot!("sites_conns_filtered_120x40", draw(&s, 120, 40));
+}
