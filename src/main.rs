@@ -44,7 +44,14 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
     let _log = logging::init(&paths::state_dir())?;
     let nats = config::resolve_nats(&NatsFlags::from(&cli.nats), &file)?;
     #[cfg(feature = "sandbox")]
-    if matches!(cli.command, Some(Command::Sandbox { .. })) {
+    if let Some(Command::Sandbox { mode, connections, identities, accounts, site_count, .. }) = &cli.command {
+        // What makes no sense is refused before anything is installed or made.
+        let fleet =
+            warden_sandbox::run::Fleet { connections: *connections, identities: *identities, accounts: *accounts };
+        fleet.check((*mode).into())?;
+        if let Some(n) = site_count {
+            warden_sandbox::sites::check_request(*n, (*mode).into(), *connections)?;
+        }
         // The README's first command must work on a fresh machine: installs
         // into the XDG data dir, where the sandbox then finds it.
         warden_sandbox::nats_server::binary_or_install()?;
@@ -60,8 +67,8 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
             ok(rt.block_on(console::run(opts)))
         }
         #[cfg(feature = "sandbox")]
-        Command::Sandbox { headless, dir, mode, connections, identities, site_count } => {
-            let fleet = warden_sandbox::run::Fleet { connections, identities };
+        Command::Sandbox { headless, dir, mode, connections, identities, accounts, site_count } => {
+            let fleet = warden_sandbox::run::Fleet { connections, identities, accounts };
             ok(rt.block_on(sandbox(&cli, headless, dir, mode.into(), fleet, site_count)))
         }
         Command::Report { kind: report::Kind::Violations, output, violations } => {
@@ -155,10 +162,6 @@ async fn sandbox(
     sites: Option<usize>,
 ) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
-    if let Some(n) = sites {
-        // Refused before a directory or a server is made.
-        warden_sandbox::sites::check_request(n, mode, fleet.connections)?;
-    }
     let owned = dir.is_none();
     let dir = warden_sandbox::run::private_dir(dir.as_deref())?;
     let started = warden_sandbox::running::Running::start(&dir, mode, fleet, sites).await;

@@ -107,6 +107,9 @@ pub enum Command {
         /// Users the extra connections are spread over
         #[arg(long, default_value_t = 200)]
         identities: usize,
+        /// Accounts those users are spread over (`jwt` mode: APP, FLEET1...)
+        #[arg(long, default_value_t = 1)]
+        accounts: usize,
         /// Several sites (2 or more): one NATS supercluster (a cluster per
         /// site, joined by gateways) and a Kubernetes API double per site,
         /// the last one drifted on purpose (JWT mode only)

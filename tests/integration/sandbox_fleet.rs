@@ -80,9 +80,9 @@ async fn spiffe_sandbox_holds_a_tls_fleet_over_its_identities() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn jwt_sandbox_holds_a_fleet_over_its_identities() {
+async fn jwt_sandbox_holds_a_fleet_over_its_identities_and_accounts() {
     let (n, k) = (CONNECTIONS.to_string(), IDENTITIES.to_string());
-    let sb = HeadlessSandbox::start(&["--connections", &n, "--identities", &k]);
+    let sb = HeadlessSandbox::start(&["--connections", &n, "--identities", &k, "--accounts", "4"]);
     assert_eq!(sb.info["mode"], "jwt", "{:?}", sb.info);
     let fleet = fleet_rows(&sb).await;
     let per_user = assert_spread(&fleet);
@@ -91,7 +91,28 @@ async fn jwt_sandbox_holds_a_fleet_over_its_identities() {
         assert!(r["jwt"].as_str().is_some_and(|j| !j.is_empty()), "{r}");
         assert_eq!(r["tls_version"].as_str().unwrap_or_default(), "", "{r}");
     }
+    // Four accounts (APP and FLEET1-3), each holding a quarter: the server
+    // accepted users signed by each of them.
+    let mut per_account = BTreeMap::<String, usize>::new();
+    for r in &fleet {
+        *per_account.entry(r["account"].as_str().unwrap_or_default().to_string()).or_default() += 1;
+    }
+    assert_eq!(per_account.len(), 4, "{per_account:?}");
+    assert!(per_account.values().all(|&n| n == CONNECTIONS / 4), "{per_account:?}");
     sb.stop().await;
+}
+
+#[test]
+fn spiffe_mode_refuses_several_accounts() {
+    let home = tempfile::tempdir().unwrap();
+    let out = crate::harness::warden(
+        home.path(),
+        &["sandbox", "--headless", "--mode", "spiffe", "--connections", "1", "--accounts", "2"],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--accounts needs --mode jwt"), "{err}");
 }
 
 /// The raw client underneath: an SVID the server's authorization lists gets

@@ -303,7 +303,8 @@ fn doctor_view_at_three_sizes() {
 fn sites_in_servers_and_connections() {
     use warden::app::sites::Sites;
     use warden_core::config::file::SiteSection;
-    let sites = [("us-east-1-production", "n1"), ("eu-west-2-production", "n2"), ("ap-south-1-disaster-recovery", "n3")];
+    let sites =
+        [("us-east-1-production", "n1"), ("eu-west-2-production", "n2"), ("ap-south-1-disaster-recovery", "n3")];
     let mut s = AppState::new("nats://nats.prod:4222".into(), "context prod".into(), Clock { now_unix: NOW });
     s.conn.link = Link::Connected;
     s.sites = Sites::new(

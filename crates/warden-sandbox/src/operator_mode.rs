@@ -340,6 +340,15 @@ impl OperatorWorld {
         Ok(key)
     }
 
+    /// A user of `account` (an account [`Self::add_account`] made), signed
+    /// by the account key itself: its JWT and key.
+    pub fn mint_user_in(&self, account: &SigningKey, spec: &UserSpec) -> Result<(String, SigningKey)> {
+        let key = SigningKey::generate(KeyKind::User);
+        let mut c = spec.claims(key.public_key());
+        let token = jwt::encode_user(&mut c, account, account.public_key(), jwt::unix_now())?;
+        Ok((token, key))
+    }
+
     /// A user of the system account `SYS` (signed by the SYS key itself,
     /// like warden's own): a JWT and its key.
     pub fn mint_sys_user(&self, name: &str) -> Result<(String, SigningKey)> {

@@ -185,9 +185,24 @@ pub struct Fleet {
     /// `fleet/wl<i>`: user JWTs in JWT mode, SVIDs with authorization
     /// entries in SPIFFE mode.
     pub identities: usize,
+    /// Accounts the identities are spread over (JWT mode): APP, then
+    /// `FLEET1`, `FLEET2`... (0 or 1: APP only).
+    pub accounts: usize,
 }
 
 impl Fleet {
+    /// Refuses what the mode cannot hold, before anything starts.
+    pub fn check(&self, mode: Mode) -> Result<()> {
+        if mode == Mode::Spiffe && self.accounts > 1 {
+            // verify_and_map users live in the account of the authorization
+            // document warden manages (one ConfigMap, one account).
+            anyhow::bail!(
+                "--accounts needs --mode jwt: SPIFFE mode maps every SVID into the authorization ConfigMap's account"
+            );
+        }
+        Ok(())
+    }
+
     /// The identity names of the fleet's users.
     fn names(&self) -> impl Iterator<Item = Result<IdentityName>> {
         (0..self.identities.max(1)).map(|i| Ok(IdentityName::parse(&format!("{FLEET_NAMESPACE}/wl{i}"))?))
@@ -210,6 +225,7 @@ async fn hold_fleet(addr: &str, ids: &[Identity], n: usize) -> Result<JoinHandle
 
 /// [`start_mode`] with a fleet of extra connections.
 pub async fn start_with(dir: &Path, mode: Mode, fleet: Fleet) -> Result<Sandbox> {
+    fleet.check(mode)?;
     match mode {
         Mode::Jwt => start_jwt(dir, fleet).await,
         Mode::Spiffe => start_spiffe(dir, fleet).await,
@@ -227,6 +243,10 @@ async fn start_jwt(dir: &Path, extra: Fleet) -> Result<Sandbox> {
     let mut world = OperatorWorld::generate(dir).context("generating the operator, accounts and keys")?;
     let fleet = scenario::mint_fleet(&world, now, EXPIRING_IN)?;
     super::seeds::prepare_jwt(&mut world, now)?;
+    // The fleet's other accounts, preloaded like APP.
+    let fleet_accounts = (1..extra.accounts.max(1))
+        .map(|i| world.add_account(&format!("FLEET{i}"), None))
+        .collect::<Result<Vec<_>>>()?;
     let server = NatsServer::start(&dir.join("nats"), "nats-0", world.config_body()).context("starting nats-server")?;
 
     // Revocations go through the server like an operator's would.
@@ -252,12 +272,21 @@ async fn start_jwt(dir: &Path, extra: Fleet) -> Result<Sandbox> {
     tasks.extend(start_workloads(&server.url(), fleet, double.state()));
     tasks.extend(super::seeds::start_jwt(&server.url(), seeded));
     if extra.connections > 0 {
+        // Identity i in account i mod A (0: APP).
         let ids = extra
             .names()
-            .map(|name| {
+            .enumerate()
+            .map(|(i, name)| {
                 let name = name?;
-                let u = world.mint_user(&UserSpec::tentacle(&name.namespace, &name.workload))?;
-                Ok(Identity::jwt(u.jwt, Arc::new(u.key.context("a generated user key")?)))
+                let spec = UserSpec::tentacle(&name.namespace, &name.workload);
+                let (jwt, key) = match i % (fleet_accounts.len() + 1) {
+                    0 => {
+                        let u = world.mint_user(&spec)?;
+                        (u.jwt, u.key.context("a generated user key")?)
+                    }
+                    a => world.mint_user_in(&fleet_accounts[a - 1], &spec)?,
+                };
+                Ok(Identity::jwt(jwt, Arc::new(key)))
             })
             .collect::<Result<Vec<_>>>()?;
         let addr = server.url().trim_start_matches("nats://").to_string();
