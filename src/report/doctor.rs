@@ -58,11 +58,33 @@ async fn examine_sites(sites: &[(String, ReportContext)]) -> Result<(Vec<Finding
         }));
         unavailable.extend(f.unavailable.iter().map(|u| format!("site {name}: {u}")));
     }
+    let mut findings = merge_alike(findings);
     let sites: Vec<Site<'_>> = facts.iter().map(|(name, f)| Site { name, facts: f }).collect();
     findings.extend(compare(&sites));
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(b.code)).then(a.site.cmp(&b.site)));
     unavailable.dedup();
     Ok((findings, unavailable))
+}
+
+/// A finding several sites see alike (one supercluster seen from each) is
+/// said once, naming every site that sees it.
+fn merge_alike(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        let same = |o: &&mut Finding| {
+            o.code == f.code && o.summary == f.summary && o.objects == f.objects && o.evidence == f.evidence
+        };
+        match out.iter_mut().find(same) {
+            Some(o) => {
+                if let (Some(sites), Some(site)) = (&mut o.site, &f.site) {
+                    sites.push_str(", ");
+                    sites.push_str(site);
+                }
+            }
+            None => out.push(f),
+        }
+    }
+    out
 }
 
 /// One block per finding (values can be long: a table would cut them).
@@ -81,4 +103,26 @@ pub fn write_findings(out: &mut impl Write, findings: &[Finding], unavailable: &
         writeln!(out, "not examined: {}", printable(u))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_core::doctor::codes;
+
+    #[test]
+    fn a_finding_every_site_sees_alike_is_said_once_naming_the_sites() {
+        let at = |site: &str, evidence: &str| Finding {
+            site: Some(site.into()),
+            ..Finding::new(&codes::ACCOUNT_JWT_DRIFT, "account APP JWT differs", vec!["account APP".into()], evidence)
+        };
+        let merged = merge_alike(vec![
+            at("east", "older JWT served by nats-south"),
+            at("west", "older JWT served by nats-south"),
+            at("south", "older JWT served by nats-south"),
+            at("west", "something else"),
+        ]);
+        let sites: Vec<_> = merged.iter().map(|f| f.site.clone().unwrap()).collect();
+        assert_eq!(sites, ["east, west, south", "west"]);
+    }
 }
