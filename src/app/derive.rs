@@ -119,6 +119,68 @@ pub fn refresh_attributor(s: &mut AppState) {
     }
 }
 
+/// The doctor's snapshot of what the console holds.
+pub fn doctor_facts(s: &AppState) -> warden_core::doctor::Facts {
+    let now = s.clock.now_unix;
+    let records: Vec<IdentityRecord> =
+        s.kube.objects(Watched::NatsIdentities).map(IdentityRecord::from_object).collect();
+    let k = &s.kube_section;
+    let registrations: Vec<SpireRegistration> = s
+        .kube
+        .objects(Watched::ClusterSpiffeIds)
+        .filter_map(|o| SpireRegistration::from_object(o, &k.workload_label, &k.spire))
+        .collect();
+    let authz = s
+        .kube
+        .objects(Watched::AuthzConfigMap)
+        .next()
+        .and_then(|cm| super::permissions::authz_doc_of(cm, &s.authz_key))
+        .and_then(Result::ok);
+    let mut policy = s.doctor_policy.clone();
+    policy.admin_users.extend(s.conn.user.clone());
+    let sources = super::doctor_facts::Sources {
+        servers: &s.servers.rows,
+        conns: &s.conns.rows,
+        accounts: &s.accounts.rows,
+        permissions: &s.perm_sets,
+        identities: &s.identities.rows,
+        records: &records,
+        registrations,
+        authz: authz.as_ref(),
+        entries: &s.kube.spire.entries,
+        agents: &s.kube.spire.agents,
+        violations: warden_core::doctor::facts::violation_counts(s.violations.pipeline.store.groups()),
+        nats: s.doctor_nats.as_ref().map(|(_, n)| n),
+        creds_secrets: &[],
+    };
+    super::doctor_facts::build(sources, &s.naming, policy, now)
+}
+
+/// The `:doctor` findings from the state's sources (run while the view is
+/// shown: on entering it and on each tick).
+pub fn refresh_doctor(s: &mut AppState) {
+    let now = s.clock.now_unix;
+    let facts = doctor_facts(s);
+    let rows = warden_core::doctor::diagnose(&facts).into_iter().map(super::doctor::FindingRow::new).collect();
+    s.doctor.replace(rows, now);
+    s.doctor_at = Some(now);
+}
+
+/// `T`: the trace of the identity selected in Identities, as a describe overlay.
+pub fn trace_selected(s: &AppState) -> Option<super::state::Describe> {
+    if s.view != super::view_id::ViewId::Identities {
+        return None;
+    }
+    let r = s.identities.selected().filter(|r| !r.namespace.is_empty())?;
+    let t = warden_core::doctor::trace::trace(&doctor_facts(s), &r.namespace, &r.workload);
+    Some(super::state::Describe {
+        title: format!("trace {}/{}", r.namespace, r.workload),
+        text: super::trace_text::text(&t),
+        scroll: 0,
+        awaiting: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,66 +405,4 @@ mod tests {
             assert_eq!(cells, want);
         }
     }
-}
-
-/// The doctor's snapshot of what the console holds.
-pub fn doctor_facts(s: &AppState) -> warden_core::doctor::Facts {
-    let now = s.clock.now_unix;
-    let records: Vec<IdentityRecord> =
-        s.kube.objects(Watched::NatsIdentities).map(IdentityRecord::from_object).collect();
-    let k = &s.kube_section;
-    let registrations: Vec<SpireRegistration> = s
-        .kube
-        .objects(Watched::ClusterSpiffeIds)
-        .filter_map(|o| SpireRegistration::from_object(o, &k.workload_label, &k.spire))
-        .collect();
-    let authz = s
-        .kube
-        .objects(Watched::AuthzConfigMap)
-        .next()
-        .and_then(|cm| super::permissions::authz_doc_of(cm, &s.authz_key))
-        .and_then(Result::ok);
-    let mut policy = s.doctor_policy.clone();
-    policy.admin_users.extend(s.conn.user.clone());
-    let sources = super::doctor_facts::Sources {
-        servers: &s.servers.rows,
-        conns: &s.conns.rows,
-        accounts: &s.accounts.rows,
-        permissions: &s.perm_sets,
-        identities: &s.identities.rows,
-        records: &records,
-        registrations,
-        authz: authz.as_ref(),
-        entries: &s.kube.spire.entries,
-        agents: &s.kube.spire.agents,
-        violations: warden_core::doctor::facts::violation_counts(s.violations.pipeline.store.groups()),
-        nats: s.doctor_nats.as_ref().map(|(_, n)| n),
-        creds_secrets: &[],
-    };
-    super::doctor_facts::build(sources, &s.naming, policy, now)
-}
-
-/// The `:doctor` findings from the state's sources (run while the view is
-/// shown: on entering it and on each tick).
-pub fn refresh_doctor(s: &mut AppState) {
-    let now = s.clock.now_unix;
-    let facts = doctor_facts(s);
-    let rows = warden_core::doctor::diagnose(&facts).into_iter().map(super::doctor::FindingRow::new).collect();
-    s.doctor.replace(rows, now);
-    s.doctor_at = Some(now);
-}
-
-/// `T`: the trace of the identity selected in Identities, as a describe overlay.
-pub fn trace_selected(s: &AppState) -> Option<super::state::Describe> {
-    if s.view != super::view_id::ViewId::Identities {
-        return None;
-    }
-    let r = s.identities.selected().filter(|r| !r.namespace.is_empty())?;
-    let t = warden_core::doctor::trace::trace(&doctor_facts(s), &r.namespace, &r.workload);
-    Some(super::state::Describe {
-        title: format!("trace {}/{}", r.namespace, r.workload),
-        text: super::trace_text::text(&t),
-        scroll: 0,
-        awaiting: None,
-    })
 }

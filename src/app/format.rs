@@ -211,6 +211,9 @@ pub fn is_public_key(k: &str) -> bool {
         && k.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
+/// Times in JSON as RFC 3339 (the reports' convention).
+pub use warden_core::json_time as rfc3339;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +279,3 @@ mod tests {
         assert_eq!((display_width("日本"), display_width("ab")), (4, 2));
     }
 }
-
-/// Times in JSON as RFC 3339 (the reports' convention).
-pub use warden_core::json_time as rfc3339;

@@ -167,7 +167,7 @@ pub fn sets_from_conns(naming: &Naming, conns: &[ConnRow], accounts: &[AccountRo
         }
         let name =
             if claims.std.name.is_empty() { c.info.authorized_user.to_string() } else { claims.std.name.clone() };
-        let acc_key = effective::account_of(&claims);
+        let acc_key = effective::account_of(claims);
         let acc = accounts.iter().find(|a| a.key == acc_key || c.info.account == a.key);
         let mut set = effective::of_user(claims, acc.and_then(|a| a.claims.as_ref()), acc.is_some_and(|a| a.system));
         set.identity = identity_of_user(naming, &name);

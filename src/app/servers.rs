@@ -187,7 +187,7 @@ pub async fn fetch(sys: &SysClient) -> Result<Vec<ServerRow>> {
         .iter()
         .map(|r| match &r.result {
             Ok(v) => ServerRow::from_varz(&r.server, v),
-            Err(e) => ServerRow::failed(&r.server, warden_core::error_chain::chain(&e)),
+            Err(e) => ServerRow::failed(&r.server, warden_core::error_chain::chain(e)),
         })
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));

@@ -175,7 +175,7 @@ fn permissions_view_with_the_subject_tester() {
                 ..Default::default()
             };
             let scope = format!("tentacular.{ns}.{wf}.>");
-            p.push(Direction::Publish, true, &[scope.clone()], Source::UserJwt);
+            p.push(Direction::Publish, true, std::slice::from_ref(&scope), Source::UserJwt);
             p.push(Direction::Subscribe, true, &[scope, "_INBOX.>".into()], Source::UserJwt);
             if i == 3 {
                 p.push(Direction::Publish, true, &["tentacular.tent-dev.wf-0.inbox".into()], Source::Grant);

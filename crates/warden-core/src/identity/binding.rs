@@ -120,7 +120,7 @@ mod tests {
         assert!(b.refusal(&req, &other).unwrap().contains("NATS servers"));
         let other = Current { mode: Mode::Spiffe, ..now.clone() };
         assert!(b.refusal(&req, &other).unwrap().contains("jwt request"));
-        assert_eq!(Binding::mode_only(Mode::Jwt).refusal(&req, &other.clone()).is_some(), true);
+        assert!(Binding::mode_only(Mode::Jwt).refusal(&req, &other.clone()).is_some());
         assert_eq!(Binding::mode_only(Mode::Jwt).refusal(&req, &Current { servers: vec![], ..now }), None);
     }
 }

@@ -401,8 +401,10 @@ mod tests {
 
     #[test]
     fn a_response_permission_without_publish_allow_shows_as_replies_only() {
-        let mut p = PermissionSet::default();
-        p.response = Some(ResponseAllowance::with_defaults(0, 0, Source::UserJwt));
+        let p = PermissionSet {
+            response: Some(ResponseAllowance::with_defaults(0, 0, Source::UserJwt)),
+            ..Default::default()
+        };
         let rules = p.effective_rules();
         let pubs: Vec<_> = rules.iter().filter(|r| r.dir == Direction::Publish).collect();
         assert_eq!(
@@ -417,7 +419,7 @@ mod tests {
         fn deny_always_wins(subj in "[a-c]{1,2}(\\.[a-c]{1,2}){0,3}", deny in "[a-c*>]{1,2}(\\.[a-c*>]{1,2}){0,2}") {
             let mut p = PermissionSet::default();
             p.push(Direction::Subscribe, true, &[">".into(), subj.clone()], Source::UserJwt);
-            p.push(Direction::Subscribe, false, &[deny.clone()], Source::Grant);
+            p.push(Direction::Subscribe, false, std::slice::from_ref(&deny), Source::Grant);
             let d = p.decide(Direction::Subscribe, &subj);
             proptest::prop_assert_eq!(d.allowed(), !subject::matches(&deny, &subj));
         }
