@@ -215,18 +215,7 @@ pub async fn shop_double() -> kube_double::KubeDouble {
     strict_double(kube_double::KubeDoubleConfig { namespaces, ..Default::default() }).await
 }
 
-/// kubectl on PATH. A test that needs it fails saying so when it is missing
-/// (never passes without checking): `scripts/test.sh` installs it.
-pub fn kubectl_bin() -> std::path::PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("kubectl is not on PATH: this test runs it; run scripts/test.sh (it installs kubectl) or install it")
-        })
-}
+pub use kube_double::kubectl_on_path as kubectl_bin;
 
 /// Runs kubectl with `--kubeconfig`, off the async runtime: (success,
 /// stdout, stderr). Fails the test when kubectl is missing.

@@ -50,6 +50,20 @@ pub use state::KubeState;
 
 use state::Shared;
 
+/// kubectl on PATH, for the tests that run it against the double. A test
+/// that needs it fails saying so when it is missing (never passes without
+/// checking): `scripts/test.sh` installs it.
+pub fn kubectl_on_path() -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("kubectl is not on PATH: this test runs it; run scripts/test.sh (it installs kubectl) or install it")
+        })
+}
+
 /// How the double behaves.
 #[derive(Clone)]
 pub struct KubeDoubleConfig {

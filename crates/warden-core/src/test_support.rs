@@ -16,3 +16,26 @@ pub async fn silent_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
     });
     (addr, hold)
 }
+
+/// A joined identity `ns/wl` as the join makes it for a recorded, live
+/// user `tentacle.<ns>.<wl>`; tests set what they look at.
+pub fn identity(ns: &str, wl: &str, state: crate::identity::join::IdState) -> crate::identity::join::JoinedIdentity {
+    crate::identity::join::JoinedIdentity {
+        namespace: ns.into(),
+        workload: wl.into(),
+        user: format!("tentacle.{ns}.{wl}"),
+        user_key: String::new(),
+        account: String::new(),
+        account_key: String::new(),
+        scope: String::new(),
+        state,
+        reason: String::new(),
+        expires: None,
+        connections: 1,
+        live: true,
+        recorded: true,
+        publish: vec![],
+        subscribe: vec![],
+        claims_json: String::new(),
+    }
+}

@@ -5,18 +5,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-/// kubectl on PATH. A test that needs it fails saying so when it is
-/// missing (never passes without checking): `scripts/test.sh` installs it.
-pub fn kubectl() -> PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("kubectl is not on PATH: this test runs it; run scripts/test.sh (it installs kubectl) or install it")
-        })
-}
+pub use kube_double::kubectl_on_path as kubectl;
 
 pub async fn run_kubectl(bin: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut cmd = tokio::process::Command::new(bin);

@@ -193,24 +193,7 @@ mod tests {
     }
 
     fn ident(ns: &str, wl: &str, state: IdState, reason: &str) -> JoinedIdentity {
-        JoinedIdentity {
-            namespace: ns.into(),
-            workload: wl.into(),
-            user: format!("tentacle.{ns}.{wl}"),
-            user_key: String::new(),
-            account: String::new(),
-            account_key: String::new(),
-            scope: String::new(),
-            state,
-            reason: reason.into(),
-            expires: None,
-            connections: 2,
-            live: true,
-            recorded: true,
-            publish: vec![],
-            subscribe: vec![],
-            claims_json: String::new(),
-        }
+        JoinedIdentity { reason: reason.into(), connections: 2, ..crate::test_support::identity(ns, wl, state) }
     }
 
     fn reg(ns: &str, wl: &str) -> RegistrationFacts {

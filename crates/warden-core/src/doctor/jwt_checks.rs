@@ -227,22 +227,8 @@ mod tests {
         // Operator mode: the server hid the JWT; the identity holding the key names it.
         let mut f = Facts { servers: vec![server("n1", true)], conns: vec![conn("n1")], ..Default::default() };
         f.identities.push(crate::identity::join::JoinedIdentity {
-            namespace: "shop".into(),
-            workload: "kiosk".into(),
-            user: "tentacle.shop.kiosk".into(),
             user_key: key.clone(),
-            account: String::new(),
-            account_key: String::new(),
-            scope: String::new(),
-            state: crate::identity::join::IdState::Active,
-            reason: String::new(),
-            expires: None,
-            connections: 1,
-            live: true,
-            recorded: true,
-            publish: vec![],
-            subscribe: vec![],
-            claims_json: String::new(),
+            ..crate::test_support::identity("shop", "kiosk", crate::identity::join::IdState::Active)
         });
         let found = run(&f);
         assert_eq!(found.len(), 1, "{found:?}");

@@ -260,24 +260,16 @@ mod tests {
     use super::*;
     use crate::identity::join::JoinedIdentity;
 
+    /// shop/orders, recorded, not connected.
     fn ident(state: IdState, expires: Option<i64>) -> JoinedIdentity {
         JoinedIdentity {
-            namespace: "shop".into(),
-            workload: "orders".into(),
-            user: "tentacle.shop.orders".into(),
             user_key: "UKEY".into(),
             account: "APP".into(),
-            account_key: String::new(),
             scope: "tentacular.shop.orders.>".into(),
-            state,
-            reason: String::new(),
             expires,
             connections: 0,
             live: false,
-            recorded: true,
-            publish: vec![],
-            subscribe: vec![],
-            claims_json: String::new(),
+            ..crate::test_support::identity("shop", "orders", state)
         }
     }
 
