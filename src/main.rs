@@ -48,10 +48,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
         // What makes no sense is refused before anything is installed or made.
         let fleet =
             warden_sandbox::run::Fleet { connections: *connections, identities: *identities, accounts: *accounts };
-        fleet.check((*mode).into())?;
-        if let Some(n) = site_count {
-            warden_sandbox::sites::check_request(*n, (*mode).into(), *connections)?;
-        }
+        warden_sandbox::running::Running::check((*mode).into(), &fleet, *site_count)?;
         // The README's first command must work on a fresh machine: installs
         // into the XDG data dir, where the sandbox then finds it.
         warden_sandbox::nats_server::binary_or_install()?;

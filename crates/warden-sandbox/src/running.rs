@@ -16,12 +16,19 @@ pub enum Running {
 
 impl Running {
     /// Starts `sites` sites when given, else the one-site world of `mode`.
-    pub async fn start(dir: &Path, mode: Mode, fleet: Fleet, sites: Option<usize>) -> Result<Running> {
+    /// Refuses a request that makes no sense, before anything is made.
+    pub fn check(mode: Mode, fleet: &Fleet, sites: Option<usize>) -> Result<()> {
+        fleet.check(mode)?;
         match sites {
-            Some(n) => {
-                sites::check_request(n, mode, fleet.connections)?;
-                Ok(Running::Sites(sites::start(dir, n).await?))
-            }
+            Some(n) => sites::check_request(n, mode, fleet.connections),
+            None => Ok(()),
+        }
+    }
+
+    pub async fn start(dir: &Path, mode: Mode, fleet: Fleet, sites: Option<usize>) -> Result<Running> {
+        Self::check(mode, &fleet, sites)?;
+        match sites {
+            Some(n) => Ok(Running::Sites(sites::start(dir, n).await?)),
             None => Ok(Running::One(Box::new(run::start_with(dir, mode, fleet).await?))),
         }
     }
